@@ -1,0 +1,42 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/tongdao/hub/models"
+)
+
+// Inbox is what the HTTP API needs of the inbox service (inbox.Service
+// implements it). Errors are *models.Error with a code; anything else is
+// internal.
+type Inbox interface {
+	// Authenticate resolves a bearer token (plain text) to its actor, or
+	// returns an EUNAUTHORIZED error.
+	Authenticate(ctx context.Context, token string) (models.Actor, error)
+
+	ListConversations(ctx context.Context, f models.ConversationFilter) (items []models.ConversationView, nextCursor string, err error)
+	GetConversation(ctx context.Context, id int64) (models.ConversationView, error)
+	// ListMessages returns a conversation's timeline oldest first, keyset
+	// paginated by cursor.
+	ListMessages(ctx context.Context, conversationID int64, cursor string, limit int) (items []models.MessageView, nextCursor string, err error)
+	// Reply stores an agent reply as queued (or a private note) and returns it.
+	Reply(ctx context.Context, req models.ReplyRequest) (models.MessageView, error)
+	SetStatus(ctx context.Context, conversationID int64, status string, by models.Actor) (models.ConversationView, error)
+	// Assign sets assignee and/or team; nil leaves a field unchanged, "" clears it.
+	Assign(ctx context.Context, conversationID int64, assignee, team *string, by models.Actor) (models.ConversationView, error)
+	GetContact(ctx context.Context, id int64) (models.ContactView, error)
+
+	// EventsAfter returns up to limit events with id > after, oldest first.
+	EventsAfter(ctx context.Context, after int64, limit int) ([]models.EventView, error)
+	// EventsNotify returns a channel that is closed when an event newer than
+	// those seen so far is committed; call it again after each wake-up.
+	EventsNotify() <-chan struct{}
+
+	// Ready reports whether the database answers.
+	Ready(ctx context.Context) error
+}
+
+// ConnectorStates reports connectors' states for /readyz.
+type ConnectorStates interface {
+	States() []models.ConnectorState
+}

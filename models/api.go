@@ -1,0 +1,131 @@
+package models
+
+import "time"
+
+// The API resource shapes of DESIGN.md's contract. Fields may be added, never
+// renamed; ids are strings; times are RFC 3339 UTC.
+
+// ConversationView is the API's Conversation.
+type ConversationView struct {
+	ID            string      `json:"id"`
+	Status        string      `json:"status"`
+	Priority      string      `json:"priority"`
+	Assignee      *string     `json:"assignee"`
+	Team          *string     `json:"team"`
+	Subject       string      `json:"subject"`
+	Contact       ContactView `json:"contact"`
+	LastMessageAt time.Time   `json:"last_message_at"`
+	CreatedAt     time.Time   `json:"created_at"`
+	UpdatedAt     time.Time   `json:"updated_at"`
+	ResolvedAt    *time.Time  `json:"resolved_at"`
+	// SLA due times; null until SLA policies exist.
+	FirstResponseDue *time.Time `json:"first_response_due"`
+	ResolutionDue    *time.Time `json:"resolution_due"`
+}
+
+// ContactView is the API's Contact.
+type ContactView struct {
+	ID         string         `json:"id"`
+	Name       string         `json:"name"`
+	Identities []IdentityView `json:"identities"`
+	CreatedAt  time.Time      `json:"created_at"`
+}
+
+// IdentityView is a contact's channel identity with its reachability.
+type IdentityView struct {
+	ID          string `json:"id"`
+	Channel     string `json:"channel"`
+	Connector   string `json:"connector"`
+	ExternalID  string `json:"external_id"`
+	DisplayName string `json:"display_name"`
+	Username    string `json:"username,omitempty"`
+	Language    string `json:"language,omitempty"`
+	// ReplyUntil is when the platform's reply window closes (null: no window).
+	ReplyUntil    *time.Time `json:"reply_until"`
+	Reachable     bool       `json:"reachable"`
+	Unreachable   string     `json:"unreachable_reason,omitempty"`
+	LastInboundAt *time.Time `json:"last_inbound_at"`
+}
+
+// MessageView is the API's Message.
+type MessageView struct {
+	ID             string       `json:"id"`
+	ConversationID string       `json:"conversation_id"`
+	Direction      string       `json:"direction"`
+	Kind           string       `json:"kind"`
+	Channel        string       `json:"channel"`
+	Connector      string       `json:"connector"`
+	IdentityID     *string      `json:"identity_id"`
+	Sender         SenderView   `json:"sender"`
+	Text           string       `json:"text"`
+	Private        bool         `json:"private"`
+	Attachments    []Attachment `json:"attachments"`
+	Buttons        []Button     `json:"buttons,omitempty"`
+	Delivery       DeliveryView `json:"delivery"`
+	CreatedAt      time.Time    `json:"created_at"`
+}
+
+// SenderView names who wrote a message.
+type SenderView struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// DeliveryView is a message's delivery state.
+type DeliveryView struct {
+	Status     string     `json:"status"`
+	Error      *string    `json:"error"`
+	Attempts   int        `json:"attempts"`
+	PlatformID string     `json:"platform_id,omitempty"`
+	SentAt     *time.Time `json:"sent_at"`
+}
+
+// EventView is one entry of the realtime log as sent over SSE.
+type EventView struct {
+	ID             string    `json:"id"`
+	Type           string    `json:"type"`
+	ConversationID string    `json:"conversation_id,omitempty"`
+	Data           any       `json:"data"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// ConversationFilter selects conversations for the inbox list.
+type ConversationFilter struct {
+	Status   string // one of the statuses, or "" for all
+	Assignee string // an assignee name, "none" for unassigned, "" for any
+	Team     string
+	Channel  string // telegram|wechat|discord
+	Query    string // text search in messages and contact names
+	Cursor   string
+	Limit    int
+}
+
+// Actor is who performs an API action (from the bearer token).
+type Actor struct {
+	TokenID int64
+	Name    string
+	Role    string
+}
+
+// ReplyRequest is an agent reply or private note.
+type ReplyRequest struct {
+	ConversationID int64
+	Text           string
+	Private        bool
+	// Via picks an identity id explicitly; 0 means automatic routing.
+	Via         int64
+	Attachments []Attachment
+	Buttons     []Button
+	Actor       Actor
+}
+
+// ConnectorState is a connector's state as shown by /readyz.
+type ConnectorState struct {
+	Name      string    `json:"name"`
+	Type      string    `json:"type"`
+	State     string    `json:"state"` // starting, running, restarting, stopped
+	LastError string    `json:"last_error,omitempty"`
+	Restarts  int       `json:"restarts"`
+	Since     time.Time `json:"since"`
+}
