@@ -1,0 +1,155 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/models"
+)
+
+// Outbox delivery parameters.
+const (
+	maxAttempts  = 8
+	sendTimeout  = 30 * time.Second
+	leaseTimeout = 2 * sendTimeout
+	maxBackoff   = 10 * time.Minute
+)
+
+func (s *Service) wakeOutbox() {
+	select {
+	case s.outboxWake <- struct{}{}:
+	default:
+	}
+}
+
+// RunOutbox delivers queued messages until ctx ends.
+func (s *Service) RunOutbox(ctx context.Context) error {
+	for {
+		n, err := s.DeliverDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("outbox scan failed", "err", err)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if n > 0 {
+			continue // more may be due right away
+		}
+		wait := s.outboxPoll
+		if next, ok, err := s.store.NextDue(ctx); err == nil && ok {
+			if d := next.Sub(s.now()); d < wait {
+				wait = max(d, 10*time.Millisecond)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-s.outboxWake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// DeliverDue makes one pass over due messages (the head of each chat's
+// queue), delivering them concurrently, and returns how many it attempted.
+func (s *Service) DeliverDue(ctx context.Context) (int, error) {
+	due, err := s.store.DueDeliveries(ctx, s.now(), 4*s.concurrency)
+	if err != nil || len(due) == 0 {
+		return 0, err
+	}
+	sem := make(chan struct{}, s.concurrency)
+	var wg sync.WaitGroup
+	for i := range due {
+		d := &due[i]
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			s.deliver(ctx, d)
+		}()
+	}
+	wg.Wait()
+	s.notify()
+	return len(due), nil
+}
+
+func (s *Service) deliver(ctx context.Context, d *store.Delivery) {
+	m, ident := &d.Message, &d.Identity
+	now := s.now()
+	if err := s.store.Lease(ctx, m.ID, now.Add(leaseTimeout)); err != nil {
+		s.log.Error("outbox lease", "message", m.ID, "err", err)
+		return
+	}
+	attempt := m.Attempts + 1
+	var o store.DeliveryOutcome
+	sender, ok := s.senders(m.Connector)
+	if !ok {
+		o = store.DeliveryOutcome{Status: models.DeliveryFailed, Error: fmt.Sprintf("connector %q is not configured", m.Connector)}
+	} else {
+		out := models.Outbound{MessageID: models.ID(m.ID), Connector: m.Connector, To: ident.ExternalID,
+			ReplyTo: ident.ReplyTo, Text: m.Text}
+		if m.Attachments != "" {
+			_ = json.Unmarshal([]byte(m.Attachments), &out.Attachments)
+		}
+		if m.Buttons != "" {
+			_ = json.Unmarshal([]byte(m.Buttons), &out.Buttons)
+		}
+		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		res, err := sender.Send(sctx, out)
+		cancel()
+		o = s.outcome(res, err, attempt)
+		if err != nil {
+			s.log.Warn("delivery failed", "connector", m.Connector, "message", m.ID, "attempt", attempt, "status", o.Status, "err", err)
+		}
+	}
+	s.m.delivered.WithLabelValues(m.Connector, o.Status).Inc()
+	// Record the outcome even if ctx just ended: the platform has it already.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.store.FinishDelivery(fctx, m.ID, ident.ID, o); err != nil {
+		s.log.Error("outbox record outcome", "message", m.ID, "err", err)
+	}
+}
+
+func (s *Service) outcome(res models.SendResult, err error, attempt int) store.DeliveryOutcome {
+	now := s.now()
+	if err == nil {
+		return store.DeliveryOutcome{Status: models.DeliverySent, PlatformID: res.ExternalID, ReplyTo: res.ReplyTo}
+	}
+	var de *models.DeliveryError
+	if errors.As(err, &de) {
+		if de.Permanent {
+			o := store.DeliveryOutcome{Status: models.DeliveryFailed, Error: de.Error()}
+			if de.Unreachable {
+				o.Unreachable = de.Reason
+			}
+			return o
+		}
+		if de.RetryAfter > 0 && attempt < maxAttempts {
+			return store.DeliveryOutcome{Status: models.DeliveryQueued, Error: de.Error(), NextAttempt: now.Add(de.RetryAfter)}
+		}
+	}
+	if attempt >= maxAttempts {
+		return store.DeliveryOutcome{Status: models.DeliveryFailed, Error: fmt.Sprintf("gave up after %d attempts: %v", attempt, err)}
+	}
+	return store.DeliveryOutcome{Status: models.DeliveryQueued, Error: err.Error(), NextAttempt: now.Add(backoff(attempt))}
+}
+
+// backoff is exponential from 1 s, capped, with ±20% jitter.
+func backoff(attempt int) time.Duration {
+	d := time.Second << min(attempt-1, 20)
+	if d > maxBackoff || d <= 0 {
+		d = maxBackoff
+	}
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}

@@ -1,0 +1,400 @@
+// Package inbox is the support inbox: it ingests normalized messages from
+// every connector into one timeline per customer, answers what the bot can,
+// queues agent replies in a durable outbox, and publishes an event log.
+//
+// It knows no platform: connectors hand it models.Inbound values and deliver
+// its models.Outbound values; per-connector facts (a reply window) arrive as
+// plain configuration.
+package inbox
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/models"
+)
+
+// Sender delivers outbound messages for one connector.
+type Sender interface {
+	Send(ctx context.Context, out models.Outbound) (models.SendResult, error)
+}
+
+// Options configure a Service.
+type Options struct {
+	Store  *store.Store
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Senders finds the sender of a connector by name.
+	Senders func(connector string) (Sender, bool)
+	// ReplyWindows gives each connector's reply window (WeChat: 48 h).
+	ReplyWindows map[string]time.Duration
+	// Registerer receives the inbox metrics (optional).
+	Registerer prometheus.Registerer
+	// MaxBatch bounds a group commit (default 256).
+	MaxBatch int
+	// OutboxPoll is the longest the outbox sleeps between scans (default 1 s).
+	OutboxPoll time.Duration
+	// OutboxConcurrency bounds deliveries in flight (default 16).
+	OutboxConcurrency int
+}
+
+// Service is the inbox.
+type Service struct {
+	store   *store.Store
+	log     *slog.Logger
+	now     func() time.Time
+	senders func(string) (Sender, bool)
+	windows map[string]time.Duration
+
+	maxBatch    int
+	outboxPoll  time.Duration
+	concurrency int
+
+	ingestQ chan *ingestReq
+	stop    chan struct{}
+	done    chan struct{}
+
+	notifyMu sync.Mutex
+	notifyCh chan struct{}
+
+	outboxWake chan struct{}
+
+	touchMu sync.Mutex
+	touched map[int64]time.Time
+
+	m metrics
+}
+
+type metrics struct {
+	ingested, duplicates prometheus.Counter
+	batchSize            prometheus.Histogram
+	delivered            *prometheus.CounterVec
+}
+
+type ingestReq struct {
+	item store.IngestItem
+	done chan struct{}
+}
+
+// New creates the service and starts its group-commit writer; Close stops it.
+func New(o Options) *Service {
+	s := &Service{
+		store: o.Store, log: o.Logger, now: o.Now, senders: o.Senders, windows: o.ReplyWindows,
+		maxBatch: o.MaxBatch, outboxPoll: o.OutboxPoll, concurrency: o.OutboxConcurrency,
+		ingestQ: make(chan *ingestReq, 4096), stop: make(chan struct{}), done: make(chan struct{}),
+		notifyCh: make(chan struct{}), outboxWake: make(chan struct{}, 1), touched: map[int64]time.Time{},
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.senders == nil {
+		s.senders = func(string) (Sender, bool) { return nil, false }
+	}
+	if s.maxBatch <= 0 {
+		s.maxBatch = 256
+	}
+	if s.outboxPoll <= 0 {
+		s.outboxPoll = time.Second
+	}
+	if s.concurrency <= 0 {
+		s.concurrency = 16
+	}
+	s.store.Now = s.now
+	s.store.ReplyWindow = s.window
+	s.m = metrics{
+		ingested:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_messages_total", Help: "Inbound messages committed."}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_duplicates_total", Help: "Inbound platform retries dropped as duplicates."}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tongdao_ingest_batch_size", Help: "Inbounds per group commit.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256}}),
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tongdao_outbound_deliveries_total", Help: "Outbound delivery attempts by outcome."}, []string{"connector", "outcome"}),
+	}
+	if o.Registerer != nil {
+		for _, c := range []prometheus.Collector{s.m.ingested, s.m.duplicates, s.m.batchSize, s.m.delivered} {
+			if err := o.Registerer.Register(c); err != nil {
+				s.log.Warn("register metric", "err", err)
+			}
+		}
+	}
+	go s.writer()
+	return s
+}
+
+// Close stops the writer; pending ingests fail with unavailable.
+func (s *Service) Close() {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	<-s.done
+}
+
+func (s *Service) window(connector string) time.Duration { return s.windows[connector] }
+
+// Ingest commits an inbound and returns once it is durable. It implements
+// connectors.Sink.
+func (s *Service) Ingest(ctx context.Context, in models.Inbound) (models.IngestResult, error) {
+	if err := validateInbound(&in); err != nil {
+		return models.IngestResult{}, err
+	}
+	r := &ingestReq{item: store.IngestItem{In: in}, done: make(chan struct{})}
+	select {
+	case s.ingestQ <- r:
+	case <-s.stop:
+		return models.IngestResult{}, models.Errorf(models.EUNAVAILABLE, "inbox is shutting down")
+	case <-ctx.Done():
+		return models.IngestResult{}, ctx.Err()
+	}
+	// Once queued, the commit happens whatever the caller's context does; wait
+	// for it so the answer tells the truth.
+	<-r.done
+	return r.item.Result, r.item.Err
+}
+
+func validateInbound(in *models.Inbound) error {
+	var missing []string
+	if in.Connector == "" {
+		missing = append(missing, "connector")
+	}
+	if in.ExternalID == "" {
+		missing = append(missing, "external_id")
+	}
+	if in.From.ExternalID == "" {
+		missing = append(missing, "from.external_id")
+	}
+	if len(missing) > 0 {
+		return models.Errorf(models.EINVALID, "inbound lacks %s", strings.Join(missing, ", "))
+	}
+	switch in.Kind {
+	case "":
+		in.Kind = models.KindMessage
+	case models.KindMessage, models.KindEdit, models.KindAction, models.KindEvent:
+	default:
+		return models.Errorf(models.EINVALID, "unknown inbound kind %q", in.Kind)
+	}
+	if !utf8.ValidString(in.Text) {
+		in.Text = strings.ToValidUTF8(in.Text, "\uFFFD")
+	}
+	return nil
+}
+
+// writer is the single group-commit loop: it takes every ingest waiting and
+// commits them in one transaction.
+func (s *Service) writer() {
+	defer close(s.done)
+	batch := make([]*ingestReq, 0, s.maxBatch)
+	items := make([]*store.IngestItem, 0, s.maxBatch)
+	for {
+		batch, items = batch[:0], items[:0]
+		select {
+		case r := <-s.ingestQ:
+			batch = append(batch, r)
+		case <-s.stop:
+			s.drainClosed()
+			return
+		}
+	fill:
+		for len(batch) < s.maxBatch {
+			select {
+			case r := <-s.ingestQ:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		for _, r := range batch {
+			items = append(items, &r.item)
+		}
+		s.commit(items)
+		queued := false
+		for _, r := range batch {
+			queued = queued || r.item.Queued
+			close(r.done)
+		}
+		if queued {
+			s.wakeOutbox()
+		}
+	}
+}
+
+func (s *Service) drainClosed() {
+	for {
+		select {
+		case r := <-s.ingestQ:
+			r.item.Err = models.Errorf(models.EUNAVAILABLE, "inbox is shutting down")
+			close(r.done)
+		default:
+			return
+		}
+	}
+}
+
+func (s *Service) commit(items []*store.IngestItem) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s.m.batchSize.Observe(float64(len(items)))
+	err := s.store.IngestBatch(ctx, items, s.respond)
+	if err != nil && len(items) > 1 {
+		// Isolate the failing item: commit the others one by one.
+		for _, it := range items {
+			it.Err = s.store.IngestBatch(ctx, []*store.IngestItem{it}, s.respond)
+		}
+	} else {
+		for _, it := range items {
+			it.Err = err
+		}
+	}
+	stored := false
+	for _, it := range items {
+		switch {
+		case it.Err != nil:
+			s.log.Error("ingest failed", "connector", it.In.Connector, "err", it.Err)
+			if models.ErrorCode(it.Err) == models.EINTERNAL {
+				it.Err = models.Errorf(models.EUNAVAILABLE, "could not store the message; retry")
+			}
+		case it.Result.Duplicate:
+			s.m.duplicates.Inc()
+		default:
+			s.m.ingested.Inc()
+			stored = true
+		}
+	}
+	if stored {
+		s.notify()
+	}
+}
+
+// EventsNotify returns a channel closed at the next committed event.
+func (s *Service) EventsNotify() <-chan struct{} {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	return s.notifyCh
+}
+
+func (s *Service) notify() {
+	s.notifyMu.Lock()
+	close(s.notifyCh)
+	s.notifyCh = make(chan struct{})
+	s.notifyMu.Unlock()
+}
+
+// EventsAfter returns events newer than after.
+func (s *Service) EventsAfter(ctx context.Context, after int64, limit int) ([]models.EventView, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 500
+	}
+	return s.store.EventsAfter(ctx, after, limit)
+}
+
+// LatestEventID returns the newest event id.
+func (s *Service) LatestEventID(ctx context.Context) (int64, error) {
+	return s.store.LatestEventID(ctx)
+}
+
+// Ready reports whether the database answers.
+func (s *Service) Ready(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return models.Errorf(models.EUNAVAILABLE, "database unreachable")
+	}
+	return nil
+}
+
+// Authenticate resolves a bearer token.
+func (s *Service) Authenticate(ctx context.Context, token string) (models.Actor, error) {
+	if token == "" {
+		return models.Actor{}, models.Errorf(models.EUNAUTHORIZED, "missing API token")
+	}
+	t, err := s.store.TokenByHash(ctx, store.HashToken(token))
+	if err != nil {
+		return models.Actor{}, err
+	}
+	now := s.now()
+	s.touchMu.Lock()
+	stale := now.Sub(s.touched[t.ID]) > time.Minute
+	if stale {
+		s.touched[t.ID] = now
+	}
+	s.touchMu.Unlock()
+	if stale {
+		if err := s.store.TouchToken(ctx, t.ID, now); err != nil {
+			s.log.Warn("record token use", "err", err)
+		}
+	}
+	return models.Actor{TokenID: t.ID, Name: t.Name, Role: t.Role}, nil
+}
+
+// CreateToken creates an API token, returned in plain text once.
+func (s *Service) CreateToken(ctx context.Context, name, role string) (string, error) {
+	plain, _, err := s.store.CreateToken(ctx, name, role)
+	return plain, err
+}
+
+// ListConversations lists the inbox.
+func (s *Service) ListConversations(ctx context.Context, f models.ConversationFilter) ([]models.ConversationView, string, error) {
+	return s.store.ListConversations(ctx, f)
+}
+
+// GetConversation returns one conversation.
+func (s *Service) GetConversation(ctx context.Context, id int64) (models.ConversationView, error) {
+	return s.store.GetConversation(ctx, id)
+}
+
+// ListMessages returns a conversation's timeline.
+func (s *Service) ListMessages(ctx context.Context, id int64, cursor string, limit int) ([]models.MessageView, string, error) {
+	return s.store.ListMessages(ctx, id, cursor, limit)
+}
+
+// GetContact returns a contact.
+func (s *Service) GetContact(ctx context.Context, id int64) (models.ContactView, error) {
+	return s.store.GetContact(ctx, id)
+}
+
+// SetStatus changes a conversation's status.
+func (s *Service) SetStatus(ctx context.Context, id int64, status string, by models.Actor) (models.ConversationView, error) {
+	switch status {
+	case models.StatusOpen, models.StatusPending, models.StatusSnoozed, models.StatusResolved:
+	default:
+		return models.ConversationView{}, models.Errorf(models.EINVALID, "status must be open, pending, snoozed or resolved, not %q", status)
+	}
+	v, err := s.store.UpdateConversation(ctx, id, map[string]any{"status": status}, by.Name)
+	if err == nil {
+		s.notify()
+	}
+	return v, err
+}
+
+// Assign sets a conversation's assignee and/or team.
+func (s *Service) Assign(ctx context.Context, id int64, assignee, team *string, by models.Actor) (models.ConversationView, error) {
+	fields := map[string]any{}
+	if assignee != nil {
+		if utf8.RuneCountInString(*assignee) > 200 {
+			return models.ConversationView{}, models.Errorf(models.EINVALID, "assignee is longer than 200 characters")
+		}
+		fields["assignee"] = strings.TrimSpace(*assignee)
+	}
+	if team != nil {
+		if utf8.RuneCountInString(*team) > 200 {
+			return models.ConversationView{}, models.Errorf(models.EINVALID, "team is longer than 200 characters")
+		}
+		fields["team"] = strings.TrimSpace(*team)
+	}
+	if len(fields) == 0 {
+		return models.ConversationView{}, models.Errorf(models.EINVALID, "give assignee and/or team")
+	}
+	v, err := s.store.UpdateConversation(ctx, id, fields, by.Name)
+	if err == nil {
+		s.notify()
+	}
+	return v, err
+}

@@ -1,0 +1,347 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/tongdao/hub/models"
+)
+
+func notFound(what string, id int64) error {
+	return models.Errorf(models.ENOTFOUND, "%s %d not found", what, id)
+}
+
+func (s *Store) window(connector string) time.Duration {
+	if s.ReplyWindow == nil {
+		return 0
+	}
+	return s.ReplyWindow(connector)
+}
+
+// cursor encodes a keyset position (a time and an id).
+func encodeCursor(t time.Time, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixNano(), 10) + ":" + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(c string) (time.Time, int64, error) {
+	bad := models.Errorf(models.EINVALID, "invalid cursor: pass next_cursor from a previous page unchanged")
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, 0, bad
+	}
+	ts, ids, ok := strings.Cut(string(b), ":")
+	if !ok {
+		return time.Time{}, 0, bad
+	}
+	n, err1 := strconv.ParseInt(ts, 10, 64)
+	id, err2 := strconv.ParseInt(ids, 10, 64)
+	if err1 != nil || err2 != nil {
+		return time.Time{}, 0, bad
+	}
+	return time.Unix(0, n).UTC(), id, nil
+}
+
+// ListConversations returns conversations by newest activity first.
+func (s *Store) ListConversations(ctx context.Context, f models.ConversationFilter) ([]models.ConversationView, string, error) {
+	limit := f.Limit
+	if limit <= 0 || limit > 100 {
+		limit = 25
+	}
+	q := s.Read.WithContext(ctx).Model(&models.Conversation{})
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	switch f.Assignee {
+	case "":
+	case "none":
+		q = q.Where("assignee = ''")
+	default:
+		q = q.Where("assignee = ?", f.Assignee)
+	}
+	if f.Team != "" {
+		q = q.Where("team = ?", f.Team)
+	}
+	if f.Channel != "" {
+		q = q.Where("EXISTS (SELECT 1 FROM identities i WHERE i.contact_id = conversations.contact_id AND i.channel = ?)", f.Channel)
+	}
+	if f.Query != "" {
+		like := "%" + strings.ToLower(escapeLike(f.Query)) + "%"
+		q = q.Where(`(LOWER(subject) LIKE ? ESCAPE '\' OR EXISTS (SELECT 1 FROM contacts c WHERE c.id = conversations.contact_id AND LOWER(c.name) LIKE ? ESCAPE '\')
+			OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND LOWER(m.text) LIKE ? ESCAPE '\'))`, like, like, like)
+	}
+	if f.Cursor != "" {
+		t, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		q = q.Where("(last_message_at < ? OR (last_message_at = ? AND id < ?))", t, t, id)
+	}
+	var convs []models.Conversation
+	if err := q.Order("last_message_at DESC, id DESC").Limit(limit + 1).Find(&convs).Error; err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(convs) > limit {
+		convs = convs[:limit]
+		last := convs[limit-1]
+		next = encodeCursor(last.LastMessageAt, last.ID)
+	}
+	views, err := s.conversationViews(ctx, s.Read, convs)
+	return views, next, err
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// GetConversation returns one conversation.
+func (s *Store) GetConversation(ctx context.Context, id int64) (models.ConversationView, error) {
+	var c models.Conversation
+	if err := s.Read.WithContext(ctx).Take(&c, id).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return models.ConversationView{}, notFound("conversation", id)
+		}
+		return models.ConversationView{}, err
+	}
+	views, err := s.conversationViews(ctx, s.Read, []models.Conversation{c})
+	if err != nil {
+		return models.ConversationView{}, err
+	}
+	return views[0], nil
+}
+
+func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []models.Conversation) ([]models.ConversationView, error) {
+	out := make([]models.ConversationView, 0, len(convs))
+	if len(convs) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, 0, len(convs))
+	for _, c := range convs {
+		ids = append(ids, c.ContactID)
+	}
+	contacts, err := s.contactViews(ctx, db, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range convs {
+		v := models.ConversationView{ID: models.ID(c.ID), Status: c.Status, Priority: c.Priority,
+			Subject: c.Subject, Contact: contacts[c.ContactID], LastMessageAt: c.LastMessageAt.UTC(),
+			CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+		if c.Assignee != "" {
+			a := c.Assignee
+			v.Assignee = &a
+		}
+		if c.Team != "" {
+			t := c.Team
+			v.Team = &t
+		}
+		if c.ResolvedAt != nil {
+			r := c.ResolvedAt.UTC()
+			v.ResolvedAt = &r
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (s *Store) contactViews(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]models.ContactView, error) {
+	var contacts []models.Contact
+	if err := db.WithContext(ctx).Where("id IN ?", ids).Find(&contacts).Error; err != nil {
+		return nil, err
+	}
+	var idents []models.Identity
+	if err := db.WithContext(ctx).Where("contact_id IN ?", ids).Order("id").Find(&idents).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[int64]models.ContactView, len(contacts))
+	for _, c := range contacts {
+		out[c.ID] = models.ContactView{ID: models.ID(c.ID), Name: c.Name, CreatedAt: c.CreatedAt.UTC(),
+			Identities: []models.IdentityView{}}
+	}
+	for i := range idents {
+		v := out[idents[i].ContactID]
+		v.Identities = append(v.Identities, idents[i].View(s.window(idents[i].Connector)))
+		out[idents[i].ContactID] = v
+	}
+	return out, nil
+}
+
+// GetContact returns a contact with its identities.
+func (s *Store) GetContact(ctx context.Context, id int64) (models.ContactView, error) {
+	m, err := s.contactViews(ctx, s.Read, []int64{id})
+	if err != nil {
+		return models.ContactView{}, err
+	}
+	v, ok := m[id]
+	if !ok {
+		return models.ContactView{}, notFound("contact", id)
+	}
+	return v, nil
+}
+
+// ListMessages returns a conversation's timeline, oldest first.
+func (s *Store) ListMessages(ctx context.Context, convID int64, cursor string, limit int) ([]models.MessageView, string, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	var n int64
+	if err := s.Read.WithContext(ctx).Model(&models.Conversation{}).Where("id = ?", convID).Count(&n).Error; err != nil {
+		return nil, "", err
+	}
+	if n == 0 {
+		return nil, "", notFound("conversation", convID)
+	}
+	q := s.Read.WithContext(ctx).Where("conversation_id = ?", convID)
+	if cursor != "" {
+		_, id, err := decodeCursor(cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		q = q.Where("id > ?", id)
+	}
+	var msgs []models.Message
+	if err := q.Order("id").Limit(limit + 1).Find(&msgs).Error; err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(msgs) > limit {
+		msgs = msgs[:limit]
+		next = encodeCursor(time.Time{}, msgs[limit-1].ID)
+	}
+	out := make([]models.MessageView, len(msgs))
+	for i := range msgs {
+		out[i] = msgs[i].View()
+	}
+	return out, next, nil
+}
+
+// Identities returns a contact's identities.
+func (s *Store) Identities(ctx context.Context, contactID int64) ([]models.Identity, error) {
+	var idents []models.Identity
+	err := s.DB.WithContext(ctx).Where("contact_id = ?", contactID).Order("id").Find(&idents).Error
+	return idents, err
+}
+
+// Conversation returns a conversation row.
+func (s *Store) Conversation(ctx context.Context, id int64) (models.Conversation, error) {
+	var c models.Conversation
+	err := s.DB.WithContext(ctx).Take(&c, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return c, notFound("conversation", id)
+	}
+	return c, err
+}
+
+// AddMessage stores an outbound message (an agent reply, a note, a system
+// entry) with its event, and bumps the conversation's activity.
+func (s *Store) AddMessage(ctx context.Context, m *models.Message) error {
+	now := s.Now().UTC()
+	m.CreatedAt = now
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lockEvents(tx); err != nil {
+			return err
+		}
+		if err := tx.Create(m).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&models.Conversation{}).Where("id = ?", m.ConversationID).
+			Updates(map[string]any{"last_message_at": now, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		return tx.Create(&models.Event{Type: EventMessageCreated, ConversationID: m.ConversationID,
+			Data: mustJSON(m.View()), CreatedAt: now}).Error
+	})
+}
+
+// UpdateConversation applies fields to a conversation and logs the change.
+// Resolving sets resolved_at; reopening a resolved conversation fails with
+// conflict when the contact already has another active one.
+func (s *Store) UpdateConversation(ctx context.Context, id int64, fields map[string]any, actor string) (models.ConversationView, error) {
+	now := s.Now().UTC()
+	fields["updated_at"] = now
+	if st, ok := fields["status"]; ok {
+		if st == models.StatusResolved {
+			fields["resolved_at"] = now
+		} else {
+			fields["resolved_at"] = nil
+		}
+	}
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lockEvents(tx); err != nil {
+			return err
+		}
+		res := tx.Model(&models.Conversation{}).Where("id = ?", id).Updates(fields)
+		if res.Error != nil {
+			if IsUniqueViolation(res.Error) {
+				return models.Errorf(models.ECONFLICT, "the contact already has an active conversation; resolve it first")
+			}
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return notFound("conversation", id)
+		}
+		delete(fields, "updated_at")
+		delete(fields, "resolved_at")
+		return tx.Create(&models.Event{Type: EventConversationUpdated, ConversationID: id,
+			Data: mustJSON(map[string]any{"id": models.ID(id), "changes": fields, "by": actor}), CreatedAt: now}).Error
+	})
+	if err != nil {
+		return models.ConversationView{}, err
+	}
+	if _, ok := fields["status"]; ok {
+		s.Invalidate()
+	}
+	return s.GetConversationTx(ctx, id)
+}
+
+// GetConversationTx reads a conversation through the writer handle, so a
+// caller sees its own write at once.
+func (s *Store) GetConversationTx(ctx context.Context, id int64) (models.ConversationView, error) {
+	var c models.Conversation
+	if err := s.DB.WithContext(ctx).Take(&c, id).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return models.ConversationView{}, notFound("conversation", id)
+		}
+		return models.ConversationView{}, err
+	}
+	views, err := s.conversationViews(ctx, s.DB, []models.Conversation{c})
+	if err != nil {
+		return models.ConversationView{}, err
+	}
+	return views[0], nil
+}
+
+// EventsAfter returns events with id > after, oldest first.
+func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]models.EventView, error) {
+	var evs []models.Event
+	if err := s.Read.WithContext(ctx).Where("id > ?", after).Order("id").Limit(limit).Find(&evs).Error; err != nil {
+		return nil, err
+	}
+	out := make([]models.EventView, len(evs))
+	for i := range evs {
+		out[i] = evs[i].View()
+	}
+	return out, nil
+}
+
+// LatestEventID returns the newest event id (0 when none).
+func (s *Store) LatestEventID(ctx context.Context) (int64, error) {
+	var id *int64
+	if err := s.Read.WithContext(ctx).Model(&models.Event{}).Select("MAX(id)").Scan(&id).Error; err != nil {
+		return 0, err
+	}
+	if id == nil {
+		return 0, nil
+	}
+	return *id, nil
+}
+
+// String describes the store for logs (never the DSN: it may hold a password).
+func (s *Store) String() string { return fmt.Sprintf("store(%s)", s.Driver) }

@@ -1,0 +1,198 @@
+// Package store is the gorm implementation of the inbox's persistence:
+// SQLite (pure Go, embedded) by default and PostgreSQL for scale, with one
+// schema and one set of migrations.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
+
+	"github.com/tongdao/hub/models"
+)
+
+// Drivers.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// Store holds the database handles. Writes go through DB; on SQLite, reads
+// that may run beside a write go through Read (a separate pool), since SQLite
+// allows one writer at a time.
+type Store struct {
+	DB     *gorm.DB
+	Read   *gorm.DB
+	Driver string
+	Now    func() time.Time
+	// ReplyWindow gives a connector's reply window (0: none), for views.
+	ReplyWindow func(connector string) time.Duration
+
+	cache cache
+}
+
+// Open connects to the database and migrates the schema.
+func Open(ctx context.Context, driver, dsn string) (*Store, error) {
+	s := &Store{Driver: driver, Now: time.Now}
+	cfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return s.Now().UTC() },
+		TranslateError:         false,
+	}
+	switch driver {
+	case DriverSQLite, "":
+		s.Driver = DriverSQLite
+		if dir := filepath.Dir(sqlitePath(dsn)); dir != "" && dir != "." && !strings.HasPrefix(dsn, "file::memory:") {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("create database directory: %w", err)
+			}
+		}
+		wconn, err := sql.Open("sqlite", sqliteDSN(dsn, true))
+		if err != nil {
+			return nil, err
+		}
+		// One writer connection: SQLite has one writer at a time anyway, and a
+		// single connection makes group commit natural.
+		wconn.SetMaxOpenConns(1)
+		wconn.SetMaxIdleConns(1)
+		wconn.SetConnMaxLifetime(0)
+		if s.DB, err = gorm.Open(sqlite.Dialector{DriverName: "sqlite", Conn: wconn}, cfg); err != nil {
+			wconn.Close()
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		if isMemory(dsn) {
+			s.Read = s.DB
+		} else {
+			rconn, err := sql.Open("sqlite", sqliteDSN(dsn, false))
+			if err != nil {
+				wconn.Close()
+				return nil, err
+			}
+			rconn.SetMaxOpenConns(4)
+			rconn.SetMaxIdleConns(4)
+			if s.Read, err = gorm.Open(sqlite.Dialector{DriverName: "sqlite", Conn: rconn}, cfg); err != nil {
+				wconn.Close()
+				rconn.Close()
+				return nil, fmt.Errorf("open sqlite: %w", err)
+			}
+		}
+	case DriverPostgres:
+		db, err := gorm.Open(postgres.Open(dsn), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		sqlDB, err := db.DB()
+		if err != nil {
+			return nil, err
+		}
+		sqlDB.SetMaxOpenConns(16)
+		sqlDB.SetMaxIdleConns(16)
+		s.DB, s.Read = db, db
+	default:
+		return nil, fmt.Errorf("unknown database driver %q (use sqlite or postgres)", driver)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return s, nil
+}
+
+func isMemory(dsn string) bool {
+	return dsn == ":memory:" || strings.Contains(dsn, "mode=memory") || strings.HasPrefix(dsn, "file::memory:")
+}
+
+func sqlitePath(dsn string) string {
+	p := strings.TrimPrefix(dsn, "file:")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
+
+// sqliteDSN adds the pragmas we rely on: WAL, a busy timeout, foreign keys,
+// and immediate transactions for the writer (a deferred read-then-write
+// transaction cannot upgrade its lock under WAL and fails at once).
+func sqliteDSN(dsn string, writer bool) string {
+	if isMemory(dsn) && !strings.HasPrefix(dsn, "file:") {
+		dsn = "file::memory:"
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if !isMemory(dsn) {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+	}
+	if writer {
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + q.Encode()
+}
+
+// Close closes the database handles.
+func (s *Store) Close() error {
+	var errs []error
+	for _, db := range []*gorm.DB{s.DB, s.Read} {
+		if db == nil {
+			continue
+		}
+		if sqlDB, err := db.DB(); err == nil {
+			errs = append(errs, sqlDB.Close())
+		}
+		if s.Read == s.DB {
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	db := s.DB.WithContext(ctx)
+	if err := db.AutoMigrate(&models.Contact{}, &models.Identity{}, &models.Conversation{},
+		&models.Message{}, &models.Event{}, &models.APIToken{}, &models.KV{}); err != nil {
+		return err
+	}
+	// At most one conversation per contact that is not resolved.
+	return db.Exec(`CREATE UNIQUE INDEX IF NOT EXISTS idx_conv_active ON conversations(contact_id) WHERE status <> 'resolved'`).Error
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation on
+// either driver.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	// SQLite: SQLITE_CONSTRAINT_UNIQUE (2067) / PRIMARYKEY (1555); PostgreSQL: 23505.
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "(2067)") ||
+		strings.Contains(msg, "(1555)") || strings.Contains(msg, "SQLSTATE 23505")
+}

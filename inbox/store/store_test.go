@@ -1,0 +1,315 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/internal/pgtest"
+	"github.com/tongdao/hub/models"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// eachDriver runs fn against SQLite (a file, WAL) and a real PostgreSQL.
+func eachDriver(t *testing.T, fn func(t *testing.T, s *store.Store, c *clock)) {
+	for _, driver := range []string{store.DriverSQLite, store.DriverPostgres} {
+		t.Run(driver, func(t *testing.T) {
+			dsn := filepath.Join(t.TempDir(), "hub.db")
+			if driver == store.DriverPostgres {
+				dsn = pgtest.DSN(t)
+			}
+			s, err := store.Open(context.Background(), driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+			s.Now = c.Now
+			fn(t, s, c)
+		})
+	}
+}
+
+func inbound(user, msg, text string) models.Inbound {
+	return models.Inbound{Connector: "tg-main", Channel: models.ChannelTelegram, ExternalID: msg,
+		Kind: models.KindMessage, From: models.Sender{ExternalID: user, DisplayName: "User " + user},
+		ReplyTo: user, Text: text}
+}
+
+func ingest(t *testing.T, s *store.Store, ins ...models.Inbound) []*store.IngestItem {
+	t.Helper()
+	items := make([]*store.IngestItem, len(ins))
+	for i := range ins {
+		items[i] = &store.IngestItem{In: ins[i]}
+	}
+	if err := s.IngestBatch(context.Background(), items, nil); err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	return items
+}
+
+func count(t *testing.T, s *store.Store, model any) int64 {
+	t.Helper()
+	var n int64
+	if err := s.DB.Model(model).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestIngestCreatesOneTimelineAndDropsDuplicates(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+		items := ingest(t, s, inbound("1", "1:1", "my order is late"), inbound("1", "1:2", "order 42"),
+			inbound("1", "1:1", "my order is late")) // a retry inside the batch
+		if items[0].Result.Duplicate || items[1].Result.Duplicate || !items[2].Result.Duplicate {
+			t.Fatalf("duplicate flags: %+v %+v %+v", items[0].Result, items[1].Result, items[2].Result)
+		}
+		if items[0].ConversationID == 0 || items[0].ConversationID != items[1].ConversationID {
+			t.Fatalf("both messages must land in one conversation: %d, %d", items[0].ConversationID, items[1].ConversationID)
+		}
+		// A retry in a later batch stores nothing either.
+		again := ingest(t, s, inbound("1", "1:2", "order 42"))
+		if !again[0].Result.Duplicate {
+			t.Fatal("retry in a later batch not flagged as duplicate")
+		}
+		for model, want := range map[any]int64{&models.Contact{}: 1, &models.Identity{}: 1, &models.Conversation{}: 1, &models.Message{}: 2} {
+			if n := count(t, s, model); n != want {
+				t.Errorf("%T: %d rows, want %d", model, n, want)
+			}
+		}
+		conv, err := s.GetConversation(context.Background(), items[0].ConversationID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if conv.Subject != "my order is late" || conv.Status != models.StatusOpen || len(conv.Contact.Identities) != 1 {
+			t.Fatalf("conversation view: %+v", conv)
+		}
+		evs, err := s.EventsAfter(context.Background(), 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 3 || evs[0].Type != store.EventConversationCreated || evs[1].Type != store.EventMessageCreated {
+			t.Fatalf("events: %+v", evs)
+		}
+	})
+}
+
+func TestResolvedConversationStartsANewOne(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		first := ingest(t, s, inbound("7", "7:1", "hello"))[0].ConversationID
+		if _, err := s.UpdateConversation(ctx, first, map[string]any{"status": models.StatusResolved}, "ana"); err != nil {
+			t.Fatal(err)
+		}
+		second := ingest(t, s, inbound("7", "7:2", "again"))[0].ConversationID
+		if second == first || second == 0 {
+			t.Fatalf("after resolve a new conversation must open: %d then %d", first, second)
+		}
+		// Reopening the old one would make two active conversations.
+		_, err := s.UpdateConversation(ctx, first, map[string]any{"status": models.StatusOpen}, "ana")
+		if models.ErrorCode(err) != models.ECONFLICT {
+			t.Fatalf("reopen with another active conversation: %v, want conflict", err)
+		}
+	})
+}
+
+func TestConcurrentBatchesKeepOneActiveConversation(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 10; i++ {
+					items := []*store.IngestItem{{In: inbound("9", fmt.Sprintf("9:%d:%d", w, i), "x")}}
+					if err := s.IngestBatch(context.Background(), items, nil); err != nil {
+						t.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if n := count(t, s, &models.Conversation{}); n != 1 {
+			t.Fatalf("%d conversations, want 1", n)
+		}
+		if n := count(t, s, &models.Message{}); n != 40 {
+			t.Fatalf("%d messages, want 40", n)
+		}
+	})
+}
+
+func TestEventWithoutConversationOpensNone(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+		in := inbound("o1", "ev:o1:1:subscribe", "")
+		in.Kind, in.Event, in.InlineReply = models.KindEvent, models.EventSubscribe, true
+		items := make([]*store.IngestItem, 1)
+		items[0] = &store.IngestItem{In: in}
+		respond := func(in *models.Inbound, st store.IngestState) *store.BotReply {
+			return &store.BotReply{Text: "welcome"}
+		}
+		if err := s.IngestBatch(context.Background(), items, respond); err != nil {
+			t.Fatal(err)
+		}
+		if items[0].Result.InlineReply != "welcome" || items[0].ConversationID != 0 {
+			t.Fatalf("result: %+v conv %d", items[0].Result, items[0].ConversationID)
+		}
+		if n := count(t, s, &models.Conversation{}); n != 0 {
+			t.Fatalf("a follow must not open a conversation, got %d", n)
+		}
+		un := inbound("o1", "ev:o1:2:unsubscribe", "")
+		un.Kind, un.Event = models.KindEvent, models.EventUnsubscribe
+		ingest(t, s, un)
+		var ident models.Identity
+		if err := s.DB.Take(&ident).Error; err != nil {
+			t.Fatal(err)
+		}
+		if ident.UnreachableReason == "" {
+			t.Fatal("unfollow must make the identity unreachable")
+		}
+	})
+}
+
+func TestListConversationsKeysetPaginationAndFilters(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		for i := 0; i < 7; i++ {
+			ingest(t, s, inbound(fmt.Sprint(100+i), fmt.Sprintf("m%d", i), fmt.Sprintf("question %d about refunds", i)))
+			c.Add(time.Second)
+		}
+		var got []string
+		cursor := ""
+		for page := 0; page < 10; page++ {
+			items, next, err := s.ListConversations(ctx, models.ConversationFilter{Limit: 3, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range items {
+				got = append(got, it.Subject)
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if len(got) != 7 || got[0] != "question 6 about refunds" || got[6] != "question 0 about refunds" {
+			t.Fatalf("pages: %q", got)
+		}
+		items, _, err := s.ListConversations(ctx, models.ConversationFilter{Query: "QUESTION 3"})
+		if err != nil || len(items) != 1 {
+			t.Fatalf("text query: %d items, %v", len(items), err)
+		}
+		items, _, err = s.ListConversations(ctx, models.ConversationFilter{Channel: models.ChannelWeChat})
+		if err != nil || len(items) != 0 {
+			t.Fatalf("channel filter: %d items, %v", len(items), err)
+		}
+		if _, _, err := s.ListConversations(ctx, models.ConversationFilter{Cursor: "garbage!"}); models.ErrorCode(err) != models.EINVALID {
+			t.Fatalf("bad cursor: %v", err)
+		}
+	})
+}
+
+func TestOutboxHeadOfLineAndOutcome(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		conv := ingest(t, s, inbound("5", "5:1", "hi"))[0].ConversationID
+		var ident models.Identity
+		if err := s.DB.Take(&ident).Error; err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 3; i++ {
+			m := &models.Message{ConversationID: conv, IdentityID: &ident.ID, Connector: "tg-main", Channel: "telegram",
+				Direction: models.DirectionOut, Kind: models.KindMessage, SenderType: models.SenderAgent,
+				Text: fmt.Sprint("reply ", i), DeliveryStatus: models.DeliveryQueued}
+			if err := s.AddMessage(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		due, err := s.DueDeliveries(ctx, c.Now(), 10)
+		if err != nil || len(due) != 1 || due[0].Message.Text != "reply 0" {
+			t.Fatalf("only the head of the chat's queue is due: %+v %v", due, err)
+		}
+		// Backoff on the head holds back the rest (per-chat order).
+		head := due[0].Message.ID
+		if err := s.FinishDelivery(ctx, head, ident.ID, store.DeliveryOutcome{Status: models.DeliveryQueued, NextAttempt: c.Now().Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		if due, _ := s.DueDeliveries(ctx, c.Now(), 10); len(due) != 0 {
+			t.Fatalf("nothing is due while the head backs off: %+v", due)
+		}
+		c.Add(2 * time.Minute)
+		if err := s.FinishDelivery(ctx, head, ident.ID, store.DeliveryOutcome{Status: models.DeliverySent, PlatformID: "5:99"}); err != nil {
+			t.Fatal(err)
+		}
+		due, _ = s.DueDeliveries(ctx, c.Now(), 10)
+		if len(due) != 1 || due[0].Message.Text != "reply 1" {
+			t.Fatalf("next in order: %+v", due)
+		}
+		if err := s.FinishDelivery(ctx, due[0].Message.ID, ident.ID, store.DeliveryOutcome{Status: models.DeliveryFailed,
+			Error: "blocked", Unreachable: "the customer blocked the bot"}); err != nil {
+			t.Fatal(err)
+		}
+		s.DB.Take(&ident, ident.ID)
+		if ident.UnreachableReason != "the customer blocked the bot" {
+			t.Fatalf("identity not marked unreachable: %+v", ident)
+		}
+	})
+}
+
+func TestTokensAreStoredHashed(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		plain, tok, err := s.CreateToken(ctx, "ana", models.RoleAgent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var row models.APIToken
+		s.DB.Take(&row, tok.ID)
+		if row.Hash == plain || row.Hash != store.HashToken(plain) {
+			t.Fatal("token must be stored as its hash only")
+		}
+		if _, err := s.TokenByHash(ctx, store.HashToken(plain+"x")); models.ErrorCode(err) != models.EUNAUTHORIZED {
+			t.Fatalf("wrong token: %v", err)
+		}
+		if _, _, err := s.CreateToken(ctx, "x", "root"); models.ErrorCode(err) != models.EINVALID {
+			t.Fatalf("bad role: %v", err)
+		}
+	})
+}
+
+func TestKVExpires(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		if err := s.KVSet(ctx, "wx:token", "a", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.KVSet(ctx, "wx:token", "b", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok, err := s.KVGet(ctx, "wx:token"); err != nil || !ok || v != "b" {
+			t.Fatalf("get: %q %v %v", v, ok, err)
+		}
+		c.Add(2 * time.Hour)
+		if _, ok, _ := s.KVGet(ctx, "wx:token"); ok {
+			t.Fatal("expired value returned")
+		}
+	})
+}
