@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tongdao/hub/configs"
+	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/inbox"
+	"github.com/tongdao/hub/inbox/httpapi"
+	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/models"
+
+	// Connector types: one import each.
+	_ "github.com/tongdao/hub/connectors/discord"
+	_ "github.com/tongdao/hub/connectors/telegram"
+	_ "github.com/tongdao/hub/connectors/wechat"
+)
+
+// Main is the whole hub program: Run starts it, Close stops it. Tests run it
+// on address :0 with a temporary database.
+type Main struct {
+	Config *configs.Config
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Extra, when set, serves paths under /sandbox/ beside the API.
+	Extra http.Handler
+
+	Store      *store.Store
+	Inbox      *inbox.Service
+	Connectors []connectors.Connector
+
+	listener   net.Listener
+	server     *http.Server
+	supervisor *connectors.Supervisor
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+}
+
+// kv adapts the store to connectors.KV.
+type kv struct{ s *store.Store }
+
+func (k kv) Get(ctx context.Context, key string) (string, bool, error) { return k.s.KVGet(ctx, key) }
+func (k kv) Set(ctx context.Context, key, value string, ttl time.Duration) error {
+	return k.s.KVSet(ctx, key, value, ttl)
+}
+
+// replyWindower is implemented by connectors whose platform limits how long
+// after a customer's message the business may answer (WeChat: 48 h).
+type replyWindower interface{ ReplyWindow() time.Duration }
+
+// Listen opens the listener early, so callers can learn the address (with
+// port :0) before Run; Run calls it when not done yet.
+func (m *Main) Listen() error {
+	if m.listener != nil {
+		return nil
+	}
+	l, err := net.Listen("tcp", m.Config.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Config.Server.Listen, err)
+	}
+	m.listener = l
+	return nil
+}
+
+// URL is the hub's base URL on its listener.
+func (m *Main) URL() string {
+	if m.listener == nil {
+		return ""
+	}
+	return "http://" + m.listener.Addr().String()
+}
+
+// Run opens the database, builds the connectors and starts serving. It
+// returns once the hub is up; Close stops it.
+func (m *Main) Run(ctx context.Context) (err error) {
+	if m.Logger == nil {
+		m.Logger = slog.Default()
+	}
+	if m.Now == nil {
+		m.Now = time.Now
+	}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	cfg := m.Config
+	if m.Store, err = store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	m.Store.Now = m.Now
+
+	deps := connectors.Deps{Logger: m.Logger, Now: m.Now, PublicURL: cfg.Server.PublicURL, KV: kv{m.Store}}
+	byName := map[string]connectors.Connector{}
+	types := map[string]string{}
+	windows := map[string]time.Duration{}
+	var problems []error
+	for i, cc := range cfg.Connectors {
+		c, err := connectors.Build(cc.Type, cfg.ConnectorConfig(i, deps))
+		if err != nil {
+			problems = append(problems, fmt.Errorf("connector %s: %w", cc.Name, err))
+			continue
+		}
+		m.Connectors = append(m.Connectors, c)
+		byName[cc.Name] = c
+		types[cc.Name] = cc.Type
+		if w, ok := c.(replyWindower); ok {
+			windows[cc.Name] = w.ReplyWindow()
+		}
+	}
+	if len(problems) > 0 {
+		return errors.Join(problems...)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Inbox = inbox.New(inbox.Options{
+		Store: m.Store, Logger: m.Logger, Now: m.Now, ReplyWindows: windows, Registerer: reg,
+		Senders: func(name string) (inbox.Sender, bool) {
+			c, ok := byName[name]
+			return c, ok
+		},
+	})
+	m.supervisor = &connectors.Supervisor{Sink: m.Inbox, Logger: m.Logger, Now: m.Now}
+	api, err := httpapi.New(httpapi.Options{
+		Inbox: m.Inbox, Connectors: m.supervisor, Logger: m.Logger, Registry: reg, Now: m.Now,
+		Webhooks: func(name string) (http.Handler, bool) {
+			h, ok := byName[name].(http.Handler)
+			return h, ok
+		},
+	})
+	if err != nil {
+		return err
+	}
+	var handler http.Handler = api
+	if m.Extra != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/sandbox/", m.Extra)
+		mux.Handle("/", api)
+		handler = mux
+	}
+	if err := m.Listen(); err != nil {
+		return err
+	}
+	m.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelDebug)}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	m.wg.Add(3)
+	go func() {
+		defer m.wg.Done()
+		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("http server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer m.wg.Done()
+		m.supervisor.Run(runCtx, m.Connectors, types)
+	}()
+	go func() {
+		defer m.wg.Done()
+		_ = m.Inbox.RunOutbox(runCtx)
+	}()
+	m.Logger.Info("hub started", "url", m.URL(), "connectors", len(m.Connectors), "database", cfg.Database.Driver)
+	return nil
+}
+
+// States reports connector states.
+func (m *Main) States() []models.ConnectorState {
+	if m.supervisor == nil {
+		return nil
+	}
+	return m.supervisor.States()
+}
+
+// Close stops serving (letting requests in flight finish), stops the
+// connectors and the outbox, and closes the database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, m.server.Shutdown(ctx))
+		cancel()
+	} else if m.listener != nil {
+		m.listener.Close()
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+	for _, c := range m.Connectors {
+		if s, ok := c.(connectors.Shutdowner); ok {
+			errs = append(errs, s.Close())
+		}
+	}
+	if m.Inbox != nil {
+		m.Inbox.Close()
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}

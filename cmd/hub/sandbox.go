@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/tongdao/hub/configs"
+	"github.com/tongdao/hub/connectors/sandbox/dcfake"
+	"github.com/tongdao/hub/connectors/sandbox/tgfake"
+	"github.com/tongdao/hub/connectors/sandbox/wxfake"
+)
+
+// Sandbox credentials: the stand-ins accept exactly these. They are not
+// secrets: the stand-ins run on loopback only.
+const (
+	sandboxTGToken     = "7000000001:SANDBOX-telegram-bot-token-000000"
+	sandboxTGSecret    = "sandbox-webhook-secret"
+	sandboxWXAppID     = "wx5a4db0c0ffee0001"
+	sandboxWXSecret    = "sandbox-wechat-app-secret"
+	sandboxWXToken     = "sandboxtoken"
+	sandboxWXAESKey    = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+	sandboxDiscordBot  = "sandbox-discord-bot-token"
+	sandboxAdminName   = "sandbox-admin"
+	sandboxConfigFile  = "sandbox.yaml"
+	sandboxDatabase    = "sandbox.db"
+	sandboxDefaultAddr = "127.0.0.1:8080"
+)
+
+// Sandbox is the hub wired to protocol-faithful stand-ins of the three
+// platforms, all on loopback.
+type Sandbox struct {
+	Main     *Main
+	Telegram *tgfake.Server
+	WeChat   *wxfake.Server
+	Discord  *dcfake.Server
+	// AdminToken is a fresh admin API token.
+	AdminToken string
+}
+
+// StartSandbox starts the stand-ins and the hub (listening on listen, with
+// its data in dir) and returns once everything is up.
+func StartSandbox(ctx context.Context, listen, dir string, m *Main) (*Sandbox, error) {
+	sb := &Sandbox{Main: m}
+	ok := false
+	defer func() {
+		if !ok {
+			sb.Close()
+		}
+	}()
+	if m.Config == nil {
+		m.Config = configs.Default()
+	}
+	m.Config.Server.Listen = listen
+	if err := m.Listen(); err != nil {
+		return nil, err
+	}
+	hub := m.URL()
+
+	sb.Telegram = tgfake.New(tgfake.Options{Token: sandboxTGToken, Logger: m.Logger})
+	sb.WeChat = wxfake.New(wxfake.Options{Logger: m.Logger, Accounts: []wxfake.Account{{
+		AppID: sandboxWXAppID, AppSecret: sandboxWXSecret, Token: sandboxWXToken, EncodingAESKey: sandboxWXAESKey,
+		SafeMode: true, WebhookURL: hub + "/webhooks/wx-sandbox"}}})
+	sb.Discord = dcfake.New(dcfake.Options{BotToken: sandboxDiscordBot, Logger: m.Logger})
+	if err := sb.Telegram.Start(ctx); err != nil {
+		return nil, fmt.Errorf("telegram stand-in: %w", err)
+	}
+	if err := sb.WeChat.Start(ctx); err != nil {
+		return nil, fmt.Errorf("wechat stand-in: %w", err)
+	}
+	if err := sb.Discord.Start(ctx); err != nil {
+		return nil, fmt.Errorf("discord stand-in: %w", err)
+	}
+
+	// The sandbox's configuration is an ordinary config file, so newcomers
+	// can read it and copy from it.
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	cfgPath := filepath.Join(dir, sandboxConfigFile)
+	yaml := fmt.Sprintf(`# Written by 'hub sandbox': the hub wired to local stand-ins of the platforms.
+server:
+  listen: %q
+  public_url: %q
+database:
+  driver: sqlite
+  dsn: %q
+connectors:
+  - name: tg-sandbox
+    type: telegram
+    settings:
+      token: %q
+      mode: webhook
+      webhook_secret: %q
+      api_url: %q
+  - name: wx-sandbox
+    type: wechat
+    settings:
+      app_id: %q
+      app_secret: %q
+      token: %q
+      encoding_aes_key: %q
+      api_url: %q
+  - name: dc-sandbox
+    type: discord
+    settings:
+      token: %q
+      api_url: %q
+      support_channels: [%q]
+`, listen, hub, filepath.Join(dir, sandboxDatabase), sandboxTGToken, sandboxTGSecret, sb.Telegram.URL(),
+		sandboxWXAppID, sandboxWXSecret, sandboxWXToken, sandboxWXAESKey, sb.WeChat.URL(),
+		sandboxDiscordBot, sb.Discord.URL(), dcfake.DefaultSupportChannelID)
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+		return nil, err
+	}
+	cfg, err := configs.Load(cfgPath, func(string) (string, bool) { return "", false })
+	if err != nil {
+		return nil, fmt.Errorf("sandbox configuration:\n%w", err)
+	}
+	m.Config = cfg
+
+	mux := http.NewServeMux()
+	mux.Handle("/sandbox/telegram/", http.StripPrefix("/sandbox/telegram", sb.Telegram.CustomerAPI()))
+	mux.Handle("/sandbox/wechat/", sb.WeChat.CustomerAPI())
+	mux.Handle("/sandbox/discord/", http.StripPrefix("/sandbox/discord", sb.Discord.CustomerAPI()))
+	m.Extra = mux
+	if err := m.Run(ctx); err != nil {
+		return nil, err
+	}
+	if sb.AdminToken, _, err = m.Store.CreateToken(ctx, sandboxAdminName, "admin"); err != nil {
+		return nil, err
+	}
+	ok = true
+	return sb, nil
+}
+
+// Close stops the hub and the stand-ins.
+func (sb *Sandbox) Close() {
+	if sb.Main != nil {
+		sb.Main.Close()
+	}
+	if sb.Telegram != nil {
+		sb.Telegram.Close()
+	}
+	if sb.WeChat != nil {
+		sb.WeChat.Close()
+	}
+	if sb.Discord != nil {
+		sb.Discord.Close()
+	}
+}
+
+func cmdSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sandbox")
+	listen := fs.String("listen", sandboxDefaultAddr, "address of the hub")
+	dir := fs.String("data", "data/sandbox", "directory for the sandbox's database and config")
+	level := fs.String("log-level", "warn", "log level")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *level)
+	if err != nil {
+		return err
+	}
+	sb, err := StartSandbox(ctx, *listen, *dir, &Main{Logger: log})
+	if err != nil {
+		return err
+	}
+	printWelcome(stdout, sb)
+	<-ctx.Done()
+	sb.Close()
+	return nil
+}
+
+func printWelcome(w io.Writer, sb *Sandbox) {
+	u := sb.Main.URL()
+	fmt.Fprintf(w, `Tongdao sandbox is running: the hub plus local stand-ins for Telegram, WeChat and Discord.
+
+  API base URL   %[1]s/api/v1   (OpenAPI: %[1]s/api/v1/openapi.json)
+  Admin token    %[2]s
+  Config         %[3]s
+
+Play the customer, then the agent (copy-paste):
+
+  # 1. A Telegram customer writes to the bot
+  curl -s -X POST %[1]s/sandbox/telegram/send -d '{"user_id": 1001, "name": "Ana Li", "text": "My order #42 has not arrived"}'
+  # 1b. A WeChat customer writes (signed, AES-encrypted push) and a Discord user DMs the bot
+  curl -s -X POST %[1]s/sandbox/wechat/send -d '{"openid": "oSandboxUser0001", "text": "我的订单还没到"}'
+  curl -s -X POST %[1]s/sandbox/discord/dm -d '{"user_id": "900000000000000001", "username": "bo", "text": "hi, I need help"}'
+
+  # 2. The agent sees one inbox
+  curl -s -H "Authorization: Bearer %[2]s" %[1]s/api/v1/conversations
+
+  # 3. The agent replies to conversation 1 (delivered through the outbox)
+  curl -s -H "Authorization: Bearer %[2]s" -H "Content-Type: application/json" \
+       -X POST %[1]s/api/v1/conversations/1/messages -d '{"text": "Sorry! It ships today."}'
+
+  # 4. The customer's phone shows the reply
+  curl -s "%[1]s/sandbox/telegram/sent?user_id=1001"
+
+  # Live events (Server-Sent Events)
+  curl -N -H "Authorization: Bearer %[2]s" %[1]s/api/v1/events
+
+Press Ctrl-C to stop.
+`, u, sb.AdminToken, filepath.Join(filepath.Dir(sb.Main.Config.Database.DSN), sandboxConfigFile))
+}

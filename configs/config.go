@@ -1,0 +1,323 @@
+package configs
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Built-in defaults, used for keys a file leaves out and when there is no
+// file at all.
+const (
+	// DefaultFile is the file `hub serve` reads when --config is not given
+	// and the file exists.
+	DefaultFile = "configs/hub.yaml"
+	// DefaultListen is the default server.listen.
+	DefaultListen = "127.0.0.1:8080"
+	// DefaultDriver is the default database.driver.
+	DefaultDriver = DriverSQLite
+	// DefaultSQLiteDSN is the default database.dsn for SQLite.
+	DefaultSQLiteDSN = "data/hub.db"
+)
+
+// Database drivers.
+const (
+	// DriverSQLite is the embedded SQLite database, the default.
+	DriverSQLite = "sqlite"
+	// DriverPostgres is PostgreSQL, for several replicas and larger teams.
+	DriverPostgres = "postgres"
+)
+
+// redactedValue replaces secrets in Redacted and in problem messages.
+const redactedValue = "[redacted]"
+
+// Config is the whole hub configuration, as read from YAML.
+type Config struct {
+	// Server is the HTTP server: the agent API, the console and webhooks.
+	Server Server `yaml:"server"`
+	// Database is where conversations, messages and tokens are stored.
+	Database Database `yaml:"database"`
+	// Connectors are the platform accounts the hub serves. Each has a
+	// unique name and a type; its settings depend on the type.
+	Connectors []Connector `yaml:"connectors"`
+
+	file string
+	info *loadInfo
+}
+
+// Server configures the HTTP server.
+type Server struct {
+	// Listen is the host:port the server listens on, by default
+	// 127.0.0.1:8080. Use ":8080" to listen on every interface.
+	Listen string `yaml:"listen"`
+	// PublicURL is the absolute http(s) URL at which the platforms and the
+	// agents reach this hub, such as https://support.example.com. Connectors
+	// register their webhooks under it. It may be empty while no connector
+	// needs webhooks.
+	PublicURL string `yaml:"public_url"`
+}
+
+// Database configures the store.
+type Database struct {
+	// Driver is sqlite (the default) or postgres.
+	Driver string `yaml:"driver"`
+	// DSN is the data source: a file path for SQLite (by default
+	// data/hub.db), a connection URL or key=value string for PostgreSQL
+	// (required). It is a secret: never logged, never shown in problems.
+	DSN string `yaml:"dsn"`
+}
+
+// Connector is one configured platform account.
+type Connector struct {
+	// Name identifies the connector in the API and in its webhook path
+	// /webhooks/{name}: lower-case letters, digits, "-" and "_", starting
+	// with a letter or digit, at most 63 characters, unique.
+	Name string `yaml:"name"`
+	// Type is the connector type, such as telegram, wechat or discord.
+	Type string `yaml:"type"`
+	// Settings are the type's own settings, decoded strictly by the
+	// connector type through Decoder.
+	Settings yaml.Node `yaml:"settings,omitempty"`
+
+	info *loadInfo
+}
+
+// loadInfo is what Load learned about the YAML tree that the typed values do
+// not carry: keys renamed from X_file to X, and values read from secret files.
+type loadInfo struct {
+	// origKey maps a key node renamed from X_file to its original name.
+	origKey map[*yaml.Node]string
+	// secretNode marks value nodes read from a secret file.
+	secretNode map[*yaml.Node]bool
+}
+
+// Default returns the built-in configuration used when there is no file:
+// SQLite at data/hub.db, listening on 127.0.0.1:8080, no connectors.
+func Default() *Config {
+	c := &Config{}
+	applyDefaults(c)
+	return c
+}
+
+// applyDefaults fills the keys a file left out or empty.
+func applyDefaults(c *Config) {
+	if c.Server.Listen == "" {
+		c.Server.Listen = DefaultListen
+	}
+	if c.Database.Driver == "" {
+		c.Database.Driver = DefaultDriver
+	}
+	if c.Database.DSN == "" && c.Database.Driver == DriverSQLite {
+		c.Database.DSN = DefaultSQLiteDSN
+	}
+}
+
+// File returns the file the configuration was loaded from, or "" when it
+// was built in code.
+func (c *Config) File() string { return c.file }
+
+// Decoder returns a function that strictly decodes the connector's settings
+// into v, a non-nil pointer: unknown keys, repeated keys and values of the
+// wrong type are Problems whose paths start with path, such as
+// "connectors[1].settings". Missing settings leave v unchanged. It is what a
+// connector factory receives as connectors.Config.Decode.
+func (c Connector) Decoder(path string) func(v any) error {
+	info := c.info
+	settings := c.Settings
+	return func(v any) error {
+		return decodeStrict(&settings, v, path, info)
+	}
+}
+
+// decodeStrict checks n against the type of v and decodes it when it is
+// sound.
+func decodeStrict(n *yaml.Node, v any, path string, info *loadInfo) error {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("configs: decode %s: target must be a non-nil pointer, got %T", path, v)
+	}
+	if n == nil || n.Kind == 0 {
+		return nil
+	}
+	ch := checker{info: info}
+	ch.check(n, rv.Type().Elem(), path, 0)
+	// Decode even when there are problems: yaml.v3 skips unknown keys and
+	// mismatched values, so a factory that goes on validating sees the
+	// values that are there instead of reporting them as missing.
+	err := n.Decode(v)
+	if len(ch.problems) > 0 {
+		return ch.problems
+	}
+	if err != nil {
+		return decodeProblems(err, path, n.Line)
+	}
+	return nil
+}
+
+// decodeProblems turns a yaml decode error into problems. The checker
+// catches what it can first, so this is a fallback; the values yaml quotes
+// in its messages are cut out, since they may be secrets.
+func decodeProblems(err error, path string, line int) Problems {
+	var te *yaml.TypeError
+	msgs := []string{err.Error()}
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	out := make(Problems, 0, len(msgs))
+	for _, m := range msgs {
+		m = strings.TrimPrefix(m, "yaml: ")
+		m = quotedValue.ReplaceAllString(m, "value")
+		out = append(out, Problem{Line: line, Path: path, Message: m})
+	}
+	return out
+}
+
+// Redacted returns a deep copy of c with every secret masked: database.dsn
+// (a PostgreSQL URL keeps its host and database), settings whose key is
+// token, secret, password, dsn or key or ends with one of these, and every
+// value read from a *_file key. Use it to log the effective configuration.
+func (c *Config) Redacted() *Config {
+	r := *c
+	r.Database.DSN = redactDSN(c.Database.Driver, c.Database.DSN)
+	r.Connectors = make([]Connector, len(c.Connectors))
+	for i, conn := range c.Connectors {
+		conn.Settings = *redactNode(&conn.Settings, c.info, false)
+		r.Connectors[i] = conn
+	}
+	return &r
+}
+
+// String renders the effective configuration as YAML with secrets masked.
+func (c *Config) String() string {
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(c.Redacted()); err != nil {
+		return fmt.Sprintf("<configuration: %v>", err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Sprintf("<configuration: %v>", err)
+	}
+	return b.String()
+}
+
+// LogValue logs the configuration with secrets masked, whatever the
+// handler.
+func (c *Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+var _ slog.LogValuer = (*Config)(nil)
+
+func redactDSN(driver, dsn string) string {
+	if dsn == "" || driver == DriverSQLite {
+		// A SQLite DSN is a file path; its options carry no credentials.
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return redactedValue
+	}
+	u.RawQuery = ""
+	u.Fragment = ""
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	return u.String()
+}
+
+// redactNode deep-copies n, masking scalar values under secret keys.
+func redactNode(n *yaml.Node, info *loadInfo, secret bool) *yaml.Node {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return redactNode(n.Alias, info, secret)
+	}
+	cp := *n
+	cp.HeadComment, cp.LineComment, cp.FootComment = "", "", ""
+	if n.Kind == yaml.ScalarNode {
+		if (secret || (info != nil && info.secretNode[n])) && n.Value != "" && n.ShortTag() != "!!null" {
+			cp.Value = redactedValue
+			cp.Tag = "!!str"
+			cp.Style = 0
+		}
+		return &cp
+	}
+	cp.Content = make([]*yaml.Node, len(n.Content))
+	for i, child := range n.Content {
+		childSecret := secret
+		if n.Kind == yaml.MappingNode && i%2 == 1 {
+			childSecret = secret || isSecretKey(n.Content[i-1].Value)
+		}
+		cp.Content[i] = redactNode(child, info, childSecret)
+	}
+	return &cp
+}
+
+// secretSuffixes are the key names (and endings) whose values are secrets.
+var secretSuffixes = []string{"token", "secret", "password", "dsn", "key"}
+
+// isSecretKey reports whether a key's value is a secret.
+func isSecretKey(key string) bool {
+	k := strings.ToLower(key)
+	for _, s := range secretSuffixes {
+		if strings.HasSuffix(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// minMaskedLen is the shortest secret masked inside messages; shorter ones
+// would garble ordinary words and guard nothing.
+const minMaskedLen = 4
+
+// secretValues collects the secret values of c, to mask them in messages.
+func secretValues(c *Config) []string {
+	var out []string
+	add := func(s string) {
+		if len(s) >= minMaskedLen {
+			out = append(out, s)
+		}
+	}
+	add(c.Database.DSN)
+	for i := range c.Connectors {
+		collectSecrets(&c.Connectors[i].Settings, c.info, false, add, 0)
+	}
+	return out
+}
+
+func collectSecrets(n *yaml.Node, info *loadInfo, secret bool, add func(string), depth int) {
+	if n == nil || depth > maxDepth {
+		return
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if secret || (info != nil && info.secretNode[n]) {
+			add(n.Value)
+		}
+	case yaml.AliasNode:
+		collectSecrets(n.Alias, info, secret, add, depth+1)
+	default:
+		for i, child := range n.Content {
+			childSecret := secret
+			if n.Kind == yaml.MappingNode && i%2 == 1 {
+				childSecret = secret || isSecretKey(n.Content[i-1].Value)
+			}
+			collectSecrets(child, info, childSecret, add, depth+1)
+		}
+	}
+}
+
+// maskSecrets replaces every secret occurring in msg.
+func maskSecrets(msg string, secrets []string) string {
+	for _, s := range secrets {
+		if len(s) >= minMaskedLen && strings.Contains(msg, s) {
+			msg = strings.ReplaceAll(msg, s, redactedValue)
+		}
+	}
+	return msg
+}

@@ -1,0 +1,85 @@
+package connectors_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/models"
+)
+
+// flaky fails its first runs, then runs until ctx ends.
+type flaky struct {
+	fails int32
+	runs  atomic.Int32
+}
+
+func (f *flaky) Name() string { return "flaky" }
+func (f *flaky) Run(ctx context.Context, _ connectors.Sink) error {
+	if f.runs.Add(1) <= f.fails {
+		if f.runs.Load() == 2 {
+			panic("boom")
+		}
+		return errors.New("gateway closed 4014")
+	}
+	<-ctx.Done()
+	return nil
+}
+func (f *flaky) Send(context.Context, models.Outbound) (models.SendResult, error) {
+	return models.SendResult{}, nil
+}
+
+func TestSupervisorRestartsWithBackoff(t *testing.T) {
+	var waits []time.Duration
+	sup := &connectors.Supervisor{
+		After: func(d time.Duration) <-chan time.Time {
+			waits = append(waits, d)
+			ch := make(chan time.Time, 1)
+			ch <- time.Time{}
+			return ch
+		},
+		MinBackoff: time.Second, MaxBackoff: 3 * time.Second,
+	}
+	f := &flaky{fails: 4}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		sup.Run(ctx, []connectors.Connector{f}, map[string]string{"flaky": "test"})
+		close(done)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for f.runs.Load() < 5 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	st := sup.States()
+	if len(st) != 1 || st[0].Restarts != 4 || st[0].State != connectors.StateRunning || st[0].LastError == "" {
+		t.Fatalf("state after restarts: %+v", st)
+	}
+	cancel()
+	<-done
+	want := []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second}
+	if len(waits) != len(want) {
+		t.Fatalf("waits %v, want %v", waits, want)
+	}
+	for i := range want {
+		if waits[i] != want[i] {
+			t.Fatalf("waits %v, want %v", waits, want)
+		}
+	}
+	if st := sup.States(); st[0].State != connectors.StateStopped {
+		t.Fatalf("after stop: %+v", st)
+	}
+}
+
+func TestRegisterRefusesDuplicates(t *testing.T) {
+	connectors.Register("dup-test", func(connectors.Config) (connectors.Connector, error) { return &flaky{}, nil })
+	defer func() {
+		if recover() == nil {
+			t.Fatal("second Register of the same type must panic")
+		}
+	}()
+	connectors.Register("dup-test", func(connectors.Config) (connectors.Connector, error) { return &flaky{}, nil })
+}
