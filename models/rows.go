@@ -68,18 +68,18 @@ type Identity struct {
 // Conversation is a customer's case. A contact has at most one conversation
 // that is not resolved (a partial unique index enforces it).
 type Conversation struct {
-	ID            int64  `gorm:"primaryKey"`
-	ContactID     int64  `gorm:"not null;index"`
-	Status        string `gorm:"size:20;not null;index"`
-	Priority      string `gorm:"size:20;not null;default:normal"`
-	Assignee      string `gorm:"size:200;index"`
-	Team          string `gorm:"size:200;index"`
-	Subject       string `gorm:"size:500"`
+	ID        int64  `gorm:"primaryKey"`
+	ContactID int64  `gorm:"not null;index"`
+	Status    string `gorm:"size:20;not null;index"`
+	Priority  string `gorm:"size:20;not null;default:normal"`
+	Assignee  string `gorm:"size:200;index"`
+	Team      string `gorm:"size:200;index"`
+	Subject   string `gorm:"size:500"`
 	// LastMessageAt orders the inbox (newest activity first, id breaks ties).
 	LastMessageAt time.Time `gorm:"index"`
 	CreatedAt     time.Time
-	UpdatedAt  time.Time
-	ResolvedAt *time.Time
+	UpdatedAt     time.Time
+	ResolvedAt    *time.Time
 }
 
 // Message is one entry of a conversation's timeline.
@@ -109,7 +109,7 @@ type Message struct {
 	Attempts       int
 	NextAttemptAt  *time.Time
 	// PlatformID is the platform's id of a delivered outbound message.
-	PlatformID string `gorm:"size:200"`
+	PlatformID string    `gorm:"size:200"`
 	CreatedAt  time.Time `gorm:"index:idx_msg_conv,priority:2"`
 	SentAt     *time.Time
 }

@@ -28,6 +28,10 @@ type Inbox interface {
 
 	// EventsAfter returns up to limit events with id > after, oldest first.
 	EventsAfter(ctx context.Context, after int64, limit int) ([]models.EventView, error)
+	// LatestEventID returns the id of the newest event in the log, or 0 when
+	// the log is empty. A client that connects without Last-Event-ID is sent
+	// only the events committed after this id.
+	LatestEventID(ctx context.Context) (int64, error)
 	// EventsNotify returns a channel that is closed when an event newer than
 	// those seen so far is committed; call it again after each wake-up.
 	EventsNotify() <-chan struct{}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tongdao/hub/configs"
+	"github.com/tongdao/hub/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// client calls the hub's HTTP API as an agent.
+type client struct {
+	t     testing.TB
+	base  string
+	token string
+}
+
+func (c *client) do(method, path string, body any) (int, []byte) {
+	c.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, r)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// json calls the API and decodes a 2xx answer into out.
+func (c *client) json(method, path string, body, out any) {
+	c.t.Helper()
+	code, b := c.do(method, path, body)
+	if code/100 != 2 {
+		c.t.Fatalf("%s %s: %d %s", method, path, code, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			c.t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
+		}
+	}
+}
+
+type apiMessage struct {
+	ID        string `json:"id"`
+	Direction string `json:"direction"`
+	Kind      string `json:"kind"`
+	Channel   string `json:"channel"`
+	Connector string `json:"connector"`
+	Text      string `json:"text"`
+	Sender    struct {
+		Type string `json:"type"`
+	} `json:"sender"`
+	Delivery struct {
+		Status   string  `json:"status"`
+		Error    *string `json:"error"`
+		Attempts int     `json:"attempts"`
+	} `json:"delivery"`
+}
+
+type apiConversation struct {
+	ID      string `json:"id"`
+	Status  string `json:"status"`
+	Subject string `json:"subject"`
+	Contact struct {
+		ID         string `json:"id"`
+		Identities []struct {
+			ID         string     `json:"id"`
+			Channel    string     `json:"channel"`
+			Connector  string     `json:"connector"`
+			ExternalID string     `json:"external_id"`
+			ReplyUntil *time.Time `json:"reply_until"`
+			Reachable  bool       `json:"reachable"`
+		} `json:"identities"`
+	} `json:"contact"`
+}
+
+func (c *client) conversations() []apiConversation {
+	var out struct {
+		Conversations []apiConversation `json:"conversations"`
+	}
+	c.json("GET", "/api/v1/conversations", nil, &out)
+	return out.Conversations
+}
+
+func (c *client) messages(convID string) []apiMessage {
+	var out struct {
+		Messages []apiMessage `json:"messages"`
+	}
+	c.json("GET", "/api/v1/conversations/"+convID+"/messages", nil, &out)
+	return out.Messages
+}
+
+// eventually polls cond until it holds or the deadline passes. It waits for
+// asynchronous work (webhook delivery, the outbox); it asserts no timing.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func freeAddr(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// writeConfig writes a hub config file and returns its path.
+func writeConfig(t testing.TB, dir, yaml string) string {
+	path := filepath.Join(dir, "hub.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startHub runs the real program in-process from a config file.
+func startHub(t testing.TB, cfgPath string) *Main {
+	t.Helper()
+	cfg, err := configs.Load(cfgPath, nil)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	m := &Main{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if testing.Verbose() {
+		m.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func adminClient(t testing.TB, m *Main) *client {
+	tok, _, err := m.Store.CreateToken(context.Background(), "test-admin", "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &client{t: t, base: m.URL(), token: tok}
+}
+
+func postJSON(t testing.TB, url string, header map[string]string, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func countRows(t testing.TB, m *Main, table string) int64 {
+	var n int64
+	if err := m.Store.DB.Table(table).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -1,0 +1,40 @@
+// Package dcfake is a protocol-faithful stand-in for the subset of the Discord
+// gateway (API v9, JSON encoding) and REST API that Tongdao's Discord connector
+// uses. It listens on 127.0.0.1 only, so the real discordgo SDK can be driven
+// against it in tests and in `hub sandbox`.
+//
+// What it speaks:
+//
+//   - REST under /api/v9: GET /gateway, GET /gateway/bot, GET /users/@me,
+//     POST /users/@me/channels, POST /channels/{id}/messages,
+//     POST /channels/{id}/messages/{mid}/threads, GET /channels/{id} and
+//     POST /interactions/{id}/{token}/callback. Every route but the callback
+//     requires "Authorization: Bot <token>". Errors use Discord's JSON shape
+//     ({"code":50007,"message":"Cannot send messages to this user"}) with the
+//     matching HTTP status; FailNext injects failures, including 429 with
+//     retry_after and the X-RateLimit-* headers.
+//   - The gateway: op 10 HELLO, op 2 IDENTIFY (token and intents checked), op 0
+//     READY with increasing sequence numbers, op 1 heartbeat answered by op 11,
+//     op 6 RESUME replaying the dispatches after the given sequence followed by
+//     RESUMED. Dispatches honour intents the way Discord does: guild messages
+//     need GUILD_MESSAGES, DMs need DIRECT_MESSAGES, GUILD_CREATE and
+//     THREAD_CREATE need GUILDS, and without the privileged MESSAGE_CONTENT
+//     intent guild messages arrive with empty content and attachments. When
+//     IDENTIFY asks for compress, dispatches are sent as zlib-compressed binary
+//     frames, one payload per frame, as Discord does.
+//   - Failure tools: Reconnect (op 7), InvalidateSession (op 9), CloseWith (a
+//     close code such as 4014; fatal codes also refuse later handshakes, as an
+//     unchanged developer-portal setting would), DropConnection (TCP dropped
+//     without a close frame).
+//
+// Dispatches emitted while the client is disconnected stay in the session's
+// history and are replayed on RESUME, as Discord does within its resume
+// window. Dispatches emitted while there is no session at all (before the
+// first IDENTIFY, or after a non-resumable op 9) are held and sent after the
+// next READY; Discord would drop them, but a sandbox should not lose a
+// customer's message.
+//
+// Customers are played through Go methods (Post, SendDM, PostInChannel, Click,
+// Sent, CloseDMs) or through CustomerAPI, a small JSON API that the sandbox
+// mounts under /sandbox/discord/.
+package dcfake

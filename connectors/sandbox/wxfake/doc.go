@@ -1,0 +1,24 @@
+// Package wxfake is a protocol-faithful stand-in for WeChat's Official
+// Account platform, serving on 127.0.0.1 for tests and `hub sandbox`.
+//
+// It plays both sides of WeChat: the API the connector calls
+// (/cgi-bin/token, /cgi-bin/stable_token, /cgi-bin/message/custom/send,
+// /cgi-bin/qrcode/create, /cgi-bin/showqrcode, /cgi-bin/media/upload) with
+// WeChat's errcode/errmsg answers, and the pushes a customer's actions cause
+// (messages and subscribe, unsubscribe, SCAN, CLICK and LOCATION events),
+// signed and, for safe-mode accounts, AES-encrypted like WeChat's
+// WXBizMsgCrypt, posted to the hub's webhook and re-posted up to three times
+// in all when the hub does not answer 200 in time.
+//
+// Like WeChat it enforces the customer-service rules: the 48-hour window
+// since the customer's last message or event (45015), at most 5 messages
+// per customer message and 3 within a minute after a subscribe, scan or menu
+// click (45047), no messages to customers who unfollowed (43004). Every
+// time-dependent rule uses the injected clock (Options.Now).
+//
+// Tests and people play customers through Go methods (SendText, Follow,
+// Scan, Click, …) or the JSON CustomerAPI; Sent lists what the account sent
+// (customer-service messages and passive replies). ExpireToken, FailNext and
+// SetSlow inject faults. The message crypto is implemented here
+// independently of the SDK the connector uses.
+package wxfake

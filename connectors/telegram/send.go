@@ -1,0 +1,202 @@
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	tele "gopkg.in/telebot.v3"
+
+	"github.com/tongdao/hub/models"
+)
+
+// Telegram's size limits.
+const (
+	maxTextUnits       = 4096 // UTF-16 code units per message
+	maxCallbackData    = 64   // bytes of callback_data
+	maxButtonLabelRune = 200
+)
+
+// Send delivers out to the chat out.ReplyTo (or out.To): image attachments
+// as photos by URL, other attachments as documents, then the text, split
+// into parts of at most 4096 characters, with out.Buttons as an inline
+// keyboard on the last part. SendResult.ExternalID is "<chat_id>:<message_id>"
+// of the last message sent.
+//
+// A refusal is a *models.DeliveryError; network failures and Telegram's 5xx
+// are plain errors, to be retried. When a later part fails, earlier parts
+// stay delivered and a retry sends them again.
+func (c *Connector) Send(ctx context.Context, out models.Outbound) (models.SendResult, error) {
+	chat := out.ReplyTo
+	if chat == "" {
+		chat = out.To
+	}
+	if _, err := strconv.ParseInt(chat, 10, 64); err != nil {
+		return models.SendResult{}, &models.DeliveryError{Permanent: true, Reason: fmt.Sprintf("%q is not a Telegram chat id", chat)}
+	}
+	markup, err := inlineKeyboard(out.Buttons)
+	if err != nil {
+		return models.SendResult{}, &models.DeliveryError{Permanent: true, Reason: err.Error()}
+	}
+	parts := splitText(out.Text, maxTextUnits)
+
+	type call struct {
+		method string
+		params map[string]string
+	}
+	var calls []call
+	for _, a := range out.Attachments {
+		ref := a.URL
+		if ref == "" {
+			ref = a.FileID
+		}
+		if ref == "" {
+			return models.SendResult{}, &models.DeliveryError{Permanent: true, Reason: "an attachment has neither a URL nor a file id"}
+		}
+		if a.Type == "image" {
+			calls = append(calls, call{"sendPhoto", map[string]string{"chat_id": chat, "photo": ref}})
+		} else {
+			calls = append(calls, call{"sendDocument", map[string]string{"chat_id": chat, "document": ref}})
+		}
+	}
+	for _, p := range parts {
+		calls = append(calls, call{"sendMessage", map[string]string{"chat_id": chat, "text": p}})
+	}
+	if len(calls) == 0 {
+		return models.SendResult{}, &models.DeliveryError{Permanent: true, Reason: "nothing to send: the message has no text and no attachments"}
+	}
+	if markup != "" {
+		calls[len(calls)-1].params["reply_markup"] = markup
+	}
+
+	var last tele.Message
+	for _, cl := range calls {
+		if err := c.sleep(ctx, c.limits.reserve(chat, c.now())); err != nil {
+			return models.SendResult{}, err
+		}
+		last = tele.Message{}
+		if err := c.api.call(ctx, cl.method, cl.params, &last); err != nil {
+			return models.SendResult{}, deliveryError(err)
+		}
+	}
+	chatID := int64(0)
+	if last.Chat != nil {
+		chatID = last.Chat.ID
+	} else {
+		chatID, _ = strconv.ParseInt(chat, 10, 64)
+	}
+	return models.SendResult{ExternalID: messageKey(chatID, last.ID)}, nil
+}
+
+// inlineKeyboard renders buttons one per row, each answering with its ID as
+// callback_data. It returns "" for no buttons.
+func inlineKeyboard(buttons []models.Button) (string, error) {
+	if len(buttons) == 0 {
+		return "", nil
+	}
+	type button struct {
+		Text         string `json:"text"`
+		CallbackData string `json:"callback_data"`
+	}
+	rows := make([][]button, 0, len(buttons))
+	for _, b := range buttons {
+		switch {
+		case b.ID == "":
+			return "", errors.New("a button has no id")
+		case len(b.ID) > maxCallbackData:
+			return "", fmt.Errorf("button id %q is longer than Telegram's 64 bytes", b.ID)
+		case strings.TrimSpace(b.Label) == "":
+			return "", fmt.Errorf("button %q has no label", b.ID)
+		case utf8.RuneCountInString(b.Label) > maxButtonLabelRune:
+			return "", fmt.Errorf("button %q has a label longer than %d characters", b.ID, maxButtonLabelRune)
+		}
+		rows = append(rows, []button{{Text: b.Label, CallbackData: b.ID}})
+	}
+	data, err := json.Marshal(struct {
+		InlineKeyboard [][]button `json:"inline_keyboard"`
+	}{rows})
+	return string(data), err
+}
+
+// splitText cuts text into parts of at most limit UTF-16 code units (how
+// Telegram counts), preferring to cut after a newline, then after a space,
+// in the second half of a part. Joining the parts gives text back; parts
+// that are only whitespace are dropped (Telegram refuses them).
+func splitText(text string, limit int) []string {
+	var parts []string
+	for text != "" {
+		cut, units := len(text), 0
+		lastNL, lastSpace := -1, -1
+		for i, r := range text {
+			n := utf16.RuneLen(r)
+			if n < 0 {
+				n = 1
+			}
+			if units+n > limit {
+				cut = i
+				break
+			}
+			units += n
+			switch r {
+			case '\n':
+				lastNL = i + 1
+			case ' ', '\t':
+				lastSpace = i + 1
+			}
+		}
+		if cut < len(text) {
+			switch {
+			case lastNL > cut/2:
+				cut = lastNL
+			case lastSpace > cut/2:
+				cut = lastSpace
+			}
+		}
+		if strings.TrimSpace(text[:cut]) != "" {
+			parts = append(parts, text[:cut])
+		}
+		text = text[cut:]
+	}
+	return parts
+}
+
+// deliveryError classifies a Bot API failure for the outbox.
+func deliveryError(err error) error {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		return err // network failure, timeout, garbled answer: transient
+	}
+	code := strconv.Itoa(ae.Code)
+	desc := strings.ToLower(ae.Description)
+	switch {
+	case ae.Code == http.StatusTooManyRequests:
+		wait := time.Duration(ae.RetryAfter) * time.Second
+		return &models.DeliveryError{Code: code, RetryAfter: wait,
+			Reason: fmt.Sprintf("Telegram's flood limit was hit; retry in %s", wait)}
+	case ae.Code == http.StatusForbidden:
+		reason := "Telegram does not let the bot write to this customer: " + ae.Description
+		switch {
+		case strings.Contains(desc, "blocked"):
+			reason = "the customer blocked the bot on Telegram"
+		case strings.Contains(desc, "deactivated"):
+			reason = "the customer's Telegram account was deleted"
+		case strings.Contains(desc, "can't initiate"):
+			reason = "the customer has never started a chat with the bot"
+		}
+		return &models.DeliveryError{Permanent: true, Unreachable: true, Code: code, Reason: reason}
+	case ae.Code == http.StatusBadRequest && strings.Contains(desc, "chat not found"):
+		return &models.DeliveryError{Permanent: true, Code: code,
+			Reason: "Telegram does not know this chat (the customer never wrote to this bot)"}
+	case ae.Code == http.StatusBadRequest:
+		return &models.DeliveryError{Permanent: true, Code: code, Reason: "Telegram refused the message: " + ae.Description}
+	}
+	// 401/404 (token revoked: fixable by an admin), 409, 5xx: retry later.
+	return err
+}

@@ -1,0 +1,52 @@
+// Package wechat is the connector for WeChat Official Accounts (公众号),
+// built on github.com/silenceper/wechat/v2's officialaccount packages.
+//
+// Configuration (type: wechat): app_id, app_secret, token, optional
+// encoding_aes_key (safe and compatible mode) and optional api_url; see
+// Settings.
+//
+// Inbound. WeChat pushes every message and event to the webhook
+// /webhooks/{name}. GET is the server URL verification: the echostr is echoed
+// when signature = sha1(sort(token, timestamp, nonce)) matches, else 401. POST
+// carries the push, plaintext or encrypted (encrypt_type=aes, checked with
+// msg_signature, AES-256-CBC). A bad signature gives 401, a malformed body
+// 400, a body over 1 MiB 413; in none of these is anything stored.
+//
+// Platform quirks this package handles:
+//
+//   - 5 seconds: WeChat waits 5 s for the answer and re-posts the same push up
+//     to three times in all. The connector answers only after the inbox
+//     committed the message (ingest is bounded to 4 s) and relies on the
+//     inbox's idempotency key: MsgId for messages, "ev:<OpenID>:<CreateTime>:
+//     <Event>" for events, which have no MsgId. An ingest error answers 500 so
+//     WeChat retries.
+//   - Passive replies: the answer to a push may carry one reply. After a
+//     subscribe, QR scan or menu click WeChat allows only 3 customer-service
+//     messages within a minute, so those Inbounds are marked InlineReply and
+//     the bot's confirmation goes into the answer (encrypted and signed in
+//     safe mode). Otherwise the answer is the plain text "success", also in
+//     safe mode (the SDK would send an encrypted empty string).
+//   - 48 hours: customer-service messages are allowed only within 48 h of the
+//     customer's last message or event (errcode 45015, reported as permanent
+//     and unreachable), and at most 5 per customer message (45047).
+//     ReplyWindow tells the inbox.
+//   - No buttons in chat: buttons become numbered options appended to the
+//     text; the offer is remembered for 48 h per customer in the shared KV,
+//     and a reply "1", "2", … arrives as KindAction with the button's ID.
+//   - Text is limited to 2,048 bytes: longer texts are split on rune
+//     boundaries and sent in order; a retried Outbound resumes after the
+//     parts already delivered.
+//   - Access tokens: each fetch invalidates the previous token after 5
+//     minutes, so the token is cached in the hub's shared KV (one token for
+//     all replicas). 40001/42001 drop it; the retry fetches a new one.
+//   - The SDK's customer-message, media and QR calls take no context and all
+//     SDK HTTP goes through the process-global util.DefaultHTTPClient. The
+//     package installs one client whose transport routes each request to its
+//     connector's api_url by appid= (token requests) or access_token= (all
+//     other calls), and bounds every call to 20 s.
+//   - Importing the SDK's root package would set logrus to Debug on stdout:
+//     only officialaccount and its subpackages are imported.
+//   - basic.ShowQRCode pastes the ticket unescaped and names
+//     mp.weixin.qq.com; TempQRCode escapes it and serves the image from
+//     api_url when one is set.
+package wechat

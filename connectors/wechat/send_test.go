@@ -1,0 +1,133 @@
+package wechat
+
+import (
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/silenceper/wechat/v2/util"
+
+	"github.com/tongdao/hub/models"
+)
+
+func TestSplitText(t *testing.T) {
+	tests := []struct {
+		name  string
+		in    string
+		limit int
+		parts int
+	}{
+		{"short", "你好", 2048, 1},
+		{"exact", strings.Repeat("a", 2048), 2048, 1},
+		{"ascii over", strings.Repeat("a", 2049), 2048, 2},
+		{"cjk", strings.Repeat("中", 1000), 2048, 2},  // 3,000 bytes
+		{"emoji", strings.Repeat("😀", 600), 2048, 2}, // 2,400 bytes
+		{"lines", strings.Repeat("第一行内容\n", 300), 2048, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			parts := splitText(tc.in, tc.limit)
+			if len(parts) != tc.parts {
+				t.Fatalf("%d parts, want %d", len(parts), tc.parts)
+			}
+			if strings.Join(parts, "") != tc.in {
+				t.Fatal("parts do not rebuild the input in order")
+			}
+			for _, p := range parts {
+				if len(p) > tc.limit || !utf8.ValidString(p) {
+					t.Fatalf("bad part of %d bytes (valid UTF-8: %v)", len(p), utf8.ValidString(p))
+				}
+			}
+		})
+	}
+}
+
+func TestParseChoice(t *testing.T) {
+	tests := map[string]int{"1": 1, " 2 ": 2, "3.": 3, "１": 1, "１２": 12, "0": 0, "": 0, "1a": 0, "-1": 0, "101": 0, "一": 0}
+	for in, want := range tests {
+		got, ok := parseChoice(in)
+		if ok != (want > 0) || got != want {
+			t.Errorf("parseChoice(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	c := &Connector{log: quietLogger(), kv: newMemKV(newClock().Now)}
+	tests := []struct {
+		err         error
+		code        string
+		permanent   bool
+		unreachable bool
+	}{
+		{fmt.Errorf("customer msg send error : errcode=45015 , errmsg=response out of time limit"), "45015", true, true},
+		{fmt.Errorf("customer msg send error : errcode=45047 , errmsg=out of response count limit"), "45047", true, false},
+		{fmt.Errorf("customer msg send error : errcode=43004 , errmsg=require subscribe"), "43004", true, true},
+		{fmt.Errorf("customer msg send error : errcode=40001 , errmsg=invalid credential"), "40001", false, false},
+		{fmt.Errorf("customer msg send error : errcode=42001 , errmsg=access_token expired"), "42001", false, false},
+		{fmt.Errorf("customer msg send error : errcode=-1 , errmsg=system error"), "-1", false, false},
+		{util.NewCommonError("GetTicket", 45009, "quota"), "45009", false, false},
+		{errors.New(`Post "https://api.weixin.qq.com/cgi-bin/message/custom/send?access_token=SECRET": dial tcp: timeout`), "", false, false},
+	}
+	for _, tc := range tests {
+		err := c.classify(tc.err)
+		var de *models.DeliveryError
+		if !errors.As(err, &de) {
+			t.Fatalf("%v: not a DeliveryError", tc.err)
+		}
+		if de.Code != tc.code || de.Permanent != tc.permanent || de.Unreachable != tc.unreachable || de.Reason == "" {
+			t.Errorf("%v → %+v", tc.err, de)
+		}
+		if strings.Contains(de.Error(), "SECRET") {
+			t.Errorf("reason leaks the access token: %s", de.Error())
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	in := `Get "https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=TOPSECRET": x; uri=https://h/?access_token=TOKEN123 , statusCode=500`
+	out := redactString(in)
+	if strings.Contains(out, "TOPSECRET") || strings.Contains(out, "TOKEN123") || !strings.Contains(out, "appid=wx1") {
+		t.Fatalf("redacted = %q", out)
+	}
+}
+
+func TestRouterTarget(t *testing.T) {
+	r := &apiRouter{byApp: map[string]route{}, byToken: map[string]*url.URL{}, appToken: map[string][]string{}}
+	base, _ := url.Parse("http://127.0.0.1:1")
+	owner := new(int)
+	r.registerApp("wxA", base, owner)
+	for i := range tokensPerApp + 2 {
+		r.learnToken("wxA", fmt.Sprintf("tok%d", i))
+	}
+	r.learnToken("wxUnknown", "stray")
+	tests := []struct {
+		url  string
+		want bool
+	}{
+		{"https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&appid=wxA&secret=s", true},
+		{"https://api.weixin.qq.com/cgi-bin/token?appid=wxB", false},
+		{fmt.Sprintf("https://api.weixin.qq.com/cgi-bin/message/custom/send?access_token=tok%d", tokensPerApp+1), true},
+		{"https://api.weixin.qq.com/cgi-bin/message/custom/send?access_token=tok0", false}, // evicted
+		{"https://api.weixin.qq.com/cgi-bin/message/custom/send?access_token=stray", false},
+		{"https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket=x&appid=wxA", false},
+	}
+	for _, tc := range tests {
+		got := r.target(httptest.NewRequest("GET", tc.url, nil))
+		if (got != nil) != tc.want {
+			t.Errorf("%s routed = %v, want %v", tc.url, got, tc.want)
+		}
+	}
+	r.unregisterApp("wxA", new(int)) // another owner: no effect
+	if r.target(httptest.NewRequest("GET", "https://api.weixin.qq.com/cgi-bin/token?appid=wxA", nil)) == nil {
+		t.Fatal("unregister by another owner removed the route")
+	}
+	r.unregisterApp("wxA", owner)
+	if r.target(httptest.NewRequest("GET", "https://api.weixin.qq.com/cgi-bin/token?appid=wxA", nil)) != nil {
+		t.Fatal("route survived unregister")
+	}
+}

@@ -1,0 +1,111 @@
+package wechat
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// DefaultAPIURL is the official WeChat API host, used when api_url is empty.
+const DefaultAPIURL = "https://api.weixin.qq.com"
+
+// Settings are a wechat connector's settings, decoded strictly from the
+// connector's `settings:` block in the hub configuration.
+type Settings struct {
+	// AppID is the Official Account's AppID, as shown in the WeChat admin
+	// console under Settings and Development → Basic Configuration: "wx"
+	// followed by 16 letters or digits. Required.
+	AppID string `yaml:"app_id"`
+	// AppSecret is the Official Account's AppSecret from the same page. It is
+	// used to obtain access tokens and never logged. Required.
+	AppSecret string `yaml:"app_secret"`
+	// Token is the server-configuration Token you chose in the admin console
+	// (3 to 32 letters or digits). WeChat signs every push with it. Required.
+	Token string `yaml:"token"`
+	// EncodingAESKey is the 43-character message encryption key from the
+	// server configuration. Set it when the account uses safe mode or
+	// compatible mode; without it only plaintext pushes are accepted.
+	// Optional.
+	EncodingAESKey string `yaml:"encoding_aes_key"`
+	// APIURL is the base URL of the WeChat API, scheme and host only (an API
+	// proxy or the sandbox stand-in). The connector keeps WeChat's own paths
+	// under it ({api_url}/cgi-bin/...). Optional; the default is
+	// https://api.weixin.qq.com.
+	APIURL string `yaml:"api_url"`
+}
+
+var (
+	appIDPattern  = regexp.MustCompile(`^wx[0-9A-Za-z]{16}$`)
+	tokenPattern  = regexp.MustCompile(`^[0-9A-Za-z]{3,32}$`)
+	aesKeyPattern = regexp.MustCompile(`^[0-9A-Za-z+/]{43}$`)
+)
+
+// validate checks every setting and returns all problems joined, each naming
+// its key. It returns the effective API base URL (without a trailing slash).
+func (s *Settings) validate() (string, error) {
+	var errs []error
+	switch {
+	case s.AppID == "":
+		errs = append(errs, errors.New("app_id: required"))
+	case !appIDPattern.MatchString(s.AppID):
+		errs = append(errs, errors.New(`app_id: must be "wx" followed by 16 letters or digits`))
+	}
+	if s.AppSecret == "" {
+		errs = append(errs, errors.New("app_secret: required"))
+	}
+	switch {
+	case s.Token == "":
+		errs = append(errs, errors.New("token: required"))
+	case !tokenPattern.MatchString(s.Token):
+		errs = append(errs, errors.New("token: must be 3 to 32 letters or digits"))
+	}
+	if s.EncodingAESKey != "" {
+		if err := checkAESKey(s.EncodingAESKey); err != nil {
+			errs = append(errs, fmt.Errorf("encoding_aes_key: %w", err))
+		}
+	}
+	base, err := normalizeAPIURL(s.APIURL)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("api_url: %w", err))
+	}
+	return base, errors.Join(errs...)
+}
+
+// checkAESKey verifies that key is 43 characters of base64 without padding
+// decoding to a 32-byte AES-256 key.
+func checkAESKey(key string) error {
+	if !aesKeyPattern.MatchString(key) {
+		return fmt.Errorf("must be exactly 43 base64 characters (A-Z, a-z, 0-9, + and /), got %d characters", len(key))
+	}
+	raw, err := base64.StdEncoding.DecodeString(key + "=")
+	if err != nil || len(raw) != 32 {
+		return errors.New("is not a valid base64-encoded 32-byte key")
+	}
+	return nil
+}
+
+// normalizeAPIURL checks that raw is a scheme+host base URL and returns it
+// without a trailing slash; an empty raw gives DefaultAPIURL.
+func normalizeAPIURL(raw string) (string, error) {
+	if raw == "" {
+		return DefaultAPIURL, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", errors.New("is not a valid URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", errors.New("must start with http:// or https://")
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return "", errors.New("must name a host")
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" ||
+		(u.Path != "" && u.Path != "/") {
+		return "", errors.New("must be a base URL with scheme and host only (no path, query or credentials)")
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host), nil
+}

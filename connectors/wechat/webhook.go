@@ -1,0 +1,328 @@
+package wechat
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/silenceper/wechat/v2/officialaccount/message"
+	"github.com/silenceper/wechat/v2/util"
+
+	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/models"
+)
+
+// maxPushBytes caps a push body; WeChat's pushes are a few kilobytes.
+const maxPushBytes = 1 << 20
+
+// maxTextBytes is WeChat's limit for a text message (customer-service and
+// passive reply alike).
+const maxTextBytes = 2048
+
+// ServeHTTP is the webhook at /webhooks/{name}: GET verifies the server URL
+// (echostr), POST receives message and event pushes in plaintext, compatible
+// or safe mode.
+func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sink := c.currentSink()
+	if sink == nil {
+		http.Error(w, "connector not running", http.StatusServiceUnavailable)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		c.serveVerify(w, r)
+	case http.MethodPost:
+		c.servePush(w, r, sink)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+// validSignature checks signature = sha1(sort(token, timestamp, nonce, extra...)).
+func (c *Connector) validSignature(signature, timestamp, nonce string, extra ...string) bool {
+	if signature == "" || timestamp == "" || nonce == "" {
+		return false
+	}
+	want := util.Signature(append([]string{c.settings.Token, timestamp, nonce}, extra...)...)
+	return subtle.ConstantTimeCompare([]byte(strings.ToLower(signature)), []byte(want)) == 1
+}
+
+// serveVerify answers WeChat's URL verification: the echostr, as plain text,
+// when the signature is right; 401 and an empty body otherwise.
+func (c *Connector) serveVerify(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if !c.validSignature(q.Get("signature"), q.Get("timestamp"), q.Get("nonce")) {
+		c.log.Warn("wechat: URL verification with a bad signature", "remote", r.RemoteAddr)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	echo, ok := q["echostr"]
+	if !ok {
+		http.Error(w, "missing echostr", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, echo[0])
+}
+
+// envelope is a safe-mode push body.
+type envelope struct {
+	XMLName    xml.Name `xml:"xml"`
+	ToUserName string   `xml:"ToUserName"`
+	Encrypt    string   `xml:"Encrypt"`
+}
+
+// servePush handles one message or event push.
+func (c *Connector) servePush(w http.ResponseWriter, r *http.Request, sink connectors.Sink) {
+	q := r.URL.Query()
+	timestamp, nonce := q.Get("timestamp"), q.Get("nonce")
+	if !c.validSignature(q.Get("signature"), timestamp, nonce) {
+		c.log.Warn("wechat: push with a bad signature", "remote", r.RemoteAddr)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPushBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "push too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return
+	}
+
+	safe := strings.EqualFold(q.Get("encrypt_type"), "aes")
+	raw := body
+	if safe {
+		var env envelope
+		if err := xml.Unmarshal(body, &env); err != nil || env.Encrypt == "" {
+			http.Error(w, "malformed encrypted push", http.StatusBadRequest)
+			return
+		}
+		if !c.validSignature(q.Get("msg_signature"), timestamp, nonce, env.Encrypt) {
+			c.log.Warn("wechat: safe-mode push with a bad msg_signature", "remote", r.RemoteAddr)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if c.settings.EncodingAESKey == "" {
+			c.log.Error("wechat: received a safe-mode push but encoding_aes_key is not configured")
+			http.Error(w, "safe mode not configured", http.StatusBadRequest)
+			return
+		}
+		_, raw, err = util.DecryptMsg(c.settings.AppID, env.Encrypt, c.settings.EncodingAESKey)
+		if err != nil {
+			c.log.Warn("wechat: cannot decrypt a safe-mode push (wrong encoding_aes_key or app_id?)", "err", err)
+			http.Error(w, "cannot decrypt push", http.StatusBadRequest)
+			return
+		}
+	}
+
+	p, err := parsePush(raw)
+	if err != nil {
+		http.Error(w, "malformed push: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	in, ok := c.normalize(p)
+	if !ok {
+		writeSuccess(w)
+		return
+	}
+	// One deadline for the whole answer: WeChat gives up after 5 s.
+	ctx, cancel := context.WithTimeout(r.Context(), c.ingestTimeout)
+	defer cancel()
+	if in.Kind == models.KindMessage && in.Text != "" && len(in.Attachments) == 0 {
+		c.mapChoice(ctx, &in)
+	}
+	res, err := sink.Ingest(ctx, in)
+	if err != nil {
+		c.log.Error("wechat: ingest failed; WeChat will re-post", "external_id", in.ExternalID, "err", err)
+		http.Error(w, "ingest failed", http.StatusInternalServerError)
+		return
+	}
+	if !in.InlineReply || res.InlineReply == "" {
+		writeSuccess(w)
+		return
+	}
+	reply, err := c.passiveReply(p, res.InlineReply, safe, timestamp, nonce)
+	if err != nil {
+		// The inbound is committed; answering success keeps WeChat from
+		// re-posting it. The bot's reply is lost, so say so loudly.
+		c.log.Error("wechat: cannot build the passive reply", "err", err)
+		writeSuccess(w)
+		return
+	}
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	_, _ = w.Write(reply)
+}
+
+// writeSuccess acknowledges a push without a reply. WeChat accepts "success"
+// or an empty body; "success" is also correct in safe mode.
+func writeSuccess(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "success")
+}
+
+// passiveReply builds the XML text reply to push p, encrypted and signed with
+// the push's timestamp and nonce in safe mode.
+func (c *Connector) passiveReply(p *push, text string, safe bool, timestamp, nonce string) ([]byte, error) {
+	if len(text) > maxTextBytes {
+		c.log.Warn("wechat: passive reply longer than 2048 bytes was truncated", "bytes", len(text))
+		text = splitText(text, maxTextBytes)[0]
+	}
+	msg := message.NewText(text)
+	msg.SetToUserName(message.CDATA(p.FromUserName))
+	msg.SetFromUserName(message.CDATA(p.ToUserName))
+	msg.SetCreateTime(c.now().Unix())
+	msg.SetMsgType(message.MsgTypeText)
+	plain, err := xml.Marshal(msg)
+	if err != nil {
+		return nil, err
+	}
+	if !safe {
+		return plain, nil
+	}
+	random := make([]byte, 16)
+	if _, err := rand.Read(random); err != nil {
+		return nil, err
+	}
+	enc, err := util.EncryptMsg(random, plain, c.settings.AppID, c.settings.EncodingAESKey)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		ts = c.now().Unix()
+		timestamp = strconv.FormatInt(ts, 10)
+	}
+	return xml.Marshal(message.ResponseEncryptedXMLMsg{
+		EncryptedMsg: string(enc),
+		MsgSignature: util.Signature(c.settings.Token, timestamp, nonce, string(enc)),
+		Timestamp:    ts,
+		Nonce:        nonce,
+	})
+}
+
+// push is a decrypted WeChat push: a message or an event.
+type push struct {
+	XMLName      xml.Name `xml:"xml"`
+	ToUserName   string   `xml:"ToUserName"`
+	FromUserName string   `xml:"FromUserName"`
+	CreateTime   int64    `xml:"CreateTime"`
+	MsgType      string   `xml:"MsgType"`
+	MsgID        string   `xml:"MsgId"`
+
+	Content      string  `xml:"Content"`
+	PicURL       string  `xml:"PicUrl"`
+	MediaID      string  `xml:"MediaId"`
+	Format       string  `xml:"Format"`
+	Recognition  string  `xml:"Recognition"`
+	ThumbMediaID string  `xml:"ThumbMediaId"`
+	LocationX    float64 `xml:"Location_X"`
+	LocationY    float64 `xml:"Location_Y"`
+	Label        string  `xml:"Label"`
+	Title        string  `xml:"Title"`
+	Description  string  `xml:"Description"`
+	URL          string  `xml:"Url"`
+
+	Event    string `xml:"Event"`
+	EventKey string `xml:"EventKey"`
+	Ticket   string `xml:"Ticket"`
+}
+
+// parsePush decodes a plaintext push and checks the fields every push has.
+func parsePush(raw []byte) (*push, error) {
+	var p push
+	if err := xml.Unmarshal(raw, &p); err != nil {
+		return nil, errors.New("invalid XML")
+	}
+	switch {
+	case p.FromUserName == "":
+		return nil, errors.New("missing FromUserName")
+	case p.MsgType == "":
+		return nil, errors.New("missing MsgType")
+	case p.CreateTime <= 0:
+		return nil, errors.New("missing CreateTime")
+	case p.MsgType != "event" && p.MsgID == "":
+		return nil, errors.New("missing MsgId")
+	}
+	return &p, nil
+}
+
+// normalize turns a push into an Inbound. ok is false for pushes the inbox
+// does not need (location reports, menu link clicks, job notifications).
+func (c *Connector) normalize(p *push) (in models.Inbound, ok bool) {
+	in = models.Inbound{
+		Connector:  c.name,
+		Channel:    models.ChannelWeChat,
+		ExternalID: p.MsgID,
+		Kind:       models.KindMessage,
+		From:       models.Sender{ExternalID: p.FromUserName},
+		ReplyTo:    p.FromUserName,
+		SentAt:     time.Unix(p.CreateTime, 0).UTC(),
+	}
+	switch p.MsgType {
+	case "text":
+		in.Text = p.Content
+	case "image":
+		in.Attachments = []models.Attachment{{Type: "image", URL: p.PicURL, FileID: p.MediaID}}
+	case "voice":
+		in.Text = p.Recognition
+		in.Attachments = []models.Attachment{{Type: "voice", FileID: p.MediaID, MIMEType: audioMIME(p.Format)}}
+	case "video", "shortvideo":
+		in.Attachments = []models.Attachment{{Type: "video", FileID: p.MediaID, Name: p.MsgType}}
+		if p.ThumbMediaID != "" {
+			in.Attachments = append(in.Attachments, models.Attachment{Type: "image", FileID: p.ThumbMediaID, Name: "thumbnail"})
+		}
+	case "location":
+		in.Location = &models.Location{Latitude: p.LocationX, Longitude: p.LocationY, Label: p.Label}
+	case "link":
+		in.Attachments = []models.Attachment{{Type: "link", URL: p.URL, Title: p.Title, Description: p.Description}}
+	case "event":
+		return c.normalizeEvent(p, in)
+	default:
+		c.log.Info("wechat: ignoring an unsupported message type", "msg_type", p.MsgType)
+		return in, false
+	}
+	return in, true
+}
+
+// normalizeEvent handles MsgType=event pushes, which carry no MsgId.
+func (c *Connector) normalizeEvent(p *push, in models.Inbound) (models.Inbound, bool) {
+	in.ExternalID = "ev:" + p.FromUserName + ":" + strconv.FormatInt(p.CreateTime, 10) + ":" + p.Event
+	switch strings.ToLower(p.Event) {
+	case "subscribe":
+		in.Kind, in.Event, in.InlineReply = models.KindEvent, models.EventSubscribe, true
+		in.Payload = strings.TrimPrefix(p.EventKey, "qrscene_")
+		if !strings.HasPrefix(p.EventKey, "qrscene_") {
+			in.Payload = ""
+		}
+	case "unsubscribe":
+		in.Kind, in.Event = models.KindEvent, models.EventUnsubscribe
+	case "scan":
+		in.Kind, in.Event, in.Payload, in.InlineReply = models.KindEvent, models.EventScan, p.EventKey, true
+	case "click":
+		in.Kind, in.Action, in.InlineReply = models.KindAction, p.EventKey, true
+	default:
+		// LOCATION reports, VIEW (menu link), template/mass job results, ...
+		c.log.Debug("wechat: ignoring event", "event", p.Event)
+		return in, false
+	}
+	return in, true
+}
+
+// audioMIME maps a voice Format (amr, speex) to a MIME type.
+func audioMIME(format string) string {
+	if format == "" {
+		return ""
+	}
+	return "audio/" + strings.ToLower(format)
+}

@@ -1,0 +1,320 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tongdao/hub/models"
+)
+
+// fakeInbox is an in-memory Inbox for unit tests of the HTTP layer only; the
+// end-to-end tests run the real inbox on SQLite.
+type fakeInbox struct {
+	mu sync.Mutex
+
+	tokens  map[string]models.Actor
+	authErr error // returned by Authenticate for every token when set
+	err     error // returned by every data method when set
+	ready   error
+
+	convs    map[int64]models.ConversationView
+	contacts map[int64]models.ContactView
+	nextCur  string
+	messages []models.MessageView
+
+	// Last arguments seen.
+	filter    models.ConversationFilter
+	msgConv   int64
+	msgCursor string
+	msgLimit  int
+	replies   []models.ReplyRequest
+	statusSet []string
+	assignee  *string
+	team      *string
+	assigned  bool
+	byActor   models.Actor
+
+	events      []models.EventView
+	notify      chan struct{}
+	eventsErr   error
+	afterCalls  int
+	latestCalls int
+}
+
+func newFakeInbox() *fakeInbox {
+	conv := models.ConversationView{
+		ID: "1", Status: models.StatusOpen, Priority: "normal",
+		Contact: models.ContactView{ID: "10", Name: "Li Wei", Identities: []models.IdentityView{}},
+	}
+	return &fakeInbox{
+		tokens:   map[string]models.Actor{"good-token": {TokenID: 1, Name: "alice", Role: models.RoleAgent}},
+		convs:    map[int64]models.ConversationView{1: conv},
+		contacts: map[int64]models.ContactView{10: conv.Contact},
+		notify:   make(chan struct{}),
+	}
+}
+
+func (f *fakeInbox) Authenticate(_ context.Context, token string) (models.Actor, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.authErr != nil {
+		return models.Actor{}, f.authErr
+	}
+	a, ok := f.tokens[token]
+	if !ok {
+		return models.Actor{}, models.Errorf(models.EUNAUTHORIZED, "unknown token %s", token)
+	}
+	return a, nil
+}
+
+func (f *fakeInbox) ListConversations(_ context.Context, filter models.ConversationFilter) ([]models.ConversationView, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.filter = filter
+	if f.err != nil {
+		return nil, "", f.err
+	}
+	var out []models.ConversationView
+	for _, c := range f.convs {
+		out = append(out, c)
+	}
+	return out, f.nextCur, nil
+}
+
+func (f *fakeInbox) GetConversation(_ context.Context, id int64) (models.ConversationView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return models.ConversationView{}, f.err
+	}
+	c, ok := f.convs[id]
+	if !ok {
+		return c, models.Errorf(models.ENOTFOUND, "conversation %d not found", id)
+	}
+	return c, nil
+}
+
+func (f *fakeInbox) ListMessages(_ context.Context, id int64, cursor string, limit int) ([]models.MessageView, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.msgConv, f.msgCursor, f.msgLimit = id, cursor, limit
+	if f.err != nil {
+		return nil, "", f.err
+	}
+	return f.messages, f.nextCur, nil
+}
+
+func (f *fakeInbox) Reply(_ context.Context, req models.ReplyRequest) (models.MessageView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.replies = append(f.replies, req)
+	if f.err != nil {
+		return models.MessageView{}, f.err
+	}
+	return models.MessageView{
+		ID: "99", ConversationID: strconv.FormatInt(req.ConversationID, 10), Direction: models.DirectionOut,
+		Text: req.Text, Private: req.Private, Attachments: req.Attachments, Buttons: req.Buttons,
+		Sender:   models.SenderView{Type: models.SenderAgent, Name: req.Actor.Name},
+		Delivery: models.DeliveryView{Status: models.DeliveryQueued},
+	}, nil
+}
+
+func (f *fakeInbox) SetStatus(_ context.Context, id int64, status string, by models.Actor) (models.ConversationView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.statusSet = append(f.statusSet, status)
+	f.byActor = by
+	if f.err != nil {
+		return models.ConversationView{}, f.err
+	}
+	c, ok := f.convs[id]
+	if !ok {
+		return c, models.Errorf(models.ENOTFOUND, "conversation %d not found", id)
+	}
+	c.Status = status
+	return c, nil
+}
+
+func (f *fakeInbox) Assign(_ context.Context, id int64, assignee, team *string, by models.Actor) (models.ConversationView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.assignee, f.team, f.assigned, f.byActor = assignee, team, true, by
+	if f.err != nil {
+		return models.ConversationView{}, f.err
+	}
+	c, ok := f.convs[id]
+	if !ok {
+		return c, models.Errorf(models.ENOTFOUND, "conversation %d not found", id)
+	}
+	return c, nil
+}
+
+func (f *fakeInbox) GetContact(_ context.Context, id int64) (models.ContactView, error) {
+	if id == 666 {
+		panic("fake inbox: boom")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return models.ContactView{}, f.err
+	}
+	c, ok := f.contacts[id]
+	if !ok {
+		return c, models.Errorf(models.ENOTFOUND, "contact %d not found", id)
+	}
+	return c, nil
+}
+
+func (f *fakeInbox) EventsAfter(_ context.Context, after int64, limit int) ([]models.EventView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.afterCalls++
+	if f.eventsErr != nil {
+		return nil, f.eventsErr
+	}
+	var out []models.EventView
+	for _, ev := range f.events {
+		id, _ := strconv.ParseInt(ev.ID, 10, 64)
+		if id > after && len(out) < limit {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeInbox) LatestEventID(context.Context) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.latestCalls++
+	if len(f.events) == 0 {
+		return 0, nil
+	}
+	return strconv.ParseInt(f.events[len(f.events)-1].ID, 10, 64)
+}
+
+func (f *fakeInbox) EventsNotify() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.notify
+}
+
+func (f *fakeInbox) Ready(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ready
+}
+
+// addEvents appends n events with the next ids and wakes waiting streams.
+func (f *fakeInbox) addEvents(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for range n {
+		id := len(f.events) + 1
+		f.events = append(f.events, models.EventView{
+			ID: strconv.Itoa(id), Type: "message.created", ConversationID: "1",
+			Data:      map[string]any{"seq": id, "text": "line one\nline two"},
+			CreatedAt: time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC),
+		})
+	}
+	close(f.notify)
+	f.notify = make(chan struct{})
+}
+
+func (f *fakeInbox) setErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
+type fakeStates []models.ConnectorState
+
+func (s fakeStates) States() []models.ConnectorState { return s }
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// harness is a Server over a fakeInbox with captured logs.
+type harness struct {
+	t     *testing.T
+	inbox *fakeInbox
+	srv   *Server
+	logs  *syncBuffer
+}
+
+func newHarness(t *testing.T, mutate ...func(*Options)) *harness {
+	t.Helper()
+	h := &harness{t: t, inbox: newFakeInbox(), logs: &syncBuffer{}}
+	opts := Options{
+		Inbox:    h.inbox,
+		Logger:   slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Registry: prometheus.NewRegistry(),
+		Now:      time.Now,
+	}
+	for _, m := range mutate {
+		m(&opts)
+	}
+	srv, err := New(opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	h.srv = srv
+	return h
+}
+
+// do sends a request through the handler in memory. body may be "" (none);
+// token "" sends no Authorization header.
+func (h *harness) do(method, target, token, contentType, body string) *httptest.ResponseRecorder {
+	h.t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, target, r)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	rec := httptest.NewRecorder()
+	h.srv.ServeHTTP(rec, req)
+	return rec
+}
+
+// api sends an authenticated request; a body is sent as JSON.
+func (h *harness) api(method, target, body string) *httptest.ResponseRecorder {
+	h.t.Helper()
+	ct := ""
+	if body != "" {
+		ct = "application/json"
+	}
+	return h.do(method, target, "good-token", ct, body)
+}
+
+var _ http.Handler = (*Server)(nil)

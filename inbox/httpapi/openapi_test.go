@@ -1,0 +1,240 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/tongdao/hub/models"
+)
+
+type openAPIDoc struct {
+	OpenAPI string                                `json:"openapi"`
+	Servers []struct{ URL string }                `json:"servers"`
+	Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	Raw     map[string]any                        `json:"-"`
+}
+
+func loadOpenAPI(t *testing.T) openAPIDoc {
+	t.Helper()
+	var doc openAPIDoc
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	if err := json.Unmarshal(openAPIDocument, &doc.Raw); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" || len(doc.Servers) != 1 || doc.Servers[0].URL != "/api/v1" {
+		t.Fatalf("openapi %q servers %+v", doc.OpenAPI, doc.Servers)
+	}
+	return doc
+}
+
+var ginParam = regexp.MustCompile(`:([A-Za-z_]+)`)
+
+// docPath maps a gin route to its OpenAPI path and whether it lives outside
+// the /api/v1 server (and so needs a path-level servers override).
+func docPath(route string) (string, bool) {
+	p := ginParam.ReplaceAllString(route, "{$1}")
+	if rest, ok := strings.CutPrefix(p, "/api/v1"); ok {
+		return rest, false
+	}
+	return p, true
+}
+
+// TestOpenAPICoversRoutes walks gin's registered routes: every route must be
+// described, and every described operation must be a route.
+func TestOpenAPICoversRoutes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	h := newHarness(t)
+	registered := map[string]bool{}
+	apiRoutes := 0
+	for _, r := range h.srv.engine.Routes() {
+		p, outside := docPath(r.Path)
+		if !outside {
+			apiRoutes++
+		}
+		key := strings.ToLower(r.Method) + " " + p
+		registered[key] = true
+		item, ok := doc.Paths[p]
+		if !ok {
+			t.Errorf("route %s %s is missing from openapi.json (as %s)", r.Method, r.Path, p)
+			continue
+		}
+		if _, ok := item[strings.ToLower(r.Method)]; !ok {
+			t.Errorf("route %s %s: openapi.json path %s lacks %s", r.Method, r.Path, p, strings.ToLower(r.Method))
+		}
+		var servers []struct{ URL string }
+		if raw, ok := item["servers"]; ok {
+			_ = json.Unmarshal(raw, &servers)
+		}
+		if outside != (len(servers) == 1 && servers[0].URL == "/") {
+			t.Errorf("path %s: servers override %+v wrong for a route outside /api/v1=%v", p, servers, outside)
+		}
+	}
+	if apiRoutes < 9 {
+		t.Fatalf("only %d /api/v1 routes registered", apiRoutes)
+	}
+	for p, item := range doc.Paths {
+		for method := range item {
+			switch method {
+			case "parameters", "servers", "summary", "description":
+				continue
+			}
+			if !registered[method+" "+p] {
+				t.Errorf("openapi.json describes %s %s, which is not a route", method, p)
+			}
+		}
+	}
+}
+
+// TestOpenAPIOperations checks each operation: an operationId, responses,
+// error responses that use the Error schema, and security consistent with
+// the bearer middleware.
+func TestOpenAPIOperations(t *testing.T) {
+	doc := loadOpenAPI(t)
+	ids := map[string]bool{}
+	for p, item := range doc.Paths {
+		for method, raw := range item {
+			if method == "parameters" || method == "servers" {
+				continue
+			}
+			var op struct {
+				OperationID string                     `json:"operationId"`
+				Security    *[]map[string][]string     `json:"security"`
+				Responses   map[string]json.RawMessage `json:"responses"`
+			}
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatalf("%s %s: %v", method, p, err)
+			}
+			if op.OperationID == "" || ids[op.OperationID] {
+				t.Errorf("%s %s: missing or duplicate operationId %q", method, p, op.OperationID)
+			}
+			ids[op.OperationID] = true
+			public := op.Security != nil && len(*op.Security) == 0
+			wantPublic := p == "/openapi.json" || !strings.HasPrefix(p, "/conversations") && !strings.HasPrefix(p, "/contacts") && p != "/events"
+			if public != wantPublic {
+				t.Errorf("%s %s: public=%v, want %v", method, p, public, wantPublic)
+			}
+			if !public {
+				if _, ok := op.Responses["401"]; !ok {
+					t.Errorf("%s %s: no 401 response", method, p)
+				}
+			}
+			if method == "post" && strings.HasPrefix(p, "/conversations") {
+				for _, code := range []string{"400", "413", "415"} {
+					if _, ok := op.Responses[code]; !ok {
+						t.Errorf("%s %s: no %s response", method, p, code)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestOpenAPIRefsResolve checks that every $ref points at a component.
+func TestOpenAPIRefsResolve(t *testing.T) {
+	doc := loadOpenAPI(t)
+	components := doc.Raw["components"].(map[string]any)
+	var walk func(v any)
+	refs := 0
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok {
+				refs++
+				parts := strings.Split(strings.TrimPrefix(ref, "#/components/"), "/")
+				if len(parts) != 2 {
+					t.Errorf("bad $ref %q", ref)
+					return
+				}
+				group, _ := components[parts[0]].(map[string]any)
+				if _, ok := group[parts[1]]; !ok {
+					t.Errorf("$ref %q does not resolve", ref)
+				}
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(doc.Raw)
+	if refs < 20 {
+		t.Fatalf("only %d refs", refs)
+	}
+}
+
+// TestOpenAPISchemasMatchGoTypes fails when a JSON field of a resource or
+// request type is missing from (or extra in) its schema.
+func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	schemas := doc.Raw["components"].(map[string]any)["schemas"].(map[string]any)
+	for name, v := range map[string]any{
+		"Conversation":     models.ConversationView{},
+		"Contact":          models.ContactView{},
+		"Identity":         models.IdentityView{},
+		"Message":          models.MessageView{},
+		"Sender":           models.SenderView{},
+		"Delivery":         models.DeliveryView{},
+		"Event":            models.EventView{},
+		"Attachment":       models.Attachment{},
+		"Button":           models.Button{},
+		"ConnectorState":   models.ConnectorState{},
+		"ReplyRequest":     replyBody{},
+		"StatusRequest":    statusBody{},
+		"AssignRequest":    assignBody{},
+		"Readiness":        readiness{},
+		"ConversationList": conversationList{},
+		"MessageList":      messageList{},
+		"Error":            errorBody{},
+	} {
+		schema, ok := schemas[name].(map[string]any)
+		if !ok {
+			t.Errorf("schema %s missing", name)
+			continue
+		}
+		props, _ := schema["properties"].(map[string]any)
+		var have []string
+		for p := range props {
+			have = append(have, p)
+		}
+		sort.Strings(have)
+		want := jsonFields(reflect.TypeOf(v))
+		if strings.Join(have, ",") != strings.Join(want, ",") {
+			t.Errorf("schema %s properties %v, Go type %T has %v", name, have, v, want)
+		}
+	}
+}
+
+func jsonFields(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestOpenAPIServedDocumentIsTheEmbeddedOne(t *testing.T) {
+	h := newHarness(t)
+	rec := h.do(http.MethodGet, "/api/v1/openapi.json", "", "", "")
+	if rec.Body.String() != string(openAPIDocument) {
+		t.Fatal("served document differs from the embedded one")
+	}
+}

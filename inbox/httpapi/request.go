@@ -1,0 +1,295 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tongdao/hub/models"
+)
+
+// invalid returns an EINVALID error answered with 400.
+func invalid(format string, args ...any) error {
+	return models.Errorf(models.EINVALID, format, args...)
+}
+
+// decodeJSON decodes the request body strictly into v: the Content-Type must
+// be JSON (415), the body at most s.maxBody bytes (413), a single JSON object
+// with no unknown fields and the right types (400, naming the field).
+func (s *Server) decodeJSON(c *gin.Context, v any) error {
+	if err := requireJSONContentType(c.GetHeader("Content-Type")); err != nil {
+		return err
+	}
+	if c.Request.ContentLength > s.maxBody {
+		return tooLarge(s.maxBody)
+	}
+	// MaxBytesReader tells the net/http server to close the connection after
+	// an oversized body; it can only do that through the real ResponseWriter.
+	var w http.ResponseWriter = c.Writer
+	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
+		w = u.Unwrap()
+	}
+	body := http.MaxBytesReader(w, c.Request.Body, s.maxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return s.decodeError(err)
+	}
+	var extra json.RawMessage
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err == nil:
+		return invalid("request body must contain a single JSON object")
+	default:
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge(s.maxBody)
+		}
+		return invalid("request body must contain a single JSON object")
+	}
+}
+
+// requireJSONContentType accepts application/json and any +json media type,
+// with no charset or charset=utf-8.
+func requireJSONContentType(header string) error {
+	if header == "" {
+		return withStatus(http.StatusUnsupportedMediaType, models.EINVALID,
+			"Content-Type must be application/json")
+	}
+	mt, params, err := mime.ParseMediaType(header)
+	if err != nil || (mt != "application/json" && !(strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))) {
+		return withStatus(http.StatusUnsupportedMediaType, models.EINVALID,
+			fmt.Sprintf("Content-Type must be application/json, not %q", header))
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return withStatus(http.StatusUnsupportedMediaType, models.EINVALID,
+			fmt.Sprintf("JSON must be UTF-8, not charset %q", cs))
+	}
+	return nil
+}
+
+func tooLarge(limit int64) error {
+	return withStatus(http.StatusRequestEntityTooLarge, models.EINVALID,
+		fmt.Sprintf("request body is larger than %d bytes", limit))
+}
+
+// decodeError turns a json.Decoder error into a clear EINVALID message.
+func (s *Server) decodeError(err error) error {
+	var (
+		syntaxErr *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+		maxErr    *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &maxErr):
+		return tooLarge(s.maxBody)
+	case errors.Is(err, io.EOF):
+		return invalid("request body is empty: a JSON object is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return invalid("request body is truncated JSON")
+	case errors.As(err, &syntaxErr):
+		return invalid("request body is malformed JSON at byte %d", syntaxErr.Offset)
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return invalid("request body must be a JSON object, not %s", jsonKind(typeErr.Value))
+		}
+		return invalid("field %q must be %s, not %s", typeErr.Field, describeType(typeErr.Type), jsonKind(typeErr.Value))
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return invalid("unknown field %s", name)
+	}
+	return invalid("request body is not valid JSON")
+}
+
+// jsonKind names a JSON value kind as json.UnmarshalTypeError reports it
+// ("string", "number 1.5", "array", ...).
+func jsonKind(v string) string {
+	kind, _, _ := strings.Cut(v, " ")
+	switch kind {
+	case "bool":
+		return "a boolean"
+	case "array", "object":
+		return "an " + kind
+	case "number", "string":
+		return "a " + kind
+	}
+	return "a " + kind + " value"
+}
+
+// describeType names a Go type as a JSON kind, for error messages.
+func describeType(t reflect.Type) string {
+	if t == nil {
+		return "a valid value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "a valid value"
+}
+
+// optionalString is a JSON field that distinguishes absent (Set false) from
+// null (Set true, Value nil) and a string (Set true, Value set).
+type optionalString struct {
+	Set   bool
+	Value *string
+}
+
+// UnmarshalJSON implements json.Unmarshaler; it is only called when the field
+// is present.
+func (o *optionalString) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Value = nil
+		return nil
+	}
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		kind := "value"
+		if len(b) > 0 {
+			switch b[0] {
+			case '{':
+				kind = "object"
+			case '[':
+				kind = "array"
+			case 't', 'f':
+				kind = "bool"
+			default:
+				kind = "number"
+			}
+		}
+		// The decoder adds the field name to an UnmarshalTypeError.
+		return &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeFor[string]()}
+	}
+	o.Value = &v
+	return nil
+}
+
+// pathID parses the decimal id in path parameter param; what names the
+// resource in the error message. Invalid ids are answered with 400.
+func pathID(c *gin.Context, param, what string) (int64, error) {
+	raw := c.Param(param)
+	id, ok := parseID(raw)
+	if !ok {
+		return 0, invalid("%s id must be a positive decimal integer, not %q", what, truncate(raw, 40))
+	}
+	return id, nil
+}
+
+// parseID parses a positive decimal int64 with no sign, spaces or leading
+// zeros beyond a single digit.
+func parseID(raw string) (int64, bool) {
+	if raw == "" || len(raw) > 19 || (raw[0] == '0') {
+		return 0, false
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] < '0' || raw[i] > '9' {
+			return 0, false
+		}
+	}
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, false
+	}
+	return id, true
+}
+
+// queryParams returns the request's query parameters after checking that
+// each is one of allowed and given at most once. Unknown parameters are
+// errors so that a typo (?stauts=open) does not silently widen a list.
+func queryParams(c *gin.Context, allowed ...string) (url.Values, error) {
+	q := c.Request.URL.Query()
+	for name, vals := range q {
+		known := false
+		for _, a := range allowed {
+			if a == name {
+				known = true
+				break
+			}
+		}
+		if !known {
+			return nil, invalid("unknown query parameter %q (known: %s)", truncate(name, 40), strings.Join(allowed, ", "))
+		}
+		if len(vals) > 1 {
+			return nil, invalid("query parameter %q is given more than once", name)
+		}
+	}
+	return q, nil
+}
+
+// parseLimit parses a page size: empty means def; otherwise an integer in
+// [1, limitMax].
+func parseLimit(raw string, def, limitMax int) (int, error) {
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > limitMax {
+		return 0, invalid("limit must be an integer between 1 and %d, not %q", limitMax, truncate(raw, 20))
+	}
+	return n, nil
+}
+
+// checkCursor validates an opaque pagination cursor as given by a previous
+// page: printable ASCII of bounded length. Its meaning is the inbox's.
+func checkCursor(raw string) error {
+	if len(raw) > maxCursorLen {
+		return invalid("cursor is too long")
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] < 0x21 || raw[i] > 0x7e {
+			return invalid("cursor is malformed")
+		}
+	}
+	return nil
+}
+
+// oneOf validates an enumerated parameter; empty is allowed (no filter).
+func oneOf(param, value string, allowed ...string) error {
+	if value == "" {
+		return nil
+	}
+	for _, a := range allowed {
+		if value == a {
+			return nil
+		}
+	}
+	return invalid("invalid %s %q: must be one of %s", param, truncate(value, 40), strings.Join(allowed, ", "))
+}
+
+// truncate shortens s to about n bytes (on a rune boundary) for error
+// messages that echo user input.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,308 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tongdao/hub/models"
+)
+
+// Defaults for Options left zero.
+const (
+	DefaultMaxBodyBytes      = 1 << 20
+	DefaultHeartbeatInterval = 15 * time.Second
+)
+
+// Limits of the API, documented in openapi.json.
+const (
+	conversationsDefaultLimit = 25
+	conversationsMaxLimit     = 100
+	messagesDefaultLimit      = 50
+	messagesMaxLimit          = 100
+	maxCursorLen              = 512
+	maxNameLen                = 200 // assignee, team (the store's column size)
+	maxQueryLen               = 200 // runes of a text search
+	maxReplyRunes             = 4096
+	maxAttachments            = 10
+	maxButtons                = 10
+	maxButtonIDBytes          = 64 // Telegram callback_data
+	maxButtonLabelRunes       = 80 // Discord button label
+	readyTimeout              = 3 * time.Second
+)
+
+// Options configure the HTTP API. Inbox is required; everything else has a
+// working default.
+type Options struct {
+	// Inbox serves the agent API.
+	Inbox Inbox
+	// Connectors reports connector states for /readyz (nil: none listed).
+	Connectors ConnectorStates
+	// Webhooks returns the webhook handler of the named connector, mounted at
+	// GET and POST /webhooks/{name}. Those requests carry no bearer token:
+	// each connector verifies its own platform's signature or secret. Nil
+	// means no webhooks (every name answers 404).
+	Webhooks func(name string) (http.Handler, bool)
+	// Console is the web console, served for GET and HEAD requests whose path
+	// matches no route and is not under /api/ or /webhooks/ (nil: 404).
+	Console http.Handler
+	// Logger receives one debug line per request (warn for 5xx answers) and
+	// internal errors at error level. Authorization headers and bodies are
+	// never logged. Nil means slog.Default().
+	Logger *slog.Logger
+	// Registry receives the HTTP metrics and is served at /metrics. Nil means
+	// a fresh registry that also gets the Go and process collectors.
+	Registry *prometheus.Registry
+	// RuntimeMetrics registers the Go and process collectors in Registry as
+	// well. Set it when Registry is fresh and nobody else registers them; it
+	// is implied when Registry is nil.
+	RuntimeMetrics bool
+	// MaxBodyBytes limits request bodies, webhooks included (default 1 MiB).
+	MaxBodyBytes int64
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// HeartbeatInterval is how often an idle event stream gets a keep-alive
+	// comment (default 15 s).
+	HeartbeatInterval time.Duration
+	// TrustedProxies lists the proxy addresses or CIDRs whose forwarding
+	// headers are believed for the client IP. Default: none.
+	TrustedProxies []string
+}
+
+// Server is the hub's HTTP API: the agent API under /api/v1, the webhook
+// mount, health, readiness, metrics and the console.
+type Server struct {
+	engine     *gin.Engine
+	inbox      Inbox
+	connectors ConnectorStates
+	webhooks   func(name string) (http.Handler, bool)
+	console    http.Handler
+	log        *slog.Logger
+	registry   *prometheus.Registry
+	metrics    *httpMetrics
+	// observers caches the duration histogram's child per route template;
+	// it is written only in New.
+	observers map[string]prometheus.Observer
+	maxBody   int64
+	now       func() time.Time
+	heartbeat time.Duration
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// New builds the API. It fails on invalid options (no Inbox, a malformed
+// trusted proxy) or when the metrics cannot be registered.
+func New(opts Options) (*Server, error) {
+	if opts.Inbox == nil {
+		return nil, errors.New("httpapi: Options.Inbox is required")
+	}
+	s := &Server{
+		inbox:      opts.Inbox,
+		connectors: opts.Connectors,
+		webhooks:   opts.Webhooks,
+		console:    opts.Console,
+		log:        opts.Logger,
+		registry:   opts.Registry,
+		maxBody:    opts.MaxBodyBytes,
+		now:        opts.Now,
+		heartbeat:  opts.HeartbeatInterval,
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	runtime := opts.RuntimeMetrics
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+		runtime = true
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.heartbeat <= 0 {
+		s.heartbeat = DefaultHeartbeatInterval
+	}
+	m, err := newHTTPMetrics(s.registry, runtime)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+
+	// The mode is global to gin; release mode prints nothing at start.
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	if err := e.SetTrustedProxies(opts.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("httpapi: trusted proxies: %w", err)
+	}
+	e.HandleMethodNotAllowed = true
+	// An API answers the path it was asked; no redirects to guessed paths.
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
+	e.Use(s.instrument, gin.CustomRecoveryWithWriter(nil, s.recovered))
+	e.NoRoute(s.noRoute)
+	e.NoMethod(s.noMethod)
+	s.engine = e
+	s.routes()
+
+	s.observers = make(map[string]prometheus.Observer)
+	for _, r := range e.Routes() {
+		s.observers[r.Path] = s.metrics.duration.WithLabelValues(r.Path)
+	}
+	for _, r := range []string{routeUnmatched, routeConsole} {
+		s.observers[r] = s.metrics.duration.WithLabelValues(r)
+	}
+	return s, nil
+}
+
+// routes registers every route. The OpenAPI test walks them.
+func (s *Server) routes() {
+	e := s.engine
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
+		ErrorLog:      promLogger{s.log},
+		ErrorHandling: promhttp.ContinueOnError,
+	})))
+	e.GET("/webhooks/:name", s.webhook)
+	e.POST("/webhooks/:name", s.webhook)
+
+	api := e.Group("/api/v1")
+	api.GET("/openapi.json", s.openAPI)
+
+	authed := api.Group("", s.authenticate)
+	authed.GET("/conversations", s.listConversations)
+	authed.GET("/conversations/:id", s.getConversation)
+	authed.GET("/conversations/:id/messages", s.listMessages)
+	authed.POST("/conversations/:id/messages", s.reply)
+	authed.POST("/conversations/:id/status", s.setStatus)
+	authed.POST("/conversations/:id/assign", s.assign)
+	authed.GET("/contacts/:id", s.getContact)
+	authed.GET("/events", s.events)
+}
+
+// Handler returns the HTTP handler of the API.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// Registry returns the registry served at /metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// routeKey holds the route label of requests that matched no route template.
+const routeKey = "httpapi.route"
+
+// routeLabel is the metrics and log label of the request's route: its
+// template, never the raw path.
+func routeLabel(c *gin.Context) string {
+	if p := c.FullPath(); p != "" {
+		return p
+	}
+	if v, ok := c.Get(routeKey); ok {
+		if s, ok := v.(string); ok {
+			return s
+		}
+	}
+	return routeUnmatched
+}
+
+// methodLabel bounds the method label to the standard methods.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
+
+// instrument counts and times every request and logs one line for it. It is
+// the only middleware in front of the webhooks, so it stays cheap: no
+// allocation unless the log level is enabled.
+func (s *Server) instrument(c *gin.Context) {
+	start := s.now()
+	c.Next()
+	elapsed := s.now().Sub(start)
+	route := routeLabel(c)
+	status := c.Writer.Status()
+	method := methodLabel(c.Request.Method)
+	s.metrics.requests.WithLabelValues(route, method, statusLabel(status)).Inc()
+	if o, ok := s.observers[route]; ok {
+		o.Observe(elapsed.Seconds())
+	}
+	level := slog.LevelDebug
+	if status >= http.StatusInternalServerError {
+		level = slog.LevelWarn
+	}
+	ctx := c.Request.Context()
+	if !s.log.Enabled(ctx, level) {
+		return
+	}
+	s.log.LogAttrs(ctx, level, "http request",
+		slog.String("method", method),
+		slog.String("route", route),
+		slog.String("path", c.Request.URL.Path),
+		slog.Int("status", status),
+		slog.Duration("duration", elapsed),
+		slog.Int("bytes", c.Writer.Size()),
+		slog.String("client_ip", c.ClientIP()))
+}
+
+// recovered answers a request whose handler panicked with an internal error.
+func (s *Server) recovered(c *gin.Context, rec any) {
+	s.log.LogAttrs(c.Request.Context(), slog.LevelError, "panic serving request",
+		slog.String("method", c.Request.Method),
+		slog.String("route", routeLabel(c)),
+		slog.Any("panic", rec),
+		slog.String("stack", string(debug.Stack())))
+	if c.Writer.Written() {
+		c.Abort()
+		return
+	}
+	c.AbortWithStatusJSON(http.StatusInternalServerError,
+		errorBody{Error: errorDetail{Code: models.EINTERNAL, Message: "internal error"}})
+}
+
+// noRoute serves the console, or a 404 JSON error.
+func (s *Server) noRoute(c *gin.Context) {
+	r := c.Request
+	if s.console != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && !reservedPath(r.URL.Path) {
+		c.Set(routeKey, routeConsole)
+		// Gin presets 404 for unrouted requests; the console decides.
+		c.Status(http.StatusOK)
+		s.console.ServeHTTP(c.Writer, r)
+		return
+	}
+	s.writeError(c, models.Errorf(models.ENOTFOUND, "no route %s %s", truncate(r.Method, 10), truncate(r.URL.Path, 100)))
+}
+
+// reservedPath reports whether p belongs to the API or the webhooks, which
+// are never handed to the console.
+func reservedPath(p string) bool {
+	for _, prefix := range []string{"/api/", "/webhooks/"} {
+		if len(p) >= len(prefix) && p[:len(prefix)] == prefix {
+			return true
+		}
+	}
+	return p == "/api" || p == "/webhooks"
+}
+
+// noMethod answers 405 (gin has set the Allow header).
+func (s *Server) noMethod(c *gin.Context) {
+	s.writeError(c, withStatus(http.StatusMethodNotAllowed, models.EINVALID,
+		fmt.Sprintf("method %s is not allowed here (allowed: %s)", truncate(c.Request.Method, 10), c.Writer.Header().Get("Allow"))))
+}
+
+// promLogger adapts slog to promhttp's error log.
+type promLogger struct{ log *slog.Logger }
+
+func (l promLogger) Println(v ...any) { l.log.Warn("serving metrics", "error", fmt.Sprint(v...)) }
