@@ -17,6 +17,9 @@ const (
 // ingest transaction. It answers events and actions; ordinary messages wait
 // for an agent.
 func (s *Service) respond(in *models.Inbound, st store.IngestState) *store.BotReply {
+	if f := linkFollowup(in); f != "" {
+		return &store.BotReply{Followup: f}
+	}
 	zh := strings.HasPrefix(in.From.Language, "zh") || in.Channel == models.ChannelWeChat
 	pick := func(en, cn string) string {
 		if zh {
@@ -30,7 +33,7 @@ func (s *Service) respond(in *models.Inbound, st store.IngestState) *store.BotRe
 		return &store.BotReply{Text: pick(
 			"Welcome! Write your question here at any time: we answer 24/7, and a human agent is one tap away.",
 			"欢迎！随时在这里留言，我们 7×24 小时为您服务，一键即可转人工。"),
-			Buttons: []models.Button{{ID: ActionHuman, Label: pick("Talk to a human", "转人工")}}}
+			Buttons: s.welcomeButtons(in.Connector, pick)}
 	case in.Kind == models.KindAction && isHumanAction(in.Action):
 		return &store.BotReply{Text: pick(
 			"You're in the queue for a human agent, who will answer right here. Add any details meanwhile.",
@@ -47,4 +50,14 @@ func isHumanAction(a string) bool {
 		return true
 	}
 	return false
+}
+
+// welcomeButtons offers a human and, when another connector can take over,
+// continuing there.
+func (s *Service) welcomeButtons(connector string, pick func(en, cn string) string) []models.Button {
+	b := []models.Button{{ID: ActionHuman, Label: pick("Talk to a human", "转人工")}}
+	if len(s.otherTargets(connector)) > 0 {
+		b = append(b, models.Button{ID: ActionLink, Label: pick("Continue on another app", "在其他应用继续")})
+	}
+	return b
 }

@@ -118,6 +118,11 @@ func (s *Service) deliver(ctx context.Context, d *store.Delivery) {
 	defer cancel()
 	if err := s.store.FinishDelivery(fctx, m.ID, ident.ID, o); err != nil {
 		s.log.Error("outbox record outcome", "message", m.ID, "err", err)
+	} else if m.Kind == models.KindLinkOffer && o.Status != models.DeliveryQueued {
+		// Delivered or given up: the stored copy needs its secrets no more.
+		if err := s.store.MaskMessage(fctx, m.ID, maskOffer(m.Text)); err != nil {
+			s.log.Error("mask link offer", "message", m.ID, "err", err)
+		}
 	}
 }
 

@@ -44,6 +44,14 @@ type Options struct {
 	OutboxPoll time.Duration
 	// OutboxConcurrency bounds deliveries in flight (default 16).
 	OutboxConcurrency int
+	// Handoffs lists, in order, the connectors a customer can continue on
+	// and how (cmd/hub builds them from connector capabilities).
+	Handoffs []HandoffTarget
+	// Titles names each connector's platform for customers ("WeChat").
+	Titles map[string]string
+	// ReminderInterval is how often RunReminders looks for reply windows
+	// about to close (default 5 minutes).
+	ReminderInterval time.Duration
 }
 
 // Service is the inbox.
@@ -57,6 +65,10 @@ type Service struct {
 	maxBatch    int
 	outboxPoll  time.Duration
 	concurrency int
+
+	handoffs      []HandoffTarget
+	titles        map[string]string
+	reminderEvery time.Duration
 
 	ingestQ chan *ingestReq
 	stop    chan struct{}
@@ -91,6 +103,10 @@ func New(o Options) *Service {
 		maxBatch: o.MaxBatch, outboxPoll: o.OutboxPoll, concurrency: o.OutboxConcurrency,
 		ingestQ: make(chan *ingestReq, 4096), stop: make(chan struct{}), done: make(chan struct{}),
 		notifyCh: make(chan struct{}), outboxWake: make(chan struct{}, 1), touched: map[int64]time.Time{},
+		handoffs: o.Handoffs, titles: o.Titles, reminderEvery: o.ReminderInterval,
+	}
+	if s.reminderEvery <= 0 {
+		s.reminderEvery = 5 * time.Minute
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -159,6 +175,11 @@ func (s *Service) Ingest(ctx context.Context, in models.Inbound) (models.IngestR
 	// Once queued, the commit happens whatever the caller's context does; wait
 	// for it so the answer tells the truth.
 	<-r.done
+	if r.item.Err == nil && r.item.Followup != "" {
+		// Post-commit work (link offers, redemptions) runs here, in the
+		// caller's goroutine: the group commit never waits for it.
+		s.followUp(ctx, &r.item)
+	}
 	return r.item.Result, r.item.Err
 }
 

@@ -84,11 +84,12 @@ type Conversation struct {
 
 // Message is one entry of a conversation's timeline.
 type Message struct {
-	ID             int64  `gorm:"primaryKey"`
-	ConversationID int64  `gorm:"not null;index:idx_msg_conv,priority:1"`
-	IdentityID     *int64 `gorm:"index"`
-	Channel        string `gorm:"size:20"`
-	Connector      string `gorm:"size:100;uniqueIndex:idx_msg_external,priority:1"`
+	ID             int64 `gorm:"primaryKey"`
+	ConversationID int64 `gorm:"not null;index"`
+	// Partial indexes (queued rows only) keep the inbound hot path cheap.
+	IdentityID *int64 `gorm:"index:idx_msg_queued_identity,where:delivery_status = 'queued'"`
+	Channel    string `gorm:"size:20"`
+	Connector  string `gorm:"size:100;uniqueIndex:idx_msg_external,priority:1"`
 	// ExternalID is the platform's message id, unique per connector (NULL for
 	// agent, bot and system entries until delivered).
 	ExternalID *string `gorm:"size:200;uniqueIndex:idx_msg_external,priority:2"`
@@ -104,13 +105,13 @@ type Message struct {
 	// Buttons is a JSON array of Button offered with an outbound message.
 	Buttons string
 	// Delivery state: received for inbound; queued/sent/failed for outbound.
-	DeliveryStatus string `gorm:"size:20;not null;index"`
+	DeliveryStatus string `gorm:"size:20;not null;index:idx_msg_queued,where:delivery_status = 'queued'"`
 	DeliveryError  string `gorm:"size:500"`
 	Attempts       int
 	NextAttemptAt  *time.Time
 	// PlatformID is the platform's id of a delivered outbound message.
-	PlatformID string    `gorm:"size:200"`
-	CreatedAt  time.Time `gorm:"index:idx_msg_conv,priority:2"`
+	PlatformID string `gorm:"size:200"`
+	CreatedAt  time.Time
 	SentAt     *time.Time
 }
 
@@ -118,7 +119,7 @@ type Message struct {
 type Event struct {
 	ID             int64  `gorm:"primaryKey"`
 	Type           string `gorm:"size:50;not null"`
-	ConversationID int64  `gorm:"index"`
+	ConversationID int64
 	// Data is the event's JSON payload.
 	Data      string
 	CreatedAt time.Time

@@ -118,7 +118,7 @@ func (c *client) messages(convID string) []apiMessage {
 // asynchronous work (webhook delivery, the outbox); it asserts no timing.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -194,3 +194,5 @@ func countRows(t testing.TB, m *Main, table string) int64 {
 	}
 	return n
 }
+
+func pgDSN(t testing.TB) string { return pgtest.DSN(t) }

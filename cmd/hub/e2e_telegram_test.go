@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -73,7 +74,7 @@ func customerToAgentAndBack(t *testing.T, fake *tgfake.Server, api *client) apiC
 }
 
 func waitSent(fake *tgfake.Server, user int64, n int) ([]tgfake.SentMessage, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return fake.WaitSent(ctx, user, n)
 }
@@ -190,8 +191,10 @@ func TestE2EKilledWithQueuedRepliesDeliversEachOnce(t *testing.T) {
 			if err != nil {
 				return false
 			}
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			return resp.StatusCode == 200
+			// Our hub, with its connector up (not another process on the port).
+			return resp.StatusCode == 200 && strings.Contains(string(body), `"tg-main"`)
 		})
 		return cmd
 	}

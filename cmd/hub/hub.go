@@ -19,6 +19,7 @@ import (
 	"github.com/tongdao/hub/inbox/httpapi"
 	"github.com/tongdao/hub/inbox/store"
 	"github.com/tongdao/hub/models"
+	"github.com/tongdao/hub/web"
 
 	// Connector types: one import each.
 	_ "github.com/tongdao/hub/connectors/discord"
@@ -35,6 +36,9 @@ type Main struct {
 	Now func() time.Time
 	// Extra, when set, serves paths under /sandbox/ beside the API.
 	Extra http.Handler
+	// ReminderInterval is how often the hub looks for reply windows about to
+	// close (default 5 minutes).
+	ReminderInterval time.Duration
 
 	Store      *store.Store
 	Inbox      *inbox.Service
@@ -58,6 +62,53 @@ func (k kv) Set(ctx context.Context, key, value string, ttl time.Duration) error
 // replyWindower is implemented by connectors whose platform limits how long
 // after a customer's message the business may answer (WeChat: 48 h).
 type replyWindower interface{ ReplyWindow() time.Duration }
+
+// Handoff capabilities: how a connector lets a customer continue a
+// conversation on it in one step. The inbox knows only inbox.Handoff kinds.
+type (
+	// deepLinker opens the chat with a payload (Telegram).
+	deepLinker interface{ DeepLink(payload string) string }
+	// qrCoder makes a temporary QR code carrying a scene (WeChat).
+	qrCoder interface {
+		TempQRCode(ctx context.Context, scene string, ttl time.Duration) (string, error)
+	}
+	// dmTarget is a bot customers can DM a code to (Discord).
+	dmTarget interface{ BotName() string }
+)
+
+// handoffTarget returns how to hand a customer over to c, if c can say.
+func handoffTarget(name string, c connectors.Connector) (inbox.HandoffTarget, bool) {
+	t := inbox.HandoffTarget{Connector: name}
+	switch c := c.(type) {
+	case deepLinker:
+		t.Offer = func(_ context.Context, token string, _ time.Duration) (inbox.Handoff, error) {
+			u := c.DeepLink(token)
+			if u == "" {
+				return inbox.Handoff{}, errors.New("the bot's username is not known yet")
+			}
+			return inbox.Handoff{Kind: inbox.HandoffURL, URL: u}, nil
+		}
+	case qrCoder:
+		t.Offer = func(ctx context.Context, token string, ttl time.Duration) (inbox.Handoff, error) {
+			u, err := c.TempQRCode(ctx, token, ttl)
+			return inbox.Handoff{Kind: inbox.HandoffQR, URL: u}, err
+		}
+	case dmTarget:
+		t.Offer = func(context.Context, string, time.Duration) (inbox.Handoff, error) {
+			n := c.BotName()
+			if n == "" {
+				return inbox.Handoff{}, errors.New("the bot's name is not known yet")
+			}
+			return inbox.Handoff{Kind: inbox.HandoffCode, Name: n}, nil
+		}
+	default:
+		return t, false
+	}
+	return t, true
+}
+
+// platformTitles names each connector type for customers.
+var platformTitles = map[string]string{"telegram": "Telegram", "wechat": "WeChat", "discord": "Discord"}
 
 // Listen opens the listener early, so callers can learn the address (with
 // port :0) before Run; Run calls it when not done yet.
@@ -105,6 +156,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	byName := map[string]connectors.Connector{}
 	types := map[string]string{}
 	windows := map[string]time.Duration{}
+	titles := map[string]string{}
+	var handoffs []inbox.HandoffTarget
 	var problems []error
 	for i, cc := range cfg.Connectors {
 		c, err := connectors.Build(cc.Type, cfg.ConnectorConfig(i, deps))
@@ -118,6 +171,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		if w, ok := c.(replyWindower); ok {
 			windows[cc.Name] = w.ReplyWindow()
 		}
+		titles[cc.Name] = platformTitles[cc.Type]
+		if titles[cc.Name] == "" {
+			titles[cc.Name] = cc.Type
+		}
+		if h, ok := handoffTarget(cc.Name, c); ok {
+			handoffs = append(handoffs, h)
+		}
 	}
 	if len(problems) > 0 {
 		return errors.Join(problems...)
@@ -127,6 +187,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Inbox = inbox.New(inbox.Options{
 		Store: m.Store, Logger: m.Logger, Now: m.Now, ReplyWindows: windows, Registerer: reg,
+		Handoffs: handoffs, Titles: titles, ReminderInterval: m.ReminderInterval,
 		Senders: func(name string) (inbox.Sender, bool) {
 			c, ok := byName[name]
 			return c, ok
@@ -135,6 +196,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.supervisor = &connectors.Supervisor{Sink: m.Inbox, Logger: m.Logger, Now: m.Now}
 	api, err := httpapi.New(httpapi.Options{
 		Inbox: m.Inbox, Connectors: m.supervisor, Logger: m.Logger, Registry: reg, Now: m.Now,
+		Console: web.Handler(),
 		Webhooks: func(name string) (http.Handler, bool) {
 			h, ok := byName[name].(http.Handler)
 			return h, ok
@@ -158,7 +220,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
-	m.wg.Add(3)
+	m.wg.Add(4)
 	go func() {
 		defer m.wg.Done()
 		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -172,6 +234,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	go func() {
 		defer m.wg.Done()
 		_ = m.Inbox.RunOutbox(runCtx)
+	}()
+	go func() {
+		defer m.wg.Done()
+		_ = m.Inbox.RunReminders(runCtx)
 	}()
 	m.Logger.Info("hub started", "url", m.URL(), "connectors", len(m.Connectors), "database", cfg.Database.Driver)
 	return nil

@@ -44,8 +44,9 @@ type Connector struct {
 	// Run opens its own gateway session that shares rest's rate limiter.
 	rest *discordgo.Session
 
-	mu     sync.Mutex
-	selfID string
+	mu       sync.Mutex
+	selfID   string
+	selfName string
 	// supportThread caches whether a guild channel is a support thread the
 	// bot opened (true) or a channel to ignore (false).
 	supportThread map[string]bool
@@ -158,6 +159,18 @@ func (c *Connector) self() string {
 	return c.selfID
 }
 
+// BotName is the bot's user name as customers find it ("@name"), learned
+// when the gateway session is ready; "" until then. Customers DM it a link
+// code to continue a conversation on Discord.
+func (c *Connector) BotName() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.selfName == "" {
+		return ""
+	}
+	return "@" + c.selfName
+}
+
 func (c *Connector) setSelf(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -180,6 +193,9 @@ func (c *Connector) Run(ctx context.Context, sink connectors.Sink) error {
 	s.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) {
 		if r.User != nil {
 			c.setSelf(r.User.ID)
+			c.mu.Lock()
+			c.selfName = r.User.Username
+			c.mu.Unlock()
 		}
 	})
 	s.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageCreate) {

@@ -44,6 +44,9 @@ type fakeInbox struct {
 	team      *string
 	assigned  bool
 	byActor   models.Actor
+	merged    [][2]int64
+	undone    []int64
+	unlinked  []int64
 
 	events      []models.EventView
 	notify      chan struct{}
@@ -174,6 +177,60 @@ func (f *fakeInbox) GetContact(_ context.Context, id int64) (models.ContactView,
 		return c, models.Errorf(models.ENOTFOUND, "contact %d not found", id)
 	}
 	return c, nil
+}
+
+func (f *fakeInbox) MergeContacts(_ context.Context, into, from int64, by models.Actor) (models.MergeView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.merged = append(f.merged, [2]int64{into, from})
+	f.byActor = by
+	if f.err != nil {
+		return models.MergeView{}, f.err
+	}
+	c, ok := f.contacts[into]
+	if !ok {
+		return models.MergeView{}, models.Errorf(models.ENOTFOUND, "contact %d not found", into)
+	}
+	return models.MergeView{ID: "5", ContactID: c.ID, FromContactID: strconv.FormatInt(from, 10), Method: models.MergeByAgent,
+		By: by.Name, IdentityIDs: []string{}, ConversationIDs: []string{}, Contact: c}, nil
+}
+
+func (f *fakeInbox) UndoMerge(_ context.Context, id int64, by models.Actor) (models.MergeView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.undone = append(f.undone, id)
+	f.byActor = by
+	if f.err != nil {
+		return models.MergeView{}, f.err
+	}
+	if id != 5 {
+		return models.MergeView{}, models.Errorf(models.ENOTFOUND, "merge %d not found", id)
+	}
+	by2 := by.Name
+	return models.MergeView{ID: "5", Method: models.MergeByAgent, UndoneBy: &by2, IdentityIDs: []string{}, ConversationIDs: []string{}}, nil
+}
+
+func (f *fakeInbox) UnlinkIdentity(_ context.Context, id int64, by models.Actor) (models.ContactView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unlinked = append(f.unlinked, id)
+	f.byActor = by
+	if f.err != nil {
+		return models.ContactView{}, f.err
+	}
+	return models.ContactView{ID: "11", Name: "split", Identities: []models.IdentityView{}}, nil
+}
+
+func (f *fakeInbox) Suggestions(_ context.Context, id int64) ([]models.SuggestionView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	if _, ok := f.contacts[id]; !ok {
+		return nil, models.Errorf(models.ENOTFOUND, "contact %d not found", id)
+	}
+	return nil, nil
 }
 
 func (f *fakeInbox) EventsAfter(_ context.Context, after int64, limit int) ([]models.EventView, error) {

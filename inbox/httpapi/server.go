@@ -186,6 +186,10 @@ func (s *Server) routes() {
 	authed.POST("/conversations/:id/status", s.setStatus)
 	authed.POST("/conversations/:id/assign", s.assign)
 	authed.GET("/contacts/:id", s.getContact)
+	authed.POST("/contacts/:id/merge", s.mergeContacts)
+	authed.GET("/contacts/:id/suggestions", s.suggestions)
+	authed.POST("/merges/:id/undo", s.undoMerge)
+	authed.POST("/identities/:id/unlink", s.unlinkIdentity)
 	authed.GET("/events", s.events)
 }
 

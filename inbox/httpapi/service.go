@@ -25,6 +25,18 @@ type Inbox interface {
 	// Assign sets assignee and/or team; nil leaves a field unchanged, "" clears it.
 	Assign(ctx context.Context, conversationID int64, assignee, team *string, by models.Actor) (models.ConversationView, error)
 	GetContact(ctx context.Context, id int64) (models.ContactView, error)
+	// MergeContacts moves everything of contact from into contact into and
+	// records the merge so that UndoMerge can restore it exactly.
+	MergeContacts(ctx context.Context, into, from int64, by models.Actor) (models.MergeView, error)
+	// UndoMerge restores the state before a merge (conflict when undone
+	// already or when its identities moved since).
+	UndoMerge(ctx context.Context, mergeID int64, by models.Actor) (models.MergeView, error)
+	// UnlinkIdentity makes an identity its own contact again and returns
+	// that contact.
+	UnlinkIdentity(ctx context.Context, identityID int64, by models.Actor) (models.ContactView, error)
+	// Suggestions lists other contacts sharing a verified phone number or a
+	// WeChat UnionID with the contact; they are never merged automatically.
+	Suggestions(ctx context.Context, contactID int64) ([]models.SuggestionView, error)
 
 	// EventsAfter returns up to limit events with id > after, oldest first.
 	EventsAfter(ctx context.Context, after int64, limit int) ([]models.EventView, error)

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -27,6 +29,10 @@ const (
 type BotReply struct {
 	Text    string
 	Buttons []models.Button
+	// Followup, when set, stores no answer now: the item carries Followup
+	// out of the transaction and the inbox finishes the answer after the
+	// commit (work that reads more rows or calls a platform).
+	Followup string
 }
 
 // IngestState tells the bot what the ingest found.
@@ -48,10 +54,43 @@ type IngestItem struct {
 	ConversationID int64
 	// Queued is true when the ingest queued an outbound (bot) message.
 	Queued bool
-	Err    error
+	// Followup is the Responder's post-commit work (see BotReply.Followup);
+	// IdentityID and ContactID say whose inbound it was.
+	Followup   string
+	IdentityID int64
+	ContactID  int64
+	Err        error
 }
 
-type identityRef struct{ id, contactID int64 }
+// identityRef is what the hot path needs of an identity: its ids, and a
+// hash of the profile fields last written, so an unchanged profile costs no
+// per-row UPDATE.
+type identityRef struct {
+	id, contactID int64
+	profile       uint64
+	unreachable   bool
+	// inboundAt is the last_inbound_at last written.
+	inboundAt time.Time
+}
+
+// Writes that only move a timestamp are thinned out on the hot path: an
+// identity's last_inbound_at at most once a minute (so a reply window may
+// show up to a minute early: the safe side), a conversation's
+// last_message_at at most once a second.
+const (
+	identityTouchEvery     = time.Minute
+	conversationTouchEvery = time.Second
+)
+
+// profileHash hashes the identity fields an inbound may update.
+func profileHash(in *models.Inbound) uint64 {
+	h := fnv.New64a()
+	for _, f := range []string{in.From.DisplayName, in.From.Username, in.From.Language, in.From.UnionID, in.ReplyTo} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
 
 // cache remembers identity and active-conversation ids so that the hot path
 // needs no lookups. Entries are added only after a commit; anything that
@@ -60,6 +99,10 @@ type cache struct {
 	mu         sync.RWMutex
 	identities map[string]identityRef
 	active     map[int64]int64 // contact id -> active conversation id
+	touched    map[int64]time.Time
+	// gen counts invalidations: a batch that read the database before the
+	// latest one must not put what it saw.
+	gen uint64
 }
 
 func identityKey(connector, externalID string) string { return connector + "\x00" + externalID }
@@ -78,9 +121,39 @@ func (c *cache) conversation(contactID int64) (int64, bool) {
 	return id, ok
 }
 
-func (c *cache) put(ids map[string]identityRef, convs map[int64]int64) {
+// touchedAt returns when a conversation's activity time was last written.
+func (c *cache) touchedAt(convID int64) time.Time {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.touched[convID]
+}
+
+func (c *cache) setTouched(gen uint64, m map[int64]time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if c.touched == nil || len(c.touched) > 200_000 {
+		c.touched = map[int64]time.Time{}
+	}
+	for k, v := range m {
+		c.touched[k] = v
+	}
+}
+
+func (c *cache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+func (c *cache) put(gen uint64, ids map[string]identityRef, convs map[int64]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if c.identities == nil || len(c.identities) > 200_000 {
 		c.identities = map[string]identityRef{}
 		c.active = map[int64]int64{}
@@ -99,6 +172,8 @@ func (s *Store) Invalidate() {
 	s.cache.mu.Lock()
 	s.cache.identities = nil
 	s.cache.active = nil
+	s.cache.touched = nil
+	s.cache.gen++
 	s.cache.mu.Unlock()
 }
 
@@ -113,17 +188,20 @@ func (s *Store) IngestBatch(ctx context.Context, items []*IngestItem, respond Re
 	for attempt := 0; attempt < 2; attempt++ {
 		var newIDs map[string]identityRef
 		var newConvs map[int64]int64
+		gen := s.cache.generation()
+		touched := map[int64]time.Time{}
 		err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			var e error
-			newIDs, newConvs, e = s.ingestTx(tx, items, respond)
+			newIDs, newConvs, e = s.ingestTx(tx, items, respond, touched)
 			return e
 		})
 		if err == nil {
-			s.cache.put(newIDs, newConvs)
+			s.cache.put(gen, newIDs, newConvs)
+			s.cache.setTouched(gen, touched)
 			return nil
 		}
 		for _, it := range items {
-			it.Result, it.ConversationID, it.Queued = models.IngestResult{}, 0, false
+			it.Result, it.ConversationID, it.Queued, it.Followup = models.IngestResult{}, 0, false, ""
 		}
 		if !errors.Is(err, errStale) && !IsUniqueViolation(err) {
 			return err
@@ -133,26 +211,27 @@ func (s *Store) IngestBatch(ctx context.Context, items []*IngestItem, respond Re
 	return err
 }
 
-func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder) (map[string]identityRef, map[int64]int64, error) {
+func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder, touched map[int64]time.Time) (map[string]identityRef, map[int64]int64, error) {
 	now := s.Now().UTC()
 	if err := s.lockEvents(tx); err != nil {
 		return nil, nil, err
 	}
-	// 1. Duplicates already stored, grouped by connector: one query each.
-	byConn := map[string][]string{}
-	for _, it := range items {
-		byConn[it.In.Connector] = append(byConn[it.In.Connector], it.In.ExternalID)
+	hot, err := s.bindHot(tx.Statement.Context, tx)
+	if err != nil {
+		return nil, nil, err
 	}
-	seen := map[string]bool{}
-	for conn, ids := range byConn {
-		var found []string
-		if err := tx.Model(&models.Message{}).Where("connector = ? AND external_id IN ?", conn, ids).
-			Pluck("external_id", &found).Error; err != nil {
+	// 1. Duplicates already stored (one indexed lookup each).
+	seen := make(map[string]bool, len(items))
+	for _, it := range items {
+		k := identityKey(it.In.Connector, it.In.ExternalID)
+		if seen[k] {
+			continue
+		}
+		dup, err := hot.exists(it.In.Connector, it.In.ExternalID)
+		if err != nil {
 			return nil, nil, err
 		}
-		for _, id := range found {
-			seen[identityKey(conn, id)] = true
-		}
+		seen[k] = dup
 	}
 
 	newIDs := map[string]identityRef{}
@@ -185,7 +264,10 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder) (m
 			err := tx.Where("connector = ? AND external_id = ?", in.Connector, in.From.ExternalID).Take(&ident).Error
 			switch {
 			case err == nil:
-				ref = identityRef{ident.ID, ident.ContactID}
+				ref = identityRef{id: ident.ID, contactID: ident.ContactID, unreachable: ident.UnreachableReason != ""}
+				if ident.LastInboundAt != nil {
+					ref.inboundAt = *ident.LastInboundAt
+				}
 			case errors.Is(err, gorm.ErrRecordNotFound):
 				contact := models.Contact{Name: in.From.DisplayName}
 				if contact.Name == "" {
@@ -196,17 +278,18 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder) (m
 				}
 				ident = models.Identity{ContactID: contact.ID, Channel: in.Channel, Connector: in.Connector,
 					ExternalID: in.From.ExternalID, ReplyTo: in.ReplyTo, DisplayName: in.From.DisplayName,
-					Username: in.From.Username, Language: in.From.Language, UnionID: in.From.UnionID}
+					Username: in.From.Username, Language: in.From.Language, UnionID: in.From.UnionID,
+					LastInboundAt: &now}
 				if err := tx.Create(&ident).Error; err != nil {
 					return nil, nil, err
 				}
-				ref = identityRef{ident.ID, contact.ID}
+				ref = identityRef{id: ident.ID, contactID: contact.ID, profile: profileHash(in), inboundAt: now}
 				st.NewContact = true
 			default:
 				return nil, nil, err
 			}
-			newIDs[ik] = ref
 		}
+		newIDs[ik] = ref
 		lastForIdentity[ref.id] = it
 
 		// 3. The active conversation; events do not open one.
@@ -224,6 +307,17 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder) (m
 			case errors.Is(err, gorm.ErrRecordNotFound):
 				if in.Kind == models.KindEvent {
 					break
+				}
+				if !st.NewContact {
+					// Rare path: make sure a link or merge did not move the
+					// identity to another contact since it was cached.
+					var owner int64
+					if err := tx.Model(&models.Identity{}).Select("contact_id").Where("id = ?", ref.id).Scan(&owner).Error; err != nil {
+						return nil, nil, err
+					}
+					if owner != ref.contactID {
+						return nil, nil, errStale
+					}
 				}
 				conv = models.Conversation{ContactID: ref.contactID, Status: models.StatusOpen, Priority: "normal",
 					Subject: subjectOf(in), LastMessageAt: now}
@@ -243,6 +337,10 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder) (m
 		var reply *BotReply
 		if respond != nil {
 			reply = respond(in, st)
+		}
+		it.IdentityID, it.ContactID = ref.id, ref.contactID
+		if reply != nil && reply.Followup != "" {
+			it.Followup, reply = reply.Followup, nil
 		}
 		if convID == 0 {
 			if reply != nil && in.InlineReply {
@@ -283,28 +381,32 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder) (m
 		}
 	}
 
-	// 5. Conversations: activity time; a snoozed one reopens. Zero rows means
-	// the cached id was resolved meanwhile: retry with a fresh cache.
-	for convID := range touchedConvs {
-		res := tx.Model(&models.Conversation{}).Where("id = ? AND status <> ?", convID, models.StatusResolved).
-			Updates(map[string]any{"last_message_at": now, "updated_at": now,
-				"status": gorm.Expr("CASE WHEN status = ? THEN ? ELSE status END", models.StatusSnoozed, models.StatusOpen)})
-		if res.Error != nil {
-			return nil, nil, res.Error
+	// 5. Conversations: activity time; a snoozed one reopens. Fewer rows than
+	// ids means a cached id was resolved meanwhile: retry with a fresh cache.
+	for id := range touchedConvs {
+		var active bool
+		var err error
+		if now.Sub(s.cache.touchedAt(id)) < conversationTouchEvery {
+			active, err = hot.isActive(id)
+		} else if active, err = hot.touchConversation(id, now); active {
+			touched[id] = now
 		}
-		if res.RowsAffected == 0 {
+		if err != nil {
+			return nil, nil, err
+		}
+		if !active {
 			return nil, nil, errStale
 		}
 	}
 
-	// 6. Messages and bot answers, in one statement each.
-	if len(msgs) > 0 {
-		if err := tx.CreateInBatches(msgs, 200).Error; err != nil {
+	// 6. Messages and bot answers.
+	for _, m := range msgs {
+		if err := hot.insertMessage(m); err != nil {
 			return nil, nil, err
 		}
 	}
-	if len(bots) > 0 {
-		if err := tx.CreateInBatches(bots, 200).Error; err != nil {
+	for _, b := range bots {
+		if err := hot.insertMessage(b); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -318,9 +420,25 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder) (m
 			Data: mustJSON(b.View()), CreatedAt: now})
 	}
 
-	// 7. Identities: newest profile, last inbound time, reachability.
+	// 7. Identities: the last inbound time; a fuller update only where the
+	// profile or reachability changes.
 	for identID, it := range lastForIdentity {
 		in := &it.In
+		ik := identityKey(in.Connector, in.From.ExternalID)
+		ref := newIDs[ik]
+		unsubscribe := in.Kind == models.KindEvent && in.Event == models.EventUnsubscribe
+		verified := in.SharedContact != nil && in.SharedContact.Verified
+		ph := profileHash(in)
+		if ph == ref.profile && !ref.unreachable && !unsubscribe && !verified {
+			if now.Sub(ref.inboundAt) >= identityTouchEvery {
+				if err := hot.touchIdentity(identID, now); err != nil {
+					return nil, nil, err
+				}
+				ref.inboundAt = now
+				newIDs[ik] = ref
+			}
+			continue
+		}
 		upd := map[string]any{"updated_at": now}
 		if in.From.DisplayName != "" {
 			upd["display_name"] = in.From.DisplayName
@@ -337,22 +455,26 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder) (m
 		if in.ReplyTo != "" {
 			upd["reply_to"] = in.ReplyTo
 		}
-		if in.Kind == models.KindEvent && in.Event == models.EventUnsubscribe {
+		if unsubscribe {
 			upd["unreachable_reason"] = "the customer unfollowed the account"
 		} else {
 			upd["unreachable_reason"] = ""
 			upd["last_inbound_at"] = now
 		}
-		if in.SharedContact != nil && in.SharedContact.Verified {
+		if verified {
 			upd["phone"] = in.SharedContact.Phone
 		}
 		if err := tx.Model(&models.Identity{}).Where("id = ?", identID).Updates(upd).Error; err != nil {
 			return nil, nil, err
 		}
+		ref.profile, ref.unreachable = ph, unsubscribe
+		if !unsubscribe {
+			ref.inboundAt = now
+		}
+		newIDs[ik] = ref
 	}
-
-	if len(events) > 0 {
-		if err := tx.CreateInBatches(events, 200).Error; err != nil {
+	for _, e := range events {
+		if err := hot.insertEvent(e); err != nil {
 			return nil, nil, err
 		}
 	}

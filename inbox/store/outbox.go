@@ -23,11 +23,11 @@ type Delivery struct {
 func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error) {
 	var msgs []models.Message
 	err := s.DB.WithContext(ctx).
-		Where("delivery_status = ? AND direction = ? AND private = ?", models.DeliveryQueued, models.DirectionOut, false).
+		// 'queued' is a literal so the planners can use the partial indexes.
+		Where("delivery_status = 'queued'").
 		Where("(next_attempt_at IS NULL OR next_attempt_at <= ?)", now.UTC()).
 		Where(`NOT EXISTS (SELECT 1 FROM messages e WHERE e.identity_id = messages.identity_id
-			AND e.delivery_status = ? AND e.direction = ? AND e.private = ? AND e.id < messages.id)`,
-			models.DeliveryQueued, models.DirectionOut, false).
+			AND e.delivery_status = 'queued' AND e.id < messages.id)`).
 		Order("id").Limit(limit).Find(&msgs).Error
 	if err != nil || len(msgs) == 0 {
 		return nil, err
@@ -61,7 +61,7 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var m models.Message
 	err := s.DB.WithContext(ctx).Select("id, next_attempt_at").
-		Where("delivery_status = ? AND direction = ? AND private = ?", models.DeliveryQueued, models.DirectionOut, false).
+		Where("delivery_status = 'queued'").
 		Order(clause.OrderByColumn{Column: clause.Column{Name: "next_attempt_at"}}).Take(&m).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return time.Time{}, false, nil
@@ -97,6 +97,10 @@ type DeliveryOutcome struct {
 // FinishDelivery records an attempt's outcome and its event.
 func (s *Store) FinishDelivery(ctx context.Context, msgID, identityID int64, o DeliveryOutcome) error {
 	now := s.Now().UTC()
+	if o.Unreachable != "" {
+		// The hot path caches reachability.
+		defer s.Invalidate()
+	}
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.lockEvents(tx); err != nil {
 			return err

@@ -41,6 +41,7 @@ type Store struct {
 	ReplyWindow func(connector string) time.Duration
 
 	cache cache
+	hot   hotStmts
 }
 
 // Open connects to the database and migrates the schema.
@@ -108,6 +109,10 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	if err := s.prepareHot(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -136,7 +141,11 @@ func sqliteDSN(dsn string, writer bool) string {
 	if !isMemory(dsn) {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")
+		// Checkpoint less often: hot index pages are then written once per
+		// checkpoint instead of again and again.
+		q.Add("_pragma", "wal_autocheckpoint(10000)")
 	}
+	q.Add("_pragma", "cache_size(-65536)")
 	if writer {
 		q.Set("_txlock", "immediate")
 	} else {
@@ -151,6 +160,7 @@ func sqliteDSN(dsn string, writer bool) string {
 
 // Close closes the database handles.
 func (s *Store) Close() error {
+	s.hot.close()
 	var errs []error
 	for _, db := range []*gorm.DB{s.DB, s.Read} {
 		if db == nil {
@@ -178,7 +188,8 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) migrate(ctx context.Context) error {
 	db := s.DB.WithContext(ctx)
 	if err := db.AutoMigrate(&models.Contact{}, &models.Identity{}, &models.Conversation{},
-		&models.Message{}, &models.Event{}, &models.APIToken{}, &models.KV{}); err != nil {
+		&models.Message{}, &models.Event{}, &models.APIToken{}, &models.KV{},
+		&models.LinkCode{}, &models.LinkFailure{}, &models.Merge{}); err != nil {
 		return err
 	}
 	// At most one conversation per contact that is not resolved.

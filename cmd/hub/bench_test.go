@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// BenchmarkWebhookThroughput measures the whole ingest path: distinct
+// Telegram updates from many users posted at the hub's webhook by N
+// concurrent clients for a fixed time, each acknowledged only after its
+// commit (SQLite, WAL). It measures a bare Gin JSON handler the same way in
+// the same run and prints both, with the ratio. Run it with:
+//
+//	go test -run '^$' -bench WebhookThroughput -benchtime 1x ./cmd/hub
+//
+// Knobs (environment): BENCH_DURATION (default 10s), BENCH_CONNS (32),
+// BENCH_USERS (5000), BENCH_DB (sqlite|postgres; postgres uses the test
+// cluster).
+func BenchmarkWebhookThroughput(b *testing.B) {
+	dur := envDuration("BENCH_DURATION", 10*time.Second)
+	conns := envInt("BENCH_CONNS", 32)
+	users := envInt("BENCH_USERS", 5000)
+	driver := os.Getenv("BENCH_DB")
+	if driver == "" {
+		driver = "sqlite"
+	}
+
+	// Baseline: a bare Gin handler that decodes the same JSON and answers.
+	gin.SetMode(gin.ReleaseMode)
+	g := gin.New()
+	g.POST("/webhooks/:name", func(c *gin.Context) {
+		var v map[string]any
+		if err := c.ShouldBindJSON(&v); err != nil {
+			c.AbortWithStatus(400)
+			return
+		}
+		c.JSON(200, gin.H{"ok": true})
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: g}
+	go srv.Serve(l)
+	base := load(b, "http://"+l.Addr().String()+"/webhooks/x", "", dur, conns, users)
+	srv.Close()
+
+	// The hub, in-process, with a Telegram connector on a stand-in.
+	fake := startTelegramFake(b)
+	dir := b.TempDir()
+	dsn := filepath.Join(dir, "hub.db")
+	if driver == "postgres" {
+		dsn = pgDSN(b)
+	}
+	m := startHub(b, telegramConfig(b, dir, freeAddr(b), fake.URL(), "webhook", driver, dsn))
+	hub := load(b, m.URL()+"/webhooks/tg-main", e2eTGSecret, dur, conns, users)
+	stored := countRows(b, m, "messages")
+	batch := meanBatch(b, m.URL())
+
+	b.ReportMetric(hub.rate, "msg/s")
+	b.ReportMetric(ms(hub.p50), "p50-ms")
+	b.ReportMetric(ms(hub.p99), "p99-ms")
+	b.ReportMetric(base.rate, "gin-req/s")
+	b.ReportMetric(hub.rate/base.rate, "ratio")
+	fmt.Printf("\nwebhook ingest benchmark: %d connections, %s each, %d users, %s\n", conns, dur, users, driver)
+	fmt.Printf("  %-22s %10s %9s %9s %12s\n", "", "req/s", "p50 ms", "p99 ms", "errors")
+	fmt.Printf("  %-22s %10.0f %9.2f %9.2f %12d\n", "bare gin JSON handler", base.rate, ms(base.p50), ms(base.p99), base.errors)
+	fmt.Printf("  %-22s %10.0f %9.2f %9.2f %12d\n", "hub webhook → commit", hub.rate, ms(hub.p50), ms(hub.p99), hub.errors)
+	fmt.Printf("  ratio hub/gin: %.2f; mean group commit: %.1f messages\n", hub.rate/base.rate, batch)
+	fmt.Printf("  acknowledged: %d, stored: %d (every acknowledged message must be stored)\n\n", hub.acked, stored)
+	if stored != hub.acked {
+		b.Fatalf("stored %d != acknowledged %d", stored, hub.acked)
+	}
+}
+
+type loadResult struct {
+	rate          float64
+	p50, p99      time.Duration
+	acked, errors int64
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// load posts distinct Telegram updates from conns clients for dur.
+func load(b *testing.B, url, secret string, dur time.Duration, conns, users int) loadResult {
+	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var updateID, acked, errs atomic.Int64
+	msgIDs := make([]atomic.Int64, users)
+	lat := make([][]time.Duration, conns)
+	ctx, cancel := context.WithTimeout(context.Background(), dur)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < conns; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 0, 512)
+			for ctx.Err() == nil {
+				id := updateID.Add(1)
+				u := int(id) % users
+				user := 100000 + u
+				mid := msgIDs[u].Add(1)
+				buf = buf[:0]
+				buf = append(buf, `{"update_id":`...)
+				buf = strconv.AppendInt(buf, id, 10)
+				buf = append(buf, `,"message":{"message_id":`...)
+				buf = strconv.AppendInt(buf, mid, 10)
+				buf = append(buf, `,"date":1795440000,"chat":{"id":`...)
+				buf = strconv.AppendInt(buf, int64(user), 10)
+				buf = append(buf, `,"type":"private","first_name":"Load"},"from":{"id":`...)
+				buf = strconv.AppendInt(buf, int64(user), 10)
+				buf = append(buf, `,"is_bot":false,"first_name":"Load","language_code":"en"},"text":"where is my order? it was due yesterday"}}`...)
+				req, _ := http.NewRequest("POST", url, bytes.NewReader(buf))
+				req.Header.Set("Content-Type", "application/json")
+				if secret != "" {
+					req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+				}
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					if ctx.Err() == nil {
+						errs.Add(1)
+					}
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					errs.Add(1)
+					continue
+				}
+				acked.Add(1)
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	r := loadResult{rate: float64(acked.Load()) / elapsed.Seconds(), acked: acked.Load(), errors: errs.Load()}
+	if len(all) > 0 {
+		r.p50 = all[len(all)/2]
+		r.p99 = all[len(all)*99/100]
+	}
+	return r
+}
+
+func envDuration(k string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(k)); err == nil && d > 0 {
+		return d
+	}
+	return def
+}
+
+func envInt(k string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(k)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+// meanBatch reads the mean group-commit size from the hub's /metrics.
+func meanBatch(b *testing.B, base string) float64 {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var sum, count float64
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "tongdao_ingest_batch_size_sum "); ok {
+			sum, _ = strconv.ParseFloat(v, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "tongdao_ingest_batch_size_count "); ok {
+			count, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if count == 0 {
+		return 0
+	}
+	return sum / count
+}

@@ -1,0 +1,295 @@
+package inbox_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tongdao/hub/inbox"
+	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/models"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// platform stands in for a connector's Send: it records deliveries and
+// answers with scripted errors. (The real connectors are exercised against
+// their platform stand-ins in their own and the end-to-end tests.)
+type platform struct {
+	mu   sync.Mutex
+	sent []models.Outbound
+	errs []error
+}
+
+func (p *platform) Send(_ context.Context, out models.Outbound) (models.SendResult, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.errs) > 0 {
+		err := p.errs[0]
+		p.errs = p.errs[1:]
+		if err != nil {
+			return models.SendResult{}, err
+		}
+	}
+	p.sent = append(p.sent, out)
+	return models.SendResult{ExternalID: "p-" + out.MessageID}, nil
+}
+
+func (p *platform) texts() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, o := range p.sent {
+		out = append(out, o.Text)
+	}
+	return out
+}
+
+type fixture struct {
+	svc   *inbox.Service
+	st    *store.Store
+	clock *clock
+	tg    *platform
+	wx    *platform
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	st, err := store.Open(context.Background(), store.DriverSQLite, filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{st: st, clock: &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}, tg: &platform{}, wx: &platform{}}
+	f.svc = inbox.New(inbox.Options{Store: st, Now: f.clock.Now,
+		ReplyWindows: map[string]time.Duration{"wx": 48 * time.Hour},
+		Senders: func(name string) (inbox.Sender, bool) {
+			switch name {
+			case "tg":
+				return f.tg, true
+			case "wx":
+				return f.wx, true
+			}
+			return nil, false
+		}})
+	t.Cleanup(func() { f.svc.Close(); st.Close() })
+	return f
+}
+
+func (f *fixture) ingest(t *testing.T, in models.Inbound) models.IngestResult {
+	t.Helper()
+	res, err := f.svc.Ingest(context.Background(), in)
+	if err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	return res
+}
+
+func msg(connector, channel, user, id, text string) models.Inbound {
+	return models.Inbound{Connector: connector, Channel: channel, ExternalID: id, Kind: models.KindMessage,
+		From: models.Sender{ExternalID: user, DisplayName: "Customer " + user}, Text: text}
+}
+
+var agent = models.Actor{TokenID: 1, Name: "ana", Role: models.RoleAgent}
+
+func (f *fixture) onlyConversation(t *testing.T) models.ConversationView {
+	t.Helper()
+	convs, _, err := f.svc.ListConversations(context.Background(), models.ConversationFilter{})
+	if err != nil || len(convs) != 1 {
+		t.Fatalf("conversations: %d, %v", len(convs), err)
+	}
+	return convs[0]
+}
+
+func TestIngestIsIdempotentAndValidates(t *testing.T) {
+	f := newFixture(t)
+	first := f.ingest(t, msg("tg", "telegram", "1", "1:1", "hello"))
+	again := f.ingest(t, msg("tg", "telegram", "1", "1:1", "hello"))
+	if first.Duplicate || first.MessageID == "" || !again.Duplicate {
+		t.Fatalf("first %+v, retry %+v", first, again)
+	}
+	bad := msg("tg", "telegram", "", "1:2", "no sender")
+	if _, err := f.svc.Ingest(context.Background(), bad); models.ErrorCode(err) != models.EINVALID {
+		t.Fatalf("inbound without sender: %v", err)
+	}
+}
+
+func TestConcurrentIngestsAreGroupCommitted(t *testing.T) {
+	f := newFixture(t)
+	var wg sync.WaitGroup
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := string(rune('a' + i%8))
+			if _, err := f.svc.Ingest(context.Background(), msg("tg", "telegram", u, u+":"+time.Duration(i).String(), "hi")); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	convs, _, err := f.svc.ListConversations(context.Background(), models.ConversationFilter{Limit: 100})
+	if err != nil || len(convs) != 8 {
+		t.Fatalf("8 customers must give 8 conversations: %d, %v", len(convs), err)
+	}
+}
+
+func TestReplyRefusedOutsideTheReplyWindow(t *testing.T) {
+	f := newFixture(t)
+	f.ingest(t, msg("wx", "wechat", "oUser", "m1", "你好"))
+	conv := f.onlyConversation(t)
+	id, _ := models.ParseID(conv.ID)
+	if until := conv.Contact.Identities[0].ReplyUntil; until == nil || !until.Equal(f.clock.Now().Add(48*time.Hour)) {
+		t.Fatalf("reply_until %v, want 48 h after the message", until)
+	}
+	f.clock.Add(49 * time.Hour)
+	_, err := f.svc.Reply(context.Background(), models.ReplyRequest{ConversationID: id, Text: "sorry for the wait", Actor: agent})
+	var e *models.Error
+	if !errors.As(err, &e) || e.Code != models.EINVALID || !strings.Contains(e.Message, "48-hour") || !strings.Contains(e.Message, "2026-11-25T09:00:00Z") {
+		t.Fatalf("reply outside the window: %v", err)
+	}
+	// A private note is still allowed: it goes to no platform.
+	if _, err := f.svc.Reply(context.Background(), models.ReplyRequest{ConversationID: id, Text: "call them", Private: true, Actor: agent}); err != nil {
+		t.Fatalf("private note: %v", err)
+	}
+	// The customer writes again: the window reopens.
+	f.ingest(t, msg("wx", "wechat", "oUser", "m2", "还在吗"))
+	if _, err := f.svc.Reply(context.Background(), models.ReplyRequest{ConversationID: id, Text: "yes", Actor: agent}); err != nil {
+		t.Fatalf("reply inside the reopened window: %v", err)
+	}
+}
+
+func TestOutboxOrderRetriesAndFailures(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.ingest(t, msg("tg", "telegram", "7", "7:1", "hi"))
+	conv := f.onlyConversation(t)
+	id, _ := models.ParseID(conv.ID)
+	// 429 first, then a network error, then success.
+	f.tg.errs = []error{&models.DeliveryError{Code: "429", Reason: "too many requests", RetryAfter: 30 * time.Second}, errors.New("connection reset")}
+	for _, text := range []string{"one", "two"} {
+		if _, err := f.svc.Reply(ctx, models.ReplyRequest{ConversationID: id, Text: text, Actor: agent}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.svc.DeliverDue(ctx) // "one": 429 → waits 30 s; "two" waits behind it
+	if got := f.tg.texts(); len(got) != 0 {
+		t.Fatalf("nothing may be delivered yet: %v", got)
+	}
+	f.clock.Add(10 * time.Second)
+	f.svc.DeliverDue(ctx)
+	if got := f.tg.texts(); len(got) != 0 {
+		t.Fatalf("retry_after not honoured: %v", got)
+	}
+	f.clock.Add(25 * time.Second)
+	f.svc.DeliverDue(ctx) // "one": network error → backoff about 2 s
+	f.clock.Add(5 * time.Second)
+	f.svc.DeliverDue(ctx) // "one" sent
+	f.svc.DeliverDue(ctx) // "two" sent
+	if got := f.tg.texts(); len(got) != 2 || got[0] != "one" || got[1] != "two" {
+		t.Fatalf("delivered %v, want one, two in order", got)
+	}
+	msgs, _, _ := f.svc.ListMessages(ctx, id, "", 50)
+	if last := msgs[len(msgs)-1]; last.Delivery.Status != models.DeliverySent || last.Delivery.PlatformID == "" {
+		t.Fatalf("delivery: %+v", last.Delivery)
+	}
+
+	// A permanent refusal fails at once with the reason and makes the
+	// identity unreachable, so the next reply is refused up front.
+	f.tg.errs = []error{&models.DeliveryError{Permanent: true, Unreachable: true, Code: "403", Reason: "the customer blocked the bot"}}
+	if _, err := f.svc.Reply(ctx, models.ReplyRequest{ConversationID: id, Text: "three", Actor: agent}); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.DeliverDue(ctx)
+	msgs, _, _ = f.svc.ListMessages(ctx, id, "", 50)
+	last := msgs[len(msgs)-1]
+	if last.Delivery.Status != models.DeliveryFailed || last.Delivery.Error == nil || !strings.Contains(*last.Delivery.Error, "blocked the bot") {
+		t.Fatalf("permanent failure: %+v", last.Delivery)
+	}
+	if _, err := f.svc.Reply(ctx, models.ReplyRequest{ConversationID: id, Text: "four", Actor: agent}); models.ErrorCode(err) != models.EINVALID {
+		t.Fatalf("reply to an unreachable customer: %v", err)
+	}
+}
+
+func TestOutboxGivesUpAfterRepeatedTransientErrors(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.ingest(t, msg("tg", "telegram", "8", "8:1", "hi"))
+	id, _ := models.ParseID(f.onlyConversation(t).ID)
+	for i := 0; i < 20; i++ {
+		f.tg.errs = append(f.tg.errs, errors.New("bad gateway"))
+	}
+	if _, err := f.svc.Reply(ctx, models.ReplyRequest{ConversationID: id, Text: "x", Actor: agent}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 12; i++ {
+		f.svc.DeliverDue(ctx)
+		f.clock.Add(11 * time.Minute)
+	}
+	msgs, _, _ := f.svc.ListMessages(ctx, id, "", 50)
+	last := msgs[len(msgs)-1]
+	if last.Delivery.Status != models.DeliveryFailed || last.Delivery.Attempts != 8 || !strings.Contains(*last.Delivery.Error, "gave up after 8 attempts") {
+		t.Fatalf("delivery: %+v", last.Delivery)
+	}
+}
+
+func TestInlineReplyForEventsThatAllowIt(t *testing.T) {
+	f := newFixture(t)
+	follow := models.Inbound{Connector: "wx", Channel: "wechat", ExternalID: "ev:o1:1:subscribe", Kind: models.KindEvent,
+		Event: models.EventSubscribe, From: models.Sender{ExternalID: "o1"}, InlineReply: true}
+	res := f.ingest(t, follow)
+	if res.InlineReply == "" {
+		t.Fatal("a follow must be answered in the passive reply")
+	}
+	click := models.Inbound{Connector: "wx", Channel: "wechat", ExternalID: "ev:o1:2:CLICK", Kind: models.KindAction,
+		Action: inbox.ActionHuman, From: models.Sender{ExternalID: "o1"}, InlineReply: true}
+	res = f.ingest(t, click)
+	if !strings.Contains(res.InlineReply, "human") {
+		t.Fatalf("menu click 'human': %q", res.InlineReply)
+	}
+	f.svc.DeliverDue(context.Background())
+	if got := f.wx.texts(); len(got) != 0 {
+		t.Fatalf("inline answers must not also go through the outbox: %v", got)
+	}
+}
+
+func TestAssignAndStatus(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.ingest(t, msg("tg", "telegram", "9", "9:1", "refund please"))
+	id, _ := models.ParseID(f.onlyConversation(t).ID)
+	who, team := "ana", "billing"
+	v, err := f.svc.Assign(ctx, id, &who, &team, agent)
+	if err != nil || v.Assignee == nil || *v.Assignee != "ana" || v.Team == nil || *v.Team != "billing" {
+		t.Fatalf("assign: %+v %v", v, err)
+	}
+	if _, err := f.svc.SetStatus(ctx, id, "closed", agent); models.ErrorCode(err) != models.EINVALID {
+		t.Fatalf("unknown status: %v", err)
+	}
+	if v, err := f.svc.SetStatus(ctx, id, models.StatusResolved, agent); err != nil || v.ResolvedAt == nil {
+		t.Fatalf("resolve: %+v %v", v, err)
+	}
+	// The customer writes again: a new conversation opens.
+	f.ingest(t, msg("tg", "telegram", "9", "9:2", "one more thing"))
+	convs, _, _ := f.svc.ListConversations(ctx, models.ConversationFilter{Status: models.StatusOpen})
+	if len(convs) != 1 || convs[0].ID == models.ID(id) {
+		t.Fatalf("open conversations after resolve: %+v", convs)
+	}
+	if _, err := f.svc.GetConversation(ctx, 999); models.ErrorCode(err) != models.ENOTFOUND {
+		t.Fatalf("missing conversation: %v", err)
+	}
+}

@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/tongdao/hub/models"
+)
+
+// The ingest hot path runs a handful of fixed statements per message. They
+// are prepared once and reused inside each group-commit transaction: parsing
+// SQL was a large share of the cost per message.
+const (
+	sqlDupCheck   = `SELECT 1 FROM messages WHERE connector = ? AND external_id = ?`
+	sqlInsertMsg  = `INSERT INTO messages (conversation_id, identity_id, channel, connector, external_id, direction, kind, sender_type, sender_id, sender_name, text, private, attachments, buttons, delivery_status, delivery_error, attempts, platform_id, created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', ?, ?)`
+	sqlInsertEvt  = `INSERT INTO events (type, conversation_id, data, created_at) VALUES (?, ?, ?, ?)`
+	sqlIsActive   = `SELECT 1 FROM conversations WHERE id = ? AND status <> 'resolved'`
+	sqlTouchConv  = `UPDATE conversations SET last_message_at = ?, updated_at = ? WHERE id = ? AND status <> 'resolved'`
+	sqlReopenConv = `UPDATE conversations SET status = 'open' WHERE id = ? AND status = 'snoozed'`
+	sqlTouchIdent = `UPDATE identities SET last_inbound_at = ?, updated_at = ? WHERE id = ?`
+)
+
+type hotStmts struct {
+	// returning is true where RETURNING gives the new id (PostgreSQL).
+	returning                                              bool
+	dup, msg, evt, isActive, touchConv, reopen, touchIdent *sql.Stmt
+}
+
+// rebind turns ? placeholders into PostgreSQL's $n.
+func rebind(driver, q string) string {
+	if driver != DriverPostgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// prepareHot prepares the statements at Open, before any transaction holds
+// SQLite's single writer connection.
+func (s *Store) prepareHot(ctx context.Context) error {
+	db, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	insertMsg := sqlInsertMsg
+	if s.hot.returning = s.Driver == DriverPostgres; s.hot.returning {
+		insertMsg += " RETURNING id"
+	}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{{&s.hot.dup, sqlDupCheck}, {&s.hot.msg, insertMsg}, {&s.hot.evt, sqlInsertEvt},
+		{&s.hot.isActive, sqlIsActive}, {&s.hot.touchConv, sqlTouchConv}, {&s.hot.reopen, sqlReopenConv}, {&s.hot.touchIdent, sqlTouchIdent}} {
+		if *p.dst, err = db.PrepareContext(ctx, rebind(s.Driver, p.q)); err != nil {
+			return fmt.Errorf("prepare %q: %w", p.q, err)
+		}
+	}
+	return nil
+}
+
+// hotTx binds the prepared statements to one transaction.
+type hotTx struct {
+	ctx context.Context
+	tx  *sql.Tx
+	h   *hotStmts
+}
+
+func (s *Store) bindHot(ctx context.Context, tx *gorm.DB) (*hotTx, error) {
+	if s.hot.msg == nil {
+		return nil, fmt.Errorf("store: hot statements not prepared")
+	}
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return nil, fmt.Errorf("store: transaction is %T, not *sql.Tx", tx.Statement.ConnPool)
+	}
+	return &hotTx{ctx: ctx, tx: sqlTx, h: &s.hot}, nil
+}
+
+func (t *hotTx) exists(connector, externalID string) (bool, error) {
+	var one int
+	err := t.tx.StmtContext(t.ctx, t.h.dup).QueryRowContext(t.ctx, connector, externalID).Scan(&one)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// isActive reports whether a conversation is still active (a read: no page
+// is dirtied).
+func (t *hotTx) isActive(id int64) (bool, error) {
+	var one int
+	err := t.tx.StmtContext(t.ctx, t.h.isActive).QueryRowContext(t.ctx, id).Scan(&one)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (t *hotTx) insertMessage(m *models.Message) error {
+	args := []any{m.ConversationID, m.IdentityID, m.Channel, m.Connector, m.ExternalID, m.Direction, m.Kind,
+		m.SenderType, m.SenderID, m.SenderName, m.Text, m.Private, m.Attachments, m.Buttons, m.DeliveryStatus,
+		m.CreatedAt, m.SentAt}
+	if !t.h.returning {
+		// SQLite: Exec with the last rowid is cheaper than a query.
+		res, err := t.tx.StmtContext(t.ctx, t.h.msg).ExecContext(t.ctx, args...)
+		if err != nil {
+			return err
+		}
+		m.ID, err = res.LastInsertId()
+		return err
+	}
+	return t.tx.StmtContext(t.ctx, t.h.msg).QueryRowContext(t.ctx, args...).Scan(&m.ID)
+}
+
+func (t *hotTx) insertEvent(e *models.Event) error {
+	_, err := t.tx.StmtContext(t.ctx, t.h.evt).ExecContext(t.ctx, e.Type, e.ConversationID, e.Data, e.CreatedAt)
+	return err
+}
+
+// touchConversation bumps an active conversation's activity (reopening a
+// snoozed one); false means it is no longer active.
+func (t *hotTx) touchConversation(id int64, now time.Time) (bool, error) {
+	res, err := t.tx.StmtContext(t.ctx, t.h.touchConv).ExecContext(t.ctx, now, now, id)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	_, err = t.tx.StmtContext(t.ctx, t.h.reopen).ExecContext(t.ctx, id)
+	return true, err
+}
+
+func (t *hotTx) touchIdentity(id int64, now time.Time) error {
+	_, err := t.tx.StmtContext(t.ctx, t.h.touchIdent).ExecContext(t.ctx, now, now, id)
+	return err
+}
+
+func (h *hotStmts) close() {
+	for _, st := range []*sql.Stmt{h.dup, h.msg, h.evt, h.isActive, h.touchConv, h.reopen, h.touchIdent} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
