@@ -17,10 +17,15 @@ import (
 // are prepared once and reused inside each group-commit transaction: parsing
 // SQL was a large share of the cost per message.
 const (
-	sqlDupCheck   = `SELECT 1 FROM messages WHERE connector = ? AND external_id = ?`
-	sqlInsertMsg  = `INSERT INTO messages (conversation_id, identity_id, channel, connector, external_id, direction, kind, sender_type, sender_id, sender_name, text, private, attachments, buttons, delivery_status, delivery_error, attempts, platform_id, created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', ?, ?)`
+	sqlDupCheck  = `SELECT 1 FROM messages WHERE connector = ? AND external_id = ?`
+	sqlInsertMsg = `INSERT INTO messages (conversation_id, identity_id, channel, connector, external_id, direction, kind, sender_type, sender_id, sender_name, text, private, attachments, buttons, delivery_status, delivery_error, attempts, platform_id, created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', ?, ?)`
+	// sqlInsertIn inserts a customer message only while its conversation is
+	// active, and only once per (connector, external id): no row means a
+	// duplicate or a conversation resolved meanwhile.
+	sqlInsertIn = `INSERT INTO messages (conversation_id, identity_id, channel, connector, external_id, direction, kind, sender_type, sender_id, sender_name, text, private, attachments, buttons, delivery_status, delivery_error, attempts, platform_id, created_at, sent_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', ?, ? WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ? AND status <> 'resolved') ON CONFLICT DO NOTHING`
+	// PostgreSQL cannot infer the types of bare SELECT parameters.
+	sqlInsertInPG = `INSERT INTO messages (conversation_id, identity_id, channel, connector, external_id, direction, kind, sender_type, sender_id, sender_name, text, private, attachments, buttons, delivery_status, delivery_error, attempts, platform_id, created_at, sent_at) SELECT ?::bigint, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::boolean, ?::text, ?::text, ?::text, '', 0, '', ?::timestamptz, ?::timestamptz WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ? AND status <> 'resolved') ON CONFLICT DO NOTHING RETURNING id`
 	sqlInsertEvt  = `INSERT INTO events (type, conversation_id, data, created_at) VALUES (?, ?, ?, ?)`
-	sqlIsActive   = `SELECT 1 FROM conversations WHERE id = ? AND status <> 'resolved'`
 	sqlTouchConv  = `UPDATE conversations SET last_message_at = ?, updated_at = ? WHERE id = ? AND status <> 'resolved'`
 	sqlReopenConv = `UPDATE conversations SET status = 'open' WHERE id = ? AND status = 'snoozed'`
 	sqlTouchIdent = `UPDATE identities SET last_inbound_at = ?, updated_at = ? WHERE id = ?`
@@ -28,8 +33,8 @@ const (
 
 type hotStmts struct {
 	// returning is true where RETURNING gives the new id (PostgreSQL).
-	returning                                              bool
-	dup, msg, evt, isActive, touchConv, reopen, touchIdent *sql.Stmt
+	returning                                        bool
+	dup, msg, in, evt, touchConv, reopen, touchIdent *sql.Stmt
 }
 
 // rebind turns ? placeholders into PostgreSQL's $n.
@@ -57,15 +62,15 @@ func (s *Store) prepareHot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	insertMsg := sqlInsertMsg
+	insertMsg, insertIn := sqlInsertMsg, sqlInsertIn
 	if s.hot.returning = s.Driver == DriverPostgres; s.hot.returning {
-		insertMsg += " RETURNING id"
+		insertMsg, insertIn = insertMsg+" RETURNING id", sqlInsertInPG
 	}
 	for _, p := range []struct {
 		dst **sql.Stmt
 		q   string
-	}{{&s.hot.dup, sqlDupCheck}, {&s.hot.msg, insertMsg}, {&s.hot.evt, sqlInsertEvt},
-		{&s.hot.isActive, sqlIsActive}, {&s.hot.touchConv, sqlTouchConv}, {&s.hot.reopen, sqlReopenConv}, {&s.hot.touchIdent, sqlTouchIdent}} {
+	}{{&s.hot.dup, sqlDupCheck}, {&s.hot.msg, insertMsg}, {&s.hot.in, insertIn}, {&s.hot.evt, sqlInsertEvt},
+		{&s.hot.touchConv, sqlTouchConv}, {&s.hot.reopen, sqlReopenConv}, {&s.hot.touchIdent, sqlTouchIdent}} {
 		if *p.dst, err = db.PrepareContext(ctx, rebind(s.Driver, p.q)); err != nil {
 			return fmt.Errorf("prepare %q: %w", p.q, err)
 		}
@@ -100,17 +105,6 @@ func (t *hotTx) exists(connector, externalID string) (bool, error) {
 	return err == nil, err
 }
 
-// isActive reports whether a conversation is still active (a read: no page
-// is dirtied).
-func (t *hotTx) isActive(id int64) (bool, error) {
-	var one int
-	err := t.tx.StmtContext(t.ctx, t.h.isActive).QueryRowContext(t.ctx, id).Scan(&one)
-	if err == sql.ErrNoRows {
-		return false, nil
-	}
-	return err == nil, err
-}
-
 func (t *hotTx) insertMessage(m *models.Message) error {
 	args := []any{m.ConversationID, m.IdentityID, m.Channel, m.Connector, m.ExternalID, m.Direction, m.Kind,
 		m.SenderType, m.SenderID, m.SenderName, m.Text, m.Private, m.Attachments, m.Buttons, m.DeliveryStatus,
@@ -125,6 +119,31 @@ func (t *hotTx) insertMessage(m *models.Message) error {
 		return err
 	}
 	return t.tx.StmtContext(t.ctx, t.h.msg).QueryRowContext(t.ctx, args...).Scan(&m.ID)
+}
+
+// insertInbound inserts a customer message (see sqlInsertIn); false means
+// nothing was inserted.
+func (t *hotTx) insertInbound(m *models.Message) (bool, error) {
+	args := []any{m.ConversationID, m.IdentityID, m.Channel, m.Connector, m.ExternalID, m.Direction, m.Kind,
+		m.SenderType, m.SenderID, m.SenderName, m.Text, m.Private, m.Attachments, m.Buttons, m.DeliveryStatus,
+		m.CreatedAt, m.SentAt, m.ConversationID}
+	st := t.tx.StmtContext(t.ctx, t.h.in)
+	if t.h.returning {
+		err := st.QueryRowContext(t.ctx, args...).Scan(&m.ID)
+		if err == sql.ErrNoRows {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	res, err := st.ExecContext(t.ctx, args...)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	m.ID, err = res.LastInsertId()
+	return err == nil, err
 }
 
 func (t *hotTx) insertEvent(e *models.Event) error {
@@ -152,7 +171,7 @@ func (t *hotTx) touchIdentity(id int64, now time.Time) error {
 }
 
 func (h *hotStmts) close() {
-	for _, st := range []*sql.Stmt{h.dup, h.msg, h.evt, h.isActive, h.touchConv, h.reopen, h.touchIdent} {
+	for _, st := range []*sql.Stmt{h.dup, h.msg, h.in, h.evt, h.touchConv, h.reopen, h.touchIdent} {
 		if st != nil {
 			st.Close()
 		}

@@ -220,34 +220,31 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder, to
 	if err != nil {
 		return nil, nil, err
 	}
-	// 1. Duplicates already stored (one indexed lookup each).
-	seen := make(map[string]bool, len(items))
-	for _, it := range items {
-		k := identityKey(it.In.Connector, it.In.ExternalID)
-		if seen[k] {
-			continue
+	// A duplicate (a platform retry, stored before or earlier in this batch)
+	// stores nothing. The message insert itself detects it (the unique key),
+	// so the common case costs no lookup.
+	duplicate := func(it *IngestItem) {
+		it.Result.Duplicate = true
+		if it.In.InlineReply && respond != nil {
+			// The platform re-posted because our first answer did not reach
+			// it in time: answer the retry as the original was.
+			if reply := respond(&it.In, IngestState{HasConversation: true}); reply != nil && reply.Followup == "" {
+				it.Result.InlineReply = reply.Text
+			}
 		}
-		dup, err := hot.exists(it.In.Connector, it.In.ExternalID)
-		if err != nil {
-			return nil, nil, err
-		}
-		seen[k] = dup
 	}
-
+	seen := make(map[string]bool, len(items))
 	newIDs := map[string]identityRef{}
 	newConvs := map[int64]int64{}
 	touchedConvs := map[int64]bool{}
 	lastForIdentity := map[int64]*IngestItem{}
-	var msgs []*models.Message
-	var msgItems []*IngestItem
-	var events []*models.Event
-	var bots []*models.Message
 
+items:
 	for _, it := range items {
 		in := &it.In
 		mk := identityKey(in.Connector, in.ExternalID)
 		if seen[mk] {
-			it.Result.Duplicate = true
+			duplicate(it)
 			continue
 		}
 		seen[mk] = true
@@ -290,7 +287,6 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder, to
 			}
 		}
 		newIDs[ik] = ref
-		lastForIdentity[ref.id] = it
 
 		// 3. The active conversation; events do not open one.
 		convID, ok := newConvs[ref.contactID]
@@ -307,6 +303,13 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder, to
 			case errors.Is(err, gorm.ErrRecordNotFound):
 				if in.Kind == models.KindEvent {
 					break
+				}
+				// Rare path: do not open a conversation for a retry.
+				if dup, err := hot.exists(in.Connector, in.ExternalID); err != nil {
+					return nil, nil, err
+				} else if dup {
+					duplicate(it)
+					continue items
 				}
 				if !st.NewContact {
 					// Rare path: make sure a link or merge did not move the
@@ -327,18 +330,55 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder, to
 				convID = conv.ID
 				newConvs[ref.contactID] = convID
 				st.NewConversation = true
-				events = append(events, &models.Event{Type: EventConversationCreated, ConversationID: convID,
-					Data: mustJSON(map[string]any{"id": models.ID(convID), "contact_id": models.ID(ref.contactID)}), CreatedAt: now})
+				if err := hot.insertEvent(&models.Event{Type: EventConversationCreated, ConversationID: convID,
+					Data: mustJSON(map[string]any{"id": models.ID(convID), "contact_id": models.ID(ref.contactID)}), CreatedAt: now}); err != nil {
+					return nil, nil, err
+				}
 			default:
 				return nil, nil, err
 			}
 		}
 		st.HasConversation = convID != 0
+		identityID := ref.id
+		if convID != 0 {
+			// 4. The message itself, inserted only while the conversation is
+			// active and only once per platform id.
+			extID := in.ExternalID
+			m := &models.Message{ConversationID: convID, IdentityID: &identityID, Channel: in.Channel,
+				Connector: in.Connector, ExternalID: &extID, Direction: models.DirectionIn, Kind: in.Kind,
+				SenderType: models.SenderCustomer, SenderID: in.From.ExternalID, SenderName: in.From.DisplayName,
+				Text: timelineText(in), Attachments: attachmentsJSON(in), DeliveryStatus: models.DeliveryReceived,
+				CreatedAt: now}
+			inserted, err := hot.insertInbound(m)
+			if err != nil {
+				return nil, nil, err
+			}
+			if !inserted {
+				dup, err := hot.exists(in.Connector, in.ExternalID)
+				if err != nil {
+					return nil, nil, err
+				}
+				if !dup {
+					return nil, nil, errStale // resolved since it was cached
+				}
+				duplicate(it)
+				continue
+			}
+			it.Result.MessageID = models.ID(m.ID)
+			if err := hot.insertEvent(&models.Event{Type: EventMessageCreated, ConversationID: convID,
+				Data: mustJSON(m.View()), CreatedAt: now}); err != nil {
+				return nil, nil, err
+			}
+			it.ConversationID = convID
+			touchedConvs[convID] = true
+		}
+		lastForIdentity[ref.id] = it
+		it.IdentityID, it.ContactID = ref.id, ref.contactID
+
 		var reply *BotReply
 		if respond != nil {
 			reply = respond(in, st)
 		}
-		it.IdentityID, it.ContactID = ref.id, ref.contactID
 		if reply != nil && reply.Followup != "" {
 			it.Followup, reply = reply.Followup, nil
 		}
@@ -348,19 +388,6 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder, to
 			}
 			continue
 		}
-		it.ConversationID = convID
-		touchedConvs[convID] = true
-
-		// 4. The message itself.
-		extID := in.ExternalID
-		identityID := ref.id
-		m := &models.Message{ConversationID: convID, IdentityID: &identityID, Channel: in.Channel,
-			Connector: in.Connector, ExternalID: &extID, Direction: models.DirectionIn, Kind: in.Kind,
-			SenderType: models.SenderCustomer, SenderID: in.From.ExternalID, SenderName: in.From.DisplayName,
-			Text: timelineText(in), Attachments: attachmentsJSON(in), DeliveryStatus: models.DeliveryReceived,
-			CreatedAt: now}
-		msgs = append(msgs, m)
-		msgItems = append(msgItems, it)
 
 		if reply != nil {
 			b := &models.Message{ConversationID: convID, IdentityID: &identityID, Channel: in.Channel,
@@ -377,47 +404,30 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder, to
 			} else {
 				it.Queued = true
 			}
-			bots = append(bots, b)
+			if err := hot.insertMessage(b); err != nil {
+				return nil, nil, err
+			}
+			if err := hot.insertEvent(&models.Event{Type: EventMessageCreated, ConversationID: convID,
+				Data: mustJSON(b.View()), CreatedAt: now}); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 
-	// 5. Conversations: activity time; a snoozed one reopens. Fewer rows than
-	// ids means a cached id was resolved meanwhile: retry with a fresh cache.
+	// 5. Conversations: the activity time, at most once a second (the
+	// inserts above already checked that each is still active).
 	for id := range touchedConvs {
-		var active bool
-		var err error
 		if now.Sub(s.cache.touchedAt(id)) < conversationTouchEvery {
-			active, err = hot.isActive(id)
-		} else if active, err = hot.touchConversation(id, now); active {
-			touched[id] = now
+			continue
 		}
+		active, err := hot.touchConversation(id, now)
 		if err != nil {
 			return nil, nil, err
 		}
 		if !active {
 			return nil, nil, errStale
 		}
-	}
-
-	// 6. Messages and bot answers.
-	for _, m := range msgs {
-		if err := hot.insertMessage(m); err != nil {
-			return nil, nil, err
-		}
-	}
-	for _, b := range bots {
-		if err := hot.insertMessage(b); err != nil {
-			return nil, nil, err
-		}
-	}
-	for i, m := range msgs {
-		msgItems[i].Result.MessageID = models.ID(m.ID)
-		events = append(events, &models.Event{Type: EventMessageCreated, ConversationID: m.ConversationID,
-			Data: mustJSON(m.View()), CreatedAt: now})
-	}
-	for _, b := range bots {
-		events = append(events, &models.Event{Type: EventMessageCreated, ConversationID: b.ConversationID,
-			Data: mustJSON(b.View()), CreatedAt: now})
+		touched[id] = now
 	}
 
 	// 7. Identities: the last inbound time; a fuller update only where the
@@ -472,11 +482,6 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder, to
 			ref.inboundAt = now
 		}
 		newIDs[ik] = ref
-	}
-	for _, e := range events {
-		if err := hot.insertEvent(e); err != nil {
-			return nil, nil, err
-		}
 	}
 	return newIDs, newConvs, nil
 }
