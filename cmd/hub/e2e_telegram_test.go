@@ -214,7 +214,7 @@ func TestE2EKilledWithQueuedRepliesDeliversEachOnce(t *testing.T) {
 	}
 	// The platform answers the first send with 429 retry_after: the first
 	// reply waits, and the others queue behind it (one chat, in order).
-	fake.FailNext("sendMessage", 429, "Too Many Requests: retry after 6", 6)
+	fake.FailNext("sendMessage", 429, "Too Many Requests: retry after 12", 12)
 	for i := 1; i <= 3; i++ {
 		api.json("POST", "/api/v1/conversations/"+convs[0].ID+"/messages", map[string]any{"text": fmt.Sprintf("reply %d", i)}, nil)
 	}

@@ -179,6 +179,7 @@ func printWelcome(w io.Writer, sb *Sandbox) {
 	u := sb.Main.URL()
 	fmt.Fprintf(w, `Tongdao sandbox is running: the hub plus local stand-ins for Telegram, WeChat and Discord.
 
+  Web console    %[1]s/#token=%[2]s
   API base URL   %[1]s/api/v1   (OpenAPI: %[1]s/api/v1/openapi.json)
   Admin token    %[2]s
   Config         %[3]s
@@ -200,6 +201,13 @@ Play the customer, then the agent (copy-paste):
 
   # 4. The customer's phone shows the reply
   curl -s "%[1]s/sandbox/telegram/sent?user_id=1001"
+
+  # 5. The customer continues on WeChat without repeating anything: ask for a link code on
+  #    Telegram, then send the code from WeChat (see docs/linking.md)
+  curl -s -X POST %[1]s/sandbox/telegram/send -d '{"user_id": 1001, "name": "Ana Li", "text": "/link"}'
+  curl -s "%[1]s/sandbox/telegram/sent?user_id=1001"      # the code, a WeChat QR and a Discord hint
+  curl -s -X POST %[1]s/sandbox/wechat/send -d '{"openid": "oSandboxAna", "text": "<CODE>"}'
+  curl -s "%[1]s/sandbox/wechat/sent?openid=oSandboxAna"  # the greeting: ticket, your words, who has it
 
   # Live events (Server-Sent Events)
   curl -N -H "Authorization: Bearer %[2]s" %[1]s/api/v1/events
