@@ -88,6 +88,7 @@ type Service struct {
 type metrics struct {
 	ingested, duplicates prometheus.Counter
 	batchSize            prometheus.Histogram
+	commitWait           prometheus.Histogram
 	delivered            *prometheus.CounterVec
 }
 
@@ -131,12 +132,15 @@ func New(o Options) *Service {
 	s.m = metrics{
 		ingested:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_messages_total", Help: "Inbound messages committed."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_duplicates_total", Help: "Inbound platform retries dropped as duplicates."}),
+		commitWait: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tongdao_ingest_commit_seconds",
+			Help:    "Time from an inbound's arrival at the inbox to its commit (queueing and group commit).",
+			Buckets: []float64{.0005, .001, .002, .004, .008, .016, .032, .064, .128, .256, .512, 1}}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tongdao_ingest_batch_size", Help: "Inbounds per group commit.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256}}),
 		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tongdao_outbound_deliveries_total", Help: "Outbound delivery attempts by outcome."}, []string{"connector", "outcome"}),
 	}
 	if o.Registerer != nil {
-		for _, c := range []prometheus.Collector{s.m.ingested, s.m.duplicates, s.m.batchSize, s.m.delivered} {
+		for _, c := range []prometheus.Collector{s.m.ingested, s.m.duplicates, s.m.batchSize, s.m.commitWait, s.m.delivered} {
 			if err := o.Registerer.Register(c); err != nil {
 				s.log.Warn("register metric", "err", err)
 			}
@@ -165,6 +169,7 @@ func (s *Service) Ingest(ctx context.Context, in models.Inbound) (models.IngestR
 		return models.IngestResult{}, err
 	}
 	r := &ingestReq{item: store.IngestItem{In: in}, done: make(chan struct{})}
+	queued := time.Now() // a measurement for the metrics, not business time
 	select {
 	case s.ingestQ <- r:
 	case <-s.stop:
@@ -175,6 +180,7 @@ func (s *Service) Ingest(ctx context.Context, in models.Inbound) (models.IngestR
 	// Once queued, the commit happens whatever the caller's context does; wait
 	// for it so the answer tells the truth.
 	<-r.done
+	s.m.commitWait.Observe(time.Since(queued).Seconds())
 	if r.item.Err == nil && r.item.Followup != "" {
 		// Post-commit work (link offers, redemptions) runs here, in the
 		// caller's goroutine: the group commit never waits for it.

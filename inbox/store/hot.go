@@ -78,11 +78,21 @@ func (s *Store) prepareHot(ctx context.Context) error {
 	return nil
 }
 
-// hotTx binds the prepared statements to one transaction.
+// hotTx binds the prepared statements to one transaction, each once.
 type hotTx struct {
-	ctx context.Context
-	tx  *sql.Tx
-	h   *hotStmts
+	ctx   context.Context
+	tx    *sql.Tx
+	h     *hotStmts
+	bound map[**sql.Stmt]*sql.Stmt
+}
+
+func (t *hotTx) stmt(p **sql.Stmt) *sql.Stmt {
+	if st, ok := t.bound[p]; ok {
+		return st
+	}
+	st := t.tx.StmtContext(t.ctx, *p)
+	t.bound[p] = st
+	return st
 }
 
 func (s *Store) bindHot(ctx context.Context, tx *gorm.DB) (*hotTx, error) {
@@ -93,12 +103,12 @@ func (s *Store) bindHot(ctx context.Context, tx *gorm.DB) (*hotTx, error) {
 	if !ok {
 		return nil, fmt.Errorf("store: transaction is %T, not *sql.Tx", tx.Statement.ConnPool)
 	}
-	return &hotTx{ctx: ctx, tx: sqlTx, h: &s.hot}, nil
+	return &hotTx{ctx: ctx, tx: sqlTx, h: &s.hot, bound: make(map[**sql.Stmt]*sql.Stmt, 8)}, nil
 }
 
 func (t *hotTx) exists(connector, externalID string) (bool, error) {
 	var one int
-	err := t.tx.StmtContext(t.ctx, t.h.dup).QueryRowContext(t.ctx, connector, externalID).Scan(&one)
+	err := t.stmt(&t.h.dup).QueryRowContext(t.ctx, connector, externalID).Scan(&one)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}
@@ -111,14 +121,14 @@ func (t *hotTx) insertMessage(m *models.Message) error {
 		m.CreatedAt, m.SentAt}
 	if !t.h.returning {
 		// SQLite: Exec with the last rowid is cheaper than a query.
-		res, err := t.tx.StmtContext(t.ctx, t.h.msg).ExecContext(t.ctx, args...)
+		res, err := t.stmt(&t.h.msg).ExecContext(t.ctx, args...)
 		if err != nil {
 			return err
 		}
 		m.ID, err = res.LastInsertId()
 		return err
 	}
-	return t.tx.StmtContext(t.ctx, t.h.msg).QueryRowContext(t.ctx, args...).Scan(&m.ID)
+	return t.stmt(&t.h.msg).QueryRowContext(t.ctx, args...).Scan(&m.ID)
 }
 
 // insertInbound inserts a customer message (see sqlInsertIn); false means
@@ -127,7 +137,7 @@ func (t *hotTx) insertInbound(m *models.Message) (bool, error) {
 	args := []any{m.ConversationID, m.IdentityID, m.Channel, m.Connector, m.ExternalID, m.Direction, m.Kind,
 		m.SenderType, m.SenderID, m.SenderName, m.Text, m.Private, m.Attachments, m.Buttons, m.DeliveryStatus,
 		m.CreatedAt, m.SentAt, m.ConversationID}
-	st := t.tx.StmtContext(t.ctx, t.h.in)
+	st := t.stmt(&t.h.in)
 	if t.h.returning {
 		err := st.QueryRowContext(t.ctx, args...).Scan(&m.ID)
 		if err == sql.ErrNoRows {
@@ -147,26 +157,26 @@ func (t *hotTx) insertInbound(m *models.Message) (bool, error) {
 }
 
 func (t *hotTx) insertEvent(e *models.Event) error {
-	_, err := t.tx.StmtContext(t.ctx, t.h.evt).ExecContext(t.ctx, e.Type, e.ConversationID, e.Data, e.CreatedAt)
+	_, err := t.stmt(&t.h.evt).ExecContext(t.ctx, e.Type, e.ConversationID, e.Data, e.CreatedAt)
 	return err
 }
 
 // touchConversation bumps an active conversation's activity (reopening a
 // snoozed one); false means it is no longer active.
 func (t *hotTx) touchConversation(id int64, now time.Time) (bool, error) {
-	res, err := t.tx.StmtContext(t.ctx, t.h.touchConv).ExecContext(t.ctx, now, now, id)
+	res, err := t.stmt(&t.h.touchConv).ExecContext(t.ctx, now, now, id)
 	if err != nil {
 		return false, err
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return false, err
 	}
-	_, err = t.tx.StmtContext(t.ctx, t.h.reopen).ExecContext(t.ctx, id)
+	_, err = t.stmt(&t.h.reopen).ExecContext(t.ctx, id)
 	return true, err
 }
 
 func (t *hotTx) touchIdentity(id int64, now time.Time) error {
-	_, err := t.tx.StmtContext(t.ctx, t.h.touchIdent).ExecContext(t.ctx, now, now, id)
+	_, err := t.stmt(&t.h.touchIdent).ExecContext(t.ctx, now, now, id)
 	return err
 }
 
