@@ -231,9 +231,12 @@ func TestSandboxSmoke(t *testing.T) {
 	printWelcome(&welcome, sb)
 	// curl -s -X POST URL -d 'JSON' (curl sends -d as a form post).
 	posts := regexp.MustCompile(`(?m)^\s*curl -s -X POST (\S+/sandbox/\S+) -d '([^']*)'$`).FindAllStringSubmatch(welcome.String(), -1)
-	if len(posts) != 3 {
-		t.Fatalf("the welcome text prints %d customer curl lines, want 3:\n%s", len(posts), welcome.String())
+	// Steps 1 and 1b (three customers), then step 5 (ask for a link, redeem it).
+	if len(posts) != 5 {
+		t.Fatalf("the welcome text prints %d customer curl lines, want 5:\n%s", len(posts), welcome.String())
 	}
+	linkAsk, linkRedeem := posts[3], posts[4]
+	posts = posts[:3]
 	for _, p := range posts {
 		if code, body := httpDo(t, "POST", p[1], "application/x-www-form-urlencoded", p[2]); code != http.StatusOK {
 			t.Fatalf("curl %s: %d %s", p[1], code, body)
@@ -278,5 +281,59 @@ func TestSandboxSmoke(t *testing.T) {
 	}
 	if n := len(api.conversations()); n != 3 {
 		t.Fatalf("%d conversations, want 3", n)
+	}
+
+	// Step 5: the Telegram customer continues on WeChat with the code.
+	if code, body := httpDo(t, "POST", linkAsk[1], "application/x-www-form-urlencoded", linkAsk[2]); code != http.StatusOK {
+		t.Fatalf("curl %s: %d %s", linkAsk[1], code, body)
+	}
+	codeRE := regexp.MustCompile(`\b[A-HJKMNP-Z2-9]{8}\b`)
+	var linkCode string
+	eventually(t, "the link code on Telegram", func() bool {
+		var phone struct {
+			Messages []struct {
+				Text string `json:"text"`
+			} `json:"messages"`
+		}
+		getJSON(t, sb.Main.URL()+customers[0].sentURL, &phone)
+		for _, m := range phone.Messages {
+			if c := codeRE.FindString(m.Text); c != "" && strings.Contains(m.Text, "WeChat") {
+				linkCode = c
+				return true
+			}
+		}
+		return false
+	})
+	if code, body := httpDo(t, "POST", linkRedeem[1], "application/x-www-form-urlencoded", strings.Replace(linkRedeem[2], "<CODE>", linkCode, 1)); code != http.StatusOK {
+		t.Fatalf("curl %s: %d %s", linkRedeem[1], code, body)
+	}
+	eventually(t, "the greeting on WeChat with the opening words", func() bool {
+		var phone struct {
+			Sent []struct {
+				Text string `json:"text"`
+			} `json:"sent"`
+			Messages []struct {
+				Text string `json:"text"`
+			} `json:"messages"`
+		}
+		getJSON(t, sb.Main.URL()+"/sandbox/wechat/sent?openid=oSandboxAna", &phone)
+		for _, m := range append(phone.Sent, phone.Messages...) {
+			if strings.Contains(m.Text, "My order #42 has not arrived") {
+				return true
+			}
+		}
+		return false
+	})
+	var open struct {
+		Conversations []apiConversation `json:"conversations"`
+	}
+	api.json("GET", "/api/v1/conversations?status=open", nil, &open)
+	if len(open.Conversations) != 3 {
+		t.Fatalf("after linking: %d open conversations, want 3 (the WeChat customer joined Ana's)", len(open.Conversations))
+	}
+	for _, c := range open.Conversations {
+		if c.Subject == "My order #42 has not arrived" && len(c.Contact.Identities) != 2 {
+			t.Fatalf("Ana's contact after linking: %+v", c.Contact)
+		}
 	}
 }
