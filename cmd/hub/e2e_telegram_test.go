@@ -220,7 +220,9 @@ func TestE2EKilledWithQueuedRepliesDeliversEachOnce(t *testing.T) {
 	}
 	eventually(t, "the first attempt to be refused", func() bool {
 		msgs := api.messages(convs[0].ID)
-		return msgs[1].Delivery.Attempts == 1 && msgs[1].Delivery.Status == "queued"
+		// The refusal is recorded (not merely the attempt leased).
+		return msgs[1].Delivery.Attempts == 1 && msgs[1].Delivery.Status == "queued" &&
+			msgs[1].Delivery.Error != nil && strings.Contains(*msgs[1].Delivery.Error, "429")
 	})
 	if got := fake.Sent(ana.ID); len(got) != 0 {
 		t.Fatalf("nothing may be delivered yet: %+v", got)

@@ -25,16 +25,24 @@ const (
 	sqlInsertIn = `INSERT INTO messages (conversation_id, identity_id, channel, connector, external_id, direction, kind, sender_type, sender_id, sender_name, text, private, attachments, buttons, delivery_status, delivery_error, attempts, platform_id, created_at, sent_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', ?, ? WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ? AND status <> 'resolved') ON CONFLICT DO NOTHING`
 	// PostgreSQL cannot infer the types of bare SELECT parameters.
 	sqlInsertInPG = `INSERT INTO messages (conversation_id, identity_id, channel, connector, external_id, direction, kind, sender_type, sender_id, sender_name, text, private, attachments, buttons, delivery_status, delivery_error, attempts, platform_id, created_at, sent_at) SELECT ?::bigint, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::boolean, ?::text, ?::text, ?::text, '', 0, '', ?::timestamptz, ?::timestamptz WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ? AND status <> 'resolved') ON CONFLICT DO NOTHING RETURNING id`
-	sqlInsertEvt  = `INSERT INTO events (type, conversation_id, data, created_at) VALUES (?, ?, ?, ?)`
-	sqlTouchConv  = `UPDATE conversations SET last_message_at = ?, updated_at = ? WHERE id = ? AND status <> 'resolved'`
-	sqlReopenConv = `UPDATE conversations SET status = 'open' WHERE id = ? AND status = 'snoozed'`
-	sqlTouchIdent = `UPDATE identities SET last_inbound_at = ?, updated_at = ? WHERE id = ?`
+	// A new customer: lookups and inserts of the identity, contact and
+	// conversation (LastInsertId on SQLite, RETURNING id on PostgreSQL).
+	sqlFindIdentity  = `SELECT id, contact_id, unreachable_reason, last_inbound_at FROM identities WHERE connector = ? AND external_id = ?`
+	sqlActiveConv    = `SELECT id FROM conversations WHERE contact_id = ? AND status <> 'resolved'`
+	sqlInsertContact = `INSERT INTO contacts (name, phone, created_at, updated_at) VALUES (?, '', ?, ?)`
+	sqlInsertIdent   = `INSERT INTO identities (contact_id, channel, connector, external_id, reply_to, display_name, username, language, union_id, phone, last_inbound_at, unreachable_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, '', ?, ?)`
+	sqlInsertConv    = `INSERT INTO conversations (contact_id, status, priority, assignee, team, subject, last_message_at, created_at, updated_at) VALUES (?, 'open', 'normal', '', '', ?, ?, ?, ?)`
+	sqlInsertEvt     = `INSERT INTO events (type, conversation_id, data, created_at) VALUES (?, ?, ?, ?)`
+	sqlTouchConv     = `UPDATE conversations SET last_message_at = ?, updated_at = ? WHERE id = ? AND status <> 'resolved'`
+	sqlReopenConv    = `UPDATE conversations SET status = 'open' WHERE id = ? AND status = 'snoozed'`
+	sqlTouchIdent    = `UPDATE identities SET last_inbound_at = ?, updated_at = ? WHERE id = ?`
 )
 
 type hotStmts struct {
 	// returning is true where RETURNING gives the new id (PostgreSQL).
-	returning                                        bool
-	dup, msg, in, evt, touchConv, reopen, touchIdent *sql.Stmt
+	returning                                            bool
+	dup, msg, in, evt, touchConv, reopen, touchIdent     *sql.Stmt
+	findIdent, activeConv, newContact, newIdent, newConv *sql.Stmt
 }
 
 // rebind turns ? placeholders into PostgreSQL's $n.
@@ -63,13 +71,17 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		return err
 	}
 	insertMsg, insertIn := sqlInsertMsg, sqlInsertIn
+	newContact, newIdent, newConv := sqlInsertContact, sqlInsertIdent, sqlInsertConv
 	if s.hot.returning = s.Driver == DriverPostgres; s.hot.returning {
 		insertMsg, insertIn = insertMsg+" RETURNING id", sqlInsertInPG
+		newContact, newIdent, newConv = newContact+" RETURNING id", newIdent+" RETURNING id", newConv+" RETURNING id"
 	}
 	for _, p := range []struct {
 		dst **sql.Stmt
 		q   string
-	}{{&s.hot.dup, sqlDupCheck}, {&s.hot.msg, insertMsg}, {&s.hot.in, insertIn}, {&s.hot.evt, sqlInsertEvt},
+	}{{&s.hot.dup, sqlDupCheck}, {&s.hot.msg, insertMsg}, {&s.hot.in, insertIn},
+		{&s.hot.findIdent, sqlFindIdentity}, {&s.hot.activeConv, sqlActiveConv}, {&s.hot.newContact, newContact},
+		{&s.hot.newIdent, newIdent}, {&s.hot.newConv, newConv}, {&s.hot.evt, sqlInsertEvt},
 		{&s.hot.touchConv, sqlTouchConv}, {&s.hot.reopen, sqlReopenConv}, {&s.hot.touchIdent, sqlTouchIdent}} {
 		if *p.dst, err = db.PrepareContext(ctx, rebind(s.Driver, p.q)); err != nil {
 			return fmt.Errorf("prepare %q: %w", p.q, err)
@@ -113,6 +125,62 @@ func (t *hotTx) exists(connector, externalID string) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// insertID runs an insert and returns the new row's id.
+func (t *hotTx) insertID(p **sql.Stmt, args ...any) (int64, error) {
+	if t.h.returning {
+		var id int64
+		err := t.stmt(p).QueryRowContext(t.ctx, args...).Scan(&id)
+		return id, err
+	}
+	res, err := t.stmt(p).ExecContext(t.ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// findIdentity looks an identity up by its platform id (ok=false: none).
+func (t *hotTx) findIdentity(connector, externalID string) (ref identityRef, ok bool, err error) {
+	var reason string
+	var inbound sql.NullTime
+	err = t.stmt(&t.h.findIdent).QueryRowContext(t.ctx, connector, externalID).Scan(&ref.id, &ref.contactID, &reason, &inbound)
+	if err == sql.ErrNoRows {
+		return ref, false, nil
+	}
+	ref.unreachable, ref.inboundAt = reason != "", inbound.Time
+	return ref, err == nil, err
+}
+
+// activeConversation returns a contact's active conversation (0: none).
+func (t *hotTx) activeConversation(contactID int64) (int64, error) {
+	var id int64
+	err := t.stmt(&t.h.activeConv).QueryRowContext(t.ctx, contactID).Scan(&id)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	return id, err
+}
+
+// newCustomer creates a contact and its first identity from an inbound.
+func (t *hotTx) newCustomer(in *models.Inbound, now time.Time) (identityRef, error) {
+	name := in.From.DisplayName
+	if name == "" {
+		name = in.From.Username
+	}
+	contactID, err := t.insertID(&t.h.newContact, name, now, now)
+	if err != nil {
+		return identityRef{}, err
+	}
+	id, err := t.insertID(&t.h.newIdent, contactID, in.Channel, in.Connector, in.From.ExternalID, in.ReplyTo,
+		in.From.DisplayName, in.From.Username, in.From.Language, in.From.UnionID, now, now, now)
+	return identityRef{id: id, contactID: contactID, profile: profileHash(in), inboundAt: now}, err
+}
+
+// newConversation opens a conversation for a contact.
+func (t *hotTx) newConversation(contactID int64, subject string, now time.Time) (int64, error) {
+	return t.insertID(&t.h.newConv, contactID, subject, now, now, now)
 }
 
 func (t *hotTx) insertMessage(m *models.Message) error {
@@ -181,7 +249,8 @@ func (t *hotTx) touchIdentity(id int64, now time.Time) error {
 }
 
 func (h *hotStmts) close() {
-	for _, st := range []*sql.Stmt{h.dup, h.msg, h.in, h.evt, h.touchConv, h.reopen, h.touchIdent} {
+	for _, st := range []*sql.Stmt{h.dup, h.msg, h.in, h.evt, h.touchConv, h.reopen, h.touchIdent,
+		h.findIdent, h.activeConv, h.newContact, h.newIdent, h.newConv} {
 		if st != nil {
 			st.Close()
 		}

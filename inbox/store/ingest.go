@@ -257,33 +257,15 @@ items:
 			ref, ok = s.cache.identity(ik)
 		}
 		if !ok {
-			var ident models.Identity
-			err := tx.Where("connector = ? AND external_id = ?", in.Connector, in.From.ExternalID).Take(&ident).Error
-			switch {
-			case err == nil:
-				ref = identityRef{id: ident.ID, contactID: ident.ContactID, unreachable: ident.UnreachableReason != ""}
-				if ident.LastInboundAt != nil {
-					ref.inboundAt = *ident.LastInboundAt
-				}
-			case errors.Is(err, gorm.ErrRecordNotFound):
-				contact := models.Contact{Name: in.From.DisplayName}
-				if contact.Name == "" {
-					contact.Name = in.From.Username
-				}
-				if err := tx.Create(&contact).Error; err != nil {
-					return nil, nil, err
-				}
-				ident = models.Identity{ContactID: contact.ID, Channel: in.Channel, Connector: in.Connector,
-					ExternalID: in.From.ExternalID, ReplyTo: in.ReplyTo, DisplayName: in.From.DisplayName,
-					Username: in.From.Username, Language: in.From.Language, UnionID: in.From.UnionID,
-					LastInboundAt: &now}
-				if err := tx.Create(&ident).Error; err != nil {
-					return nil, nil, err
-				}
-				ref = identityRef{id: ident.ID, contactID: contact.ID, profile: profileHash(in), inboundAt: now}
-				st.NewContact = true
-			default:
+			var err error
+			if ref, ok, err = hot.findIdentity(in.Connector, in.From.ExternalID); err != nil {
 				return nil, nil, err
+			}
+			if !ok {
+				if ref, err = hot.newCustomer(in, now); err != nil {
+					return nil, nil, err
+				}
+				st.NewContact = true
 			}
 		}
 		newIDs[ik] = ref
@@ -294,16 +276,13 @@ items:
 			convID, ok = s.cache.conversation(ref.contactID)
 		}
 		if !ok {
-			var conv models.Conversation
-			err := tx.Select("id").Where("contact_id = ? AND status <> ?", ref.contactID, models.StatusResolved).Take(&conv).Error
-			switch {
-			case err == nil:
-				convID = conv.ID
+			var err error
+			if convID, err = hot.activeConversation(ref.contactID); err != nil {
+				return nil, nil, err
+			}
+			if convID != 0 {
 				newConvs[ref.contactID] = convID
-			case errors.Is(err, gorm.ErrRecordNotFound):
-				if in.Kind == models.KindEvent {
-					break
-				}
+			} else if in.Kind != models.KindEvent { // events do not open one
 				// Rare path: do not open a conversation for a retry.
 				if dup, err := hot.exists(in.Connector, in.ExternalID); err != nil {
 					return nil, nil, err
@@ -312,8 +291,8 @@ items:
 					continue items
 				}
 				if !st.NewContact {
-					// Rare path: make sure a link or merge did not move the
-					// identity to another contact since it was cached.
+					// Make sure a link or merge did not move the identity to
+					// another contact since it was cached.
 					var owner int64
 					if err := tx.Model(&models.Identity{}).Select("contact_id").Where("id = ?", ref.id).Scan(&owner).Error; err != nil {
 						return nil, nil, err
@@ -322,20 +301,15 @@ items:
 						return nil, nil, errStale
 					}
 				}
-				conv = models.Conversation{ContactID: ref.contactID, Status: models.StatusOpen, Priority: "normal",
-					Subject: subjectOf(in), LastMessageAt: now}
-				if err := tx.Create(&conv).Error; err != nil {
+				if convID, err = hot.newConversation(ref.contactID, subjectOf(in), now); err != nil {
 					return nil, nil, err
 				}
-				convID = conv.ID
 				newConvs[ref.contactID] = convID
 				st.NewConversation = true
 				if err := hot.insertEvent(&models.Event{Type: EventConversationCreated, ConversationID: convID,
 					Data: mustJSON(map[string]any{"id": models.ID(convID), "contact_id": models.ID(ref.contactID)}), CreatedAt: now}); err != nil {
 					return nil, nil, err
 				}
-			default:
-				return nil, nil, err
 			}
 		}
 		st.HasConversation = convID != 0

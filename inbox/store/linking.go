@@ -639,22 +639,12 @@ func (s *Store) Suggestions(ctx context.Context, id int64) ([]models.SuggestionV
 
 // Merge returns a merge record.
 func (s *Store) Merge(ctx context.Context, id int64) (models.Merge, error) {
-	var m models.Merge
-	err := s.DB.WithContext(ctx).Take(&m, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return m, notFound("merge", id)
-	}
-	return m, err
+	return takeByID[models.Merge](ctx, s.DB, "merge", id)
 }
 
 // Identity returns an identity row.
 func (s *Store) Identity(ctx context.Context, id int64) (models.Identity, error) {
-	var i models.Identity
-	err := s.DB.WithContext(ctx).Take(&i, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return i, notFound("identity", id)
-	}
-	return i, err
+	return takeByID[models.Identity](ctx, s.DB, "identity", id)
 }
 
 // ActiveConversation returns a contact's active conversation (nil: none).

@@ -103,14 +103,15 @@ func escapeLike(s string) string {
 
 // GetConversation returns one conversation.
 func (s *Store) GetConversation(ctx context.Context, id int64) (models.ConversationView, error) {
-	var c models.Conversation
-	if err := s.Read.WithContext(ctx).Take(&c, id).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return models.ConversationView{}, notFound("conversation", id)
-		}
+	return s.conversationView(ctx, s.Read, id)
+}
+
+func (s *Store) conversationView(ctx context.Context, db *gorm.DB, id int64) (models.ConversationView, error) {
+	c, err := takeByID[models.Conversation](ctx, db, "conversation", id)
+	if err != nil {
 		return models.ConversationView{}, err
 	}
-	views, err := s.conversationViews(ctx, s.Read, []models.Conversation{c})
+	views, err := s.conversationViews(ctx, db, []models.Conversation{c})
 	if err != nil {
 		return models.ConversationView{}, err
 	}
@@ -231,12 +232,17 @@ func (s *Store) Identities(ctx context.Context, contactID int64) ([]models.Ident
 
 // Conversation returns a conversation row.
 func (s *Store) Conversation(ctx context.Context, id int64) (models.Conversation, error) {
-	var c models.Conversation
-	err := s.DB.WithContext(ctx).Take(&c, id).Error
+	return takeByID[models.Conversation](ctx, s.DB, "conversation", id)
+}
+
+// takeByID loads one row by id; a missing row is a not_found error.
+func takeByID[T any](ctx context.Context, db *gorm.DB, what string, id int64) (T, error) {
+	var row T
+	err := db.WithContext(ctx).Take(&row, id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return c, notFound("conversation", id)
+		return row, notFound(what, id)
 	}
-	return c, err
+	return row, err
 }
 
 // AddMessage stores an outbound message (an agent reply, a note, a system
@@ -304,18 +310,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, fields map[str
 // GetConversationTx reads a conversation through the writer handle, so a
 // caller sees its own write at once.
 func (s *Store) GetConversationTx(ctx context.Context, id int64) (models.ConversationView, error) {
-	var c models.Conversation
-	if err := s.DB.WithContext(ctx).Take(&c, id).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return models.ConversationView{}, notFound("conversation", id)
-		}
-		return models.ConversationView{}, err
-	}
-	views, err := s.conversationViews(ctx, s.DB, []models.Conversation{c})
-	if err != nil {
-		return models.ConversationView{}, err
-	}
-	return views[0], nil
+	return s.conversationView(ctx, s.DB, id)
 }
 
 // EventsAfter returns events with id > after, oldest first.
