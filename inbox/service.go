@@ -41,6 +41,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// MaxBatch bounds a group commit (default 256).
 	MaxBatch int
+	// Writers is how many group commits may run at once: 1 on SQLite (one
+	// writer at a time anyway), 4 on PostgreSQL by default.
+	Writers int
 	// OutboxPoll is the longest the outbox sleeps between scans (default 1 s).
 	OutboxPoll time.Duration
 	// OutboxConcurrency bounds deliveries in flight (default 16).
@@ -147,7 +150,25 @@ func New(o Options) *Service {
 			}
 		}
 	}
-	go s.writer()
+	writers := o.Writers
+	if writers <= 0 {
+		writers = 1
+		if o.Store.Driver == store.DriverPostgres {
+			writers = 4
+		}
+	}
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.writer()
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(s.done)
+	}()
 	return s
 }
 
@@ -220,7 +241,6 @@ func validateInbound(in *models.Inbound) error {
 // writer is the single group-commit loop: it takes every ingest waiting and
 // commits them in one transaction.
 func (s *Service) writer() {
-	defer close(s.done)
 	batch := make([]*ingestReq, 0, s.maxBatch)
 	items := make([]*store.IngestItem, 0, s.maxBatch)
 	concurrent := false

@@ -213,9 +213,9 @@ func (s *Store) IngestBatch(ctx context.Context, items []*IngestItem, respond Re
 
 func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder, touched map[int64]time.Time) (map[string]identityRef, map[int64]int64, error) {
 	now := s.Now().UTC()
-	if err := s.lockEvents(tx); err != nil {
-		return nil, nil, err
-	}
+	// Events are written last, under the event lock (PostgreSQL), so that
+	// parallel batches do all their other work concurrently.
+	var events []*models.Event
 	hot, err := s.bindHot(tx.Statement.Context, tx)
 	if err != nil {
 		return nil, nil, err
@@ -306,10 +306,8 @@ items:
 				}
 				newConvs[ref.contactID] = convID
 				st.NewConversation = true
-				if err := hot.insertEvent(&models.Event{Type: EventConversationCreated, ConversationID: convID,
-					Data: mustJSON(map[string]any{"id": models.ID(convID), "contact_id": models.ID(ref.contactID)}), CreatedAt: now}); err != nil {
-					return nil, nil, err
-				}
+				events = append(events, &models.Event{Type: EventConversationCreated, ConversationID: convID,
+					Data: mustJSON(map[string]any{"id": models.ID(convID), "contact_id": models.ID(ref.contactID)}), CreatedAt: now})
 			}
 		}
 		st.HasConversation = convID != 0
@@ -339,10 +337,8 @@ items:
 				continue
 			}
 			it.Result.MessageID = models.ID(m.ID)
-			if err := hot.insertEvent(&models.Event{Type: EventMessageCreated, ConversationID: convID,
-				Data: mustJSON(m.View()), CreatedAt: now}); err != nil {
-				return nil, nil, err
-			}
+			events = append(events, &models.Event{Type: EventMessageCreated, ConversationID: convID,
+				Data: mustJSON(m.View()), CreatedAt: now})
 			it.ConversationID = convID
 			touchedConvs[convID] = true
 		}
@@ -381,10 +377,8 @@ items:
 			if err := hot.insertMessage(b); err != nil {
 				return nil, nil, err
 			}
-			if err := hot.insertEvent(&models.Event{Type: EventMessageCreated, ConversationID: convID,
-				Data: mustJSON(b.View()), CreatedAt: now}); err != nil {
-				return nil, nil, err
-			}
+			events = append(events, &models.Event{Type: EventMessageCreated, ConversationID: convID,
+				Data: mustJSON(b.View()), CreatedAt: now})
 		}
 	}
 
@@ -456,6 +450,16 @@ items:
 			ref.inboundAt = now
 		}
 		newIDs[ik] = ref
+	}
+	if len(events) > 0 {
+		if err := s.lockEvents(tx); err != nil {
+			return nil, nil, err
+		}
+		for _, e := range events {
+			if err := hot.insertEvent(e); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	return newIDs, newConvs, nil
 }
