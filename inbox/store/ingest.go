@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -384,7 +386,9 @@ items:
 
 	// 5. Conversations: the activity time, at most once a second (the
 	// inserts above already checked that each is still active).
-	for id := range touchedConvs {
+	// Rows are updated in id order so that parallel batches (PostgreSQL)
+	// cannot deadlock on each other.
+	for _, id := range slices.Sorted(maps.Keys(touchedConvs)) {
 		if now.Sub(s.cache.touchedAt(id)) < conversationTouchEvery {
 			continue
 		}
@@ -400,7 +404,8 @@ items:
 
 	// 7. Identities: the last inbound time; a fuller update only where the
 	// profile or reachability changes.
-	for identID, it := range lastForIdentity {
+	for _, identID := range slices.Sorted(maps.Keys(lastForIdentity)) {
+		it := lastForIdentity[identID]
 		in := &it.In
 		ik := identityKey(in.Connector, in.From.ExternalID)
 		ref := newIDs[ik]
