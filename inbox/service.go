@@ -201,7 +201,15 @@ func (s *Service) Ingest(ctx context.Context, in models.Inbound) (models.IngestR
 	}
 	// Once queued, the commit happens whatever the caller's context does; wait
 	// for it so the answer tells the truth.
-	<-r.done
+	select {
+	case <-r.done:
+	case <-s.done: // every writer has stopped: this one came too late
+		select {
+		case <-r.done:
+		default:
+			return models.IngestResult{}, models.Errorf(models.EUNAVAILABLE, "inbox is shutting down")
+		}
+	}
 	s.m.commitWait.Observe(time.Since(queued).Seconds())
 	if r.item.Err == nil && r.item.Followup != "" {
 		// Post-commit work (link offers, redemptions) runs here, in the
