@@ -86,9 +86,13 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 func (s *Service) deliver(ctx context.Context, d *store.Delivery) {
 	m, ident := &d.Message, &d.Identity
 	now := s.now()
-	if err := s.store.Lease(ctx, m.ID, now.Add(leaseTimeout)); err != nil {
+	won, err := s.store.Lease(ctx, m.ID, m.Attempts, now.Add(leaseTimeout))
+	if err != nil {
 		s.log.Error("outbox lease", "message", m.ID, "err", err)
 		return
+	}
+	if !won {
+		return // another worker has it
 	}
 	attempt := m.Attempts + 1
 	var o store.DeliveryOutcome

@@ -77,9 +77,14 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 
 // Lease marks a delivery attempt as started: attempts+1, and not due again
 // before until (so a crash mid-send retries after the lease, not at once).
-func (s *Store) Lease(ctx context.Context, id int64, until time.Time) error {
-	return s.DB.WithContext(ctx).Model(&models.Message{}).Where("id = ? AND delivery_status = ?", id, models.DeliveryQueued).
-		Updates(map[string]any{"attempts": gorm.Expr("attempts + 1"), "next_attempt_at": until.UTC()}).Error
+// attempts is the count the caller read: when another worker (another
+// replica) leased the message first, Lease returns false and the caller
+// must not send it.
+func (s *Store) Lease(ctx context.Context, id int64, attempts int, until time.Time) (bool, error) {
+	res := s.DB.WithContext(ctx).Model(&models.Message{}).
+		Where("id = ? AND delivery_status = ? AND attempts = ?", id, models.DeliveryQueued, attempts).
+		Updates(map[string]any{"attempts": attempts + 1, "next_attempt_at": until.UTC()})
+	return res.RowsAffected == 1, res.Error
 }
 
 // DeliveryOutcome is the result of one delivery attempt.

@@ -313,3 +313,26 @@ func TestKVExpires(t *testing.T) {
 		}
 	})
 }
+
+func TestLeaseIsExclusiveAcrossWorkers(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		conv := ingest(t, s, inbound("6", "6:1", "hi"))[0].ConversationID
+		var ident models.Identity
+		if err := s.DB.Take(&ident).Error; err != nil {
+			t.Fatal(err)
+		}
+		m := &models.Message{ConversationID: conv, IdentityID: &ident.ID, Connector: "tg-main", Channel: "telegram",
+			Direction: models.DirectionOut, Kind: models.KindMessage, SenderType: models.SenderAgent,
+			Text: "once", DeliveryStatus: models.DeliveryQueued}
+		if err := s.AddMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		// Two replicas read the same due message; only one may send it.
+		first, err1 := s.Lease(ctx, m.ID, 0, c.Now().Add(time.Minute))
+		second, err2 := s.Lease(ctx, m.ID, 0, c.Now().Add(time.Minute))
+		if err1 != nil || err2 != nil || !first || second {
+			t.Fatalf("leases: %v %v, %v %v; want exactly one", first, err1, second, err2)
+		}
+	})
+}
