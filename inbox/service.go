@@ -365,6 +365,12 @@ func (s *Service) notify() {
 	s.notifyMu.Unlock()
 }
 
+// RunEventListener wakes this replica's event streams when another replica
+// commits events (PostgreSQL LISTEN/NOTIFY), until ctx ends.
+func (s *Service) RunEventListener(ctx context.Context) error {
+	return s.store.ListenEvents(ctx, s.notify)
+}
+
 // EventsAfter returns events newer than after.
 func (s *Service) EventsAfter(ctx context.Context, after int64, limit int) ([]models.EventView, error) {
 	if limit <= 0 || limit > 1000 {

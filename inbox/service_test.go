@@ -3,6 +3,8 @@ package inbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,8 +13,11 @@ import (
 
 	"github.com/tongdao/hub/inbox"
 	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/internal/pgtest"
 	"github.com/tongdao/hub/models"
 )
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // clock is a settable test clock.
 type clock struct {
@@ -291,5 +296,46 @@ func TestAssignAndStatus(t *testing.T) {
 	}
 	if _, err := f.svc.GetConversation(ctx, 999); models.ErrorCode(err) != models.ENOTFOUND {
 		t.Fatalf("missing conversation: %v", err)
+	}
+}
+
+// TestReplicasShareEvents runs two inbox services (two hub replicas) on one
+// PostgreSQL database: a message committed by one wakes the other's event
+// streams, and both read the same log.
+func TestReplicasShareEvents(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	open := func() *inbox.Service {
+		st, err := store.Open(context.Background(), store.DriverPostgres, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := inbox.New(inbox.Options{Store: st})
+		t.Cleanup(func() { svc.Close(); st.Close() })
+		return svc
+	}
+	a, b := open(), open()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go b.RunEventListener(ctx)
+	// b's listener connects in the background: commit on a until b wakes
+	// (only a notification can wake it), a bounded number of times.
+	woken := false
+	for i := 0; i < 10 && !woken; i++ {
+		wake := b.EventsNotify()
+		if _, err := a.Ingest(ctx, msg("tg", "telegram", "1", fmt.Sprintf("1:%d", i), "from replica a")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-wake:
+			woken = true
+		case <-time.After(time.Second):
+		}
+	}
+	if !woken {
+		t.Fatal("replica b was never woken by replica a's commits")
+	}
+	evs, err := b.EventsAfter(ctx, 0, 10)
+	if err != nil || len(evs) == 0 {
+		t.Fatalf("replica b reads the shared log: %v %v", evs, err)
 	}
 }

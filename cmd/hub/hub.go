@@ -220,25 +220,23 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
-	m.wg.Add(4)
-	go func() {
-		defer m.wg.Done()
-		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			m.Logger.Error("http server stopped", "err", err)
-		}
-	}()
-	go func() {
-		defer m.wg.Done()
-		m.supervisor.Run(runCtx, m.Connectors, types)
-	}()
-	go func() {
-		defer m.wg.Done()
-		_ = m.Inbox.RunOutbox(runCtx)
-	}()
-	go func() {
-		defer m.wg.Done()
-		_ = m.Inbox.RunReminders(runCtx)
-	}()
+	for _, run := range []func(){
+		func() {
+			if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.Logger.Error("http server stopped", "err", err)
+			}
+		},
+		func() { m.supervisor.Run(runCtx, m.Connectors, types) },
+		func() { _ = m.Inbox.RunOutbox(runCtx) },
+		func() { _ = m.Inbox.RunReminders(runCtx) },
+		func() { _ = m.Inbox.RunEventListener(runCtx) }, // other replicas' events (PostgreSQL)
+	} {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			run()
+		}()
+	}
 	m.Logger.Info("hub started", "url", m.URL(), "connectors", len(m.Connectors), "database", cfg.Database.Driver)
 	return nil
 }

@@ -472,11 +472,13 @@ items:
 // lockEvents serializes event-log writers on PostgreSQL so that event ids
 // become visible in increasing order (SSE readers never skip an id). SQLite
 // has one writer already.
+// The same statement tells the other replicas, at commit, that events are
+// new (see ListenEvents).
 func (s *Store) lockEvents(tx *gorm.DB) error {
 	if s.Driver != DriverPostgres {
 		return nil
 	}
-	return tx.Exec("SELECT pg_advisory_xact_lock(7165)").Error
+	return tx.Exec("SELECT pg_advisory_xact_lock(7165), pg_notify('" + eventsChannel + "', '')").Error
 }
 
 func subjectOf(in *models.Inbound) string {

@@ -36,6 +36,7 @@ type Store struct {
 	DB     *gorm.DB
 	Read   *gorm.DB
 	Driver string
+	dsn    string
 	Now    func() time.Time
 	// ReplyWindow gives a connector's reply window (0: none), for views.
 	ReplyWindow func(connector string) time.Duration
@@ -46,7 +47,7 @@ type Store struct {
 
 // Open connects to the database and migrates the schema.
 func Open(ctx context.Context, driver, dsn string) (*Store, error) {
-	s := &Store{Driver: driver, Now: time.Now}
+	s := &Store{Driver: driver, dsn: dsn, Now: time.Now}
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,

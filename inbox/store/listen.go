@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// eventsChannel is the PostgreSQL channel on which every commit that writes
+// events notifies the other hub replicas.
+const eventsChannel = "tongdao_events"
+
+// ListenEvents calls fn whenever another process commits events, until ctx
+// ends. With PostgreSQL it LISTENs on a dedicated connection, reconnecting
+// with backoff; with SQLite (one process) it returns at once.
+func (s *Store) ListenEvents(ctx context.Context, fn func()) error {
+	if s.Driver != DriverPostgres {
+		return nil
+	}
+	backoff := time.Second
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx, fn)
+		if ctx.Err() != nil {
+			break
+		}
+		if err == nil {
+			backoff = time.Second
+		}
+		// Events may have been committed while no listener ran.
+		fn()
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
+	return nil
+}
+
+func (s *Store) listenOnce(ctx context.Context, fn func()) error {
+	conn, err := pgx.Connect(ctx, s.dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+eventsChannel); err != nil {
+		return err
+	}
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		fn()
+	}
+}
