@@ -40,8 +40,10 @@ const (
 
 type hotStmts struct {
 	// returning is true where RETURNING gives the new id (PostgreSQL).
-	returning                                            bool
-	dup, msg, in, evt, touchConv, reopen, touchIdent     *sql.Stmt
+	returning                                        bool
+	dup, msg, in, evt, touchConv, reopen, touchIdent *sql.Stmt
+	// evts[n] inserts n events in one statement (n ≥ 2).
+	evts                                                 [maxEventsPerStmt + 1]*sql.Stmt
 	findIdent, activeConv, newContact, newIdent, newConv *sql.Stmt
 }
 
@@ -75,6 +77,13 @@ func (s *Store) prepareHot(ctx context.Context) error {
 	if s.hot.returning = s.Driver == DriverPostgres; s.hot.returning {
 		insertMsg, insertIn = insertMsg+" RETURNING id", sqlInsertInPG
 		newContact, newIdent, newConv = newContact+" RETURNING id", newIdent+" RETURNING id", newConv+" RETURNING id"
+	}
+	for n := 2; n <= maxEventsPerStmt; n++ {
+		q := "INSERT INTO events (type, conversation_id, data, created_at) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ")
+		if s.hot.evts[n], err = db.PrepareContext(ctx, rebind(s.Driver, q)); err != nil {
+			return fmt.Errorf("prepare the %d-event insert: %w", n, err)
+		}
 	}
 	for _, p := range []struct {
 		dst **sql.Stmt
@@ -224,6 +233,28 @@ func (t *hotTx) insertInbound(m *models.Message) (bool, error) {
 	return err == nil, err
 }
 
+// maxEventsPerStmt bounds one multi-row event insert.
+const maxEventsPerStmt = 32
+
+// insertEvents appends events to the log, in order, many per statement.
+func (t *hotTx) insertEvents(events []*models.Event) error {
+	for len(events) > 0 {
+		n := min(len(events), maxEventsPerStmt)
+		if n == 1 {
+			return t.insertEvent(events[0])
+		}
+		args := make([]any, 0, 4*n)
+		for _, e := range events[:n] {
+			args = append(args, e.Type, e.ConversationID, e.Data, e.CreatedAt)
+		}
+		if _, err := t.stmt(&t.h.evts[n]).ExecContext(t.ctx, args...); err != nil {
+			return err
+		}
+		events = events[n:]
+	}
+	return nil
+}
+
 func (t *hotTx) insertEvent(e *models.Event) error {
 	_, err := t.stmt(&t.h.evt).ExecContext(t.ctx, e.Type, e.ConversationID, e.Data, e.CreatedAt)
 	return err
@@ -249,6 +280,11 @@ func (t *hotTx) touchIdentity(id int64, now time.Time) error {
 }
 
 func (h *hotStmts) close() {
+	for _, st := range h.evts {
+		if st != nil {
+			st.Close()
+		}
+	}
 	for _, st := range []*sql.Stmt{h.dup, h.msg, h.in, h.evt, h.touchConv, h.reopen, h.touchIdent,
 		h.findIdent, h.activeConv, h.newContact, h.newIdent, h.newConv} {
 		if st != nil {

@@ -460,10 +460,8 @@ items:
 		if err := s.lockEvents(tx); err != nil {
 			return nil, nil, err
 		}
-		for _, e := range events {
-			if err := hot.insertEvent(e); err != nil {
-				return nil, nil, err
-			}
+		if err := hot.insertEvents(events); err != nil {
+			return nil, nil, err
 		}
 	}
 	return newIDs, newConvs, nil
