@@ -34,11 +34,6 @@ type Supervisor struct {
 	order  []string
 }
 
-type supervised struct {
-	c   Connector
-	typ string
-}
-
 // Run runs every connector until ctx ends. types maps connector name to type
 // (for display).
 func (s *Supervisor) Run(ctx context.Context, conns []Connector, types map[string]string) {

@@ -117,16 +117,6 @@ func (c *client) waitConversationOf(channel, externalID string) string {
 	return id
 }
 
-// lastOut returns the newest outbound message with text in a timeline.
-func lastOut(msgs []apiMessage, text string) (apiMessage, bool) {
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if msgs[i].Direction == "out" && msgs[i].Text == text {
-			return msgs[i], true
-		}
-	}
-	return apiMessage{}, false
-}
-
 // waitDelivery waits until the agent message id reaches a final delivery
 // status (sent or failed) and returns it.
 func (c *client) waitDelivery(convID, msgID string) apiMessage {
@@ -142,14 +132,6 @@ func (c *client) waitDelivery(convID, msgID string) apiMessage {
 		return false
 	})
 	return got
-}
-
-// apiError is the API's error body.
-type apiError struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
 }
 
 // httpDo sends a request with a raw body and returns the status and body.

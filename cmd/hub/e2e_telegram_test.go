@@ -233,12 +233,11 @@ func TestE2EKilledWithQueuedRepliesDeliversEachOnce(t *testing.T) {
 	hub.Wait()
 
 	start()
-	got, err := waitSent(fake, ana.ID, 3)
-	if err != nil {
+	if _, err := waitSent(fake, ana.ID, 3); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
 	time.Sleep(300 * time.Millisecond) // let any duplicate show up
-	got = fake.Sent(ana.ID)
+	got := fake.Sent(ana.ID)
 	if len(got) != 3 || got[0].Text != "reply 1" || got[1].Text != "reply 2" || got[2].Text != "reply 3" {
 		t.Fatalf("customer received %+v, want reply 1..3 once each in order", got)
 	}

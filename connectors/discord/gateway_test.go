@@ -55,12 +55,6 @@ func (s *recordingSink) Ingest(ctx context.Context, in models.Inbound) (models.I
 	return models.IngestResult{MessageID: "m-" + in.ExternalID}, nil
 }
 
-func (s *recordingSink) all() []models.Inbound {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]models.Inbound(nil), s.ins...)
-}
-
 // next waits for the next inbound.
 func (s *recordingSink) next(t *testing.T) models.Inbound {
 	t.Helper()
