@@ -118,8 +118,10 @@ type IngestResult struct {
 	// Duplicate is true when the Inbound was stored before (a platform retry).
 	Duplicate bool
 	// InlineReply is the text to answer in the platform response, when the
-	// Inbound allowed it and the bot has something to say.
-	InlineReply string
+	// Inbound allowed it and the bot has something to say; InlineButtons are
+	// the choices offered with it.
+	InlineReply   string
+	InlineButtons []Button
 }
 
 // Button is a choice offered to a customer. Platforms render it natively

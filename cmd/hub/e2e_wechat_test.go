@@ -381,3 +381,32 @@ func TestE2EWeChatSlowHubKeepsPassiveReply(t *testing.T) {
 		t.Fatalf("the customer saw no confirmation after the re-post: %+v", d)
 	}
 }
+
+// TestE2EWeChatWelcomeOffersAHuman: WeChat chats have no buttons, so the
+// welcome's buttons arrive as numbered options in the passive reply, and the
+// customer's "1" is that button: a hand-over to a human.
+func TestE2EWeChatWelcomeOffersAHuman(t *testing.T) {
+	e := startWeChatE2E(t, wxMode{name: "plaintext", appID: "wxe2e0welcome00000"})
+	ctx := context.Background()
+	const openid = "oE2EWelcomeCustomer000001"
+	d, err := e.fake.Follow(ctx, "", openid, "")
+	if err != nil || d.Reply == nil || !strings.Contains(d.Reply.Text, "1. 转人工") {
+		t.Fatalf("the welcome must offer a human as option 1: %+v %v", d, err)
+	}
+	if d, err = e.fake.SendText(ctx, "", openid, "1"); err != nil || !d.Acked {
+		t.Fatalf("choice: %+v %v", d, err)
+	}
+	convID := e.api.waitConversationOf("wechat", openid)
+	msgs := e.api.messages(convID)
+	if msgs[0].Kind != "action" || msgs[0].Text != "1" {
+		t.Fatalf("the customer's \"1\" must be the human button: %+v", msgs[0])
+	}
+	eventually(t, "the hand-over confirmation", func() bool {
+		for _, text := range e.kefu(openid) {
+			if strings.Contains(text, "人工") {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -89,15 +89,7 @@ func compose(out models.Outbound) []part {
 		}
 	}
 	if len(out.Buttons) > 0 {
-		var b strings.Builder
-		b.WriteString(optionsHeader)
-		for i, btn := range out.Buttons {
-			fmt.Fprintf(&b, "\n%d. %s", i+1, btn.Label)
-		}
-		if text != "" {
-			text += "\n"
-		}
-		text = joinLines(text, b.String())
+		text = withOptions(text, out.Buttons)
 	}
 	var parts []part
 	if strings.TrimSpace(text) != "" {
@@ -109,6 +101,20 @@ func compose(out models.Outbound) []part {
 		parts = append(parts, part{image: a})
 	}
 	return parts
+}
+
+// withOptions appends buttons to text as numbered options: WeChat chats
+// have no buttons.
+func withOptions(text string, buttons []models.Button) string {
+	var b strings.Builder
+	b.WriteString(optionsHeader)
+	for i, btn := range buttons {
+		fmt.Fprintf(&b, "\n%d. %s", i+1, btn.Label)
+	}
+	if text != "" {
+		text += "\n"
+	}
+	return joinLines(text, b.String())
 }
 
 func joinLines(a, b string) string {

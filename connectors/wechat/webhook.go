@@ -152,7 +152,14 @@ func (c *Connector) servePush(w http.ResponseWriter, r *http.Request, sink conne
 		writeSuccess(w)
 		return
 	}
-	reply, err := c.passiveReply(p, res.InlineReply, safe, timestamp, nonce)
+	text := res.InlineReply
+	if len(res.InlineButtons) > 0 {
+		// Numbered options, remembered so that the customer's "1" is that
+		// button (see mapChoice).
+		text = withOptions(text, res.InlineButtons)
+		c.rememberOffer(ctx, in.From.ExternalID, res.InlineButtons)
+	}
+	reply, err := c.passiveReply(p, text, safe, timestamp, nonce)
 	if err != nil {
 		// The inbound is committed; answering success keeps WeChat from
 		// re-posting it. The bot's reply is lost, so say so loudly.

@@ -231,7 +231,7 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder, to
 			// The platform re-posted because our first answer did not reach
 			// it in time: answer the retry as the original was.
 			if reply := respond(&it.In, IngestState{HasConversation: true}); reply != nil && reply.Followup == "" {
-				it.Result.InlineReply = reply.Text
+				it.Result.InlineReply, it.Result.InlineButtons = reply.Text, reply.Buttons
 			}
 		}
 	}
@@ -356,7 +356,7 @@ items:
 		}
 		if convID == 0 {
 			if reply != nil && in.InlineReply {
-				it.Result.InlineReply = reply.Text
+				it.Result.InlineReply, it.Result.InlineButtons = reply.Text, reply.Buttons
 			}
 			continue
 		}
@@ -372,7 +372,7 @@ items:
 			if in.InlineReply {
 				b.DeliveryStatus = models.DeliverySent
 				b.SentAt = &now
-				it.Result.InlineReply = reply.Text
+				it.Result.InlineReply, it.Result.InlineButtons = reply.Text, reply.Buttons
 			} else {
 				it.Queued = true
 			}
