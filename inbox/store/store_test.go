@@ -271,6 +271,10 @@ func TestOutboxHeadOfLineAndOutcome(t *testing.T) {
 		if ident.UnreachableReason != "the customer blocked the bot" {
 			t.Fatalf("identity not marked unreachable: %+v", ident)
 		}
+		evs, _ := s.EventsAfter(ctx, 0, 100)
+		if last := evs[len(evs)-1]; last.Type != store.EventContactUpdated {
+			t.Fatalf("an unreachable identity must be announced: %+v", last)
+		}
 	})
 }
 
