@@ -80,6 +80,14 @@ func StartSandbox(ctx context.Context, listen, dir string, m *Main) (*Sandbox, e
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
+	// The stand-ins start empty every run, so the sandbox's database does too
+	// (and the printed steps, "conversation 1" included, hold).
+	db := filepath.Join(dir, sandboxDatabase)
+	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+			return nil, err
+		}
+	}
 	cfgPath := filepath.Join(dir, sandboxConfigFile)
 	yaml := fmt.Sprintf(`# Written by 'hub sandbox': the hub wired to local stand-ins of the platforms.
 server:
