@@ -14,23 +14,11 @@ import (
 	"github.com/tongdao/hub/inbox"
 	"github.com/tongdao/hub/inbox/store"
 	"github.com/tongdao/hub/internal/pgtest"
+	"github.com/tongdao/hub/internal/testclock"
 	"github.com/tongdao/hub/models"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // platform stands in for a connector's Send: it records deliveries and
 // answers with scripted errors. (The real connectors are exercised against
@@ -68,7 +56,7 @@ func (p *platform) texts() []string {
 type fixture struct {
 	svc   *inbox.Service
 	st    *store.Store
-	clock *clock
+	clock *testclock.Clock
 	tg    *platform
 	wx    *platform
 }
@@ -79,7 +67,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{st: st, clock: &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}, tg: &platform{}, wx: &platform{}}
+	f := &fixture{st: st, clock: testclock.New(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)), tg: &platform{}, wx: &platform{}}
 	f.svc = inbox.New(inbox.Options{Store: st, Now: f.clock.Now,
 		ReplyWindows: map[string]time.Duration{"wx": 48 * time.Hour},
 		Senders: func(name string) (inbox.Sender, bool) {
@@ -161,7 +149,7 @@ func TestReplyRefusedOutsideTheReplyWindow(t *testing.T) {
 	if until := conv.Contact.Identities[0].ReplyUntil; until == nil || !until.Equal(f.clock.Now().Add(48*time.Hour)) {
 		t.Fatalf("reply_until %v, want 48 h after the message", until)
 	}
-	f.clock.Add(49 * time.Hour)
+	f.clock.Advance(49 * time.Hour)
 	_, err := f.svc.Reply(context.Background(), models.ReplyRequest{ConversationID: id, Text: "sorry for the wait", Actor: agent})
 	var e *models.Error
 	if !errors.As(err, &e) || e.Code != models.EINVALID || !strings.Contains(e.Message, "48-hour") || !strings.Contains(e.Message, "2026-11-25T09:00:00Z") {
@@ -195,14 +183,14 @@ func TestOutboxOrderRetriesAndFailures(t *testing.T) {
 	if got := f.tg.texts(); len(got) != 0 {
 		t.Fatalf("nothing may be delivered yet: %v", got)
 	}
-	f.clock.Add(10 * time.Second)
+	f.clock.Advance(10 * time.Second)
 	f.svc.DeliverDue(ctx)
 	if got := f.tg.texts(); len(got) != 0 {
 		t.Fatalf("retry_after not honoured: %v", got)
 	}
-	f.clock.Add(25 * time.Second)
+	f.clock.Advance(25 * time.Second)
 	f.svc.DeliverDue(ctx) // "one": network error → backoff about 2 s
-	f.clock.Add(5 * time.Second)
+	f.clock.Advance(5 * time.Second)
 	f.svc.DeliverDue(ctx) // "one" sent
 	f.svc.DeliverDue(ctx) // "two" sent
 	if got := f.tg.texts(); len(got) != 2 || got[0] != "one" || got[1] != "two" {
@@ -243,7 +231,7 @@ func TestOutboxGivesUpAfterRepeatedTransientErrors(t *testing.T) {
 	}
 	for i := 0; i < 12; i++ {
 		f.svc.DeliverDue(ctx)
-		f.clock.Add(11 * time.Minute)
+		f.clock.Advance(11 * time.Minute)
 	}
 	msgs, _, _ := f.svc.ListMessages(ctx, id, "", 50)
 	last := msgs[len(msgs)-1]

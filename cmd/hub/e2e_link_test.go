@@ -18,18 +18,11 @@ import (
 	"github.com/tongdao/hub/connectors/sandbox/wxfake"
 )
 
-// linkClock is real time plus an offset the test moves forward, so the hub
-// jumps over hours (code expiry, the 48-hour window) while timers still run.
-type linkClock struct{ off atomic.Int64 }
-
-func (c *linkClock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
-func (c *linkClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
-
 // linkEnv is the sandbox (hub plus the three stand-ins) with a movable clock.
 type linkEnv struct {
 	sb    *Sandbox
 	api   *client
-	clock *linkClock
+	clock *offsetClock
 	tg    *tgfake.Server
 	wx    *wxfake.Server
 	dc    *dcfake.Server
@@ -37,7 +30,7 @@ type linkEnv struct {
 
 func startLinkSandbox(t *testing.T) *linkEnv {
 	t.Helper()
-	clk := &linkClock{}
+	clk := &offsetClock{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/internal/testclock"
 	"github.com/tongdao/hub/models"
 )
 
@@ -25,7 +26,7 @@ func identityOf(t *testing.T, s *store.Store, connector, external string) models
 	return i
 }
 
-func newCode(t *testing.T, s *store.Store, c *clock, asker models.Identity, code, token string) {
+func newCode(t *testing.T, s *store.Store, c *testclock.Clock, asker models.Identity, code, token string) {
 	t.Helper()
 	lc := &models.LinkCode{IdentityID: asker.ID, ContactID: asker.ContactID, CodeHash: store.HashToken(code),
 		TokenHash: store.HashToken(token), ExpiresAt: c.Now().Add(15 * time.Minute)}
@@ -84,12 +85,12 @@ func snapshot(t *testing.T, s *store.Store) state {
 }
 
 func TestRedeemLinksAndTheConversationFollows(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		ctx := context.Background()
 		tgConv := ingest(t, s, inbound("1", "1:1", "my parcel is lost"), inbound("1", "1:2", "order 42"))[0].ConversationID
 		tg := identityOf(t, s, "tg-main", "1")
 		newCode(t, s, c, tg, "K7P3XQ2M", "link_abc")
-		c.Add(time.Minute)
+		c.Advance(time.Minute)
 		wxConv := ingest(t, s, wxInbound("o1", "w1", "K7P3XQ2M"))[0].ConversationID
 		wx := identityOf(t, s, "wx-oa", "o1")
 		if wx.ContactID == tg.ContactID || wxConv == tgConv {
@@ -136,7 +137,7 @@ func TestRedeemLinksAndTheConversationFollows(t *testing.T) {
 		}
 		// Expired: a fresh code after 16 minutes.
 		newCode(t, s, c, tg, "Q9W8E7R6", "link_def")
-		c.Add(16 * time.Minute)
+		c.Advance(16 * time.Minute)
 		if r := redeem(t, s, other, "Q9W8E7R6", false); r.Outcome != store.RedeemInvalid {
 			t.Fatalf("expired code: %+v", r)
 		}
@@ -154,7 +155,7 @@ func TestRedeemLinksAndTheConversationFollows(t *testing.T) {
 			t.Fatalf("sixth attempt: %+v", r)
 		}
 		// An hour later the oldest failures have aged out.
-		c.Add(61 * time.Minute)
+		c.Advance(61 * time.Minute)
 		newCode(t, s, c, tg, "YY44YY55", "link_jkl")
 		if r := redeem(t, s, other, "link_jkl", true); r.Outcome != store.RedeemLinked {
 			t.Fatalf("after the hour: %+v", r)
@@ -181,7 +182,7 @@ func TestRedeemLinksAndTheConversationFollows(t *testing.T) {
 }
 
 func TestMergeThenUndoRestoresExactly(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		ctx := context.Background()
 		// Contact A: a resolved conversation and an active one; contact B: an
 		// active conversation with messages.
@@ -189,17 +190,17 @@ func TestMergeThenUndoRestoresExactly(t *testing.T) {
 		if _, err := s.UpdateConversation(ctx, a1, map[string]any{"status": models.StatusResolved}, "ana"); err != nil {
 			t.Fatal(err)
 		}
-		c.Add(time.Minute)
+		c.Advance(time.Minute)
 		a2 := ingest(t, s, inbound("10", "10:2", "second problem"))[0].ConversationID
-		c.Add(time.Minute)
+		c.Advance(time.Minute)
 		b1 := ingest(t, s, wxInbound("o9", "w9:1", "我的订单"), wxInbound("o9", "w9:2", "还没到"))[0].ConversationID
-		c.Add(time.Minute)
+		c.Advance(time.Minute)
 		ingest(t, s, inbound("10", "10:3", "any news?"))
 		a := identityOf(t, s, "tg-main", "10")
 		b := identityOf(t, s, "wx-oa", "o9")
 		before := snapshot(t, s)
 
-		c.Add(time.Minute)
+		c.Advance(time.Minute)
 		m, err := s.MergeContacts(ctx, a.ContactID, b.ContactID, "ana", "merged by ana")
 		if err != nil {
 			t.Fatal(err)
@@ -224,13 +225,13 @@ func TestMergeThenUndoRestoresExactly(t *testing.T) {
 
 		// The WeChat customer writes after the merge: it lands in the merged
 		// conversation, and goes back with its identity on undo.
-		c.Add(time.Minute)
+		c.Advance(time.Minute)
 		after := ingest(t, s, wxInbound("o9", "w9:3", "hello again"))[0]
 		if after.ConversationID != a2 {
 			t.Fatalf("after the merge the message went to %d, want %d", after.ConversationID, a2)
 		}
 
-		c.Add(time.Minute)
+		c.Advance(time.Minute)
 		if _, err := s.UndoMerge(ctx, m.ID, "bo"); err != nil {
 			t.Fatal(err)
 		}
@@ -275,7 +276,7 @@ func TestMergeThenUndoRestoresExactly(t *testing.T) {
 }
 
 func TestUndoRefusedWhenAnIdentityMovedSince(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		ctx := context.Background()
 		ingest(t, s, inbound("20", "20:1", "hi"), wxInbound("o20", "w20", "hi"))
 		a := identityOf(t, s, "tg-main", "20")
@@ -307,7 +308,7 @@ func TestUndoRefusedWhenAnIdentityMovedSince(t *testing.T) {
 }
 
 func TestSuggestionsShareVerifiedPhoneOrUnionID(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		ctx := context.Background()
 		share := inbound("30", "30:1", "")
 		share.SharedContact = &models.SharedContact{Phone: "+8613800000000", Verified: true}

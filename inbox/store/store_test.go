@@ -11,26 +11,14 @@ import (
 
 	"github.com/tongdao/hub/inbox/store"
 	"github.com/tongdao/hub/internal/pgtest"
+	"github.com/tongdao/hub/internal/testclock"
 	"github.com/tongdao/hub/models"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // eachDriver runs fn against SQLite (a file, WAL) and a real PostgreSQL.
-func eachDriver(t *testing.T, fn func(t *testing.T, s *store.Store, c *clock)) {
+func eachDriver(t *testing.T, fn func(t *testing.T, s *store.Store, c *testclock.Clock)) {
 	for _, driver := range []string{store.DriverSQLite, store.DriverPostgres} {
 		t.Run(driver, func(t *testing.T) {
 			dsn := filepath.Join(t.TempDir(), "hub.db")
@@ -42,7 +30,7 @@ func eachDriver(t *testing.T, fn func(t *testing.T, s *store.Store, c *clock)) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { s.Close() })
-			c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+			c := testclock.New(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
 			s.Now = c.Now
 			fn(t, s, c)
 		})
@@ -77,7 +65,7 @@ func count(t *testing.T, s *store.Store, model any) int64 {
 }
 
 func TestIngestCreatesOneTimelineAndDropsDuplicates(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		items := ingest(t, s, inbound("1", "1:1", "my order is late"), inbound("1", "1:2", "order 42"),
 			inbound("1", "1:1", "my order is late")) // a retry inside the batch
 		if items[0].Result.Duplicate || items[1].Result.Duplicate || !items[2].Result.Duplicate {
@@ -114,7 +102,7 @@ func TestIngestCreatesOneTimelineAndDropsDuplicates(t *testing.T) {
 }
 
 func TestResolvedConversationStartsANewOne(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		ctx := context.Background()
 		first := ingest(t, s, inbound("7", "7:1", "hello"))[0].ConversationID
 		if _, err := s.UpdateConversation(ctx, first, map[string]any{"status": models.StatusResolved}, "ana"); err != nil {
@@ -133,7 +121,7 @@ func TestResolvedConversationStartsANewOne(t *testing.T) {
 }
 
 func TestConcurrentBatchesKeepOneActiveConversation(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		var wg sync.WaitGroup
 		for w := 0; w < 4; w++ {
 			wg.Add(1)
@@ -158,7 +146,7 @@ func TestConcurrentBatchesKeepOneActiveConversation(t *testing.T) {
 }
 
 func TestEventWithoutConversationOpensNone(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		in := inbound("o1", "ev:o1:1:subscribe", "")
 		in.Kind, in.Event, in.InlineReply = models.KindEvent, models.EventSubscribe, true
 		items := make([]*store.IngestItem, 1)
@@ -189,11 +177,11 @@ func TestEventWithoutConversationOpensNone(t *testing.T) {
 }
 
 func TestListConversationsKeysetPaginationAndFilters(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		ctx := context.Background()
 		for i := 0; i < 7; i++ {
 			ingest(t, s, inbound(fmt.Sprint(100+i), fmt.Sprintf("m%d", i), fmt.Sprintf("question %d about refunds", i)))
-			c.Add(time.Second)
+			c.Advance(time.Second)
 		}
 		var got []string
 		cursor := ""
@@ -228,7 +216,7 @@ func TestListConversationsKeysetPaginationAndFilters(t *testing.T) {
 }
 
 func TestOutboxHeadOfLineAndOutcome(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		ctx := context.Background()
 		conv := ingest(t, s, inbound("5", "5:1", "hi"))[0].ConversationID
 		var ident models.Identity
@@ -255,7 +243,7 @@ func TestOutboxHeadOfLineAndOutcome(t *testing.T) {
 		if due, _ := s.DueDeliveries(ctx, c.Now(), 10); len(due) != 0 {
 			t.Fatalf("nothing is due while the head backs off: %+v", due)
 		}
-		c.Add(2 * time.Minute)
+		c.Advance(2 * time.Minute)
 		if err := s.FinishDelivery(ctx, head, ident.ID, store.DeliveryOutcome{Status: models.DeliverySent, PlatformID: "5:99"}); err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +267,7 @@ func TestOutboxHeadOfLineAndOutcome(t *testing.T) {
 }
 
 func TestTokensAreStoredHashed(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		ctx := context.Background()
 		plain, tok, err := s.CreateToken(ctx, "ana", models.RoleAgent)
 		if err != nil {
@@ -300,7 +288,7 @@ func TestTokensAreStoredHashed(t *testing.T) {
 }
 
 func TestKVExpires(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		ctx := context.Background()
 		if err := s.KVSet(ctx, "wx:token", "a", time.Hour); err != nil {
 			t.Fatal(err)
@@ -311,7 +299,7 @@ func TestKVExpires(t *testing.T) {
 		if v, ok, err := s.KVGet(ctx, "wx:token"); err != nil || !ok || v != "b" {
 			t.Fatalf("get: %q %v %v", v, ok, err)
 		}
-		c.Add(2 * time.Hour)
+		c.Advance(2 * time.Hour)
 		if _, ok, _ := s.KVGet(ctx, "wx:token"); ok {
 			t.Fatal("expired value returned")
 		}
@@ -319,7 +307,7 @@ func TestKVExpires(t *testing.T) {
 }
 
 func TestLeaseIsExclusiveAcrossWorkers(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s *store.Store, c *clock) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		ctx := context.Background()
 		conv := ingest(t, s, inbound("6", "6:1", "hi"))[0].ConversationID
 		var ident models.Identity

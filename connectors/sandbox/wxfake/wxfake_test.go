@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tongdao/hub/internal/testclock"
 )
 
 const testKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -39,18 +41,6 @@ func TestCryptoVectors(t *testing.T) {
 	if _, err := Decrypt(testKey, "wxother0000000000", push); err == nil {
 		t.Fatal("decrypting for another AppID succeeded")
 	}
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // hubStub is a minimal webhook: it checks signatures, decrypts, records
@@ -97,9 +87,9 @@ func (h *hubStub) handler(t *testing.T, token, appID string) http.Handler {
 	})
 }
 
-func newTestServer(t *testing.T, safe bool) (*Server, *hubStub, *clock) {
+func newTestServer(t *testing.T, safe bool) (*Server, *hubStub, *testclock.Clock) {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	hub := &hubStub{}
 	app := "wx1234567890abcdef"
 	hs := httptest.NewServer(hub.handler(t, "tok", app))
