@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongdao/hub/connectors/sandbox/dcfake"
+	"github.com/tongdao/hub/sandbox/dcfake"
 )
 
 const (

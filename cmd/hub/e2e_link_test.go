@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongdao/hub/connectors/sandbox/dcfake"
-	"github.com/tongdao/hub/connectors/sandbox/tgfake"
-	"github.com/tongdao/hub/connectors/sandbox/wxfake"
+	"github.com/tongdao/hub/sandbox/dcfake"
+	"github.com/tongdao/hub/sandbox/tgfake"
+	"github.com/tongdao/hub/sandbox/wxfake"
 )
 
 // linkEnv is the sandbox (hub plus the three stand-ins) with a movable clock.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongdao/hub/connectors/sandbox/tgfake"
+	"github.com/tongdao/hub/sandbox/tgfake"
 )
 
 const (

@@ -14,7 +14,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/tongdao/hub/connectors/sandbox/wxfake"
+	"github.com/tongdao/hub/sandbox/wxfake"
 )
 
 const (

@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 
 	"github.com/tongdao/hub/configs"
-	"github.com/tongdao/hub/connectors/sandbox/dcfake"
-	"github.com/tongdao/hub/connectors/sandbox/tgfake"
-	"github.com/tongdao/hub/connectors/sandbox/wxfake"
+	"github.com/tongdao/hub/sandbox/dcfake"
+	"github.com/tongdao/hub/sandbox/tgfake"
+	"github.com/tongdao/hub/sandbox/wxfake"
 )
 
 // Sandbox credentials: the stand-ins accept exactly these. They are not

@@ -15,7 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tongdao/hub/connectors"
-	"github.com/tongdao/hub/connectors/sandbox/dcfake"
+	"github.com/tongdao/hub/sandbox/dcfake"
 	"github.com/tongdao/hub/models"
 )
 

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/connectors"
-	"github.com/tongdao/hub/connectors/sandbox/tgfake"
+	"github.com/tongdao/hub/sandbox/tgfake"
 )
 
 func startPolling(t *testing.T, fake *tgfake.Server, s *sink) *Connector {

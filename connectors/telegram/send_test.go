@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/connectors"
-	"github.com/tongdao/hub/connectors/sandbox/tgfake"
+	"github.com/tongdao/hub/sandbox/tgfake"
 	"github.com/tongdao/hub/models"
 )
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/connectors"
-	"github.com/tongdao/hub/connectors/sandbox/tgfake"
+	"github.com/tongdao/hub/sandbox/tgfake"
 	"github.com/tongdao/hub/models"
 )
 

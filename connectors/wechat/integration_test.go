@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/connectors"
-	"github.com/tongdao/hub/connectors/sandbox/wxfake"
+	"github.com/tongdao/hub/sandbox/wxfake"
 	"github.com/tongdao/hub/models"
 )
 
