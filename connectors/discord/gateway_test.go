@@ -15,8 +15,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tongdao/hub/connectors"
-	"github.com/tongdao/hub/sandbox/dcfake"
 	"github.com/tongdao/hub/models"
+	"github.com/tongdao/hub/sandbox/dcfake"
 )
 
 const testToken = "MTMwMDAwMDAwMDAwMDAwMDEwMA.GsandB.test-token"

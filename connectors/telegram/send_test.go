@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/connectors"
-	"github.com/tongdao/hub/sandbox/tgfake"
 	"github.com/tongdao/hub/models"
+	"github.com/tongdao/hub/sandbox/tgfake"
 )
 
 // sendEnv is a connector (not running) pointed at a stand-in where Ana has

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/connectors"
-	"github.com/tongdao/hub/sandbox/tgfake"
 	"github.com/tongdao/hub/models"
+	"github.com/tongdao/hub/sandbox/tgfake"
 )
 
 var ana = tgfake.User{ID: 1001, FirstName: "Ana", LastName: "Li", Username: "ana", LanguageCode: "en"}

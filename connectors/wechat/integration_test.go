@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/connectors"
-	"github.com/tongdao/hub/sandbox/wxfake"
 	"github.com/tongdao/hub/models"
+	"github.com/tongdao/hub/sandbox/wxfake"
 )
 
 // harness runs a connector against the stand-in, both on 127.0.0.1.
