@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tongdao/hub/inbox/react"
 	"github.com/tongdao/hub/inbox/store"
 	"github.com/tongdao/hub/models"
 )
@@ -53,9 +54,12 @@ type Options struct {
 	Handoffs []HandoffTarget
 	// Titles names each connector's platform for customers ("WeChat").
 	Titles map[string]string
-	// ReminderInterval is how often RunReminders looks for reply windows
-	// about to close (default 5 minutes).
+	// ReminderInterval is how often the reminder reaction looks for reply
+	// windows about to close (default 5 minutes).
 	ReminderInterval time.Duration
+	// ReactionLease is how long a replica owns a reaction without renewing
+	// (default 20 s).
+	ReactionLease time.Duration
 }
 
 // Service is the inbox.
@@ -85,6 +89,9 @@ type Service struct {
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time
+
+	runner    *react.Runner
+	reactions []react.Reaction
 
 	m metrics
 }
@@ -133,6 +140,14 @@ func New(o Options) *Service {
 	}
 	s.store.Now = s.now
 	s.store.ReplyWindow = s.window
+	s.runner = &react.Runner{Store: s.store, Now: s.now, Wake: s.EventsNotify, Logger: s.log, Lease: o.ReactionLease,
+		AfterCommit: func() {
+			s.notify()
+			s.wakeOutbox()
+		}}
+	// Every feature that reacts to what happened is a reaction here, never
+	// code inside ingest.
+	s.reactions = []react.Reaction{botReaction{s}, linkReaction{s}, reminderReaction{s}}
 	s.m = metrics{
 		ingested:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_messages_total", Help: "Inbound messages committed."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_duplicates_total", Help: "Inbound platform retries dropped as duplicates."}),
@@ -211,10 +226,11 @@ func (s *Service) Ingest(ctx context.Context, in models.Inbound) (models.IngestR
 		}
 	}
 	s.m.commitWait.Observe(time.Since(queued).Seconds())
-	if r.item.Err == nil && r.item.Followup != "" {
-		// Post-commit work (link offers, redemptions) runs here, in the
-		// caller's goroutine: the group commit never waits for it.
-		s.followUp(ctx, &r.item)
+	if r.item.Err == nil && r.item.In.InlineReply {
+		// The one exception to "ingest only ingests": an answer due in the
+		// platform's own response (a WeChat passive reply, 5 seconds) is
+		// made here, after the commit, in the caller's goroutine.
+		s.answerInline(ctx, &r.item)
 	}
 	return r.item.Result, r.item.Err
 }
@@ -293,13 +309,8 @@ func (s *Service) writer() {
 			items = append(items, &r.item)
 		}
 		s.commit(items)
-		queued := false
 		for _, r := range batch {
-			queued = queued || r.item.Queued
 			close(r.done)
-		}
-		if queued {
-			s.wakeOutbox()
 		}
 	}
 }
@@ -320,11 +331,11 @@ func (s *Service) commit(items []*store.IngestItem) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s.m.batchSize.Observe(float64(len(items)))
-	err := s.store.IngestBatch(ctx, items, s.respond)
+	err := s.store.IngestBatch(ctx, items)
 	if err != nil && len(items) > 1 {
 		// Isolate the failing item: commit the others one by one.
 		for _, it := range items {
-			it.Err = s.store.IngestBatch(ctx, []*store.IngestItem{it}, s.respond)
+			it.Err = s.store.IngestBatch(ctx, []*store.IngestItem{it})
 		}
 	} else {
 		for _, it := range items {
@@ -363,6 +374,18 @@ func (s *Service) notify() {
 	close(s.notifyCh)
 	s.notifyCh = make(chan struct{})
 	s.notifyMu.Unlock()
+}
+
+// InitReactions gives every reaction its cursor (at the newest event for a
+// new one). Call it before the connectors start.
+func (s *Service) InitReactions(ctx context.Context) error {
+	return s.runner.Init(ctx, s.reactions...)
+}
+
+// RunReactions runs the reactions (the bot, linking, reminders) until ctx
+// ends; with several replicas, each runs on one of them at a time.
+func (s *Service) RunReactions(ctx context.Context) {
+	s.runner.Run(ctx, s.reactions...)
 }
 
 // RunEventListener wakes this replica's event streams when another replica

@@ -193,6 +193,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return c, ok
 		},
 	})
+	if err := m.Inbox.InitReactions(ctx); err != nil {
+		return fmt.Errorf("reactions: %w", err)
+	}
 	m.supervisor = &connectors.Supervisor{Sink: m.Inbox, Logger: m.Logger, Now: m.Now}
 	api, err := httpapi.New(httpapi.Options{
 		Inbox: m.Inbox, Connectors: m.supervisor, Logger: m.Logger, Registry: reg, Now: m.Now,
@@ -228,7 +231,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		},
 		func() { m.supervisor.Run(runCtx, m.Connectors, types) },
 		func() { _ = m.Inbox.RunOutbox(runCtx) },
-		func() { _ = m.Inbox.RunReminders(runCtx) },
+		func() { m.Inbox.RunReactions(runCtx) },
 		func() { _ = m.Inbox.RunEventListener(runCtx) }, // other replicas' events (PostgreSQL)
 	} {
 		m.wg.Add(1)
