@@ -7,6 +7,7 @@ import (
 
 	"github.com/tongdao/hub/inbox/react"
 	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/inbox/texts"
 	"github.com/tongdao/hub/models"
 )
 
@@ -27,28 +28,31 @@ type answer struct {
 // agent, and link words and codes are the linking reaction's.
 func (s *Service) botAnswer(f *models.InboundFacts) *answer {
 	in := &f.Inbound
-	zh := chinese(in)
-	pick := func(en, cn string) string {
-		if zh {
-			return cn + "\n" + en
-		}
-		return en
-	}
+	langs := s.langs(in.Connector, in.From.Language, in.Text)
 	switch {
 	case in.Kind == models.KindEvent && in.Event == models.EventSubscribe,
 		in.Command == "start" && (f.NewContact || f.NewConversation) && in.Payload == "":
-		return &answer{Text: pick(
-			"Welcome! Write your question here at any time: we answer 24/7, and a human agent is one tap away.",
-			"欢迎！随时在这里留言，我们 7×24 小时为您服务，一键即可转人工。"),
-			Buttons: s.welcomeButtons(in.Connector, pick)}
+		return &answer{Text: s.texts.Say(langs, texts.Welcome), Buttons: s.welcomeButtons(in.Connector, langs)}
 	case in.Kind == models.KindAction && isHumanAction(in.Action):
-		return &answer{Text: pick(
-			"You're in the queue for a human agent, who will answer right here. Add any details meanwhile.",
-			"已为您转接人工客服，客服将在这里回复您，您可以继续补充问题。")}
+		return &answer{Text: s.texts.Say(langs, texts.HumanQueued)}
 	case in.Kind == models.KindAction:
-		return &answer{Text: pick("Got it.", "收到。")}
+		return &answer{Text: s.texts.Say(langs, texts.GotIt)}
 	}
 	return nil
+}
+
+// langs are the languages to answer a customer in: theirs when the
+// platform's language code or the script of their text tells it, else the
+// connector's default languages (WeChat: Chinese, then English), else the
+// configured default.
+func (s *Service) langs(connector, code, text string) []string {
+	if l, ok := s.texts.Language(code, text); ok {
+		return []string{l}
+	}
+	if ls := s.fallbackLangs[connector]; len(ls) > 0 {
+		return ls
+	}
+	return []string{s.texts.Default}
 }
 
 func isHumanAction(a string) bool {
@@ -61,10 +65,10 @@ func isHumanAction(a string) bool {
 
 // welcomeButtons offers a human and, when another connector can take over,
 // continuing there.
-func (s *Service) welcomeButtons(connector string, pick func(en, cn string) string) []models.Button {
-	b := []models.Button{{ID: ActionHuman, Label: pick("Talk to a human", "转人工")}}
+func (s *Service) welcomeButtons(connector string, langs []string) []models.Button {
+	b := []models.Button{{ID: ActionHuman, Label: s.texts.Label(langs, texts.ButtonHuman)}}
 	if len(s.otherTargets(connector)) > 0 {
-		b = append(b, models.Button{ID: ActionLink, Label: pick("Continue on another app", "在其他应用继续")})
+		b = append(b, models.Button{ID: ActionLink, Label: s.texts.Label(langs, texts.ButtonLink)})
 	}
 	return b
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tongdao/hub/inbox/react"
 	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/inbox/texts"
 	"github.com/tongdao/hub/models"
 )
 
@@ -181,8 +182,8 @@ func (s *Service) linkFollowUp(ctx context.Context, f *models.InboundFacts, conv
 	switch kind := linkFollowup(in); kind {
 	case followLinkOffer:
 		t := offerTarget{identity: f.IdentityID, contact: f.ContactID, conversation: conv,
-			connector: in.Connector, channel: in.Channel, zh: chinese(in), inline: f.Inline}
-		o, err := s.prepareOffer(ctx, t, "", "")
+			connector: in.Connector, channel: in.Channel, langs: s.langs(in.Connector, in.From.Language, in.Text), inline: f.Inline}
+		o, err := s.prepareOffer(ctx, t, nil)
 		if err != nil {
 			return "", err
 		}
@@ -234,17 +235,6 @@ func (s *Service) answerInline(ctx context.Context, it *store.IngestItem) {
 	s.notify()
 }
 
-func chinese(in *models.Inbound) bool {
-	return strings.HasPrefix(in.From.Language, "zh") || in.Channel == models.ChannelWeChat
-}
-
-func pickLang(zh bool, en, cn string) string {
-	if zh {
-		return cn + "\n\n" + en
-	}
-	return en
-}
-
 // title is a connector's platform name for customers ("WeChat").
 func (s *Service) title(connector, channel string) string {
 	if t := s.titles[connector]; t != "" {
@@ -267,7 +257,8 @@ func (s *Service) otherTargets(connector string) []HandoffTarget {
 type offerTarget struct {
 	identity, contact, conversation int64
 	connector, channel              string
-	zh, inline                      bool
+	langs                           []string
+	inline                          bool
 }
 
 // offer is a link offer ready to store: its secrets and its text.
@@ -275,7 +266,7 @@ type offer struct{ code, token, text string }
 
 // prepareOffer creates a link code and token and gathers every other
 // connector's handoff (platform I/O: call it outside any transaction).
-func (s *Service) prepareOffer(ctx context.Context, t offerTarget, introEN, introCN string) (offer, error) {
+func (s *Service) prepareOffer(ctx context.Context, t offerTarget, intro func(lang string) string) (offer, error) {
 	code, err := newLinkCode()
 	if err != nil {
 		return offer{}, err
@@ -293,17 +284,18 @@ func (s *Service) prepareOffer(ctx context.Context, t offerTarget, introEN, intr
 			s.log.Warn("link handoff unavailable", "connector", target.Connector, "err", err)
 			continue
 		}
-		if line := renderHandoff(t.zh, s.title(target.Connector, ""), h); line != "" {
+		if line := s.renderHandoff(t.langs[0], s.title(target.Connector, ""), h); line != "" {
 			lines = append(lines, line)
 		}
 	}
-	en := fmt.Sprintf("To continue this conversation on another app, send this code there: %s\n"+
-		"It works once, for 15 minutes. Never share it: it opens this conversation.", code)
-	cn := fmt.Sprintf("要在其他应用继续本对话，请在那里发送验证码：%s\n验证码 15 分钟内有效，仅可使用一次。请勿分享给他人。", code)
-	if introEN != "" {
-		en, cn = introEN+"\n"+en, introCN+"\n"+cn
+	parts := make([]string, len(t.langs))
+	for i, l := range t.langs {
+		parts[i] = s.texts.Text(l, texts.LinkOffer, "code", code, "minutes", int(LinkCodeTTL/time.Minute))
+		if intro != nil {
+			parts[i] = intro(l) + "\n" + parts[i]
+		}
 	}
-	text := pickLang(t.zh, en, cn)
+	text := strings.Join(parts, "\n\n")
 	if len(lines) > 0 {
 		text += "\n\n" + strings.Join(lines, "\n")
 	}
@@ -331,30 +323,16 @@ func (s *Service) storeOffer(ctx context.Context, st *store.Store, t offerTarget
 	return st.AddMessage(ctx, m)
 }
 
-func renderHandoff(zh bool, title string, h Handoff) string {
-	switch h.Kind {
-	case HandoffURL:
-		if h.URL != "" {
-			return pickLine(zh, fmt.Sprintf("• %s: tap %s", title, h.URL), fmt.Sprintf("• %s：点击 %s", title, h.URL))
-		}
-	case HandoffQR:
-		if h.URL != "" {
-			return pickLine(zh, fmt.Sprintf("• %s: scan the QR code %s", title, h.URL), fmt.Sprintf("• %s：扫描二维码 %s", title, h.URL))
-		}
-	case HandoffCode:
-		if h.Name != "" {
-			return pickLine(zh, fmt.Sprintf("• %s: send the code to %s in a direct message", title, h.Name),
-				fmt.Sprintf("• %s：私信 %s 发送验证码", title, h.Name))
-		}
+func (s *Service) renderHandoff(lang, title string, h Handoff) string {
+	switch {
+	case h.Kind == HandoffURL && h.URL != "":
+		return s.texts.Text(lang, texts.HandoffURL, "app", title, "url", h.URL)
+	case h.Kind == HandoffQR && h.URL != "":
+		return s.texts.Text(lang, texts.HandoffQR, "app", title, "url", h.URL)
+	case h.Kind == HandoffCode && h.Name != "":
+		return s.texts.Text(lang, texts.HandoffCode, "app", title, "name", h.Name)
 	}
 	return ""
-}
-
-func pickLine(zh bool, en, cn string) string {
-	if zh {
-		return cn
-	}
-	return en
 }
 
 var offerSecret = regexp.MustCompile(`link_[A-Za-z0-9_-]+|ticket=[^\s&]+|\b[A-Za-z0-9]{8}\b`)
@@ -406,27 +384,21 @@ func (s *Service) redeem(ctx context.Context, st *store.Store, f *models.Inbound
 	if err != nil {
 		return "", 0, err
 	}
-	zh := chinese(in)
+	langs := s.langs(in.Connector, in.From.Language, in.Text)
 	var text string
 	switch res.Outcome {
 	case store.RedeemLinked, store.RedeemAlready:
 		conv = res.ConversationID
-		text, err = s.greeting(ctx, st, conv, zh, res.Outcome == store.RedeemAlready)
+		text, err = s.greeting(ctx, st, conv, langs, res.Outcome == store.RedeemAlready)
 		if err != nil {
 			return "", 0, err
 		}
 		s.log.Info("identity linked", "connector", in.Connector, "method", req.Method, "outcome", res.Outcome, "contact", res.ContactID)
 	case store.RedeemInvalid:
 		left := max(MaxLinkFailures-int(res.Failures), 0)
-		text = pickLang(zh,
-			fmt.Sprintf("If that was a link code, it did not work: it may be mistyped, used already or expired (codes last 15 minutes). "+
-				"Send \"link\" in the chat where you started to get a new one. Attempts left this hour: %d.", left),
-			fmt.Sprintf("如果这是关联验证码，它无效：可能输错、已使用或已过期（有效期 15 分钟）。请在原对话中发送“绑定”获取新的验证码。本小时剩余尝试次数：%d。", left))
+		text = s.texts.Say(langs, texts.LinkInvalid, "left", left, "minutes", int(LinkCodeTTL/time.Minute))
 	case store.RedeemLimited:
-		text = pickLang(zh,
-			"Too many wrong link codes were sent from this account, so linking is paused for an hour for your safety. "+
-				"You can keep writing here: an agent will read your messages.",
-			"此账号发送的错误验证码过多，为保护您的安全，关联功能暂停一小时。您仍可在这里留言，客服会查看。")
+		text = s.texts.Say(langs, texts.LinkLimited)
 	}
 	return text, conv, nil
 }
@@ -434,56 +406,39 @@ func (s *Service) redeem(ctx context.Context, st *store.Store, f *models.Inbound
 // greeting tells a customer on a newly linked channel what we already know:
 // the ticket, the problem in their own opening words, its status and who
 // has it.
-func (s *Service) greeting(ctx context.Context, st *store.Store, convID int64, zh, already bool) (string, error) {
+func (s *Service) greeting(ctx context.Context, st *store.Store, convID int64, langs []string, already bool) (string, error) {
 	if convID == 0 {
-		return pickLang(zh, "This chat is now linked to your account. Write here any time.",
-			"本对话已关联到您的账号，您可以随时在这里留言。"), nil
+		return s.texts.Say(langs, texts.LinkedNoCase), nil
 	}
 	conv, err := st.Conversation(ctx, convID)
 	if err != nil {
 		return "", err
 	}
-	texts, err := st.OpeningMessages(ctx, convID, 20)
+	opening, err := st.OpeningMessages(ctx, convID, 20)
 	if err != nil {
 		return "", err
 	}
-	problem := openingWords(texts, conv.Subject)
-	who := "it is waiting for the next free agent"
-	whoCN := "正在等待客服接手"
-	switch {
-	case conv.Assignee != "" && conv.Team != "":
-		who = fmt.Sprintf("%s (%s team) is handling it", conv.Assignee, conv.Team)
-		whoCN = fmt.Sprintf("由 %s（%s 团队）负责", conv.Assignee, conv.Team)
-	case conv.Assignee != "":
-		who = conv.Assignee + " is handling it"
-		whoCN = "由 " + conv.Assignee + " 负责"
-	case conv.Team != "":
-		who = "the " + conv.Team + " team has it"
-		whoCN = "由 " + conv.Team + " 团队负责"
-	}
-	lead, leadCN := "Welcome! This chat is now linked to your ticket", "欢迎！本对话已关联到您的工单"
+	problem := openingWords(opening, conv.Subject)
+	key := texts.Linked
 	if already {
-		lead, leadCN = "This chat is already linked to your ticket", "本对话已关联到您的工单"
+		key = texts.LinkedAgain
 	}
-	en := fmt.Sprintf("%s #%d: “%s”.\nStatus: %s; %s.\nJust write here: no need to repeat anything, and our replies now come here.",
-		lead, conv.ID, problem, conv.Status, who)
-	cn := fmt.Sprintf("%s #%d：“%s”。\n状态：%s；%s。\n请直接在这里继续，无需重复描述问题，我们的回复也会发到这里。",
-		leadCN, conv.ID, problem, statusCN(conv.Status), whoCN)
-	return pickLang(zh, en, cn), nil
-}
-
-func statusCN(st string) string {
-	switch st {
-	case models.StatusOpen:
-		return "处理中"
-	case models.StatusPending:
-		return "等待回复"
-	case models.StatusSnoozed:
-		return "稍后处理"
-	case models.StatusResolved:
-		return "已解决"
+	parts := make([]string, len(langs))
+	for i, l := range langs {
+		var who string
+		switch {
+		case conv.Assignee != "" && conv.Team != "":
+			who = s.texts.Text(l, texts.WhoAgentTeam, "agent", conv.Assignee, "team", conv.Team)
+		case conv.Assignee != "":
+			who = s.texts.Text(l, texts.WhoAgent, "agent", conv.Assignee)
+		case conv.Team != "":
+			who = s.texts.Text(l, texts.WhoTeam, "team", conv.Team)
+		default:
+			who = s.texts.Text(l, texts.WhoNobody)
+		}
+		parts[i] = s.texts.Text(l, key, "ticket", conv.ID, "problem", problem, "status", s.texts.Text(l, "status_"+conv.Status), "who", who)
 	}
-	return st
+	return strings.Join(parts, "\n\n"), nil
 }
 
 // openingWords is the customer's problem in their own first words: the
@@ -629,13 +584,12 @@ func (s *Service) remind(ctx context.Context, commit react.Commit, ident *models
 		return false, err
 	}
 	left := ident.ReplyUntil(window).Sub(now).Round(time.Minute)
-	zh := strings.HasPrefix(ident.Language, "zh") || ident.Channel == models.ChannelWeChat
-	introEN := fmt.Sprintf("We can answer you in this chat for about %s more (%s allows replies only for %s after your last message).",
-		fmtLeft(left), s.title(ident.Connector, ident.Channel), fmtWindow(window))
-	introCN := fmt.Sprintf("本对话还可回复约 %s（平台只允许在您最后一条消息后 %s 内回复）。", fmtLeft(left), fmtWindow(window))
 	t := offerTarget{identity: ident.ID, contact: ident.ContactID, conversation: conv.ID,
-		connector: ident.Connector, channel: ident.Channel, zh: zh}
-	o, err := s.prepareOffer(ctx, t, introEN, introCN)
+		connector: ident.Connector, channel: ident.Channel, langs: s.langs(ident.Connector, ident.Language, "")}
+	intro := func(lang string) string {
+		return s.texts.Text(lang, texts.ReminderLead, "left", fmtLeft(left), "app", s.title(ident.Connector, ident.Channel), "window", fmtWindow(window))
+	}
+	o, err := s.prepareOffer(ctx, t, intro)
 	if err != nil {
 		return false, err
 	}

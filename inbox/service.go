@@ -20,6 +20,7 @@ import (
 
 	"github.com/tongdao/hub/inbox/react"
 	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/inbox/texts"
 	"github.com/tongdao/hub/models"
 )
 
@@ -57,6 +58,13 @@ type Options struct {
 	// ReminderInterval is how often the reminder reaction looks for reply
 	// windows about to close (default 5 minutes).
 	ReminderInterval time.Duration
+	// Texts is what the bot says, per language (default: the built-in
+	// catalog, English by default).
+	Texts *texts.Catalog
+	// FallbackLanguages gives, per connector, the languages to answer a
+	// customer in when theirs is unknown (cmd/hub fills it from connectors
+	// that say, such as WeChat: Chinese, then English).
+	FallbackLanguages map[string][]string
 	// ReactionLease is how long a replica owns a reaction without renewing
 	// (default 20 s).
 	ReactionLease time.Duration
@@ -90,6 +98,9 @@ type Service struct {
 	touchMu sync.Mutex
 	touched map[int64]time.Time
 
+	texts         *texts.Catalog
+	fallbackLangs map[string][]string
+
 	runner    *react.Runner
 	reactions []react.Reaction
 
@@ -116,6 +127,10 @@ func New(o Options) *Service {
 		ingestQ: make(chan *ingestReq, 4096), stop: make(chan struct{}), done: make(chan struct{}),
 		notifyCh: make(chan struct{}), outboxWake: make(chan struct{}, 1), touched: map[int64]time.Time{},
 		handoffs: o.Handoffs, titles: o.Titles, reminderEvery: o.ReminderInterval,
+		texts: o.Texts, fallbackLangs: o.FallbackLanguages,
+	}
+	if s.texts == nil {
+		s.texts, _ = texts.New("", nil) // the built-in catalog: cannot fail
 	}
 	if s.reminderEvery <= 0 {
 		s.reminderEvery = 5 * time.Minute

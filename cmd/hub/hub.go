@@ -18,6 +18,7 @@ import (
 	"github.com/tongdao/hub/inbox"
 	"github.com/tongdao/hub/inbox/httpapi"
 	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/inbox/texts"
 	"github.com/tongdao/hub/models"
 	"github.com/tongdao/hub/web"
 
@@ -157,6 +158,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	types := map[string]string{}
 	windows := map[string]time.Duration{}
 	titles := map[string]string{}
+	fallbackLangs := map[string][]string{}
 	var handoffs []inbox.HandoffTarget
 	var problems []error
 	for i, cc := range cfg.Connectors {
@@ -171,6 +173,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		if w, ok := c.(replyWindower); ok {
 			windows[cc.Name] = w.ReplyWindow()
 		}
+		if l, ok := c.(connectors.Languager); ok {
+			fallbackLangs[cc.Name] = l.DefaultLanguages()
+		}
 		titles[cc.Name] = platformTitles[cc.Type]
 		if titles[cc.Name] == "" {
 			titles[cc.Name] = cc.Type
@@ -183,11 +188,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return errors.Join(problems...)
 	}
 
+	catalog, err := texts.New(cfg.Bot.DefaultLanguage, cfg.Bot.Texts)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Inbox = inbox.New(inbox.Options{
 		Store: m.Store, Logger: m.Logger, Now: m.Now, ReplyWindows: windows, Registerer: reg,
 		Handoffs: handoffs, Titles: titles, ReminderInterval: m.ReminderInterval,
+		Texts: catalog, FallbackLanguages: fallbackLangs,
 		Senders: func(name string) (inbox.Sender, bool) {
 			c, ok := byName[name]
 			return c, ok
