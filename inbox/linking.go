@@ -161,11 +161,17 @@ func (s *Service) followUp(ctx context.Context, it *store.IngestItem) {
 	var err error
 	switch it.Followup {
 	case followLinkOffer:
+		// The code goes inline only to a sealed request: otherwise the
+		// requester may not be the customer, so it goes through the outbox.
+		inline := it.In.InlineReply && it.In.Sealed
 		var text string
 		text, err = s.sendOffer(ctx, offerTarget{identity: it.IdentityID, contact: it.ContactID, conversation: it.ConversationID,
-			connector: it.In.Connector, zh: chinese(&it.In), inline: it.In.InlineReply}, "", "")
+			connector: it.In.Connector, zh: chinese(&it.In), inline: inline}, "", "")
 		if err == nil && it.In.InlineReply {
 			it.Result.InlineReply = text
+			if !inline {
+				it.Result.InlineReply = offerSentApart(chinese(&it.In))
+			}
 		}
 	case followRedeemCode, followRedeemToken:
 		err = s.redeem(ctx, it)
