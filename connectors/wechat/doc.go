@@ -40,6 +40,8 @@
 //     as the same even if its ciphertext were drawn anew. A signature reused
 //     with the same body can only repeat a push already stored. If the KV
 //     cannot be reached the push is answered 503 and WeChat re-posts it.
+//     A URL verification's signature is remembered the same way (with its
+//     echostr), so a logged verification URL cannot sign a push either.
 //
 // Platform quirks this package handles:
 //

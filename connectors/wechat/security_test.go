@@ -191,6 +191,29 @@ func TestReplayedNonceWithAnotherBodyRefused(t *testing.T) {
 	}
 }
 
+// TestVerificationURLCannotSignAPush: the signed URL of a URL verification
+// (also logged) cannot be reused for a push; the same verification again
+// is still answered.
+func TestVerificationURLCannotSignAPush(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	ts := strconv.FormatInt(h.clock.Now().Unix(), 10)
+	q := url.Values{"signature": {wxfake.Signature("tok123", ts, "31337")}, "timestamp": {ts}, "nonce": {"31337"}, "echostr": {"8080"}}
+	for range 2 {
+		resp, err := http.Get(h.hub.URL + "/webhooks/wx?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(body) != "8080" {
+			t.Fatalf("URL verification: %d %q", resp.StatusCode, body)
+		}
+	}
+	if code, answer := h.post(t, forged{ts: ts, nonce: "31337", plain: h.textPush("o-eve", "400001", "link")}); code != http.StatusForbidden || h.stored() != 0 {
+		t.Fatalf("a push under the verification's signature: %d %q, %d stored", code, answer, h.stored())
+	}
+}
+
 // TestReplayRefusedAcrossReplicas: two connectors for one account sharing
 // one KV (two hub replicas on one database) remember each other's pushes.
 func TestReplayRefusedAcrossReplicas(t *testing.T) {

@@ -101,6 +101,21 @@ func (c *Connector) serveVerify(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing echostr", http.StatusBadRequest)
 		return
 	}
+	// The verification's signed URL is remembered like a push's, so that
+	// it cannot be reused to sign a push (WeChat repeating the same
+	// verification still gets its echo).
+	ctx, cancel := context.WithTimeout(r.Context(), c.ingestTimeout)
+	defer cancel()
+	switch fresh, err := c.firstUse(ctx, q.Get("signature"), []byte("GET echostr="+echo[0])); {
+	case err != nil:
+		c.log.Error("wechat: cannot check the URL verification against recent pushes", "err", err)
+		http.Error(w, "cannot check the request now", http.StatusServiceUnavailable)
+		return
+	case !fresh:
+		c.log.Warn("wechat: replayed URL verification refused", "remote", r.RemoteAddr)
+		http.Error(w, "replayed request refused: this timestamp and nonce were already used", http.StatusForbidden)
+		return
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, echo[0])
 }
