@@ -120,6 +120,15 @@ type ReplyRequest struct {
 	Actor       Actor
 }
 
+// ChannelView is a channel as listed by GET /api/v1/channels: a channel of
+// a registered connector type, its title, and the configured connectors
+// that carry it (names, possibly none).
+type ChannelView struct {
+	Name       string   `json:"name"`
+	Title      string   `json:"title"`
+	Connectors []string `json:"connectors"`
+}
+
 // ConnectorState is a connector's state as shown by /readyz.
 type ConnectorState struct {
 	Name      string    `json:"name"`

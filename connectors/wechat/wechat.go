@@ -22,7 +22,17 @@ import (
 	"github.com/tongdao/hub/models"
 )
 
-func init() { connectors.Register("wechat", New) }
+func init() {
+	connectors.Register(connectors.Type{Name: "wechat", Channel: models.ChannelWeChat, Title: "WeChat", Factory: New})
+}
+
+// Capabilities, checked at compile time.
+var (
+	_ connectors.WebhookHandler = (*Connector)(nil)
+	_ connectors.ReplyWindower  = (*Connector)(nil)
+	_ connectors.QRCoder        = (*Connector)(nil)
+	_ connectors.Shutdowner     = (*Connector)(nil)
+)
 
 // Compile-time checks of the capabilities the hub looks for.
 var (
