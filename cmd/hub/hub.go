@@ -143,6 +143,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 	cfg := m.Config
+	if err := connectors.Err(); err != nil {
+		return err
+	}
 	if m.Store, err = store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN); err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
