@@ -95,7 +95,7 @@ type ConversationFilter struct {
 	Status   string // one of the statuses, or "" for all
 	Assignee string // an assignee name, "none" for unassigned, "" for any
 	Team     string
-	Channel  string // telegram|wechat|discord
+	Channel  string // a registered channel (GET /api/v1/channels)
 	Query    string // text search in messages and contact names
 	Cursor   string
 	Limit    int
