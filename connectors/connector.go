@@ -61,6 +61,13 @@ type WebhookHandler interface {
 	http.Handler
 }
 
+// Languager is implemented by connectors whose platform tells in which
+// languages to answer a customer whose own language is unknown (WeChat
+// gives no language with a message: Chinese, then English).
+type Languager interface {
+	DefaultLanguages() []string
+}
+
 // Shutdowner is implemented by connectors that hold resources to release.
 type Shutdowner interface {
 	Close() error

@@ -68,6 +68,22 @@ type Inbound struct {
 	InlineReply bool `json:"-"`
 }
 
+// InboundFacts is what ingest knew of a stored inbound, recorded with its
+// message.created event (Event.Detail) so that reactions see exactly what
+// ingest saw, long after the request that carried it.
+type InboundFacts struct {
+	Inbound    Inbound `json:"inbound"`
+	IdentityID int64   `json:"identity_id"`
+	ContactID  int64   `json:"contact_id"`
+	// NewContact and NewConversation tell whether this inbound created them.
+	NewContact      bool `json:"new_contact,omitempty"`
+	NewConversation bool `json:"new_conversation,omitempty"`
+	// Inline is true when the connector answered the inbound in its own
+	// response (Inbound.InlineReply): the inbox replied at once, and reactions
+	// must not answer it again.
+	Inline bool `json:"inline,omitempty"`
+}
+
 // Sender is a customer as a platform knows them.
 type Sender struct {
 	ExternalID  string `json:"external_id"`

@@ -18,6 +18,7 @@ import (
 	"github.com/tongdao/hub/inbox"
 	"github.com/tongdao/hub/inbox/httpapi"
 	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/inbox/texts"
 	"github.com/tongdao/hub/models"
 	"github.com/tongdao/hub/web"
 
@@ -156,6 +157,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	types := map[string]string{}
 	windows := map[string]time.Duration{}
 	titles := map[string]string{}
+	fallbackLangs := map[string][]string{}
 	var handoffs []inbox.HandoffTarget
 	var problems []error
 	for i, cc := range cfg.Connectors {
@@ -170,6 +172,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		if w, ok := c.(connectors.ReplyWindower); ok {
 			windows[cc.Name] = w.ReplyWindow()
 		}
+		if l, ok := c.(connectors.Languager); ok {
+			fallbackLangs[cc.Name] = l.DefaultLanguages()
+		}
 		typ, _ := connectors.Lookup(cc.Type) // Build succeeded: registered
 		titles[cc.Name] = typ.Title
 		if h, ok := handoffTarget(cc.Name, c); ok {
@@ -180,16 +185,24 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return errors.Join(problems...)
 	}
 
+	catalog, err := texts.New(cfg.Bot.DefaultLanguage, cfg.Bot.Texts)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Inbox = inbox.New(inbox.Options{
 		Store: m.Store, Logger: m.Logger, Now: m.Now, ReplyWindows: windows, Registerer: reg,
 		Handoffs: handoffs, Titles: titles, ReminderInterval: m.ReminderInterval,
+		Texts: catalog, FallbackLanguages: fallbackLangs,
 		Senders: func(name string) (inbox.Sender, bool) {
 			c, ok := byName[name]
 			return c, ok
 		},
 	})
+	if err := m.Inbox.InitReactions(ctx); err != nil {
+		return fmt.Errorf("reactions: %w", err)
+	}
 	m.supervisor = &connectors.Supervisor{Sink: m.Inbox, Logger: m.Logger, Now: m.Now}
 	api, err := httpapi.New(httpapi.Options{
 		Inbox: m.Inbox, Connectors: m.supervisor, Logger: m.Logger, Registry: reg, Now: m.Now,
@@ -226,7 +239,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		},
 		func() { m.supervisor.Run(runCtx, m.Connectors, types) },
 		func() { _ = m.Inbox.RunOutbox(runCtx) },
-		func() { _ = m.Inbox.RunReminders(runCtx) },
+		func() { m.Inbox.RunReactions(runCtx) },
 		func() { _ = m.Inbox.RunEventListener(runCtx) }, // other replicas' events (PostgreSQL)
 	} {
 		m.wg.Add(1)

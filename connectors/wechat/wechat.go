@@ -32,12 +32,14 @@ var (
 	_ connectors.ReplyWindower  = (*Connector)(nil)
 	_ connectors.QRCoder        = (*Connector)(nil)
 	_ connectors.Shutdowner     = (*Connector)(nil)
+	_ connectors.Languager      = (*Connector)(nil)
 )
 
 // Compile-time checks of the capabilities the hub looks for.
 var (
 	_ connectors.WebhookHandler = (*Connector)(nil)
 	_ connectors.Shutdowner     = (*Connector)(nil)
+	_ connectors.Languager      = (*Connector)(nil)
 )
 
 const (
@@ -145,6 +147,10 @@ func (c *Connector) Name() string { return c.name }
 // still write to them (WeChat's 48-hour customer-service window). The inbox
 // refuses agent replies outside it.
 func (c *Connector) ReplyWindow() time.Duration { return replyWindow }
+
+// DefaultLanguages answers customers whose language is unknown (WeChat
+// sends none with a message) in Chinese, then English.
+func (c *Connector) DefaultLanguages() []string { return []string{"zh", "en"} }
 
 // Run makes the webhook accept pushes and hands them to sink until ctx ends.
 // WeChat pushes to us, so Run itself only checks the credentials once (a

@@ -49,7 +49,7 @@ func ingest(t *testing.T, s *store.Store, ins ...models.Inbound) []*store.Ingest
 	for i := range ins {
 		items[i] = &store.IngestItem{In: ins[i]}
 	}
-	if err := s.IngestBatch(context.Background(), items, nil); err != nil {
+	if err := s.IngestBatch(context.Background(), items); err != nil {
 		t.Fatalf("ingest: %v", err)
 	}
 	return items
@@ -129,7 +129,7 @@ func TestConcurrentBatchesKeepOneActiveConversation(t *testing.T) {
 				defer wg.Done()
 				for i := 0; i < 10; i++ {
 					items := []*store.IngestItem{{In: inbound("9", fmt.Sprintf("9:%d:%d", w, i), "x")}}
-					if err := s.IngestBatch(context.Background(), items, nil); err != nil {
+					if err := s.IngestBatch(context.Background(), items); err != nil {
 						t.Error(err)
 					}
 				}
@@ -151,14 +151,11 @@ func TestEventWithoutConversationOpensNone(t *testing.T) {
 		in.Kind, in.Event, in.InlineReply = models.KindEvent, models.EventSubscribe, true
 		items := make([]*store.IngestItem, 1)
 		items[0] = &store.IngestItem{In: in}
-		respond := func(in *models.Inbound, st store.IngestState) *store.BotReply {
-			return &store.BotReply{Text: "welcome"}
-		}
-		if err := s.IngestBatch(context.Background(), items, respond); err != nil {
+		if err := s.IngestBatch(context.Background(), items); err != nil {
 			t.Fatal(err)
 		}
-		if items[0].Result.InlineReply != "welcome" || items[0].ConversationID != 0 {
-			t.Fatalf("result: %+v conv %d", items[0].Result, items[0].ConversationID)
+		if items[0].ConversationID != 0 || !items[0].NewContact || items[0].IdentityID == 0 {
+			t.Fatalf("result: %+v", items[0])
 		}
 		if n := count(t, s, &models.Conversation{}); n != 0 {
 			t.Fatalf("a follow must not open a conversation, got %d", n)
