@@ -7,8 +7,9 @@
 // decoded strictly into its own struct; construction does no I/O (so
 // `hub check-config` can build every connector); Run does the I/O. What a
 // platform can do beyond Run and Send is told by the capability interfaces
-// below (WebhookHandler, ReplyWindower, DeepLinker, QRCoder, DMTarget,
-// Shutdowner), each asserted at compile time in the connector's package.
+// in this package (WebhookHandler, ReplyWindower, DeepLinker, QRCoder,
+// DMTarget, Languager, Shutdowner), each asserted at compile time in the
+// connector's package.
 // Package kit holds what connector packages share (text splitting, base
 // URLs, webhook error replies); internal/backoff the retry waits.
 package connectors
