@@ -181,13 +181,23 @@ func (s *Service) linkFollowUp(ctx context.Context, f *models.InboundFacts, conv
 	in := &f.Inbound
 	switch kind := linkFollowup(in); kind {
 	case followLinkOffer:
+		// The code goes inline only to a sealed request: otherwise the
+		// requester may not be the customer, so it goes through the outbox
+		// to the customer's own chat, and the inline answer says so.
 		t := offerTarget{identity: f.IdentityID, contact: f.ContactID, conversation: conv,
-			connector: in.Connector, channel: in.Channel, langs: s.langs(in.Connector, in.From.Language, in.Text), inline: f.Inline}
+			connector: in.Connector, channel: in.Channel, langs: s.langs(in.Connector, in.From.Language, in.Text),
+			inline: f.Inline && in.Sealed}
 		o, err := s.prepareOffer(ctx, t, nil)
 		if err != nil {
 			return "", err
 		}
-		return o.text, commit(func(tx *store.Store) error { return s.storeOffer(ctx, tx, t, o) })
+		if err := commit(func(tx *store.Store) error { return s.storeOffer(ctx, tx, t, o) }); err != nil {
+			return "", err
+		}
+		if f.Inline && !t.inline {
+			return s.texts.Say(t.langs, texts.LinkSentApart), nil
+		}
+		return o.text, nil
 	case followRedeemCode, followRedeemToken:
 		var text string
 		err := commit(func(tx *store.Store) error {
@@ -233,6 +243,7 @@ func (s *Service) answerInline(ctx context.Context, it *store.IngestItem) {
 	}
 	it.Result.InlineReply = text
 	s.notify()
+	s.wakeOutbox()
 }
 
 // title is a connector's platform name for customers ("WeChat").

@@ -66,6 +66,13 @@ type Inbound struct {
 	// response (a WeChat passive reply). The bot then answers inline instead of
 	// through the outbox.
 	InlineReply bool `json:"-"`
+	// Sealed is true when the platform authenticated this inbound end to
+	// end, body included: a WeChat push verified by its msg_signature over
+	// the encrypted body. An inline reply goes to whoever made the request,
+	// so the inbox puts no secret (a link code) in the inline reply of an
+	// unsealed inbound and sends it through the outbox to the customer
+	// instead. Only InlineReply inbounds need it; others leave it false.
+	Sealed bool `json:"-"`
 }
 
 // InboundFacts is what ingest knew of a stored inbound, recorded with its

@@ -59,6 +59,9 @@ func (k kv) Get(ctx context.Context, key string) (string, bool, error) { return 
 func (k kv) Set(ctx context.Context, key, value string, ttl time.Duration) error {
 	return k.s.KVSet(ctx, key, value, ttl)
 }
+func (k kv) Add(ctx context.Context, key, value string, ttl time.Duration) (bool, error) {
+	return k.s.KVAdd(ctx, key, value, ttl)
+}
 
 // handoffTarget returns how to hand a customer over to c, if c can say.
 func handoffTarget(name string, c connectors.Connector) (inbox.HandoffTarget, bool) {
