@@ -285,7 +285,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, fields map[str
 		}
 		res := tx.Model(&models.Conversation{}).Where("id = ?", id).Updates(fields)
 		if res.Error != nil {
-			if IsUniqueViolation(res.Error) {
+			if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
 				return models.Errorf(models.ECONFLICT, "the contact already has an active conversation; resolve it first")
 			}
 			return res.Error
