@@ -4,11 +4,12 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	msqlite "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/tongdao/hub/internal/dberr"
 )
 
 // sqliteDialector is gorm's SQLite dialector over the pure-Go driver, with
@@ -31,22 +32,5 @@ func (d sqliteDialector) Translate(err error) error {
 }
 
 // IsUniqueViolation reports whether err is a unique-constraint violation on
-// either driver: gorm's translated error, or the driver's own (the hot path
-// runs prepared statements on database/sql).
-func IsUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return true
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "23505"
-	}
-	var se *msqlite.Error
-	if errors.As(err, &se) {
-		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
-	}
-	return false
-}
+// either driver.
+func IsUniqueViolation(err error) bool { return dberr.Duplicate(err) }

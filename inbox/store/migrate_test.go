@@ -3,8 +3,11 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -65,7 +68,7 @@ func schema(t *testing.T, db *gorm.DB, driver string) []string {
 	}
 	var cols []struct {
 		TableName, ColumnName, DataType, IsNullable, ColumnDefault string
-		CharacterMaximumLength                                    int
+		CharacterMaximumLength                                     int
 	}
 	if err := db.Raw(`SELECT table_name, column_name, data_type, is_nullable, COALESCE(column_default, '') AS column_default,
 			COALESCE(character_maximum_length, 0) AS character_maximum_length
@@ -110,6 +113,31 @@ func freshDSN(t *testing.T, driver string) string {
 	return filepath.Join(t.TempDir(), "hub.db")
 }
 
+// allVersions lists the versions of the migration files (0 is goose's
+// initial row), and checks that both dialects have the same ones.
+func allVersions(t *testing.T) []int64 {
+	t.Helper()
+	var per [2][]int64
+	for i, dir := range []string{"migrations/sqlite", "migrations/postgres"} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		per[i] = []int64{0}
+		for _, e := range entries {
+			v, err := strconv.ParseInt(strings.SplitN(e.Name(), "_", 2)[0], 10, 64)
+			if err != nil {
+				t.Fatalf("migration file %s/%s has no version", dir, e.Name())
+			}
+			per[i] = append(per[i], v)
+		}
+	}
+	if !slices.Equal(per[0], per[1]) || len(per[0]) < 2 {
+		t.Fatalf("migration versions differ: sqlite %v, postgres %v", per[0], per[1])
+	}
+	return per[0]
+}
+
 func versions(t *testing.T, s *store.Store) []int64 {
 	t.Helper()
 	var v []int64
@@ -150,8 +178,8 @@ func TestMigrationsCreateTheAutoMigrateSchema(t *testing.T) {
 					t.Errorf("not in the AutoMigrate schema: %s", g)
 				}
 			}
-			if v := versions(t, s); !slices.Equal(v, []int64{0, 1}) {
-				t.Fatalf("applied versions %v, want [0 1]", v)
+			if v := versions(t, s); !slices.Equal(v, allVersions(t)) {
+				t.Fatalf("applied versions %v, want %v", v, allVersions(t))
 			}
 		})
 	}
@@ -176,8 +204,8 @@ func TestOpenAdoptsASchemaMadeByAutoMigrate(t *testing.T) {
 				t.Fatalf("reopen: %v", err)
 			}
 			defer s.Close()
-			if v := versions(t, s); !slices.Equal(v, []int64{0, 1}) {
-				t.Fatalf("applied versions %v, want [0 1]", v)
+			if v := versions(t, s); !slices.Equal(v, allVersions(t)) {
+				t.Fatalf("applied versions %v, want %v", v, allVersions(t))
 			}
 			if n := count(t, s, &models.Message{}); n != 1 {
 				t.Fatalf("%d messages after reopening, want 1", n)
@@ -209,8 +237,8 @@ func TestReplicasStartingTogetherMigrateOnce(t *testing.T) {
 				}
 				defer stores[i].Close()
 			}
-			if v := versions(t, stores[0]); !slices.Equal(v, []int64{0, 1}) {
-				t.Fatalf("applied versions %v, want [0 1] once each", v)
+			if v := versions(t, stores[0]); !slices.Equal(v, allVersions(t)) {
+				t.Fatalf("applied versions %v, want %v once each", v, allVersions(t))
 			}
 			ingest(t, stores[1], inbound("1", "1:1", "hello"))
 		})
