@@ -58,16 +58,16 @@ func (s *Store) migrate(ctx context.Context) error {
 	return err
 }
 
-// adopt marks version 1 applied in a database created before the schema was
-// versioned (by gorm's AutoMigrate, which made exactly version 1): its
-// tables exist but goose's version table does not.
+// adopt marks the versions that gorm's AutoMigrate made applied in a
+// database created before the schema was versioned: its tables exist but
+// goose's version table does not.
 func (s *Store) adopt(ctx context.Context, sqlDB *sql.DB, dialect database.Dialect, locker lock.SessionLocker) (err error) {
 	conn, err := sqlDB.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if need, err := s.needsAdoption(ctx, conn); err != nil || !need {
+	if found, err := s.tables(ctx, conn); err != nil || !found["messages"] || found[versionTable] {
 		return err
 	}
 	if locker != nil {
@@ -85,7 +85,8 @@ func (s *Store) adopt(ctx context.Context, sqlDB *sql.DB, dialect database.Diale
 		return err
 	}
 	// Another replica may have adopted it while this one waited for the lock.
-	if need, err := s.needsAdoption(ctx, conn); err != nil || !need {
+	found, err := s.tables(ctx, conn)
+	if err != nil || !found["messages"] || found[versionTable] {
 		return err
 	}
 	tx, err := conn.BeginTx(ctx, nil)
@@ -96,7 +97,13 @@ func (s *Store) adopt(ctx context.Context, sqlDB *sql.DB, dialect database.Diale
 	if err := vs.CreateVersionTable(ctx, tx); err != nil {
 		return err
 	}
-	for _, v := range []int64{0, 1} {
+	// Version 2 (reactions) was also made by AutoMigrate, in the last
+	// release before versioning: its table tells.
+	adopted := []int64{0, 1}
+	if found["reaction_cursors"] {
+		adopted = append(adopted, 2)
+	}
+	for _, v := range adopted {
 		if err := vs.Insert(ctx, tx, database.InsertRequest{Version: v}); err != nil {
 			return err
 		}
@@ -104,28 +111,25 @@ func (s *Store) adopt(ctx context.Context, sqlDB *sql.DB, dialect database.Diale
 	return tx.Commit()
 }
 
-// needsAdoption reports whether the schema's tables exist without goose's
-// version table.
-func (s *Store) needsAdoption(ctx context.Context, conn *sql.Conn) (bool, error) {
-	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('messages', '` + versionTable + `')`
+// tables reports which of the tables that tell a schema's version exist.
+func (s *Store) tables(ctx context.Context, conn *sql.Conn) (map[string]bool, error) {
+	const names = `('messages', 'reaction_cursors', '` + versionTable + `')`
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ` + names
 	if s.Driver == DriverPostgres {
-		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('messages', '` + versionTable + `')`
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ` + names
 	}
 	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	defer rows.Close()
 	found := map[string]bool{}
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
-			return false, err
+			return nil, err
 		}
 		found[name] = true
 	}
-	if err := rows.Err(); err != nil {
-		return false, err
-	}
-	return found["messages"] && !found[versionTable], nil
+	return found, rows.Err()
 }

@@ -21,10 +21,11 @@ import (
 	"github.com/tongdao/hub/models"
 )
 
-// autoMigrateV1 creates the schema as the hub did before versioned
-// migrations: gorm's AutoMigrate of the models plus the partial index. It is
-// version 1; keep this list as it is when the schema moves on.
-func autoMigrateV1(t *testing.T, driver, dsn string) {
+// autoMigrate creates the schema as the hub did before versioned
+// migrations: gorm's AutoMigrate of the models plus the partial index.
+// Version 1 is the schema before reactions; version 2 added the events'
+// detail column and the reaction cursors.
+func autoMigrate(t *testing.T, driver, dsn string, version int) {
 	t.Helper()
 	var d gorm.Dialector = sqlite.Dialector{DriverName: "sqlite", DSN: dsn}
 	if driver == store.DriverPostgres {
@@ -39,10 +40,20 @@ func autoMigrateV1(t *testing.T, driver, dsn string) {
 			sqlDB.Close()
 		}
 	}()
-	if err := db.AutoMigrate(&models.Contact{}, &models.Identity{}, &models.Conversation{},
+	rows := []any{&models.Contact{}, &models.Identity{}, &models.Conversation{},
 		&models.Message{}, &models.Event{}, &models.APIToken{}, &models.KV{},
-		&models.LinkCode{}, &models.LinkFailure{}, &models.Merge{}); err != nil {
+		&models.LinkCode{}, &models.LinkFailure{}, &models.Merge{}}
+	if version >= 2 {
+		rows = append(rows, &models.ReactionCursor{})
+	}
+	if err := db.AutoMigrate(rows...); err != nil {
 		t.Fatal(err)
+	}
+	if version < 2 {
+		// The model has moved on since version 1.
+		if err := db.Exec(`ALTER TABLE events DROP COLUMN detail`).Error; err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := db.Exec(`CREATE UNIQUE INDEX IF NOT EXISTS idx_conv_active ON conversations(contact_id) WHERE status <> 'resolved'`).Error; err != nil {
 		t.Fatal(err)
@@ -55,13 +66,28 @@ func schema(t *testing.T, db *gorm.DB, driver string) []string {
 	t.Helper()
 	var out []string
 	if driver == store.DriverSQLite {
-		var rows []struct{ Type, Name, TblName, SQL string }
-		if err := db.Raw(`SELECT type, name, tbl_name, COALESCE(sql, '') AS sql FROM sqlite_master
-			WHERE tbl_name NOT IN ('goose_db_version', 'sqlite_sequence')`).Scan(&rows).Error; err != nil {
+		// Columns by name (a column added later comes last in its table's
+		// CREATE text), indexes by their SQL.
+		var cols []struct {
+			Tbl, Name, Type, Dflt, Autoinc string
+			Nn, Pk                         int
+		}
+		if err := db.Raw(`SELECT m.name AS tbl, p.name, p.type, COALESCE(p.dflt_value, '') AS dflt, p."notnull" AS nn, p.pk,
+				CASE WHEN m.sql LIKE '%AUTOINCREMENT%' THEN 'autoincrement' ELSE '' END AS autoinc
+			FROM sqlite_master m JOIN pragma_table_info(m.name) p
+			WHERE m.type = 'table' AND m.name NOT IN ('goose_db_version', 'sqlite_sequence')`).Scan(&cols).Error; err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range rows {
-			out = append(out, fmt.Sprintf("%s %s on %s: %s", r.Type, r.Name, r.TblName, r.SQL))
+		for _, c := range cols {
+			out = append(out, fmt.Sprintf("column %s.%s %s notnull=%d default=%s pk=%d %s", c.Tbl, c.Name, c.Type, c.Nn, c.Dflt, c.Pk, c.Autoinc))
+		}
+		var idx []struct{ Name, TblName, SQL string }
+		if err := db.Raw(`SELECT name, tbl_name, COALESCE(sql, '') AS sql FROM sqlite_master
+			WHERE type = 'index' AND tbl_name NOT IN ('goose_db_version', 'sqlite_sequence')`).Scan(&idx).Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range idx {
+			out = append(out, fmt.Sprintf("index %s on %s: %s", i.Name, i.TblName, i.SQL))
 		}
 		slices.Sort(out)
 		return out
@@ -103,6 +129,27 @@ func schema(t *testing.T, db *gorm.DB, driver string) []string {
 		out = append(out, fmt.Sprintf("sequence %s %s", s.SequenceName, s.DataType))
 	}
 	slices.Sort(out)
+	return out
+}
+
+// driversAndVersions are the databases the AutoMigrate code made: version 1
+// or 2, on SQLite and PostgreSQL.
+func driversAndVersions() []struct {
+	name, driver string
+	version      int
+} {
+	var out []struct {
+		name, driver string
+		version      int
+	}
+	for _, d := range []string{store.DriverSQLite, store.DriverPostgres} {
+		for _, v := range []int{1, 2} {
+			out = append(out, struct {
+				name, driver string
+				version      int
+			}{fmt.Sprintf("%s/v%d", d, v), d, v})
+		}
+	}
 	return out
 }
 
@@ -150,10 +197,11 @@ func versions(t *testing.T, s *store.Store) []int64 {
 // Version 1 is exactly what AutoMigrate made: columns, types, defaults,
 // indexes (the partial ones included) and keys.
 func TestMigrationsCreateTheAutoMigrateSchema(t *testing.T) {
-	for _, driver := range []string{store.DriverSQLite, store.DriverPostgres} {
-		t.Run(driver, func(t *testing.T) {
+	for _, tc := range driversAndVersions() {
+		driver := tc.driver
+		t.Run(tc.name, func(t *testing.T) {
 			oldDSN, newDSN := freshDSN(t, driver), freshDSN(t, driver)
-			autoMigrateV1(t, driver, oldDSN)
+			autoMigrate(t, driver, oldDSN, tc.version)
 			old, err := store.Open(context.Background(), driver, oldDSN)
 			if err != nil {
 				t.Fatal(err)
@@ -189,10 +237,11 @@ func TestMigrationsCreateTheAutoMigrateSchema(t *testing.T) {
 // keeps its rows and does not run version 1 again (which would fail on the
 // existing tables).
 func TestOpenAdoptsASchemaMadeByAutoMigrate(t *testing.T) {
-	for _, driver := range []string{store.DriverSQLite, store.DriverPostgres} {
-		t.Run(driver, func(t *testing.T) {
+	for _, tc := range driversAndVersions() {
+		driver := tc.driver
+		t.Run(tc.name, func(t *testing.T) {
 			dsn := freshDSN(t, driver)
-			autoMigrateV1(t, driver, dsn)
+			autoMigrate(t, driver, dsn, tc.version)
 			s, err := store.Open(context.Background(), driver, dsn)
 			if err != nil {
 				t.Fatalf("open an AutoMigrate database: %v", err)
@@ -221,7 +270,7 @@ func TestReplicasStartingTogetherMigrateOnce(t *testing.T) {
 		t.Run(fmt.Sprintf("adopt=%v", adopt), func(t *testing.T) {
 			dsn := pgtest.DSN(t)
 			if adopt {
-				autoMigrateV1(t, store.DriverPostgres, dsn)
+				autoMigrate(t, store.DriverPostgres, dsn, 1)
 			}
 			const n = 3
 			stores := make([]*store.Store, n)

@@ -52,7 +52,7 @@ func TestDataErrorSkipsTheInboundAndTheNextFlows(t *testing.T) {
 		bad := inbound("2", "2:1", "hello")
 		bad.From.Username = strings.Repeat("u", 300)
 		items := []*store.IngestItem{{In: bad}}
-		err := s.IngestBatch(context.Background(), items, nil)
+		err := s.IngestBatch(context.Background(), items)
 		if models.ErrorCode(err) != models.EINVALID {
 			t.Fatalf("ingest of a refused row: %v (code %q), want invalid", err, models.ErrorCode(err))
 		}
