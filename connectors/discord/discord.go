@@ -428,6 +428,11 @@ func (c *Connector) ingest(ctx context.Context, sink connectors.Sink, in models.
 		if err == nil {
 			return res, nil
 		}
+		if models.ErrorCode(err) == models.EINVALID {
+			// Permanent (the inbox recorded it as skipped): no retry.
+			c.log.Warn("discord inbound refused by the inbox; skipped", "external_id", in.ExternalID, "err", err)
+			return res, err
+		}
 		if ctx.Err() != nil || attempt >= tries {
 			c.log.Error("discord inbound not committed; dropped", "external_id", in.ExternalID, "kind", in.Kind, "err", err)
 			return res, err

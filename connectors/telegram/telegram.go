@@ -339,6 +339,12 @@ func (c *Connector) process(ctx context.Context, st *runState, u *update) error 
 		return nil
 	}
 	res, err := st.sink.Ingest(ctx, in)
+	if models.ErrorCode(err) == models.EINVALID {
+		// Permanent (the inbox recorded it as skipped): acknowledge it so
+		// that the updates after it flow.
+		c.log.Warn("telegram: update refused by the inbox; skipped", "update_id", u.ID, "err", err)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -217,6 +217,13 @@ func (c *Connector) servePush(w http.ResponseWriter, r *http.Request, sink conne
 		c.mapChoice(ctx, &in)
 	}
 	res, err := sink.Ingest(ctx, in)
+	if models.ErrorCode(err) == models.EINVALID {
+		// Permanent (the inbox recorded it as skipped): a re-post cannot
+		// help, so acknowledge it.
+		c.log.Warn("wechat: push refused by the inbox; skipped", "external_id", in.ExternalID, "err", err)
+		writeSuccess(w)
+		return
+	}
 	if err != nil {
 		c.log.Error("wechat: ingest failed; WeChat will re-post", "external_id", in.ExternalID, "err", err)
 		kit.WriteError(w, http.StatusInternalServerError, models.EINTERNAL, "could not store the push; retry later")
