@@ -51,6 +51,18 @@ func dateOf(t time.Time, loc *time.Location) civil {
 
 var dayKeys = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"} // index = time.Weekday
 
+// Problem is one problem of a Config: its key path relative to the
+// business_hours block (timezone, weekly.mon, holidays[2]) and what is wrong.
+// New joins them with errors.Join; errors.As or the joined error's
+// Unwrap() []error give them back, to prefix the path with the block's own.
+type Problem struct{ Path, Message string }
+
+func (p *Problem) Error() string { return p.Path + ": " + p.Message }
+
+func problem(path, format string, args ...any) error {
+	return &Problem{Path: path, Message: fmt.Sprintf(format, args...)}
+}
+
 // New checks c and builds its calendar. Every problem is reported with its
 // key path; the errors are joined with errors.Join.
 func New(c Config) (*Calendar, error) {
@@ -58,13 +70,13 @@ func New(c Config) (*Calendar, error) {
 	cal := &Calendar{holidays: map[civil]bool{}}
 	switch tz := strings.TrimSpace(c.Timezone); {
 	case tz == "":
-		errs = append(errs, errors.New("timezone: missing (an IANA time zone such as Asia/Shanghai)"))
+		errs = append(errs, problem("timezone", "missing (an IANA time zone such as Asia/Shanghai)"))
 	case strings.EqualFold(tz, "local"):
-		errs = append(errs, fmt.Errorf("timezone: %q depends on the machine; name the zone (such as Asia/Shanghai)", c.Timezone))
+		errs = append(errs, problem("timezone", "%q depends on the machine; name the zone (such as Asia/Shanghai)", c.Timezone))
 	default:
 		loc, err := time.LoadLocation(tz)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("timezone: unknown time zone %q", c.Timezone))
+			errs = append(errs, problem("timezone", "unknown time zone %q", c.Timezone))
 		}
 		cal.loc = loc
 	}
@@ -89,13 +101,13 @@ func New(c Config) (*Calendar, error) {
 	for _, k := range keys {
 		day := slices.Index(dayKeys, k)
 		if day < 0 {
-			errs = append(errs, fmt.Errorf("weekly.%s: unknown day (want mon, tue, wed, thu, fri, sat or sun)", k))
+			errs = append(errs, problem("weekly."+k, "unknown day (want mon, tue, wed, thu, fri, sat or sun)"))
 			dayErr = true
 			continue
 		}
 		spans, err := parseDay(c.Weekly[k])
 		if err != nil {
-			errs = append(errs, fmt.Errorf("weekly.%s: %w", k, err))
+			errs = append(errs, problem("weekly."+k, "%v", err))
 			dayErr = true
 			continue
 		}
@@ -103,13 +115,13 @@ func New(c Config) (*Calendar, error) {
 		open = open || len(spans) > 0
 	}
 	if !open && !dayErr {
-		errs = append(errs, errors.New("weekly: no opening hours on any day"))
+		errs = append(errs, problem("weekly", "no opening hours on any day"))
 	}
 
 	for i, h := range c.Holidays {
 		t, err := time.Parse("2006-01-02", strings.TrimSpace(h))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("holidays[%d]: %q is not a date (want YYYY-MM-DD)", i, h))
+			errs = append(errs, problem(fmt.Sprintf("holidays[%d]", i), "%q is not a date (want YYYY-MM-DD)", h))
 			continue
 		}
 		cal.holidays[civil{t.Year(), t.Month(), t.Day()}] = true

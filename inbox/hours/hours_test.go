@@ -1,6 +1,7 @@
 package hours
 
 import (
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -336,5 +337,24 @@ func TestInvalidConfigs(t *testing.T) {
 		if got, want := err.Error(), strings.Join(tc.want, "\n"); got != want {
 			t.Errorf("%s:\n got: %s\nwant: %s", tc.name, got, want)
 		}
+	}
+}
+
+func TestProblemsCarryTheirPath(t *testing.T) {
+	_, err := New(Config{Timezone: "UTC", Weekly: map[string]string{"mon": "09:00-08:00"}, Holidays: []string{"x"}})
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("%T is not a joined error", err)
+	}
+	var paths []string
+	for _, e := range joined.Unwrap() {
+		var p *Problem
+		if !errors.As(e, &p) {
+			t.Fatalf("%v is not a *Problem", e)
+		}
+		paths = append(paths, p.Path)
+	}
+	if got := strings.Join(paths, " "); got != "weekly.mon holidays[0]" {
+		t.Errorf("paths = %s", got)
 	}
 }
