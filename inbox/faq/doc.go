@@ -66,7 +66,10 @@
 //     summed (with their weights), relative to that of one term found in a
 //     single entry, capped at 1: a message must bring at least one word's
 //     worth of specific evidence. "order" alone, in four entries of ten, has
-//     coverage 1 but evidence 0.45: no guess between them.
+//     coverage 1 but evidence 0.45: no guess between them. A word in two
+//     entries of ten has evidence 0.74, and BM25 picks the entry that
+//     repeats it most. Han characters inside a longer run bring no evidence
+//     of their own (their bigrams do).
 //
 // Confidence is thus 1 when every content word of the message is in the
 // entry and at least one of them is specific, and it does not depend on the

@@ -305,3 +305,59 @@ func BenchmarkMatch(b *testing.B) {
 		x.Match(queries[i%len(queries)], "en")
 	}
 }
+
+func TestAmbiguousWordGetsNoGuess(t *testing.T) {
+	x := exampleIndex(t)
+	for _, text := range []string{"order", "my order", "order?", "ORDERS"} {
+		if m, ok := x.Match(text, ""); ok {
+			t.Errorf("Match(%q) guessed %s (%.2f)", text, m.Entry.ID, m.Score)
+		}
+	}
+	// One specific word is enough.
+	for text, want := range map[string]string{"refund": "refund", "invoice": "invoice", "发票": "invoice", "rimborso": "refund"} {
+		if m, ok := x.Match(text, ""); !ok || m.Entry.ID != want || m.Score != 1 {
+			t.Errorf("Match(%q) = %+v, %v; want %s with confidence 1", text, m, ok, want)
+		}
+	}
+}
+
+func TestMatchExcept(t *testing.T) {
+	x := exampleIndex(t)
+	text := "where is my order, can I cancel it?"
+	if m, ok := x.MatchExcept(text, "en"); !ok || m.Entry.ID != "cancel-order" {
+		t.Fatalf("MatchExcept() = %+v, %v", m, ok)
+	}
+	if m, ok := x.MatchExcept(text, "en", "cancel-order"); !ok || m.Entry.ID != "order-tracking" || m.Lang != "en" {
+		t.Errorf("MatchExcept(cancel-order) = %+v, %v; want order-tracking", m, ok)
+	}
+	if m, ok := x.MatchExcept("refund", "en", "refund"); ok {
+		t.Errorf("MatchExcept(refund) = %+v: no other entry answers", m)
+	}
+}
+
+func TestLongMessageAndConcurrentUse(t *testing.T) {
+	x := exampleIndex(t)
+	long := "refund " + strings.Repeat("blah ", 5000)
+	if _, ok := x.Match(long, "en"); ok {
+		t.Error("a long message of noise matched")
+	}
+	done := make(chan string)
+	for i := range 8 {
+		go func() {
+			tc := qualityCases[i]
+			for range 50 {
+				m, ok := x.Match(tc.text, tc.lang)
+				if !ok || m.Entry.ID != tc.want {
+					done <- fmt.Sprintf("%q: %v %v", tc.text, m.Entry, ok)
+					return
+				}
+			}
+			done <- ""
+		}()
+	}
+	for range 8 {
+		if msg := <-done; msg != "" {
+			t.Error(msg)
+		}
+	}
+}

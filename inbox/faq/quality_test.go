@@ -47,6 +47,9 @@ var qualityCases = []struct {
 	{"why is my account locked", "en", "account-frozen"},
 	{"my card got declined", "en", "payment-failed"},
 	{"payment failing again", "en", "payment-failed"},
+	{"Order cancellation", "en", "cancel-order"},
+	{"is customer service open on saturday?", "en", "opening-hours"},
+	{"the app says my account has been suspended", "", "account-frozen"},
 	// Chinese, simplified and traditional
 	{"密码忘了怎么办", "zh", "reset-password"},
 	{"忘記密碼", "zh", "reset-password"},
@@ -62,6 +65,9 @@ var qualityCases = []struct {
 	{"你们周末上班吗", "zh", "opening-hours"},
 	{"我的帳號被凍結了", "zh", "account-frozen"},
 	{"支付一直失败", "zh", "payment-failed"},
+	{"发票怎么下载", "", "invoice"},
+	{"帳戶被鎖定了怎麼辦", "zh", "account-frozen"},
+	{"快遞幾天送達", "zh", "shipping-time"},
 	// Italian
 	{"ho perso la password, come la reimposto?", "it", "reset-password"},
 	{"vorrei il rimborso", "it", "refund"},
@@ -73,6 +79,9 @@ var qualityCases = []struct {
 	{"a che ora aprite?", "it", "opening-hours"},
 	{"account bloccato", "it", "account-frozen"},
 	{"la carta è stata rifiutata", "it", "payment-failed"},
+	{"Non riesco a pagare con la carta", "it", "payment-failed"},
+	{"quando arriva il mio rimborso", "", "refund"},
+	{"come cancello l'ordine", "it", "cancel-order"},
 	// Not answered by the knowledge base
 	{"hello", "en", ""},
 	{"hi, I need help", "en", ""},
@@ -88,6 +97,12 @@ var qualityCases = []struct {
 	{"mi consigli un buon ristorante?", "it", ""},
 	{"human", "en", ""},
 	{"/start", "", ""},
+	{"thank you so much!", "en", ""},
+	{"谢谢", "zh", ""},
+	{"grazie mille", "it", ""},
+	{"I'd like to speak to a manager", "en", ""},
+	{"我要投诉", "zh", ""},
+	{"lorem ipsum dolor sit amet", "", ""},
 }
 
 // TestRankerQuality measures precision (answers given that were right) and

@@ -3,7 +3,11 @@ package faq
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
+
+// maxQueryRunes bounds the work on one message: only its beginning is read.
+const maxQueryRunes = 2000
 
 // alt is one term a slot of the query may match, with its weight.
 type alt struct {
@@ -16,9 +20,10 @@ type alt struct {
 // of a slot's alternatives. units are the query units it covers, each for
 // credit of a unit when the slot matches.
 type slot struct {
-	alts   []alt
-	units  []int
-	credit float64
+	alts      []alt
+	units     []int
+	credit    float64
+	noEvident bool // a Han character inside a run: its bigrams already say it
 }
 
 // query is an analysed question: its slots and its content units: words
@@ -97,7 +102,7 @@ func (x *Index) analyseHan(q *query, rs []rune) {
 	}
 	for i, r := range rs {
 		if unit[i] >= 0 {
-			q.slots = append(q.slots, slot{alts: []alt{{string(r), wUnigram}}, units: []int{unit[i]}, credit: creditUnigram})
+			q.slots = append(q.slots, slot{alts: []alt{{string(r), wUnigram}}, units: []int{unit[i]}, credit: creditUnigram, noEvident: true})
 		}
 	}
 }
@@ -141,6 +146,9 @@ func (x *Index) rank(text, lang string, langs int) []Match {
 	if x == nil || len(x.docs) == 0 {
 		return nil
 	}
+	if utf8.RuneCountInString(text) > maxQueryRunes {
+		text = string([]rune(text)[:maxQueryRunes])
+	}
 	q := x.analyse(text)
 	if q.hard == 0 {
 		return nil // only stopwords, question words, numbers: nothing to answer
@@ -169,7 +177,9 @@ func (x *Index) rank(text, lang string, langs int) []Match {
 		}
 		for d, h := range best {
 			score[d] += h.bm25
-			evidence[d] += h.evidence
+			if !s.noEvident {
+				evidence[d] += h.evidence
+			}
 			c := covered[d]
 			if c == nil {
 				c = make([]float64, q.units)
@@ -222,14 +232,30 @@ func cmpDesc(a, b float64) int {
 	return 1
 }
 
-// Match is the best entry for text when its confidence reaches the
-// threshold; false otherwise (then a human answers).
+// Match is the best entry for text (by BM25) when its confidence reaches the
+// threshold; false otherwise (then a human answers). The entry must not be
+// modified. Only the first 2,000 characters of text are read.
 func (x *Index) Match(text, lang string) (Match, bool) {
 	ms := x.rank(text, lang, 1)
 	if len(ms) == 0 || ms[0].Score < x.Threshold {
 		return Match{}, false
 	}
 	return ms[0], true
+}
+
+// MatchExcept is Match ignoring the entries with the given ids: the best
+// other entry when its confidence reaches the threshold (so as not to give
+// the same answer twice in a row).
+func (x *Index) MatchExcept(text, lang string, except ...string) (Match, bool) {
+	for _, m := range x.rank(text, lang, -1) {
+		if m.Score < x.Threshold {
+			continue
+		}
+		if !slices.Contains(except, m.Entry.ID) {
+			return m, true
+		}
+	}
+	return Match{}, false
 }
 
 // answerLang: the customer's language if the entry answers in it, else the
