@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -99,9 +100,12 @@ func New(entries []Entry) (*Index, error) {
 	}
 	x := &Index{
 		Threshold: DefaultThreshold,
-		entries:   slices.Clone(entries),
+		entries:   make([]Entry, len(entries)),
 		postings:  map[string][]posting{},
 		deletes:   map[string][]string{},
+	}
+	for i, e := range entries { // a deep copy: the caller may reuse its maps
+		x.entries[i] = Entry{ID: e.ID, Questions: cloneLists(e.Questions), Keywords: cloneLists(e.Keywords), Answer: maps.Clone(e.Answer)}
 	}
 	seen := map[string]int{}
 	total := 0
@@ -191,6 +195,17 @@ func New(entries []Entry) (*Index, error) {
 		}
 	}
 	return x, nil
+}
+
+func cloneLists(m map[string][]string) map[string][]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(m))
+	for k, v := range m {
+		out[k] = slices.Clone(v)
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -361,3 +361,16 @@ func TestLongMessageAndConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+func TestNewCopiesTheEntries(t *testing.T) {
+	entries := []Entry{{ID: "refund", Questions: map[string][]string{"en": {"refund"}}, Answer: map[string]string{"en": "5 days"}}}
+	x, err := New(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries[0].Answer["en"] = "changed"
+	entries[0].Questions["en"][0] = "changed"
+	if m, ok := x.Match("refund", "en"); !ok || m.Entry.Answer["en"] != "5 days" || m.Entry.Questions["en"][0] != "refund" {
+		t.Errorf("Match = %+v, %v", m, ok)
+	}
+}

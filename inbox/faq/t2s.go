@@ -5,8 +5,10 @@ package faq
 // form. It holds the frequent characters of everyday and support language
 // (about 819 pairs), enough for questions such as 我的訂單在哪裡 or 忘記密碼
 // to meet entries written in simplified characters. A full conversion
-// (OpenCC's dictionaries, phrase-level) is not needed for matching: both the
-// entries and the questions go through the same fold.
+// (OpenCC's dictionaries, phrase-level; a Go port exists, with megabytes of
+// dictionaries and a double-array dependency) is not needed for matching:
+// both the entries and the questions go through the same fold, so a missing
+// rare character only costs that character.
 const traditionalPairs = "" +
 	"們们 個个 來来 說说 時时 會会 對对 國国 過过 這这 為为 爲为 與与 後后 從从 麼么 " +
 	"還还 進进 開开 關关 問问 題题 點点 學学 種种 現现 樣样 發发 動动 長长 東东 實实 " +
