@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/internal/backoff"
 	"github.com/tongdao/hub/models"
 )
 
@@ -308,7 +309,7 @@ func (r *Runner) commitFunc(ctx context.Context, st *state, pos int64, once bool
 }
 
 func (r *Runner) handle(ctx context.Context, st *state, ev *models.Event) error {
-	backoff := r.Retry
+	retry := backoff.Policy{Min: r.Retry, Max: 10 * r.Retry, Jitter: 0.2}
 	for attempt := 1; ; attempt++ {
 		err := st.rx.Handle(ctx, ev, r.commitFunc(ctx, st, ev.ID, true))
 		if err == nil {
@@ -325,14 +326,13 @@ func (r *Runner) handle(ctx context.Context, st *state, ev *models.Event) error 
 			return nil
 		}
 		r.Logger.Warn("reaction failed; retrying", "reaction", st.rx.Name(), "event", ev.ID, "attempt", attempt, "err", err)
-		t := time.NewTimer(backoff)
+		t := time.NewTimer(retry.Wait(attempt))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
 		case <-t.C:
 		}
-		backoff *= 2
 	}
 }
 
