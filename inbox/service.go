@@ -220,7 +220,7 @@ func (s *Service) Ingest(ctx context.Context, in models.Inbound) (models.IngestR
 	if err := validateInbound(&in); err != nil {
 		return models.IngestResult{}, err
 	}
-	r := &ingestReq{item: store.IngestItem{In: in}, done: make(chan struct{})}
+	r := &ingestReq{item: store.IngestItem{In: in, UnreachableReason: unreachableReason(&in)}, done: make(chan struct{})}
 	queued := time.Now() // a measurement for the metrics, not business time
 	select {
 	case s.ingestQ <- r:
@@ -248,6 +248,15 @@ func (s *Service) Ingest(ctx context.Context, in models.Inbound) (models.IngestR
 		s.answerInline(ctx, &r.item)
 	}
 	return r.item.Result, r.item.Err
+}
+
+// unreachableReason is why an inbound makes its customer unreachable on
+// that identity ("" for every inbound but an unfollow).
+func unreachableReason(in *models.Inbound) string {
+	if in.Kind == models.KindEvent && in.Event == models.EventUnsubscribe {
+		return "the customer unfollowed the account"
+	}
+	return ""
 }
 
 func validateInbound(in *models.Inbound) error {
