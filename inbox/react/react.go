@@ -57,9 +57,22 @@ type Ticker interface {
 	Tick(ctx context.Context, commit Commit) error
 }
 
+// Store is what the runner needs of the database.
+type Store interface {
+	EnsureCursor(ctx context.Context, name string) error
+	AcquireLease(ctx context.Context, name, owner string, until time.Time) (bool, int64, error)
+	AdvanceCursor(ctx context.Context, name, owner string, position int64, until time.Time) error
+	ReleaseLease(ctx context.Context, name, owner string) error
+	LatestEventID(ctx context.Context) (int64, error)
+	ReactionEvents(ctx context.Context, after, upto int64, types []string, limit int) ([]models.Event, error)
+	Tx(ctx context.Context, fn func(tx *store.Store) error) error
+}
+
+var _ Store = (*store.Store)(nil)
+
 // Runner runs reactions.
 type Runner struct {
-	Store *store.Store
+	Store Store
 	// Owner names this runner in leases (default: host, pid and a random
 	// suffix).
 	Owner string
