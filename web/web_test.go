@@ -254,10 +254,15 @@ func TestNewConsoleRejectsBrokenTrees(t *testing.T) {
 }
 
 // TestSSEParser runs the JavaScript unit tests of sse.js when node is
-// installed (the console itself needs no node).
+// installed (the console itself needs no node). scripts/test.sh installs
+// node and sets TONGDAO_REQUIRE_NODE=1: there a missing node fails the test
+// instead of skipping it.
 func TestSSEParser(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
+		if os.Getenv("TONGDAO_REQUIRE_NODE") == "1" {
+			t.Fatal("node required (TONGDAO_REQUIRE_NODE=1) but not installed")
+		}
 		t.Skip("node is not installed")
 	}
 	cmd := exec.Command(node, "testdata/sse_test.js")

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 )
 
@@ -60,26 +61,19 @@ func newConnector(t *testing.T, settings map[string]any, deps connectors.Deps) *
 // sink is a test Sink: it records every Inbound, deduplicates on
 // ExternalID as the inbox does, and can fail the next n ingests.
 type sink struct {
-	mu      sync.Mutex
-	got     []models.Inbound
-	calls   int
-	seen    map[string]bool
-	failN   int
-	changed chan struct{}
+	mu    sync.Mutex
+	got   []models.Inbound
+	calls int
+	seen  map[string]bool
+	failN int
 }
 
-func newSink() *sink { return &sink{seen: map[string]bool{}, changed: make(chan struct{}, 1000)} }
+func newSink() *sink { return &sink{seen: map[string]bool{}} }
 
 func (s *sink) Ingest(_ context.Context, in models.Inbound) (models.IngestResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
-	defer func() {
-		select {
-		case s.changed <- struct{}{}:
-		default:
-		}
-	}()
 	if s.failN > 0 {
 		s.failN--
 		return models.IngestResult{}, errors.New("database is locked")
@@ -107,19 +101,13 @@ func (s *sink) snapshot() ([]models.Inbound, int) {
 // waitFor waits until cond holds on the sink's state.
 func (s *sink) waitFor(t *testing.T, what string, cond func(got []models.Inbound, calls int) bool) []models.Inbound {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
-	for {
-		got, calls := s.snapshot()
-		if cond(got, calls) {
-			return got
-		}
-		select {
-		case <-s.changed:
-		case <-time.After(20 * time.Millisecond):
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s; have %d inbound, %d calls", what, len(got), calls)
-		}
-	}
+	var got []models.Inbound
+	wait.For(t, what, func() bool {
+		var calls int
+		got, calls = s.snapshot()
+		return cond(got, calls)
+	})
+	return got
 }
 
 type inbound = models.Inbound
