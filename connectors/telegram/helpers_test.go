@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -118,4 +119,27 @@ func outbound(to, text string, buttonIDs ...string) models.Outbound {
 		out.Buttons = append(out.Buttons, models.Button{ID: id, Label: "Option " + id})
 	}
 	return out
+}
+
+// hangUpURL is the base URL of a loopback server that closes every
+// connection it accepts: calls to it fail with a transport error. It stays
+// bound until the test ends, so no other process can answer in its place
+// (as one could on the port of a server closed early).
+func hangUpURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return "http://" + l.Addr().String()
 }

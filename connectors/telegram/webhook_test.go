@@ -287,12 +287,9 @@ func TestRunFailsOnRefusedToken(t *testing.T) {
 }
 
 func TestRunRetriesUnreachableAPI(t *testing.T) {
-	// A closed port: getMe fails with a network error and is retried with
-	// backoff until ctx ends; Run then returns nil.
-	ln := httptest.NewServer(http.NotFoundHandler())
-	addr := ln.URL
-	ln.Close()
-	conn := newConnector(t, map[string]any{"token": testToken, "webhook_secret": testSecret, "api_url": addr}, connectors.Deps{})
+	// A server that hangs up: getMe fails with a network error and is
+	// retried with backoff until ctx ends; Run then returns nil.
+	conn := newConnector(t, map[string]any{"token": testToken, "webhook_secret": testSecret, "api_url": hangUpURL(t)}, connectors.Deps{})
 	var waits []time.Duration
 	conn.sleep = func(ctx context.Context, d time.Duration) error {
 		waits = append(waits, d)
