@@ -67,6 +67,7 @@ func (s *state) handle(e event) {
 	case "pass", "fail", "skip":
 		if e.Test == "" {
 			delete(s.running, e.Package)
+			s.flushUnfinished(e.Package + "\x00")
 			return
 		}
 		switch e.Action {
@@ -80,6 +81,23 @@ func (s *state) handle(e event) {
 				s.printf("%s", l)
 			}
 		}
+		delete(s.buffered, key)
+	}
+}
+
+// flushUnfinished prints the output of the tests whose key starts with
+// prefix that never ended (a panic or a timeout killed the test binary):
+// it is the clue. Tests that passed or failed are gone from buffered.
+func (s *state) flushUnfinished(prefix string) {
+	var keys []string
+	for key, lines := range s.buffered {
+		if strings.HasPrefix(key, prefix) && len(lines) > 0 {
+			keys = append(keys, key)
+		}
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		s.printf("--- output of %s, which did not finish:\n%s", strings.Replace(key, "\x00", ".", 1), strings.Join(s.buffered[key], ""))
 		delete(s.buffered, key)
 	}
 }
@@ -126,12 +144,6 @@ func main() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Output of tests that never ended (a panic or timeout killed the
-	// binary) is the clue: show it.
-	for key, lines := range s.buffered {
-		if len(lines) > 0 {
-			s.printf("--- output of %s, which did not finish:\n%s", strings.Replace(key, "\x00", ".", 1), strings.Join(lines, ""))
-		}
-	}
+	s.flushUnfinished("")
 	s.printf("go tests: %d passed, %d failed, %d skipped\n", s.passed, s.failed, s.skipped)
 }
