@@ -19,6 +19,7 @@
 // Tests and people play customers through Go methods (SendText, Follow,
 // Scan, Click, …) or the JSON CustomerAPI; Sent lists what the account sent
 // (customer-service messages and passive replies). ExpireToken, FailNext,
-// SetSlow and AbandonPushes (WeChat giving up on a slow hub) inject faults. The message crypto is implemented here
-// independently of the SDK the connector uses.
+// SetSlow and AbandonPushes (WeChat giving up on a slow hub) inject faults.
+// The message crypto is implemented here independently of the SDK the
+// connector uses.
 package wxfake
