@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tongdao/hub/inbox/faq"
+	"github.com/tongdao/hub/inbox/hours"
 )
 
 // Built-in defaults, used for keys a file leaves out and when there is no
@@ -47,6 +50,9 @@ type Config struct {
 	Connectors []Connector `yaml:"connectors"`
 	// Bot configures what the hub says to customers.
 	Bot Bot `yaml:"bot"`
+	// BusinessHours are when agents work (optional: without it agents are
+	// always in). Outside them the bot says when agents are back.
+	BusinessHours *hours.Config `yaml:"business_hours"`
 
 	file string
 	info *loadInfo
@@ -84,6 +90,28 @@ type Bot struct {
 	// Texts overrides the built-in texts: language → text key → text, with
 	// the placeholders each key allows (the README lists the keys).
 	Texts map[string]map[string]string `yaml:"texts"`
+	// FAQ is the knowledge base of the 7×24 answers, inline: entries with
+	// an id, questions and keywords per language and an answer per
+	// language (every entry answers in the default language).
+	FAQ []faq.Entry `yaml:"faq"`
+	// FAQFile is a YAML file holding more entries (a list, the shape of
+	// faq), relative to the configuration file's directory.
+	FAQFile string `yaml:"faq_file"`
+	// FAQThreshold is the confidence, from 0 to 1, an FAQ answer needs
+	// (default 0.5: at least half of what the customer wrote is what the
+	// entry is about); below it the bot hands over to a human.
+	FAQThreshold *float64 `yaml:"faq_threshold"`
+}
+
+// DefaultFAQThreshold is bot.faq_threshold when it is not given.
+const DefaultFAQThreshold = faq.DefaultThreshold
+
+// Threshold returns bot.faq_threshold or its default.
+func (b Bot) Threshold() float64 {
+	if b.FAQThreshold == nil {
+		return DefaultFAQThreshold
+	}
+	return *b.FAQThreshold
 }
 
 // Connector is one configured platform account.

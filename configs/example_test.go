@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -116,7 +117,15 @@ func TestExampleFileAgainstDesign(t *testing.T) {
 	for typ := range designSettings {
 		text = strings.ReplaceAll(text, "type: "+typ+"\n", "type: design-"+typ+"\n")
 	}
-	c, err := Load(writeTemp(t, text), envMap(exampleEnv))
+	tmp := writeTemp(t, text)
+	faqData, err := os.ReadFile("faq.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(tmp), "faq.example.yaml"), faqData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(tmp, envMap(exampleEnv))
 	if err != nil {
 		t.Fatalf("Load:\n%v", err)
 	}

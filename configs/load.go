@@ -304,6 +304,10 @@ func (p *preparer) merge(v *yaml.Node, path string, depth int) []pair {
 // fileSuffix marks a key whose value names a file holding the secret.
 const fileSuffix = "_file"
 
+// plainFileKeys are keys ending in _file that name an ordinary file the
+// hub reads itself (not a secret): bot.faq_file.
+var plainFileKeys = map[string]bool{"bot.faq_file": true}
+
 // readFiles replaces each X_file key by X, with the file's content as value.
 func (p *preparer) readFiles(pairs []pair, path string) []pair {
 	names := map[string]bool{}
@@ -314,7 +318,7 @@ func (p *preparer) readFiles(pairs []pair, path string) []pair {
 	for _, pr := range pairs {
 		k, v := pr.k, pr.v
 		target, ok := strings.CutSuffix(k.Value, fileSuffix)
-		if k.Kind != yaml.ScalarNode || !ok || target == "" {
+		if k.Kind != yaml.ScalarNode || !ok || target == "" || plainFileKeys[joinKey(path, k.Value)] {
 			out = append(out, pr)
 			continue
 		}

@@ -52,6 +52,11 @@ func Validate(c *Config) error {
 		add("bot."+path, "%s", msg)
 	}
 
+	_, fps := c.buildFAQ()
+	ps = append(ps, fps...)
+	_, hps := c.buildHours()
+	ps = append(ps, hps...)
+
 	firstUse := map[string]int{}
 	deps := connectors.Deps{
 		Logger:    slog.New(slog.DiscardHandler),
