@@ -3,7 +3,9 @@ package inbox
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/tongdao/hub/inbox/react"
 	"github.com/tongdao/hub/inbox/store"
@@ -14,8 +16,13 @@ import (
 // Customer actions the bot understands, whatever the channel offers them as
 // (a Telegram or Discord button, a WeChat menu key or numbered option).
 const (
-	ActionHuman = "human"
+	ActionHuman  = "human"
+	ActionSolved = "solved"
 )
+
+// recentResponses is how many recent conversations the wait estimate
+// takes the median first human response of.
+const recentResponses = 50
 
 // answer is what the bot says to a customer.
 type answer struct {
@@ -23,22 +30,153 @@ type answer struct {
 	Buttons []models.Button
 }
 
-// botAnswer decides the bot's answer to an inbound (nil: none). It welcomes
-// new customers and acknowledges actions; ordinary messages wait for an
-// agent, and link words and codes are the linking reaction's.
-func (s *Service) botAnswer(f *models.InboundFacts) *answer {
+// botAnswer decides the bot's answer to an inbound in conversation conv
+// (nil: none) and makes the changes it announces (a handoff, a resolve)
+// through st, unless write is false (a retry answered again). It welcomes
+// new customers, answers questions from the FAQ, hands over to a human
+// when it cannot answer or is asked to, and acknowledges actions; link
+// words and codes are the linking reaction's.
+func (s *Service) botAnswer(ctx context.Context, st *store.Store, f *models.InboundFacts, conv int64, write bool) (*answer, error) {
 	in := &f.Inbound
 	langs := s.langs(in.Connector, in.From.Language, in.Text)
 	switch {
 	case in.Kind == models.KindEvent && in.Event == models.EventSubscribe,
 		in.Command == "start" && (f.NewContact || f.NewConversation) && in.Payload == "":
-		return &answer{Text: s.texts.Say(langs, texts.Welcome), Buttons: s.welcomeButtons(in.Connector, langs)}
+		return &answer{Text: s.texts.Say(langs, texts.Welcome), Buttons: s.welcomeButtons(in.Connector, langs)}, nil
+	case conv == 0:
+		return nil, nil
 	case in.Kind == models.KindAction && isHumanAction(in.Action):
-		return &answer{Text: s.texts.Say(langs, texts.HumanQueued)}
+		return s.handoff(ctx, st, conv, langs, "asked", write)
+	case in.Kind == models.KindAction && strings.EqualFold(in.Action, ActionSolved):
+		return s.solved(ctx, st, conv, langs, write)
 	case in.Kind == models.KindAction:
-		return &answer{Text: s.texts.Say(langs, texts.GotIt)}
+		return &answer{Text: s.texts.Say(langs, texts.GotIt), Buttons: s.humanButton(langs)}, nil
+	case in.Kind != models.KindMessage || in.Command != "":
+		return nil, nil
+	case isHumanWord(in.Text):
+		return s.handoff(ctx, st, conv, langs, "asked", write)
 	}
-	return nil
+	c, err := st.Conversation(ctx, conv)
+	if err != nil || c.Status == models.StatusResolved {
+		return nil, err
+	}
+	if replied, err := st.HumanReplied(ctx, conv); err != nil || replied {
+		return nil, err // an agent has it: the bot keeps out of the way
+	}
+	if s.faq != nil {
+		lang, _ := s.texts.Language(in.From.Language, in.Text)
+		if m, ok := s.faq.MatchExcept(in.Text, lang, c.LastFAQ); ok {
+			if write {
+				if err := st.SetLastFAQ(ctx, conv, m.Entry.ID); err != nil {
+					return nil, err
+				}
+			}
+			ls := []string{m.Lang}
+			return &answer{Text: m.Entry.Answer[m.Lang], Buttons: []models.Button{
+				{ID: ActionSolved, Label: s.texts.Label(ls, texts.ButtonSolved)},
+				{ID: ActionHuman, Label: s.texts.Label(ls, texts.ButtonHuman)},
+			}}, nil
+		}
+	}
+	if c.HandoffAt == nil {
+		return s.handoff(ctx, st, conv, langs, "no answer", write) // never silence
+	}
+	return nil, nil // already waiting for a human, who will read it
+}
+
+// handoff puts a conversation in the human queue and tells the customer the
+// ticket number, what happens next and an honest wait: the queue position
+// and the recent median first response, or when agents are back.
+func (s *Service) handoff(ctx context.Context, st *store.Store, conv int64, langs []string, reason string, write bool) (*answer, error) {
+	if write {
+		if _, err := st.Handoff(ctx, conv, reason); err != nil {
+			return nil, err
+		}
+	}
+	pos, err := st.QueuePosition(ctx, conv)
+	if err != nil {
+		return nil, err
+	}
+	median, known, err := st.MedianFirstResponse(ctx, recentResponses)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	away := s.hours != nil && !s.hours.Open(now)
+	text := s.compose(langs, func(l string) string {
+		parts := []string{s.texts.Text(l, texts.HumanQueued, "ticket", conv)}
+		if pos > 0 {
+			parts = append(parts, s.texts.Text(l, texts.QueuePosition, "position", pos))
+		}
+		switch {
+		case away:
+			parts = append(parts, s.texts.Text(l, texts.AgentsAway, "back", s.backAt(l, s.hours.NextOpen(now))))
+		case known:
+			parts = append(parts, s.texts.Text(l, texts.WaitEstimate, "duration", s.duration(l, median)))
+		default:
+			parts = append(parts, s.texts.Text(l, texts.WaitUnknown))
+		}
+		return strings.Join(parts, " ")
+	})
+	return &answer{Text: text}, nil
+}
+
+// solved resolves a conversation the bot's answer solved (deflected).
+func (s *Service) solved(ctx context.Context, st *store.Store, conv int64, langs []string, write bool) (*answer, error) {
+	if write {
+		c, err := st.Conversation(ctx, conv)
+		if err != nil {
+			return nil, err
+		}
+		if c.Status != models.StatusResolved {
+			if _, err := st.UpdateConversation(ctx, conv, map[string]any{"status": models.StatusResolved, "deflected": true}, "Bot"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &answer{Text: s.texts.Say(langs, texts.Solved, "ticket", conv), Buttons: s.humanButton(langs)}, nil
+}
+
+// compose renders a text per language, joined by a blank line.
+func (s *Service) compose(langs []string, render func(lang string) string) string {
+	if len(langs) == 0 {
+		langs = []string{s.texts.Default}
+	}
+	var out []string
+	for _, l := range langs {
+		if t := render(l); !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return strings.Join(out, "\n\n")
+}
+
+// backAt is when agents are back, in the calendar's zone: "Monday 09:00".
+func (s *Service) backAt(lang string, t time.Time) string {
+	t = t.In(s.hours.Location())
+	return s.texts.Text(lang, texts.Weekdays[t.Weekday()]) + " " + t.Format("15:04")
+}
+
+// duration renders a wait: minutes up to 90, else hours (rounded up).
+func (s *Service) duration(lang string, d time.Duration) string {
+	if d < 90*time.Minute {
+		return s.texts.Text(lang, texts.Minutes, "n", max(1, int((d+time.Minute-1)/time.Minute)))
+	}
+	return s.texts.Text(lang, texts.Hours, "n", int((d+time.Hour-1)/time.Hour))
+}
+
+// humanButton is the way to a human every bot message that is not a
+// question offers.
+func (s *Service) humanButton(langs []string) []models.Button {
+	return []models.Button{{ID: ActionHuman, Label: s.texts.Label(langs, texts.ButtonHuman)}}
+}
+
+// humanWords, as a whole message (any case), ask for a human.
+var humanWords = []string{"human", "agent", "人工", "转人工", "客服", "operatore"}
+
+func isHumanWord(text string) bool {
+	t := strings.ToLower(strings.TrimSpace(text))
+	return slices.Contains(humanWords, t)
 }
 
 // langs are the languages to answer a customer in: theirs when the
@@ -92,11 +230,11 @@ func (b botReaction) Handle(ctx context.Context, ev *models.Event, commit react.
 		_, err := b.s.linkFollowUp(ctx, f, ev.ConversationID, commit)
 		return err
 	}
-	a := b.s.botAnswer(f)
-	if a == nil {
-		return nil
-	}
 	return commit(func(tx *store.Store) error {
+		a, err := b.s.botAnswer(ctx, tx, f, ev.ConversationID, true)
+		if err != nil || a == nil {
+			return err
+		}
 		return b.s.botSay(ctx, tx, f, ev.ConversationID, a, false)
 	})
 }

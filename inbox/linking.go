@@ -203,7 +203,7 @@ func (s *Service) answerInline(ctx context.Context, it *store.IngestItem) {
 		NewContact: it.NewContact, NewConversation: it.NewConversation, Inline: true}
 	if it.Result.Duplicate {
 		if linkFollowup(&it.In) == "" {
-			if a := s.botAnswer(f); a != nil {
+			if a, err := s.botAnswer(ctx, s.store, f, it.ConversationID, false); err == nil && a != nil {
 				it.Result.InlineReply, it.Result.InlineButtons = a.Text, a.Buttons
 			}
 		}
@@ -214,10 +214,14 @@ func (s *Service) answerInline(ctx context.Context, it *store.IngestItem) {
 	commit := func(fn func(tx *store.Store) error) error { return s.store.Tx(ctx, fn) }
 	text, err := s.linkFollowUp(ctx, f, it.ConversationID, commit)
 	if err == nil && text == "" && linkFollowup(&it.In) == "" {
-		if a := s.botAnswer(f); a != nil {
+		err = commit(func(tx *store.Store) error {
+			a, err := s.botAnswer(ctx, tx, f, it.ConversationID, true)
+			if err != nil || a == nil {
+				return err
+			}
 			text, it.Result.InlineButtons = a.Text, a.Buttons
-			err = commit(func(tx *store.Store) error { return s.botSay(ctx, tx, f, it.ConversationID, a, true) })
-		}
+			return s.botSay(ctx, tx, f, it.ConversationID, a, true)
+		})
 	}
 	if err != nil {
 		s.log.Error("inline answer failed", "connector", it.In.Connector, "err", err)

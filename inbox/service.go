@@ -31,6 +31,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tongdao/hub/inbox/faq"
+	"github.com/tongdao/hub/inbox/hours"
 	"github.com/tongdao/hub/inbox/react"
 	"github.com/tongdao/hub/inbox/store"
 	"github.com/tongdao/hub/inbox/texts"
@@ -78,6 +80,11 @@ type Options struct {
 	// customer in when theirs is unknown (cmd/hub fills it from connectors
 	// that say, such as WeChat: Chinese, then English).
 	FallbackLanguages map[string][]string
+	// FAQ is the knowledge base of the 7×24 answers (nil: none; every
+	// question goes to a human).
+	FAQ *faq.Index
+	// Hours are the agents' business hours (nil: always in).
+	Hours *hours.Calendar
 	// ReactionLease is how long a replica owns a reaction without renewing
 	// (default 20 s).
 	ReactionLease time.Duration
@@ -113,6 +120,8 @@ type Service struct {
 
 	texts         *texts.Catalog
 	fallbackLangs map[string][]string
+	faq           *faq.Index
+	hours         *hours.Calendar
 
 	runner    *react.Runner
 	reactions []react.Reaction
@@ -135,7 +144,7 @@ func New(o Options) *Service {
 		ingestQ: make(chan *ingestReq, 4096), stop: make(chan struct{}), done: make(chan struct{}),
 		notifyCh: make(chan struct{}), outboxWake: make(chan struct{}, 1), touched: map[int64]time.Time{},
 		handoffs: o.Handoffs, titles: o.Titles, reminderEvery: o.ReminderInterval,
-		texts: o.Texts, fallbackLangs: o.FallbackLanguages,
+		texts: o.Texts, fallbackLangs: o.FallbackLanguages, faq: o.FAQ, hours: o.Hours,
 	}
 	if s.texts == nil {
 		s.texts, _ = texts.New("", nil) // the built-in catalog: cannot fail

@@ -21,6 +21,14 @@ type ConversationView struct {
 	// SLA due times; null until SLA policies exist.
 	FirstResponseDue *time.Time `json:"first_response_due"`
 	ResolutionDue    *time.Time `json:"resolution_due"`
+	// HandoffAt is when a human was asked for or the bot gave up; null
+	// while the bot copes.
+	HandoffAt *time.Time `json:"handoff_at"`
+	// QueuePosition is the place in the human queue (1 is next); null when
+	// assigned or not waiting for a human.
+	QueuePosition *int `json:"queue_position"`
+	// Deflected is true when the bot's answer solved it.
+	Deflected bool `json:"deflected"`
 }
 
 // ContactView is the API's Contact.

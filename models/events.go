@@ -8,6 +8,10 @@ const (
 	EventTypeConversationCreated = "conversation.created"
 	EventTypeConversationUpdated = "conversation.updated"
 	EventTypeContactUpdated      = "contact.updated"
+	// EventTypeConversationHandoff announces that a conversation entered
+	// the human queue (the customer asked for a human, or the bot could
+	// not answer).
+	EventTypeConversationHandoff = "conversation.handoff"
 	// EventTypeInboundSkipped announces an inbound that could not be stored
 	// (a data error), so the connector moved on.
 	EventTypeInboundSkipped = "inbound.skipped"

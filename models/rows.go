@@ -80,6 +80,14 @@ type Conversation struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	ResolvedAt    *time.Time
+	// HandoffAt is when the conversation entered the human queue (a human
+	// was asked for, or the bot could not answer); nil while the bot copes.
+	HandoffAt *time.Time `gorm:"index"`
+	// Deflected is true when the customer said the bot's answer solved it.
+	Deflected bool `gorm:"not null;default:false"`
+	// LastFAQ is the id of the FAQ entry the bot answered last, so that it
+	// never gives the same answer twice in a row.
+	LastFAQ string `gorm:"size:100"`
 }
 
 // Message is one entry of a conversation's timeline.

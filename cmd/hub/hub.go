@@ -192,12 +192,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	faqIndex, err := cfg.FAQ()
+	if err != nil {
+		return err
+	}
+	calendar, err := cfg.Hours()
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Inbox = inbox.New(inbox.Options{
 		Store: m.Store, Logger: m.Logger, Now: m.Now, ReplyWindows: windows, Registerer: reg,
 		Handoffs: handoffs, Titles: titles, ReminderInterval: m.ReminderInterval,
-		Texts: catalog, FallbackLanguages: fallbackLangs,
+		Texts: catalog, FallbackLanguages: fallbackLangs, FAQ: faqIndex, Hours: calendar,
 		Senders: func(name string) (inbox.Sender, bool) {
 			c, ok := byName[name]
 			return c, ok

@@ -55,6 +55,15 @@ func autoMigrate(t *testing.T, driver, dsn string, version int) {
 			t.Fatal(err)
 		}
 	}
+	// Version 4 added the handoff columns; an adopted install predates them.
+	if err := db.Exec(`DROP INDEX IF EXISTS idx_conversations_handoff_at`).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, col := range []string{"handoff_at", "deflected", "last_faq"} {
+		if err := db.Exec(`ALTER TABLE conversations DROP COLUMN ` + col).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := db.Exec(`CREATE UNIQUE INDEX IF NOT EXISTS idx_conv_active ON conversations(contact_id) WHERE status <> 'resolved'`).Error; err != nil {
 		t.Fatal(err)
 	}

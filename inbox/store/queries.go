@@ -135,6 +135,10 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 	if err != nil {
 		return nil, err
 	}
+	positions, err := s.queuePositions(ctx, convs)
+	if err != nil {
+		return nil, err
+	}
 	for _, c := range convs {
 		v := models.ConversationView{ID: models.ID(c.ID), Status: c.Status, Priority: c.Priority,
 			Subject: c.Subject, Contact: contacts[c.ContactID], LastMessageAt: c.LastMessageAt.UTC(),
@@ -151,9 +155,21 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 			r := c.ResolvedAt.UTC()
 			v.ResolvedAt = &r
 		}
+		v.HandoffAt, v.Deflected = utcPtr(c.HandoffAt), c.Deflected
+		if p, ok := positions[c.ID]; ok && c.HandoffAt != nil && c.Assignee == "" && c.Status != models.StatusResolved {
+			v.QueuePosition = &p
+		}
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 func (s *Store) contactViews(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]models.ContactView, error) {

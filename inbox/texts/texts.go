@@ -39,11 +39,41 @@ const (
 	StatusSnooze  = "status_snoozed"
 	StatusDone    = "status_resolved"
 	ReminderLead  = "reminder_intro"
+
+	// The customer's journey: handoff to a human, the wait, FAQ answers.
+	ButtonSolved  = "button_solved"
+	QueuePosition = "queue_position"
+	WaitEstimate  = "wait_estimate"
+	WaitUnknown   = "wait_unknown"
+	AgentsAway    = "agents_away"
+	Minutes       = "duration_minutes"
+	Hours         = "duration_hours"
+	Solved        = "solved"
+	DayMon        = "day_mon"
+	DayTue        = "day_tue"
+	DayWed        = "day_wed"
+	DayThu        = "day_thu"
+	DayFri        = "day_fri"
+	DaySat        = "day_sat"
+	DaySun        = "day_sun"
 )
+
+// Weekdays are the keys of the days' names, by time.Weekday (Sunday first).
+var Weekdays = [7]string{DaySun, DayMon, DayTue, DayWed, DayThu, DayFri, DaySat}
 
 // Placeholders lists, per key, the placeholders its texts may use.
 var Placeholders = map[string][]string{
-	Welcome: nil, ButtonHuman: nil, ButtonLink: nil, HumanQueued: nil, GotIt: nil,
+	Welcome: nil, ButtonHuman: nil, ButtonLink: nil, GotIt: nil,
+	HumanQueued:   {"ticket"},
+	ButtonSolved:  nil,
+	QueuePosition: {"position"},
+	WaitEstimate:  {"duration"},
+	WaitUnknown:   nil,
+	AgentsAway:    {"back"},
+	Minutes:       {"n"},
+	Hours:         {"n"},
+	Solved:        {"ticket"},
+	DayMon:        nil, DayTue: nil, DayWed: nil, DayThu: nil, DayFri: nil, DaySat: nil, DaySun: nil,
 	LinkOffer:     {"code", "minutes"},
 	LinkSentApart: nil,
 	HandoffURL:    {"app", "url"},
@@ -68,7 +98,16 @@ var builtin = map[string]map[string]string{
 		Welcome:       "Welcome! Write your question here at any time: we answer 24/7, and a human agent is one tap away.",
 		ButtonHuman:   "Talk to a human",
 		ButtonLink:    "Continue on another app",
-		HumanQueued:   "You're in the queue for a human agent, who will answer right here. Add any details meanwhile.",
+		HumanQueued:   "Your ticket is #{ticket}. A human agent will answer you right here; add any details meanwhile.",
+		ButtonSolved:  "This solved it",
+		QueuePosition: "You are number {position} in the queue.",
+		WaitEstimate:  "Lately the first answer has come in about {duration}.",
+		WaitUnknown:   "We cannot estimate the wait yet: there is no history of answer times.",
+		AgentsAway:    "Our agents are away now and back {back}; your ticket is kept and they will pick it up then.",
+		Minutes:       "{n} min",
+		Hours:         "{n} h",
+		Solved:        "Glad it helped! Ticket #{ticket} is closed; write here any time if you need more.",
+		DayMon:        "Monday", DayTue: "Tuesday", DayWed: "Wednesday", DayThu: "Thursday", DayFri: "Friday", DaySat: "Saturday", DaySun: "Sunday",
 		GotIt:         "Got it.",
 		LinkOffer:     "To continue this conversation on another app, send this code there: {code}\nIt works once, for {minutes} minutes. Never share it: it opens this conversation.",
 		LinkSentApart: "Your link code is on its way in a separate message.",
@@ -94,7 +133,16 @@ var builtin = map[string]map[string]string{
 		Welcome:       "欢迎！随时在这里留言，我们 7×24 小时为您服务，一键即可转人工。",
 		ButtonHuman:   "转人工",
 		ButtonLink:    "在其他应用继续",
-		HumanQueued:   "已为您转接人工客服，客服将在这里回复您，您可以继续补充问题。",
+		HumanQueued:   "您的工单号是 #{ticket}。人工客服将在这里回复您，您可以继续补充问题。",
+		ButtonSolved:  "已解决",
+		QueuePosition: "您在人工队列中排第 {position} 位。",
+		WaitEstimate:  "最近客服首次回复约需 {duration}。",
+		WaitUnknown:   "暂无历史记录，还无法估计等待时间。",
+		AgentsAway:    "客服现在不在线，将于{back}回来；您的工单会保留，届时由客服处理。",
+		Minutes:       "{n} 分钟",
+		Hours:         "{n} 小时",
+		Solved:        "很高兴帮到您！工单 #{ticket} 已关闭，如需帮助可随时在这里留言。",
+		DayMon:        "周一", DayTue: "周二", DayWed: "周三", DayThu: "周四", DayFri: "周五", DaySat: "周六", DaySun: "周日",
 		GotIt:         "收到。",
 		LinkOffer:     "要在其他应用继续本对话，请在那里发送验证码：{code}\n验证码 {minutes} 分钟内有效，仅可使用一次。请勿分享给他人。",
 		LinkSentApart: "关联验证码将通过单独的消息发送给您。",
@@ -120,7 +168,16 @@ var builtin = map[string]map[string]string{
 		Welcome:       "Benvenuto! Scrivi qui la tua domanda quando vuoi: rispondiamo 24 ore su 24, 7 giorni su 7, e un operatore è a un tocco di distanza.",
 		ButtonHuman:   "Parla con un operatore",
 		ButtonLink:    "Continua su un'altra app",
-		HumanQueued:   "Sei in coda per un operatore, che ti risponderà proprio qui. Nel frattempo puoi aggiungere dettagli.",
+		HumanQueued:   "Il tuo ticket è #{ticket}. Un operatore ti risponderà proprio qui; nel frattempo puoi aggiungere dettagli.",
+		ButtonSolved:  "Ho risolto",
+		QueuePosition: "Sei il numero {position} in coda.",
+		WaitEstimate:  "Di recente la prima risposta è arrivata in circa {duration}.",
+		WaitUnknown:   "Non possiamo ancora stimare l'attesa: non c'è uno storico dei tempi di risposta.",
+		AgentsAway:    "I nostri operatori ora non ci sono e tornano {back}; il tuo ticket resta in coda e lo prenderanno allora.",
+		Minutes:       "{n} min",
+		Hours:         "{n} ore",
+		Solved:        "Felici di esserti stati utili! Il ticket #{ticket} è chiuso; scrivi qui quando vuoi se ti serve altro.",
+		DayMon:        "lunedì", DayTue: "martedì", DayWed: "mercoledì", DayThu: "giovedì", DayFri: "venerdì", DaySat: "sabato", DaySun: "domenica",
 		GotIt:         "Ricevuto.",
 		LinkOffer:     "Per continuare questa conversazione su un'altra app, invia lì questo codice: {code}\nFunziona una sola volta, per {minutes} minuti. Non condividerlo: apre questa conversazione.",
 		LinkSentApart: "Il codice di collegamento ti arriva in un messaggio a parte.",

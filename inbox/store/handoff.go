@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/tongdao/hub/models"
+)
+
+// Handoff puts a conversation in the human queue: it sets handoff_at and
+// appends conversation.handoff, once (changed is false when it was queued
+// already).
+func (s *Store) Handoff(ctx context.Context, convID int64, reason string) (changed bool, err error) {
+	now := s.Now().UTC()
+	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lockEvents(tx); err != nil {
+			return err
+		}
+		res := tx.Model(&models.Conversation{}).Where("id = ? AND handoff_at IS NULL", convID).
+			Updates(map[string]any{"handoff_at": now, "updated_at": now})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		changed = true
+		return tx.Create(&models.Event{Type: models.EventTypeConversationHandoff, ConversationID: convID,
+			Data: mustJSON(map[string]any{"id": models.ID(convID), "handoff_at": now, "reason": reason}), CreatedAt: now}).Error
+	})
+	return changed, err
+}
+
+// SetLastFAQ records the FAQ entry the bot answered last in a conversation.
+func (s *Store) SetLastFAQ(ctx context.Context, convID int64, entry string) error {
+	return s.DB.WithContext(ctx).Model(&models.Conversation{}).Where("id = ?", convID).
+		Update("last_faq", entry).Error
+}
+
+// queueOrder is the human queue: active conversations waiting for a human
+// (handoff_at set, no assignee), oldest handoff first.
+const queueWaiting = "status <> 'resolved' AND handoff_at IS NOT NULL AND (assignee IS NULL OR assignee = '')"
+
+// QueuePosition is a conversation's place in the human queue (1 is next),
+// or 0 when it is not waiting for a human (no handoff, assigned, resolved).
+func (s *Store) QueuePosition(ctx context.Context, convID int64) (int, error) {
+	var c models.Conversation
+	if err := s.Read.WithContext(ctx).Take(&c, convID).Error; err != nil {
+		return 0, err
+	}
+	return s.queuePosition(ctx, &c)
+}
+
+func (s *Store) queuePosition(ctx context.Context, c *models.Conversation) (int, error) {
+	if c.HandoffAt == nil || c.Assignee != "" || c.Status == models.StatusResolved {
+		return 0, nil
+	}
+	var n int64
+	err := s.Read.WithContext(ctx).Model(&models.Conversation{}).Where(queueWaiting).
+		Where("handoff_at < ? OR (handoff_at = ? AND id <= ?)", *c.HandoffAt, *c.HandoffAt, c.ID).Count(&n).Error
+	return int(n), err
+}
+
+// queuePositions gives the queue position of each conversation of convs
+// that waits for a human.
+func (s *Store) queuePositions(ctx context.Context, convs []models.Conversation) (map[int64]int, error) {
+	out := map[int64]int{}
+	waiting := false
+	for i := range convs {
+		if c := &convs[i]; c.HandoffAt != nil && c.Assignee == "" && c.Status != models.StatusResolved {
+			waiting = true
+		}
+	}
+	if !waiting {
+		return out, nil
+	}
+	var queue []struct {
+		ID        int64
+		HandoffAt time.Time
+	}
+	if err := s.Read.WithContext(ctx).Model(&models.Conversation{}).Select("id, handoff_at").Where(queueWaiting).
+		Order("handoff_at, id").Scan(&queue).Error; err != nil {
+		return nil, err
+	}
+	for i, q := range queue {
+		out[q.ID] = i + 1
+	}
+	return out, nil
+}
+
+// FirstResponses are the times from handoff to the first human answer (an
+// agent message that is not private) of the most recent limit conversations
+// that had both, newest first.
+func (s *Store) FirstResponses(ctx context.Context, limit int) ([]time.Duration, error) {
+	var convs []models.Conversation
+	err := s.Read.WithContext(ctx).Select("id, handoff_at").
+		Where("handoff_at IS NOT NULL AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND m.sender_type = ? AND m.private = ? AND m.created_at >= conversations.handoff_at)",
+			models.SenderAgent, false).
+		Order("handoff_at DESC, id DESC").Limit(limit).Find(&convs).Error
+	if err != nil || len(convs) == 0 {
+		return nil, err
+	}
+	ids := make([]int64, len(convs))
+	for i, c := range convs {
+		ids[i] = c.ID
+	}
+	var msgs []models.Message
+	if err := s.Read.WithContext(ctx).Select("conversation_id, created_at").
+		Where("conversation_id IN ? AND sender_type = ? AND private = ?", ids, models.SenderAgent, false).
+		Order("created_at, id").Find(&msgs).Error; err != nil {
+		return nil, err
+	}
+	out := make([]time.Duration, 0, len(convs))
+	for _, c := range convs {
+		for _, m := range msgs {
+			if m.ConversationID == c.ID && !m.CreatedAt.Before(*c.HandoffAt) {
+				out = append(out, m.CreatedAt.Sub(*c.HandoffAt))
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// MedianFirstResponse is the median of FirstResponses over the last limit
+// conversations; ok is false when there is no history yet.
+func (s *Store) MedianFirstResponse(ctx context.Context, limit int) (d time.Duration, ok bool, err error) {
+	ds, err := s.FirstResponses(ctx, limit)
+	if err != nil || len(ds) == 0 {
+		return 0, false, err
+	}
+	slices.Sort(ds)
+	n := len(ds)
+	if n%2 == 1 {
+		return ds[n/2], true, nil
+	}
+	return (ds[n/2-1] + ds[n/2]) / 2, true, nil
+}
+
+// HumanReplied reports whether an agent has answered the customer in a
+// conversation (a message that is not private).
+func (s *Store) HumanReplied(ctx context.Context, convID int64) (bool, error) {
+	var n int64
+	err := s.Read.WithContext(ctx).Model(&models.Message{}).
+		Where("conversation_id = ? AND sender_type = ? AND private = ?", convID, models.SenderAgent, false).Limit(1).Count(&n).Error
+	return n > 0, err
+}
