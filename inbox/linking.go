@@ -203,7 +203,15 @@ func (s *Service) answerInline(ctx context.Context, it *store.IngestItem) {
 		NewContact: it.NewContact, NewConversation: it.NewConversation, Inline: true}
 	if it.Result.Duplicate {
 		if linkFollowup(&it.In) == "" {
-			if a, err := s.botAnswer(ctx, s.store, f, it.ConversationID, false); err == nil && a != nil {
+			conv := it.ConversationID
+			if conv == 0 && it.ContactID != 0 {
+				// A retry lands in no conversation: answer as about the
+				// one the first delivery landed in.
+				if c, err := s.store.ActiveConversation(ctx, it.ContactID); err == nil && c != nil {
+					conv = c.ID
+				}
+			}
+			if a, err := s.botAnswer(ctx, s.store, f, conv, false); err == nil && a != nil {
 				it.Result.InlineReply, it.Result.InlineButtons = a.Text, a.Buttons
 			}
 		}

@@ -174,4 +174,14 @@ func countRows(t testing.TB, m *Main, table string) int64 {
 	return n
 }
 
+// countInbound counts the customers' messages stored (the bot's answers
+// come and go on their own schedule).
+func countInbound(t testing.TB, m *Main) int64 {
+	var n int64
+	if err := m.Store.DB.Table("messages").Where("direction = ?", "in").Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func pgDSN(t testing.TB) string { return pgtest.DSN(t) }

@@ -59,13 +59,18 @@ func customerToAgentAndBack(t *testing.T, fake *tgfake.Server, api *client) apiC
 		conv.Contact.Identities[0].Channel != "telegram" || conv.Contact.Identities[0].ExternalID != "1001" {
 		t.Fatalf("conversation: %+v", conv)
 	}
+	// Never silence: the bot answers at once with the ticket number.
+	greeting, err := waitSent(fake, ana.ID, 1)
+	if err != nil || !strings.Contains(greeting[0].Text, "#"+conv.ID) {
+		t.Fatalf("customer got %+v, %v", greeting, err)
+	}
 	var sent apiMessage
 	api.json("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Sorry! It ships today."}, &sent)
 	if sent.Delivery.Status != "queued" || sent.Direction != "out" {
 		t.Fatalf("reply: %+v", sent)
 	}
-	got, err := waitSent(fake, ana.ID, 1)
-	if err != nil || got[0].Text != "Sorry! It ships today." {
+	got, err := waitSent(fake, ana.ID, 2)
+	if err != nil || got[1].Text != "Sorry! It ships today." {
 		t.Fatalf("customer got %+v, %v", got, err)
 	}
 	wait.For(t, "delivery status sent", func() bool {
@@ -90,7 +95,7 @@ func TestE2ETelegramWebhook(t *testing.T) {
 	wait.For(t, "setWebhook", func() bool { return fake.Webhook().URL == m.URL()+"/webhooks/tg-main" })
 
 	conv := customerToAgentAndBack(t, fake, api)
-	before := countRows(t, m, "messages")
+	before := countInbound(t, m)
 
 	// A re-sent update (Telegram retries) stores nothing new.
 	up, err := fake.SendText(context.Background(), ana, "second message")
@@ -100,7 +105,7 @@ func TestE2ETelegramWebhook(t *testing.T) {
 	if err := fake.Resend(context.Background(), up); err != nil {
 		t.Fatal(err)
 	}
-	if n := countRows(t, m, "messages"); n != before+1 {
+	if n := countInbound(t, m); n != before+1 {
 		t.Fatalf("messages: %d, want %d (the retry must store nothing)", n, before+1)
 	}
 
@@ -116,7 +121,7 @@ func TestE2ETelegramWebhook(t *testing.T) {
 	if code, _ := postJSON(t, hook, map[string]string{"X-Telegram-Bot-Api-Secret-Token": e2eTGSecret}, `{"update_id": 1, "message": {`); code != http.StatusBadRequest {
 		t.Fatalf("malformed: %d", code)
 	}
-	if n := countRows(t, m, "messages"); n != before+1 {
+	if n := countInbound(t, m); n != before+1 {
 		t.Fatalf("rejected requests stored messages: %d", n)
 	}
 	if n := countRows(t, m, "contacts"); n != 1 {
@@ -228,6 +233,10 @@ connectors:
 	}
 	var convs []apiConversation
 	wait.For(t, "the conversation", func() bool { convs = api.conversations(); return len(convs) == 1 })
+	// The bot's answer to the first message goes out first.
+	if _, err := waitSent(fake, ana.ID, 1); err != nil {
+		t.Fatalf("the bot's answer: %v", err)
+	}
 	// The platform answers the first send with 429 retry_after: the first
 	// reply waits, and the others queue behind it (one chat, in order).
 	fake.FailNext("sendMessage", 429, "Too Many Requests: retry after 12", 12)
@@ -237,10 +246,10 @@ connectors:
 	wait.For(t, "the first attempt to be refused", func() bool {
 		msgs := api.messages(convs[0].ID)
 		// The refusal is recorded (not merely the attempt leased).
-		return msgs[1].Delivery.Attempts == 1 && msgs[1].Delivery.Status == "queued" &&
-			msgs[1].Delivery.Error != nil && strings.Contains(*msgs[1].Delivery.Error, "429")
+		return msgs[2].Delivery.Attempts == 1 && msgs[2].Delivery.Status == "queued" &&
+			msgs[2].Delivery.Error != nil && strings.Contains(*msgs[2].Delivery.Error, "429")
 	})
-	if got := fake.Sent(ana.ID); len(got) != 0 {
+	if got := fake.Sent(ana.ID); len(got) != 1 {
 		t.Fatalf("nothing may be delivered yet: %+v", got)
 	}
 	if err := hub.Process.Signal(syscall.SIGKILL); err != nil {
@@ -250,17 +259,17 @@ connectors:
 
 	_, base = start()
 	api = &client{t: t, base: base, token: token}
-	if _, err := waitSent(fake, ana.ID, 3); err != nil {
+	if _, err := waitSent(fake, ana.ID, 4); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
 	// A duplicate of reply 1..3 would be delivered before a later reply to
 	// the same chat (one chat's queue goes out in order): reply 4 is the
 	// sentinel.
 	api.json("POST", "/api/v1/conversations/"+convs[0].ID+"/messages", map[string]any{"text": "reply 4"}, nil)
-	if _, err := waitSent(fake, ana.ID, 4); err != nil {
+	if _, err := waitSent(fake, ana.ID, 5); err != nil {
 		t.Fatalf("the sentinel reply: %v", err)
 	}
-	got := fake.Sent(ana.ID)
+	got := fake.Sent(ana.ID)[1:]
 	if len(got) != 4 || got[0].Text != "reply 1" || got[1].Text != "reply 2" || got[2].Text != "reply 3" || got[3].Text != "reply 4" {
 		t.Fatalf("customer received %+v, want reply 1..4 once each in order", got)
 	}

@@ -269,13 +269,13 @@ func testWeChatJourney(t *testing.T, mode wxMode) {
 		t.Fatalf("reply_until %v, last inbound %v, want last inbound (between %v and %v) + 48 h",
 			ident.ReplyUntil, ident.LastInboundAt, before, after)
 	}
-	msgs, contacts := countRows(t, e.hub, "messages"), countRows(t, e.hub, "contacts")
+	msgs, contacts := countInbound(t, e.hub), countRows(t, e.hub, "contacts")
 
 	// WeChat re-posts the same push: nothing new is stored.
 	if d, err = e.fake.Repost(ctx, app); err != nil || !d.Acked {
 		t.Fatalf("repost: %+v %v", d, err)
 	}
-	if n := countRows(t, e.hub, "messages"); n != msgs {
+	if n := countInbound(t, e.hub); n != msgs {
 		t.Fatalf("a re-posted push stored %d messages", n-msgs)
 	}
 
@@ -285,7 +285,7 @@ func testWeChatJourney(t *testing.T, mode wxMode) {
 	if err != nil || !d.Acked || d.Attempts < 2 {
 		t.Fatalf("push to a slow hub: %+v %v (want it acknowledged after a re-post)", d, err)
 	}
-	if n := countRows(t, e.hub, "messages"); n != msgs+1 {
+	if n := countInbound(t, e.hub); n != msgs+1 {
 		t.Fatalf("a push re-posted to a slow hub stored %d messages, want 1", n-msgs)
 	}
 	msgs++
@@ -343,7 +343,7 @@ func testWeChatJourney(t *testing.T, mode wxMode) {
 		if code, answer := e.post(t, q, body); code != r.want {
 			t.Errorf("%s: %d %q, want %d", r.name, code, answer, r.want)
 		}
-		if n, c := countRows(t, e.hub, "messages"), countRows(t, e.hub, "contacts"); n != msgs || c != contacts {
+		if n, c := countInbound(t, e.hub), countRows(t, e.hub, "contacts"); n != msgs || c != contacts {
 			t.Fatalf("%s: stored %d messages and %d contacts", r.name, n-msgs, c-contacts)
 		}
 	}
@@ -351,7 +351,7 @@ func testWeChatJourney(t *testing.T, mode wxMode) {
 	if code, answer := e.post(t, q, body); code != http.StatusOK || answer != "success" {
 		t.Fatalf("the genuine push: %d %q", code, answer)
 	}
-	if n, c := countRows(t, e.hub, "messages"), countRows(t, e.hub, "contacts"); n != msgs+1 || c != contacts+1 {
+	if n, c := countInbound(t, e.hub), countRows(t, e.hub, "contacts"); n != msgs+1 || c != contacts+1 {
 		t.Fatalf("the genuine push stored %d messages and %d contacts, want 1 and 1", n-msgs, c-contacts)
 	}
 	msgs, contacts = msgs+1, contacts+1
@@ -365,7 +365,7 @@ func testWeChatJourney(t *testing.T, mode wxMode) {
 	if code, answer := e.post(t, q, body); code != http.StatusOK || answer != "success" {
 		t.Fatalf("the genuine push re-posted: %d %q", code, answer)
 	}
-	if n, c := countRows(t, e.hub, "messages"), countRows(t, e.hub, "contacts"); n != msgs || c != contacts {
+	if n, c := countInbound(t, e.hub), countRows(t, e.hub, "contacts"); n != msgs || c != contacts {
 		t.Fatalf("the replay and the re-post stored %d messages and %d contacts", n-msgs, c-contacts)
 	}
 
@@ -566,7 +566,7 @@ func TestE2EWeChatReplayRefusedAcrossReplicas(t *testing.T) {
 	if code, answer := e.post(t, q, body); code != http.StatusOK {
 		t.Fatalf("the genuine push on replica 1: %d %q", code, answer)
 	}
-	msgs := countRows(t, e.hub, "messages")
+	msgs := countInbound(t, e.hub)
 	q2, body2 := e.craftPushAt(t, push("7710000000000000002", "link"), q.Get("timestamp"), q.Get("nonce"), false)
 	if code, answer := post2(q2, body2); code != http.StatusForbidden {
 		t.Fatalf("the same signed URL with another body on replica 2: %d %q, want 403", code, answer)
@@ -574,7 +574,7 @@ func TestE2EWeChatReplayRefusedAcrossReplicas(t *testing.T) {
 	if code, answer := post2(q, body); code != http.StatusOK || answer != "success" {
 		t.Fatalf("the re-post on replica 2: %d %q", code, answer)
 	}
-	if n := countRows(t, second, "messages"); n != msgs {
+	if n := countInbound(t, second); n != msgs {
 		t.Fatalf("replica 2 stored %d messages, want none", n-msgs)
 	}
 }
