@@ -26,6 +26,7 @@ const (
 	sandboxDiscordBot  = "sandbox-discord-bot-token"
 	sandboxAdminName   = "sandbox-admin"
 	sandboxConfigFile  = "sandbox.yaml"
+	sandboxFAQFile     = "faq.yaml"
 	sandboxDatabase    = "sandbox.db"
 	sandboxDefaultAddr = "127.0.0.1:8080"
 )
@@ -121,9 +122,22 @@ connectors:
       token: %q
       api_url: %q
       support_channels: [%q]
+# What the bot answers by itself, at any hour: the example knowledge base
+# (a copy of configs/faq.example.yaml).
+bot:
+  faq_file: %s
+  faq_threshold: 0.5
+# When agents work; outside these hours the bot says when they are back.
+business_hours:
+  timezone: Asia/Shanghai
+  weekly: { mon: "09:00-18:00", tue: "09:00-18:00", wed: "09:00-18:00", thu: "09:00-18:00", fri: "09:00-18:00" }
+  holidays: ["2026-10-01"]
 `, listen, hub, filepath.Join(dir, sandboxDatabase), sandboxTGToken, sandboxTGSecret, sb.Telegram.URL(),
 		sandboxWXAppID, sandboxWXSecret, sandboxWXToken, wxfake.ModeSafe, sandboxWXAESKey, sb.WeChat.URL(),
-		sandboxDiscordBot, sb.Discord.URL(), dcfake.DefaultSupportChannelID)
+		sandboxDiscordBot, sb.Discord.URL(), dcfake.DefaultSupportChannelID, sandboxFAQFile)
+	if err := os.WriteFile(filepath.Join(dir, sandboxFAQFile), configs.ExampleFAQ, 0o600); err != nil {
+		return nil, err
+	}
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		return nil, err
 	}
