@@ -157,12 +157,13 @@ func (s *Service) backAt(lang string, t time.Time) string {
 	return s.texts.Text(lang, texts.Weekdays[t.Weekday()]) + " " + t.Format("15:04")
 }
 
-// duration renders a wait: minutes up to 90, else hours (rounded up).
+// duration renders a wait: whole minutes up to 90 (at least 1), else
+// whole hours (both rounded to the nearest).
 func (s *Service) duration(lang string, d time.Duration) string {
 	if d < 90*time.Minute {
-		return s.texts.Text(lang, texts.Minutes, "n", max(1, int((d+time.Minute-1)/time.Minute)))
+		return s.texts.Text(lang, texts.Minutes, "n", max(1, int(d.Round(time.Minute)/time.Minute)))
 	}
-	return s.texts.Text(lang, texts.Hours, "n", int((d+time.Hour-1)/time.Hour))
+	return s.texts.Text(lang, texts.Hours, "n", int(d.Round(time.Hour)/time.Hour))
 }
 
 // humanButton is the way to a human every bot message that is not a
