@@ -70,6 +70,8 @@ func httpStatus(err error) (status int, code, message string) {
 		return http.StatusConflict, code, message
 	case models.EUNAVAILABLE:
 		return http.StatusServiceUnavailable, code, message
+	case models.ERATELIMITED:
+		return http.StatusTooManyRequests, code, message
 	default:
 		// Unknown codes are treated as internal so that nothing leaks.
 		return http.StatusInternalServerError, models.EINTERNAL, "internal error"

@@ -438,7 +438,8 @@ func (s *Server) readyz(c *gin.Context) {
 }
 
 // webhook hands the request to the named connector's handler. It is the hot
-// path: no body copying, nothing but the body size limit added.
+// path: no body copying; only the body size limit, the connection deadlines
+// and a writer that closes the connection after a rejection are added.
 func (s *Server) webhook(c *gin.Context) {
 	name := c.Param("name")
 	var h http.Handler
@@ -447,15 +448,17 @@ func (s *Server) webhook(c *gin.Context) {
 		h, ok = s.webhooks(name)
 	}
 	if !ok || h == nil {
+		c.Header("Connection", "close")
 		s.writeError(c, models.Errorf(models.ENOTFOUND, "no webhook for connector %q", truncate(name, 100)))
 		return
 	}
+	setDeadlines(c.Writer, s.bodyTimeout, s.writeTimeout)
 	var w http.ResponseWriter = c.Writer
 	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
 		w = u.Unwrap()
 	}
 	c.Request.Body = http.MaxBytesReader(w, c.Request.Body, s.maxBody)
-	h.ServeHTTP(c.Writer, c.Request)
+	h.ServeHTTP(closeOnReject{c.Writer}, c.Request)
 }
 
 func (s *Server) openAPI(c *gin.Context) {
