@@ -27,6 +27,11 @@ const (
 	// LinkFailureWindow; further attempts are refused unchecked.
 	MaxLinkFailures   = 5
 	LinkFailureWindow = time.Hour
+	// MaxGlobalLinkFailures failed redemptions of all identities together
+	// within GlobalLinkFailureWindow pause every redemption until the
+	// oldest ages out: guessing from many accounts is bounded too.
+	MaxGlobalLinkFailures   = 100
+	GlobalLinkFailureWindow = 10 * time.Minute
 	// linkTokenPrefix starts every deep-link payload and QR scene we issue,
 	// so other payloads never reach the database.
 	linkTokenPrefix = "link_"
@@ -339,7 +344,8 @@ func methodWords(method string) string {
 // answers: the greeting, or why it did not work.
 func (s *Service) redeem(ctx context.Context, it *store.IngestItem) error {
 	in := &it.In
-	req := store.RedeemRequest{IdentityID: it.IdentityID, MaxFailures: MaxLinkFailures, Window: LinkFailureWindow}
+	req := store.RedeemRequest{IdentityID: it.IdentityID, MaxFailures: MaxLinkFailures, Window: LinkFailureWindow,
+		MaxGlobalFailures: MaxGlobalLinkFailures, GlobalWindow: GlobalLinkFailureWindow}
 	if it.Followup == followRedeemToken {
 		req.Hash, req.Token, req.Method = store.HashToken(in.Payload), true, models.MergeByQR
 		if in.Command == "start" {
@@ -375,6 +381,11 @@ func (s *Service) redeem(ctx context.Context, it *store.IngestItem) error {
 			"Too many wrong link codes were sent from this account, so linking is paused for an hour for your safety. "+
 				"You can keep writing here: an agent will read your messages.",
 			"此账号发送的错误验证码过多，为保护您的安全，关联功能暂停一小时。您仍可在这里留言，客服会查看。")
+	case store.RedeemPaused:
+		text = pickLang(zh,
+			"Linking is paused for a few minutes for everyone's safety: too many wrong codes were sent. "+
+				"Please try again later. You can keep writing here: an agent will read your messages.",
+			"由于近期错误验证码过多，为保护大家的安全，关联功能暂停几分钟，请稍后再试。您仍可在这里留言，客服会查看。")
 	}
 	return s.botSay(ctx, it, conv, text)
 }
