@@ -344,26 +344,39 @@ func (o *optionalString) UnmarshalJSON(b []byte) error {
 }
 
 // pathID parses the decimal id in path parameter param; what names the
-// resource in the error message. Invalid ids are answered with 400.
+// resource in the error message. A malformed id is answered with 400; a
+// well-formed one beyond the int64 range names nothing: 404.
 func pathID(c *gin.Context, param, what string) (int64, error) {
 	raw := c.Param(param)
 	id, ok := parseID(raw)
 	if !ok {
+		if wellFormedID(raw) {
+			return 0, models.Errorf(models.ENOTFOUND, "%s %s not found", what, raw)
+		}
 		return 0, invalid("%s id must be a positive decimal integer, not %q", what, truncate(raw, 40))
 	}
 	return id, nil
 }
 
-// parseID parses a positive decimal int64 with no sign, spaces or leading
-// zeros beyond a single digit.
-func parseID(raw string) (int64, bool) {
-	if raw == "" || len(raw) > 19 || (raw[0] == '0') {
-		return 0, false
+// wellFormedID reports whether raw has the API's id syntax,
+// ^[1-9][0-9]{0,18}$, whether or not it fits in an int64.
+func wellFormedID(raw string) bool {
+	if raw == "" || len(raw) > 19 || raw[0] == '0' {
+		return false
 	}
 	for i := 0; i < len(raw); i++ {
 		if raw[i] < '0' || raw[i] > '9' {
-			return 0, false
+			return false
 		}
+	}
+	return true
+}
+
+// parseID parses a positive decimal int64 with no sign, spaces or leading
+// zeros beyond a single digit.
+func parseID(raw string) (int64, bool) {
+	if !wellFormedID(raw) {
+		return 0, false
 	}
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id <= 0 {
@@ -390,6 +403,9 @@ func queryParams(c *gin.Context, allowed ...string) (url.Values, error) {
 		}
 		if len(vals) > 1 {
 			return nil, invalid("query parameter %q is given more than once", name)
+		}
+		if vals[0] == "" {
+			return nil, invalid("query parameter %q is empty: leave it out instead", name)
 		}
 	}
 	return q, nil

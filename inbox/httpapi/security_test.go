@@ -351,3 +351,52 @@ func TestEventStreamLimits(t *testing.T) {
 		t.Fatalf("open streams: %d total, %d for the token", total, mine)
 	}
 }
+
+// TestIDBeyondInt64IsNotFound: an id of the documented syntax
+// (^[1-9][0-9]{0,18}$) that does not fit an int64 names nothing: 404, as
+// any other unknown id; a malformed one stays 400.
+func TestIDBeyondInt64IsNotFound(t *testing.T) {
+	h := newHarness(t)
+	const big = "9999999999999999999" // 19 digits, > 2^63-1
+	for _, p := range []string{"/api/v1/conversations/" + big, "/api/v1/conversations/" + big + "/messages", "/api/v1/contacts/" + big,
+		"/api/v1/contacts/" + big + "/suggestions"} {
+		if code, _ := errorOf(t, h.api(http.MethodGet, p, ""), http.StatusNotFound); code != models.ENOTFOUND {
+			t.Errorf("%s: %s", p, code)
+		}
+	}
+	errorOf(t, h.admin(http.MethodPost, "/api/v1/merges/"+big+"/undo", ""), http.StatusNotFound)
+	errorOf(t, h.api(http.MethodPost, "/api/v1/contacts/10/merge", `{"from":"`+big+`"}`), http.StatusNotFound)
+	if _, msg := errorOf(t, h.api(http.MethodPost, "/api/v1/conversations/1/messages", `{"text":"hi","via":"`+big+`"}`),
+		http.StatusBadRequest); !strings.Contains(msg, "does not belong") {
+		t.Errorf("via beyond int64: %s", msg)
+	}
+	errorOf(t, h.api(http.MethodGet, "/api/v1/conversations/"+big+"0", ""), http.StatusBadRequest)
+}
+
+// TestEmptyQueryValuesAreRefused: ?status= would silently mean "any
+// status"; like an unknown parameter it is a 400 naming it.
+func TestEmptyQueryValuesAreRefused(t *testing.T) {
+	h := newHarness(t)
+	for _, target := range []string{"/api/v1/conversations?status=", "/api/v1/conversations?limit=", "/api/v1/conversations?q=&status=open",
+		"/api/v1/conversations/1/messages?cursor=", "/api/v1/events?last_event_id="} {
+		if _, msg := errorOf(t, h.api(http.MethodGet, target, ""), http.StatusBadRequest); !strings.Contains(msg, "is empty") {
+			t.Errorf("%s: %s", target, msg)
+		}
+	}
+}
+
+// TestButtonIDIsPrintableASCII: the id's limit is the same in characters
+// (the OpenAPI maxLength) and in bytes (Telegram's callback_data).
+func TestButtonIDIsPrintableASCII(t *testing.T) {
+	h := newHarness(t)
+	for _, id := range []string{"是", `a\tb`, `\u007f`, strings.Repeat("x", 65)} {
+		body := `{"text":"hi","buttons":[{"id":"` + id + `","label":"A"}]}`
+		if _, msg := errorOf(t, h.api(http.MethodPost, "/api/v1/conversations/1/messages", body), http.StatusBadRequest); !strings.Contains(msg, "printable ASCII") {
+			t.Errorf("id %q: %s", id, msg)
+		}
+	}
+	body := `{"text":"hi","buttons":[{"id":"` + strings.Repeat("~", 64) + `","label":"是"}]}`
+	if rec := h.api(http.MethodPost, "/api/v1/conversations/1/messages", body); rec.Code != http.StatusAccepted {
+		t.Fatalf("64 ASCII characters: %d %s", rec.Code, rec.Body)
+	}
+}
