@@ -30,11 +30,10 @@
 // 403 forbidden. The role test walks the router, so a route registered
 // without a decision fails it; openapi.json lists the roles in x-roles.
 //
-// Deadlines: every route but the webhooks and the event stream gets a read
-// deadline for its body (Options.BodyTimeout) and a write deadline
-// (Options.WriteTimeout) on the connection, set through
-// http.ResponseController; the webhook handler sets the same itself and
-// answers every rejection (4xx) with "Connection: close". The event stream
+// Deadlines: every request gets a read deadline for its body
+// (Options.BodyTimeout) and a write deadline (Options.WriteTimeout) on the
+// connection, set through http.ResponseController by the instrument
+// middleware; a rejected webhook (4xx) is answered with "Connection: close". The event stream
 // lifts both deadlines (an expired read deadline would cancel it, since the
 // server reads in the background to notice a client leaving) and is capped
 // per token and in total (429 rate_limited). Other paths answered by GET or HEAD go to

@@ -458,8 +458,9 @@ func (s *Server) readyz(c *gin.Context) {
 }
 
 // webhook hands the request to the named connector's handler. It is the hot
-// path: no body copying; only the body size limit, the connection deadlines
-// and a writer that closes the connection after a rejection are added.
+// path: no body copying; only the body size limit and a writer that closes
+// the connection after a rejection are added (instrument set the
+// deadlines).
 func (s *Server) webhook(c *gin.Context) {
 	name := c.Param("name")
 	var h http.Handler
@@ -472,7 +473,6 @@ func (s *Server) webhook(c *gin.Context) {
 		s.writeError(c, models.Errorf(models.ENOTFOUND, "no webhook for connector %q", truncate(name, 100)))
 		return
 	}
-	setDeadlines(c.Writer, s.bodyTimeout, s.writeTimeout)
 	var w http.ResponseWriter = c.Writer
 	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
 		w = u.Unwrap()

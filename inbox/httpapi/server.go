@@ -249,15 +249,15 @@ func (s *Server) routes() {
 }
 
 // handle registers one route with its access level and the middleware that
-// enforces it. Webhooks get nothing in front (they set their own
-// deadlines); every other route gets the API headers; routes with a body
-// limit get connection deadlines; non-public routes the bearer check and,
-// for admin routes, the role check.
+// enforces it. Webhooks get nothing in front; every other route gets the
+// API headers; non-public routes the bearer check and, for admin routes,
+// the role check. (Every request gets the connection deadlines from
+// instrument.)
 func (s *Server) handle(method, path, access string, h gin.HandlerFunc) {
 	s.access[method+" "+path] = access
 	var chain []gin.HandlerFunc
 	if !strings.HasPrefix(path, "/webhooks/") {
-		chain = append(chain, apiHeaders, s.deadlines)
+		chain = append(chain, apiHeaders)
 	}
 	switch access {
 	case accessPublic:
@@ -279,14 +279,10 @@ func setAPIHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
 }
 
-// deadlines bounds how long the client may take to send the body and the
+// setDeadlines bounds how long the client may take to send the body and the
 // server to write the answer. The deadlines are the connection's, so they
 // are wall-clock times (time.Now), not the injectable clock. Writers that
 // cannot set deadlines (tests' recorders) are fine without.
-func (s *Server) deadlines(c *gin.Context) {
-	setDeadlines(c.Writer, s.bodyTimeout, s.writeTimeout)
-}
-
 func setDeadlines(w http.ResponseWriter, read, write time.Duration) {
 	rc := http.NewResponseController(w)
 	now := time.Now()
@@ -348,8 +344,14 @@ func methodLabel(m string) string {
 // instrument counts and times every request and logs one line for it. It is
 // the only middleware in front of the webhooks, so it stays cheap: no
 // allocation unless the log level is enabled.
+//
+// It also sets every request's connection deadlines (body and answer), so
+// that no route, the console and unmatched paths included, runs without
+// them or with a stale one left by an earlier request on the connection;
+// the event stream lifts them.
 func (s *Server) instrument(c *gin.Context) {
 	start := s.now()
+	setDeadlines(c.Writer, s.bodyTimeout, s.writeTimeout)
 	c.Next()
 	elapsed := s.now().Sub(start)
 	route := routeLabel(c)
