@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tongdao/hub/internal/openapicheck"
 	"github.com/tongdao/hub/models"
 )
 
@@ -49,6 +50,10 @@ func okWebhook(string) (http.Handler, bool) {
 // admin routes answer agents 403 forbidden.
 func TestRoutesByRole(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.Webhooks = okWebhook })
+	doc, err := openapicheck.Load(openAPIDocument)
+	if err != nil {
+		t.Fatal(err)
+	}
 	seen := map[string]bool{}
 	for _, r := range h.srv.engine.Routes() {
 		key := r.Method + " " + r.Path
@@ -80,6 +85,12 @@ func TestRoutesByRole(t *testing.T) {
 				defer cancel()
 				rec := httptest.NewRecorder()
 				h.srv.ServeHTTP(rec, req.WithContext(ctx))
+				// Every answer, errors included, is as documented.
+				if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+					if err := doc.CheckResponse(r.Method, path, rec.Code, rec.Body.Bytes()); err != nil {
+						t.Error(err)
+					}
+				}
 				switch {
 				case want == accessPublic:
 					if rec.Code == http.StatusUnauthorized || rec.Code == http.StatusForbidden {
