@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tongdao/hub/internal/openapicheck"
 	"github.com/tongdao/hub/sandbox/dcfake"
 	"github.com/tongdao/hub/sandbox/tgfake"
 )
@@ -146,5 +148,93 @@ database: { driver: sqlite, dsn: %q }
 	}
 	if r := stream(); r.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("second stream of the token: %d", r.StatusCode)
+	}
+}
+
+// TestE2EAnswersMatchTheOpenAPIDocument drives the real hub through a
+// customer's life (messages, a link offer, replies, status, assignment,
+// merge, undo, unlink, errors) and checks every answer and every event of
+// the log against the OpenAPI document the hub serves.
+func TestE2EAnswersMatchTheOpenAPIDocument(t *testing.T) {
+	e := startLinkSandbox(t)
+	_, raw := e.api.do("GET", "/api/v1/openapi.json", nil)
+	doc, err := openapicheck.Load(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	call := func(method, path string, body any) []byte {
+		t.Helper()
+		code, b := e.api.do(method, path, body)
+		if err := doc.CheckResponse(method, path, code, b); err != nil {
+			t.Errorf("%v\n%s", err, b)
+		}
+		checked++
+		return b
+	}
+	lee := tgfake.User{ID: 5801, FirstName: "Lee", LanguageCode: "en"}
+	e.tgWrite(t, lee, "Where is my refund?")
+	offer := e.tgSay(t, lee, "/link")
+	code := offerCode(t, offer)
+	du := dcfake.User{ID: "900000000000005801", Username: "lee"}
+	e.dcDM(t, du, "Lee here, on Discord now")
+	eventually(t, "two conversations", func() bool { return len(e.api.conversations()) == 2 })
+	a, b := e.conversationWith(t, "5801"), e.conversationWith(t, du.ID)
+
+	call("GET", "/api/v1/conversations", nil)
+	call("GET", "/api/v1/conversations?status=open&channel=telegram&limit=1", nil)
+	call("GET", "/api/v1/conversations/"+a.ID, nil)
+	msgs := call("GET", "/api/v1/conversations/"+a.ID+"/messages", nil)
+	if strings.Contains(string(msgs), code) {
+		t.Errorf("the API shows the link code %s: %s", code, msgs)
+	}
+	sent := call("POST", "/api/v1/conversations/"+a.ID+"/messages", map[string]any{"text": "Checking now.",
+		"buttons": []map[string]string{{"id": "ok", "label": "OK"}}})
+	var m struct{ ID string }
+	_ = json.Unmarshal(sent, &m)
+	e.api.waitDelivery(a.ID, m.ID)
+	call("POST", "/api/v1/conversations/"+a.ID+"/messages", map[string]any{"text": "note", "private": true})
+	call("POST", "/api/v1/conversations/"+a.ID+"/status", map[string]any{"status": "pending"})
+	call("POST", "/api/v1/conversations/"+a.ID+"/assign", map[string]any{"assignee": "ana", "team": nil})
+	call("GET", "/api/v1/contacts/"+a.Contact.ID, nil)
+	call("GET", "/api/v1/contacts/"+a.Contact.ID+"/suggestions", nil)
+	var merge struct {
+		ID      string `json:"id"`
+		Contact struct {
+			Identities []struct{ ID string } `json:"identities"`
+		} `json:"contact"`
+	}
+	_ = json.Unmarshal(call("POST", "/api/v1/contacts/"+a.Contact.ID+"/merge", map[string]string{"from": b.Contact.ID}), &merge)
+	call("POST", "/api/v1/contacts/"+a.Contact.ID+"/merge", map[string]string{"from": b.Contact.ID}) // 409
+	call("POST", "/api/v1/merges/"+merge.ID+"/undo", nil)
+	call("POST", "/api/v1/merges/"+merge.ID+"/undo", nil) // 409
+	_ = json.Unmarshal(call("POST", "/api/v1/contacts/"+a.Contact.ID+"/merge", map[string]string{"from": b.Contact.ID}), &merge)
+	if len(merge.Contact.Identities) == 2 {
+		call("POST", "/api/v1/identities/"+merge.Contact.Identities[1].ID+"/unlink", nil)
+	}
+	call("GET", "/api/v1/conversations/9999999999999999999", nil)           // 404
+	call("GET", "/api/v1/conversations/abc", nil)                           // 400
+	call("GET", "/api/v1/conversations?stauts=open", nil)                   // 400
+	call("POST", "/api/v1/conversations/"+a.ID+"/status", map[string]any{}) // 400
+	call("GET", "/readyz", nil)
+	call("GET", "/healthz", nil)
+
+	evs, err := e.sb.Main.Inbox.EventsAfter(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]bool{}
+	for _, ev := range evs {
+		b, _ := json.Marshal(ev)
+		if err := doc.CheckSchema("Event", b); err != nil {
+			t.Errorf("event %s %s: %v\n%s", ev.ID, ev.Type, err, b)
+		}
+		if strings.Contains(string(b), code) {
+			t.Errorf("event %s %s shows the link code %s", ev.ID, ev.Type, code)
+		}
+		types[ev.Type] = true
+	}
+	if len(types) < 8 || checked < 20 {
+		t.Fatalf("only %d answers and event types %v checked", checked, types)
 	}
 }

@@ -47,6 +47,7 @@ func Load(data []byte) (*Doc, error) {
 // GET /api/v1/conversations/12.
 func (d *Doc) operation(method, path string) (map[string]any, error) {
 	method = strings.ToLower(method)
+	path, _, _ = strings.Cut(path, "?")
 	for tmpl, v := range d.paths {
 		item, _ := v.(map[string]any)
 		full := tmpl
