@@ -54,6 +54,8 @@ type Config struct {
 	// Connectors are the platform accounts the hub serves. Each has a
 	// unique name and a type; its settings depend on the type.
 	Connectors []Connector `yaml:"connectors"`
+	// Bot configures what the hub says to customers.
+	Bot Bot `yaml:"bot"`
 
 	file string
 	info *loadInfo
@@ -97,6 +99,18 @@ type Database struct {
 	// data/hub.db), a connection URL or key=value string for PostgreSQL
 	// (required). It is a secret: never logged, never shown in problems.
 	DSN string `yaml:"dsn"`
+}
+
+// Bot configures the texts customers read.
+type Bot struct {
+	// DefaultLanguage is the language of customers whose language is
+	// unknown (neither their platform nor the script of their message tells
+	// it, and their connector has no default): zh, en, it, or any language
+	// whose every text is given under texts. Default en.
+	DefaultLanguage string `yaml:"default_language"`
+	// Texts overrides the built-in texts: language → text key → text, with
+	// the placeholders each key allows (the README lists the keys).
+	Texts map[string]map[string]string `yaml:"texts"`
 }
 
 // Connector is one configured platform account.

@@ -28,6 +28,7 @@ var exampleEnv = map[string]string{
 	"TG_WEBHOOK_SECRET": "example-webhook-secret",
 	"WX_SECRET":         "example-app-secret",
 	"WX_TOKEN":          "exampletoken",
+	"WX_AES_KEY":        "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
 	"DISCORD_TOKEN":     "example.discord.token",
 }
 
@@ -70,6 +71,7 @@ var designSettings = map[string]reflect.Type{
 		AppID          string `yaml:"app_id"`
 		AppSecret      string `yaml:"app_secret"`
 		Token          string `yaml:"token"`
+		Mode           string `yaml:"mode"`
 		EncodingAESKey string `yaml:"encoding_aes_key"`
 		APIURL         string `yaml:"api_url"`
 	}](),

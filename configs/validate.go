@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/inbox/texts"
 )
 
 // connectorName is what a connector name may be: it appears in the webhook
@@ -65,6 +66,11 @@ func Validate(c *Config) error {
 		add("database.driver", "is required (sqlite or postgres)")
 	default:
 		add("database.driver", "unknown driver %q (known: sqlite, postgres)", c.Database.Driver)
+	}
+
+	for _, p := range texts.Check(c.Bot.DefaultLanguage, c.Bot.Texts) {
+		path, msg, _ := strings.Cut(p, ": ")
+		add("bot."+path, "%s", msg)
 	}
 
 	firstUse := map[string]int{}

@@ -52,17 +52,31 @@ type WebhookHandler interface {
 	http.Handler
 }
 
+// Languager is implemented by connectors whose platform tells in which
+// languages to answer a customer whose own language is unknown (WeChat
+// gives no language with a message: Chinese, then English).
+type Languager interface {
+	DefaultLanguages() []string
+}
+
 // Shutdowner is implemented by connectors that hold resources to release.
 type Shutdowner interface {
 	Close() error
 }
 
 // KV is a small shared store with expiry, backed by the database so that
-// several hub replicas share state (a WeChat access token).
+// several hub replicas share state (a WeChat access token, the nonces of
+// recent pushes).
 type KV interface {
 	// Get returns the value, or ok=false when missing or expired.
 	Get(ctx context.Context, key string) (value string, ok bool, err error)
+	// Set stores value under key for ttl, replacing any value.
 	Set(ctx context.Context, key, value string, ttl time.Duration) error
+	// Add stores value under key for ttl only if key holds no live value
+	// (an expired one counts as absent), and reports whether it did. It is
+	// atomic across every replica sharing the store: of concurrent Adds of
+	// one key, exactly one returns added=true. ttl must be positive.
+	Add(ctx context.Context, key, value string, ttl time.Duration) (added bool, err error)
 }
 
 // Deps are what the hub gives every connector at construction.

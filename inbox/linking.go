@@ -10,7 +10,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tongdao/hub/inbox/react"
 	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/inbox/texts"
 	"github.com/tongdao/hub/models"
 )
 
@@ -159,36 +161,94 @@ func newLinkToken() (string, error) {
 	return linkTokenPrefix + base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
-// followUp finishes what the bot decided inside the ingest transaction.
-func (s *Service) followUp(ctx context.Context, it *store.IngestItem) {
+// linkReaction answers link words, buttons, codes and tokens after they are
+// committed: it offers a link, or links the customer's accounts.
+type linkReaction struct{ s *Service }
+
+var _ react.Reaction = linkReaction{}
+
+func (linkReaction) Name() string    { return "linking" }
+func (linkReaction) Types() []string { return []string{store.EventMessageCreated} }
+
+func (l linkReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
+	f, ok := inboundFacts(ev)
+	if !ok || f.Inline {
+		return nil
+	}
+	_, err := l.s.linkFollowUp(ctx, f, ev.ConversationID, commit)
+	return err
+}
+
+// linkFollowUp does what linkFollowup decided for the inbound f: the
+// platform I/O first, then the writes through commit. It returns the text
+// it answered ("" when the inbound was none of linking's business).
+func (s *Service) linkFollowUp(ctx context.Context, f *models.InboundFacts, conv int64, commit react.Commit) (string, error) {
+	in := &f.Inbound
+	switch kind := linkFollowup(in); kind {
+	case followLinkOffer:
+		// The code goes inline only to a sealed request: otherwise the
+		// requester may not be the customer, so it goes through the outbox
+		// to the customer's own chat, and the inline answer says so.
+		t := offerTarget{identity: f.IdentityID, contact: f.ContactID, conversation: conv,
+			connector: in.Connector, channel: in.Channel, langs: s.langs(in.Connector, in.From.Language, in.Text),
+			inline: f.Inline && in.Sealed}
+		o, err := s.prepareOffer(ctx, t, nil)
+		if err != nil {
+			return "", err
+		}
+		if err := commit(func(tx *store.Store) error { return s.storeOffer(ctx, tx, t, o) }); err != nil {
+			return "", err
+		}
+		if f.Inline && !t.inline {
+			return s.texts.Say(t.langs, texts.LinkSentApart), nil
+		}
+		return o.text, nil
+	case followRedeemCode, followRedeemToken:
+		var text string
+		err := commit(func(tx *store.Store) error {
+			var conv2 int64
+			var err error
+			if text, conv2, err = s.redeem(ctx, tx, f, conv, kind == followRedeemToken); err != nil {
+				return err
+			}
+			return s.botSay(ctx, tx, f, conv2, &answer{Text: text}, f.Inline)
+		})
+		return text, err
+	}
+	return "", nil
+}
+
+// answerInline answers an inbound that the connector answers in its own
+// response (a WeChat passive reply, due within 5 seconds), right after its
+// commit. A platform retry is answered as the original was, storing nothing.
+func (s *Service) answerInline(ctx context.Context, it *store.IngestItem) {
+	f := &models.InboundFacts{Inbound: it.In, IdentityID: it.IdentityID, ContactID: it.ContactID,
+		NewContact: it.NewContact, NewConversation: it.NewConversation, Inline: true}
+	if it.Result.Duplicate {
+		if linkFollowup(&it.In) == "" {
+			if a := s.botAnswer(f); a != nil {
+				it.Result.InlineReply, it.Result.InlineButtons = a.Text, a.Buttons
+			}
+		}
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), followupTimeout)
 	defer cancel()
-	var err error
-	switch it.Followup {
-	case followLinkOffer:
-		var text string
-		text, err = s.sendOffer(ctx, offerTarget{identity: it.IdentityID, contact: it.ContactID, conversation: it.ConversationID,
-			connector: it.In.Connector, zh: chinese(&it.In), inline: it.In.InlineReply}, "", "")
-		if err == nil && it.In.InlineReply {
-			it.Result.InlineReply = text
+	commit := func(fn func(tx *store.Store) error) error { return s.store.Tx(ctx, fn) }
+	text, err := s.linkFollowUp(ctx, f, it.ConversationID, commit)
+	if err == nil && text == "" && linkFollowup(&it.In) == "" {
+		if a := s.botAnswer(f); a != nil {
+			text, it.Result.InlineButtons = a.Text, a.Buttons
+			err = commit(func(tx *store.Store) error { return s.botSay(ctx, tx, f, it.ConversationID, a, true) })
 		}
-	case followRedeemCode, followRedeemToken:
-		err = s.redeem(ctx, it)
 	}
 	if err != nil {
-		s.log.Error("link follow-up failed", "connector", it.In.Connector, "followup", it.Followup, "err", err)
+		s.log.Error("inline answer failed", "connector", it.In.Connector, "err", err)
+		return
 	}
-}
-
-func chinese(in *models.Inbound) bool {
-	return strings.HasPrefix(in.From.Language, "zh") || in.Channel == models.ChannelWeChat
-}
-
-func pickLang(zh bool, en, cn string) string {
-	if zh {
-		return cn + "\n\n" + en
-	}
-	return en
+	it.Result.InlineReply = text
+	s.notify()
+	s.wakeOutbox()
 }
 
 // title is a connector's platform name for customers ("WeChat").
@@ -212,27 +272,24 @@ func (s *Service) otherTargets(connector string) []HandoffTarget {
 
 type offerTarget struct {
 	identity, contact, conversation int64
-	connector                       string
-	zh, inline                      bool
+	connector, channel              string
+	langs                           []string
+	inline                          bool
 }
 
-// sendOffer creates a link code and token, gathers every other connector's
-// handoff (platform I/O, outside any transaction) and stores the offer as a
-// bot message: queued for the outbox, or as sent when it is answered inline.
-// It returns the offer's text.
-func (s *Service) sendOffer(ctx context.Context, t offerTarget, introEN, introCN string) (string, error) {
+// offer is a link offer ready to store: its secrets and its text.
+type offer struct{ code, token, text string }
+
+// prepareOffer creates a link code and token and gathers every other
+// connector's handoff (platform I/O: call it outside any transaction).
+func (s *Service) prepareOffer(ctx context.Context, t offerTarget, intro func(lang string) string) (offer, error) {
 	code, err := newLinkCode()
 	if err != nil {
-		return "", err
+		return offer{}, err
 	}
 	token, err := newLinkToken()
 	if err != nil {
-		return "", err
-	}
-	lc := &models.LinkCode{IdentityID: t.identity, ContactID: t.contact, CodeHash: store.HashToken(code),
-		TokenHash: store.HashToken(token), ExpiresAt: s.now().UTC().Add(LinkCodeTTL)}
-	if err := s.store.CreateLinkCode(ctx, lc, t.conversation); err != nil {
-		return "", err
+		return offer{}, err
 	}
 	var lines []string
 	for _, target := range s.otherTargets(t.connector) {
@@ -243,71 +300,55 @@ func (s *Service) sendOffer(ctx context.Context, t offerTarget, introEN, introCN
 			s.log.Warn("link handoff unavailable", "connector", target.Connector, "err", err)
 			continue
 		}
-		if line := renderHandoff(t.zh, s.title(target.Connector, ""), h); line != "" {
+		if line := s.renderHandoff(t.langs[0], s.title(target.Connector, ""), h); line != "" {
 			lines = append(lines, line)
 		}
 	}
-	en := fmt.Sprintf("To continue this conversation on another app, send this code there: %s\n"+
-		"It works once, for 15 minutes. Never share it: it opens this conversation.", code)
-	cn := fmt.Sprintf("要在其他应用继续本对话，请在那里发送验证码：%s\n验证码 15 分钟内有效，仅可使用一次。请勿分享给他人。", code)
-	if introEN != "" {
-		en, cn = introEN+"\n"+en, introCN+"\n"+cn
+	parts := make([]string, len(t.langs))
+	for i, l := range t.langs {
+		parts[i] = s.texts.Text(l, texts.LinkOffer, "code", code, "minutes", int(LinkCodeTTL/time.Minute))
+		if intro != nil {
+			parts[i] = intro(l) + "\n" + parts[i]
+		}
 	}
-	text := pickLang(t.zh, en, cn)
+	text := strings.Join(parts, "\n\n")
 	if len(lines) > 0 {
 		text += "\n\n" + strings.Join(lines, "\n")
 	}
-	if t.conversation != 0 {
-		m := &models.Message{ConversationID: t.conversation, IdentityID: &t.identity, Connector: t.connector,
-			Channel: s.channelOf(ctx, t.identity), Direction: models.DirectionOut, Kind: models.KindLinkOffer,
-			SenderType: models.SenderBot, SenderName: "Bot", Text: text, DeliveryStatus: models.DeliveryQueued}
-		if t.inline {
-			now := s.now().UTC()
-			m.Text, m.DeliveryStatus, m.SentAt = maskOffer(text), models.DeliverySent, &now
-		}
-		if err := s.store.AddMessage(ctx, m); err != nil {
-			return "", err
-		}
-		s.notify()
-		if !t.inline {
-			s.wakeOutbox()
-		}
-	}
-	return text, nil
+	return offer{code: code, token: token, text: text}, nil
 }
 
-func (s *Service) channelOf(ctx context.Context, identity int64) string {
-	i, err := s.store.Identity(ctx, identity)
-	if err != nil {
-		return ""
+// storeOffer stores the link code and the offer as a bot message: queued
+// for the outbox, or as sent (its secrets masked) when answered inline.
+func (s *Service) storeOffer(ctx context.Context, st *store.Store, t offerTarget, o offer) error {
+	lc := &models.LinkCode{IdentityID: t.identity, ContactID: t.contact, CodeHash: store.HashToken(o.code),
+		TokenHash: store.HashToken(o.token), ExpiresAt: s.now().UTC().Add(LinkCodeTTL)}
+	if err := st.CreateLinkCode(ctx, lc, t.conversation); err != nil {
+		return err
 	}
-	return i.Channel
+	if t.conversation == 0 {
+		return nil
+	}
+	m := &models.Message{ConversationID: t.conversation, IdentityID: &t.identity, Connector: t.connector,
+		Channel: t.channel, Direction: models.DirectionOut, Kind: models.KindLinkOffer,
+		SenderType: models.SenderBot, SenderName: "Bot", Text: o.text, DeliveryStatus: models.DeliveryQueued}
+	if t.inline {
+		now := s.now().UTC()
+		m.Text, m.DeliveryStatus, m.SentAt = maskOffer(o.text), models.DeliverySent, &now
+	}
+	return st.AddMessage(ctx, m)
 }
 
-func renderHandoff(zh bool, title string, h Handoff) string {
-	switch h.Kind {
-	case HandoffURL:
-		if h.URL != "" {
-			return pickLine(zh, fmt.Sprintf("• %s: tap %s", title, h.URL), fmt.Sprintf("• %s：点击 %s", title, h.URL))
-		}
-	case HandoffQR:
-		if h.URL != "" {
-			return pickLine(zh, fmt.Sprintf("• %s: scan the QR code %s", title, h.URL), fmt.Sprintf("• %s：扫描二维码 %s", title, h.URL))
-		}
-	case HandoffCode:
-		if h.Name != "" {
-			return pickLine(zh, fmt.Sprintf("• %s: send the code to %s in a direct message", title, h.Name),
-				fmt.Sprintf("• %s：私信 %s 发送验证码", title, h.Name))
-		}
+func (s *Service) renderHandoff(lang, title string, h Handoff) string {
+	switch {
+	case h.Kind == HandoffURL && h.URL != "":
+		return s.texts.Text(lang, texts.HandoffURL, "app", title, "url", h.URL)
+	case h.Kind == HandoffQR && h.URL != "":
+		return s.texts.Text(lang, texts.HandoffQR, "app", title, "url", h.URL)
+	case h.Kind == HandoffCode && h.Name != "":
+		return s.texts.Text(lang, texts.HandoffCode, "app", title, "name", h.Name)
 	}
 	return ""
-}
-
-func pickLine(zh bool, en, cn string) string {
-	if zh {
-		return cn
-	}
-	return en
 }
 
 var offerSecret = regexp.MustCompile(`link_[A-Za-z0-9_-]+|ticket=[^\s&]+|\b[A-Za-z0-9]{8}\b`)
@@ -340,13 +381,14 @@ func methodWords(method string) string {
 	return method
 }
 
-// redeem links the inbound's identity with the code or token it carries and
-// answers: the greeting, or why it did not work.
-func (s *Service) redeem(ctx context.Context, it *store.IngestItem) error {
-	in := &it.In
-	req := store.RedeemRequest{IdentityID: it.IdentityID, MaxFailures: MaxLinkFailures, Window: LinkFailureWindow,
+// redeem links the inbound's identity with the code or token it carries,
+// in st's transaction, and returns the answer (the greeting, or why it did
+// not work) and the conversation to say it in.
+func (s *Service) redeem(ctx context.Context, st *store.Store, f *models.InboundFacts, conv int64, token bool) (string, int64, error) {
+	in := &f.Inbound
+	req := store.RedeemRequest{IdentityID: f.IdentityID, MaxFailures: MaxLinkFailures, Window: LinkFailureWindow,
 		MaxGlobalFailures: MaxGlobalLinkFailures, GlobalWindow: GlobalLinkFailureWindow}
-	if it.Followup == followRedeemToken {
+	if token {
 		req.Hash, req.Token, req.Method = store.HashToken(in.Payload), true, models.MergeByQR
 		if in.Command == "start" {
 			req.Method = models.MergeByDeepLink
@@ -355,125 +397,67 @@ func (s *Service) redeem(ctx context.Context, it *store.IngestItem) error {
 		req.Hash, req.Method = store.HashToken(normalizeCode(in.Text)), models.MergeByCode
 	}
 	req.SystemText = fmt.Sprintf("Continued on %s (via %s)", s.title(in.Connector, in.Channel), methodWords(req.Method))
-	res, err := s.store.Redeem(ctx, req)
+	res, err := st.Redeem(ctx, req)
 	if err != nil {
-		return err
+		return "", 0, err
 	}
-	zh := chinese(in)
+	langs := s.langs(in.Connector, in.From.Language, in.Text)
 	var text string
-	conv := it.ConversationID
 	switch res.Outcome {
 	case store.RedeemLinked, store.RedeemAlready:
 		conv = res.ConversationID
-		text, err = s.greeting(ctx, conv, zh, res.Outcome == store.RedeemAlready)
+		text, err = s.greeting(ctx, st, conv, langs, res.Outcome == store.RedeemAlready)
 		if err != nil {
-			return err
+			return "", 0, err
 		}
 		s.log.Info("identity linked", "connector", in.Connector, "method", req.Method, "outcome", res.Outcome, "contact", res.ContactID)
 	case store.RedeemInvalid:
 		left := max(MaxLinkFailures-int(res.Failures), 0)
-		text = pickLang(zh,
-			fmt.Sprintf("If that was a link code, it did not work: it may be mistyped, used already or expired (codes last 15 minutes). "+
-				"Send \"link\" in the chat where you started to get a new one. Attempts left this hour: %d.", left),
-			fmt.Sprintf("如果这是关联验证码，它无效：可能输错、已使用或已过期（有效期 15 分钟）。请在原对话中发送“绑定”获取新的验证码。本小时剩余尝试次数：%d。", left))
+		text = s.texts.Say(langs, texts.LinkInvalid, "left", left, "minutes", int(LinkCodeTTL/time.Minute))
 	case store.RedeemLimited:
-		text = pickLang(zh,
-			"Too many wrong link codes were sent from this account, so linking is paused for an hour for your safety. "+
-				"You can keep writing here: an agent will read your messages.",
-			"此账号发送的错误验证码过多，为保护您的安全，关联功能暂停一小时。您仍可在这里留言，客服会查看。")
+		text = s.texts.Say(langs, texts.LinkLimited)
 	case store.RedeemPaused:
-		text = pickLang(zh,
-			"Linking is paused for a few minutes for everyone's safety: too many wrong codes were sent. "+
-				"Please try again later. You can keep writing here: an agent will read your messages.",
-			"由于近期错误验证码过多，为保护大家的安全，关联功能暂停几分钟，请稍后再试。您仍可在这里留言，客服会查看。")
+		text = s.texts.Say(langs, texts.LinkPaused)
 	}
-	return s.botSay(ctx, it, conv, text)
-}
-
-// botSay stores the bot's answer to it in conversation conv: as the inline
-// reply when the inbound allows one, else queued for the outbox.
-func (s *Service) botSay(ctx context.Context, it *store.IngestItem, conv int64, text string) error {
-	in := &it.In
-	if in.InlineReply {
-		it.Result.InlineReply = text
-	}
-	if conv == 0 {
-		if !in.InlineReply {
-			s.log.Warn("bot answer dropped: no conversation to queue it in", "connector", in.Connector)
-		}
-		return nil
-	}
-	identity := it.IdentityID
-	m := &models.Message{ConversationID: conv, IdentityID: &identity, Channel: in.Channel, Connector: in.Connector,
-		Direction: models.DirectionOut, Kind: models.KindMessage, SenderType: models.SenderBot, SenderName: "Bot",
-		Text: text, DeliveryStatus: models.DeliveryQueued}
-	if in.InlineReply {
-		now := s.now().UTC()
-		m.DeliveryStatus, m.SentAt = models.DeliverySent, &now
-	}
-	if err := s.store.AddMessage(ctx, m); err != nil {
-		return err
-	}
-	s.notify()
-	if !in.InlineReply {
-		s.wakeOutbox()
-	}
-	return nil
+	return text, conv, nil
 }
 
 // greeting tells a customer on a newly linked channel what we already know:
 // the ticket, the problem in their own opening words, its status and who
 // has it.
-func (s *Service) greeting(ctx context.Context, convID int64, zh, already bool) (string, error) {
+func (s *Service) greeting(ctx context.Context, st *store.Store, convID int64, langs []string, already bool) (string, error) {
 	if convID == 0 {
-		return pickLang(zh, "This chat is now linked to your account. Write here any time.",
-			"本对话已关联到您的账号，您可以随时在这里留言。"), nil
+		return s.texts.Say(langs, texts.LinkedNoCase), nil
 	}
-	conv, err := s.store.Conversation(ctx, convID)
+	conv, err := st.Conversation(ctx, convID)
 	if err != nil {
 		return "", err
 	}
-	texts, err := s.store.OpeningMessages(ctx, convID, 20)
+	opening, err := st.OpeningMessages(ctx, convID, 20)
 	if err != nil {
 		return "", err
 	}
-	problem := openingWords(texts, conv.Subject)
-	who := "it is waiting for the next free agent"
-	whoCN := "正在等待客服接手"
-	switch {
-	case conv.Assignee != "" && conv.Team != "":
-		who = fmt.Sprintf("%s (%s team) is handling it", conv.Assignee, conv.Team)
-		whoCN = fmt.Sprintf("由 %s（%s 团队）负责", conv.Assignee, conv.Team)
-	case conv.Assignee != "":
-		who = conv.Assignee + " is handling it"
-		whoCN = "由 " + conv.Assignee + " 负责"
-	case conv.Team != "":
-		who = "the " + conv.Team + " team has it"
-		whoCN = "由 " + conv.Team + " 团队负责"
-	}
-	lead, leadCN := "Welcome! This chat is now linked to your ticket", "欢迎！本对话已关联到您的工单"
+	problem := openingWords(opening, conv.Subject)
+	key := texts.Linked
 	if already {
-		lead, leadCN = "This chat is already linked to your ticket", "本对话已关联到您的工单"
+		key = texts.LinkedAgain
 	}
-	en := fmt.Sprintf("%s #%d: “%s”.\nStatus: %s; %s.\nJust write here: no need to repeat anything, and our replies now come here.",
-		lead, conv.ID, problem, conv.Status, who)
-	cn := fmt.Sprintf("%s #%d：“%s”。\n状态：%s；%s。\n请直接在这里继续，无需重复描述问题，我们的回复也会发到这里。",
-		leadCN, conv.ID, problem, statusCN(conv.Status), whoCN)
-	return pickLang(zh, en, cn), nil
-}
-
-func statusCN(st string) string {
-	switch st {
-	case models.StatusOpen:
-		return "处理中"
-	case models.StatusPending:
-		return "等待回复"
-	case models.StatusSnoozed:
-		return "稍后处理"
-	case models.StatusResolved:
-		return "已解决"
+	parts := make([]string, len(langs))
+	for i, l := range langs {
+		var who string
+		switch {
+		case conv.Assignee != "" && conv.Team != "":
+			who = s.texts.Text(l, texts.WhoAgentTeam, "agent", conv.Assignee, "team", conv.Team)
+		case conv.Assignee != "":
+			who = s.texts.Text(l, texts.WhoAgent, "agent", conv.Assignee)
+		case conv.Team != "":
+			who = s.texts.Text(l, texts.WhoTeam, "team", conv.Team)
+		default:
+			who = s.texts.Text(l, texts.WhoNobody)
+		}
+		parts[i] = s.texts.Text(l, key, "ticket", conv.ID, "problem", problem, "status", s.texts.Text(l, "status_"+conv.Status), "who", who)
 	}
-	return st
+	return strings.Join(parts, "\n\n"), nil
 }
 
 // openingWords is the customer's problem in their own first words: the
@@ -549,28 +533,34 @@ func (s *Service) Suggestions(ctx context.Context, contactID int64) ([]models.Su
 	return s.store.Suggestions(ctx, contactID)
 }
 
-// RunReminders offers a link to customers whose only open channel is about
-// to close, every interval, until ctx ends.
-func (s *Service) RunReminders(ctx context.Context) error {
-	for {
-		if _, err := s.SendReminders(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("link reminders failed", "err", err)
-		}
-		t := time.NewTimer(s.reminderEvery)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-	}
+// reminderReaction offers a link to customers whose only open channel is
+// about to close. It reacts to no event: the runner holding its lease calls
+// Tick on a schedule, so one replica sends each reminder.
+type reminderReaction struct{ s *Service }
+
+var _ react.Ticker = reminderReaction{}
+
+func (reminderReaction) Name() string    { return "reminders" }
+func (reminderReaction) Types() []string { return []string{} }
+func (reminderReaction) Handle(context.Context, *models.Event, react.Commit) error {
+	return nil
+}
+func (r reminderReaction) Every() time.Duration { return r.s.reminderEvery }
+func (r reminderReaction) Tick(ctx context.Context, commit react.Commit) error {
+	_, err := r.s.sendReminders(ctx, commit)
+	return err
 }
 
-// SendReminders makes one pass: each identity whose reply window closes
-// within two hours, whose contact has an active conversation and no other
-// channel open beyond that, gets one link offer per window. It returns how
-// many offers it queued.
+// SendReminders makes one reminder pass at once (tests, operators) and
+// returns how many offers it queued.
 func (s *Service) SendReminders(ctx context.Context) (int, error) {
+	return s.sendReminders(ctx, func(fn func(tx *store.Store) error) error { return s.store.Tx(ctx, fn) })
+}
+
+// sendReminders makes one pass: each identity whose reply window closes
+// within two hours, whose contact has an active conversation and no other
+// channel open beyond that, gets one link offer per window.
+func (s *Service) sendReminders(ctx context.Context, commit react.Commit) (int, error) {
 	now := s.now()
 	sent := 0
 	for connector, window := range s.windows {
@@ -582,7 +572,7 @@ func (s *Service) SendReminders(ctx context.Context) (int, error) {
 			return sent, err
 		}
 		for i := range idents {
-			ok, err := s.remind(ctx, &idents[i], window, now)
+			ok, err := s.remind(ctx, commit, &idents[i], window, now)
 			if err != nil {
 				return sent, err
 			}
@@ -594,7 +584,7 @@ func (s *Service) SendReminders(ctx context.Context) (int, error) {
 	return sent, nil
 }
 
-func (s *Service) remind(ctx context.Context, ident *models.Identity, window time.Duration, now time.Time) (bool, error) {
+func (s *Service) remind(ctx context.Context, commit react.Commit, ident *models.Identity, window time.Duration, now time.Time) (bool, error) {
 	key := fmt.Sprintf("link:reminder:%d:%d", ident.ID, ident.LastInboundAt.UnixNano())
 	if _, done, err := s.store.KVGet(ctx, key); err != nil || done {
 		return false, err
@@ -613,15 +603,23 @@ func (s *Service) remind(ctx context.Context, ident *models.Identity, window tim
 		return false, err
 	}
 	left := ident.ReplyUntil(window).Sub(now).Round(time.Minute)
-	zh := strings.HasPrefix(ident.Language, "zh") || ident.Channel == models.ChannelWeChat
-	introEN := fmt.Sprintf("We can answer you in this chat for about %s more (%s allows replies only for %s after your last message).",
-		fmtLeft(left), s.title(ident.Connector, ident.Channel), fmtWindow(window))
-	introCN := fmt.Sprintf("本对话还可回复约 %s（平台只允许在您最后一条消息后 %s 内回复）。", fmtLeft(left), fmtWindow(window))
-	if _, err := s.sendOffer(ctx, offerTarget{identity: ident.ID, contact: ident.ContactID, conversation: conv.ID,
-		connector: ident.Connector, zh: zh}, introEN, introCN); err != nil {
+	t := offerTarget{identity: ident.ID, contact: ident.ContactID, conversation: conv.ID,
+		connector: ident.Connector, channel: ident.Channel, langs: s.langs(ident.Connector, ident.Language, "")}
+	intro := func(lang string) string {
+		return s.texts.Text(lang, texts.ReminderLead, "left", fmtLeft(left), "app", s.title(ident.Connector, ident.Channel), "window", fmtWindow(window))
+	}
+	o, err := s.prepareOffer(ctx, t, intro)
+	if err != nil {
 		return false, err
 	}
-	return true, s.store.KVSet(ctx, key, "1", window)
+	// The offer and the mark that it was sent commit together: exactly one
+	// reminder per window, whatever crashes.
+	return true, commit(func(tx *store.Store) error {
+		if err := s.storeOffer(ctx, tx, t, o); err != nil {
+			return err
+		}
+		return tx.KVSet(ctx, key, "1", window)
+	})
 }
 
 func fmtLeft(d time.Duration) string {

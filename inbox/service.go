@@ -18,7 +18,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tongdao/hub/inbox/react"
 	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/inbox/texts"
 	"github.com/tongdao/hub/models"
 )
 
@@ -53,9 +55,19 @@ type Options struct {
 	Handoffs []HandoffTarget
 	// Titles names each connector's platform for customers ("WeChat").
 	Titles map[string]string
-	// ReminderInterval is how often RunReminders looks for reply windows
-	// about to close (default 5 minutes).
+	// ReminderInterval is how often the reminder reaction looks for reply
+	// windows about to close (default 5 minutes).
 	ReminderInterval time.Duration
+	// Texts is what the bot says, per language (default: the built-in
+	// catalog, English by default).
+	Texts *texts.Catalog
+	// FallbackLanguages gives, per connector, the languages to answer a
+	// customer in when theirs is unknown (cmd/hub fills it from connectors
+	// that say, such as WeChat: Chinese, then English).
+	FallbackLanguages map[string][]string
+	// ReactionLease is how long a replica owns a reaction without renewing
+	// (default 20 s).
+	ReactionLease time.Duration
 }
 
 // Service is the inbox.
@@ -86,6 +98,12 @@ type Service struct {
 	touchMu sync.Mutex
 	touched map[int64]time.Time
 
+	texts         *texts.Catalog
+	fallbackLangs map[string][]string
+
+	runner    *react.Runner
+	reactions []react.Reaction
+
 	m metrics
 }
 
@@ -109,6 +127,10 @@ func New(o Options) *Service {
 		ingestQ: make(chan *ingestReq, 4096), stop: make(chan struct{}), done: make(chan struct{}),
 		notifyCh: make(chan struct{}), outboxWake: make(chan struct{}, 1), touched: map[int64]time.Time{},
 		handoffs: o.Handoffs, titles: o.Titles, reminderEvery: o.ReminderInterval,
+		texts: o.Texts, fallbackLangs: o.FallbackLanguages,
+	}
+	if s.texts == nil {
+		s.texts, _ = texts.New("", nil) // the built-in catalog: cannot fail
 	}
 	if s.reminderEvery <= 0 {
 		s.reminderEvery = 5 * time.Minute
@@ -133,6 +155,14 @@ func New(o Options) *Service {
 	}
 	s.store.Now = s.now
 	s.store.ReplyWindow = s.window
+	s.runner = &react.Runner{Store: s.store, Now: s.now, Wake: s.EventsNotify, Logger: s.log, Lease: o.ReactionLease,
+		AfterCommit: func() {
+			s.notify()
+			s.wakeOutbox()
+		}}
+	// Every feature that reacts to what happened is a reaction here, never
+	// code inside ingest.
+	s.reactions = []react.Reaction{botReaction{s}, linkReaction{s}, reminderReaction{s}}
 	s.m = metrics{
 		ingested:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_messages_total", Help: "Inbound messages committed."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_duplicates_total", Help: "Inbound platform retries dropped as duplicates."}),
@@ -211,10 +241,11 @@ func (s *Service) Ingest(ctx context.Context, in models.Inbound) (models.IngestR
 		}
 	}
 	s.m.commitWait.Observe(time.Since(queued).Seconds())
-	if r.item.Err == nil && r.item.Followup != "" {
-		// Post-commit work (link offers, redemptions) runs here, in the
-		// caller's goroutine: the group commit never waits for it.
-		s.followUp(ctx, &r.item)
+	if r.item.Err == nil && r.item.In.InlineReply {
+		// The one exception to "ingest only ingests": an answer due in the
+		// platform's own response (a WeChat passive reply, 5 seconds) is
+		// made here, after the commit, in the caller's goroutine.
+		s.answerInline(ctx, &r.item)
 	}
 	return r.item.Result, r.item.Err
 }
@@ -293,13 +324,8 @@ func (s *Service) writer() {
 			items = append(items, &r.item)
 		}
 		s.commit(items)
-		queued := false
 		for _, r := range batch {
-			queued = queued || r.item.Queued
 			close(r.done)
-		}
-		if queued {
-			s.wakeOutbox()
 		}
 	}
 }
@@ -320,11 +346,11 @@ func (s *Service) commit(items []*store.IngestItem) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s.m.batchSize.Observe(float64(len(items)))
-	err := s.store.IngestBatch(ctx, items, s.respond)
+	err := s.store.IngestBatch(ctx, items)
 	if err != nil && len(items) > 1 {
 		// Isolate the failing item: commit the others one by one.
 		for _, it := range items {
-			it.Err = s.store.IngestBatch(ctx, []*store.IngestItem{it}, s.respond)
+			it.Err = s.store.IngestBatch(ctx, []*store.IngestItem{it})
 		}
 	} else {
 		for _, it := range items {
@@ -363,6 +389,18 @@ func (s *Service) notify() {
 	close(s.notifyCh)
 	s.notifyCh = make(chan struct{})
 	s.notifyMu.Unlock()
+}
+
+// InitReactions gives every reaction its cursor (at the newest event for a
+// new one). Call it before the connectors start.
+func (s *Service) InitReactions(ctx context.Context) error {
+	return s.runner.Init(ctx, s.reactions...)
+}
+
+// RunReactions runs the reactions (the bot, linking, reminders) until ctx
+// ends; with several replicas, each runs on one of them at a time.
+func (s *Service) RunReactions(ctx context.Context) {
+	s.runner.Run(ctx, s.reactions...)
 }
 
 // RunEventListener wakes this replica's event streams when another replica

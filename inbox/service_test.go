@@ -43,6 +43,19 @@ func (p *platform) Send(_ context.Context, out models.Outbound) (models.SendResu
 	return models.SendResult{ExternalID: "p-" + out.MessageID}, nil
 }
 
+// sentTo returns the texts delivered to to.
+func (p *platform) sentTo(to string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, o := range p.sent {
+		if o.To == to {
+			out = append(out, o.Text)
+		}
+	}
+	return out
+}
+
 func (p *platform) texts() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -66,6 +66,29 @@ type Inbound struct {
 	// response (a WeChat passive reply). The bot then answers inline instead of
 	// through the outbox.
 	InlineReply bool `json:"-"`
+	// Sealed is true when the platform authenticated this inbound end to
+	// end, body included: a WeChat push verified by its msg_signature over
+	// the encrypted body. An inline reply goes to whoever made the request,
+	// so the inbox puts no secret (a link code) in the inline reply of an
+	// unsealed inbound and sends it through the outbox to the customer
+	// instead. Only InlineReply inbounds need it; others leave it false.
+	Sealed bool `json:"-"`
+}
+
+// InboundFacts is what ingest knew of a stored inbound, recorded with its
+// message.created event (Event.Detail) so that reactions see exactly what
+// ingest saw, long after the request that carried it.
+type InboundFacts struct {
+	Inbound    Inbound `json:"inbound"`
+	IdentityID int64   `json:"identity_id"`
+	ContactID  int64   `json:"contact_id"`
+	// NewContact and NewConversation tell whether this inbound created them.
+	NewContact      bool `json:"new_contact,omitempty"`
+	NewConversation bool `json:"new_conversation,omitempty"`
+	// Inline is true when the connector answered the inbound in its own
+	// response (Inbound.InlineReply): the inbox replied at once, and reactions
+	// must not answer it again.
+	Inline bool `json:"inline,omitempty"`
 }
 
 // Sender is a customer as a platform knows them.

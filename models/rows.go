@@ -120,9 +120,23 @@ type Event struct {
 	ID             int64  `gorm:"primaryKey"`
 	Type           string `gorm:"size:50;not null"`
 	ConversationID int64
-	// Data is the event's JSON payload.
-	Data      string
+	// Data is the event's JSON payload, served to API clients.
+	Data string
+	// Detail is what the reactions need beyond Data (an inbound's normalized
+	// form: InboundFacts); it is never served.
+	Detail    string
 	CreatedAt time.Time
+}
+
+// ReactionCursor is a reaction's position in the event log and its lease:
+// one replica at a time runs each reaction, and it moves Position in the
+// same transaction as the reaction's own writes.
+type ReactionCursor struct {
+	Name       string `gorm:"primaryKey;size:100"`
+	Position   int64  `gorm:"not null"`
+	Owner      string `gorm:"size:100;not null;default:''"`
+	LeaseUntil time.Time
+	UpdatedAt  time.Time
 }
 
 // APIToken is an agent's or admin's bearer token; only its SHA-256 is stored.

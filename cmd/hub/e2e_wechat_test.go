@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,11 +28,21 @@ const (
 	wxPushTimeout = 1500 * time.Millisecond
 )
 
-// wxMode is one of the two ways an Official Account receives pushes.
+// wxMode is one of the ways an Official Account receives pushes.
 type wxMode struct {
 	name  string
 	safe  bool
 	appID string
+	// dsn, when set, is a PostgreSQL database (else a SQLite file).
+	dsn string
+}
+
+// setting is the connector's mode setting, always explicit.
+func (m wxMode) setting() string {
+	if m.safe {
+		return "safe"
+	}
+	return "plain"
 }
 
 // wxE2E is the real hub wired to the WeChat stand-in, each with its own
@@ -50,14 +61,12 @@ type wxE2E struct {
 func startWeChatE2E(t *testing.T, mode wxMode) *wxE2E {
 	t.Helper()
 	e := &wxE2E{mode: mode, hubClock: &offsetClock{}, wxClock: &offsetClock{}}
-	dir := t.TempDir()
 	listen := freeAddr(t)
 	e.hook = "http://" + listen + "/webhooks/" + e2eWXName
 	acc := wxfake.Account{AppID: mode.appID, AppSecret: "secret-" + mode.appID, Token: e2eWXToken,
-		SafeMode: mode.safe, WebhookURL: e.hook}
-	aesKey := ""
+		Mode: mode.setting(), WebhookURL: e.hook}
 	if mode.safe {
-		acc.EncodingAESKey, aesKey = e2eWXAESKey, e2eWXAESKey
+		acc.EncodingAESKey = e2eWXAESKey
 	}
 	e.fake = wxfake.New(wxfake.Options{Accounts: []wxfake.Account{acc}, Logger: testLogger(),
 		Now: e.wxClock.Now, PushTimeout: wxPushTimeout})
@@ -66,18 +75,36 @@ func startWeChatE2E(t *testing.T, mode wxMode) *wxE2E {
 	}
 	t.Cleanup(func() { e.fake.Close() })
 	e.orig = e.fake.OriginalID(mode.appID)
-	cfg := writeConfig(t, dir, fmt.Sprintf(`
-server: { listen: %q, public_url: "http://%s" }
-database: { driver: sqlite, dsn: %q }
-connectors:
-  - name: %s
-    type: wechat
-    settings: { app_id: %q, app_secret: %q, token: %q, encoding_aes_key: %q, api_url: %q }
-`, listen, listen, filepath.Join(dir, "hub.db"), e2eWXName, mode.appID, acc.AppSecret, e2eWXToken, aesKey, e.fake.URL()))
-	e.hub = startHubAt(t, cfg, e.hubClock.Now)
+	e.hub = e.startHub(t, listen)
 	e.api = adminClient(t, e.hub)
 	waitRunning(t, e.hub)
 	return e
+}
+
+// startHub runs a hub for the account on listen (another replica when the
+// database is shared).
+func (e *wxE2E) startHub(t *testing.T, listen string) *Main {
+	t.Helper()
+	dir := t.TempDir()
+	driver, dsn := "sqlite", filepath.Join(dir, "hub.db")
+	if e.mode.dsn != "" {
+		driver, dsn = "postgres", e.mode.dsn
+	}
+	aesKey := ""
+	if e.mode.safe {
+		aesKey = e2eWXAESKey
+	}
+	cfg := writeConfig(t, dir, fmt.Sprintf(`
+server: { listen: %q, public_url: "http://%s" }
+database: { driver: %s, dsn: %q }
+connectors:
+  - name: %s
+    type: wechat
+    settings: { app_id: %q, app_secret: %q, token: %q, mode: %s, encoding_aes_key: %q, api_url: %q }
+`, listen, listen, driver, dsn, e2eWXName, e.mode.appID, "secret-"+e.mode.appID, e2eWXToken, e.mode.setting(), aesKey, e.fake.URL()))
+	m := startHubAt(t, cfg, e.hubClock.Now)
+	waitRunning(t, m)
+	return m
 }
 
 // waitRunning waits until every connector of the hub runs.
@@ -109,9 +136,17 @@ func (e *wxE2E) kefu(openid string) []string {
 func (e *wxE2E) craftPush(t *testing.T, plain string) (url.Values, string) {
 	t.Helper()
 	ts := strconv.FormatInt(e.wxClock.Now().Unix(), 10)
-	nonce := "1320562132"
+	return e.craftPushAt(t, plain, ts, strconv.FormatInt(wxNonces.Add(1), 10), e.mode.safe)
+}
+
+// wxNonces numbers crafted pushes, each with its own nonce as WeChat's.
+var wxNonces atomic.Int64
+
+// craftPushAt is craftPush with the timestamp, nonce and encryption chosen.
+func (e *wxE2E) craftPushAt(t *testing.T, plain, ts, nonce string, encrypt bool) (url.Values, string) {
+	t.Helper()
 	q := url.Values{"signature": {wxfake.Signature(e2eWXToken, ts, nonce)}, "timestamp": {ts}, "nonce": {nonce}}
-	if !e.mode.safe {
+	if !encrypt {
 		return q, plain
 	}
 	enc, err := wxfake.Encrypt(e2eWXAESKey, e.mode.appID, []byte(plain), nil)
@@ -240,7 +275,10 @@ func testWeChatJourney(t *testing.T, mode wxMode) {
 		plain  string
 		tamper func(q url.Values, body string) string
 		want   int
-		safe   bool // only in safe mode
+		safe   bool   // only in safe mode
+		ts     string // the push's timestamp, if not now
+		// plaintext: not encrypted even in safe mode.
+		plaintext bool
 	}{
 		{name: "bad signature", plain: plain, want: http.StatusUnauthorized,
 			tamper: func(q url.Values, b string) string { q.Set("signature", strings.Repeat("0", 40)); return b }},
@@ -256,12 +294,24 @@ func testWeChatJourney(t *testing.T, mode wxMode) {
 		{name: "malformed XML", plain: `<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName>`, want: http.StatusBadRequest},
 		{name: "malformed envelope", plain: plain, want: http.StatusBadRequest, safe: true,
 			tamper: func(q url.Values, b string) string { return b[:len(b)/2] }},
+		{name: "a 2020 timestamp", plain: plain, want: http.StatusForbidden, ts: "1588291200"},
+		{name: "a timestamp that is not a number", plain: plain, want: http.StatusForbidden, ts: "soon"},
+		{name: "6 minutes old", plain: plain, want: http.StatusForbidden,
+			ts: strconv.FormatInt(e.hubClock.Now().Add(-6*time.Minute).Unix(), 10)},
+		{name: "a signed plaintext push in safe mode", plain: plain, want: http.StatusForbidden, safe: true, plaintext: true},
 	}
 	for _, r := range refusals {
 		if r.safe && !mode.safe {
 			continue
 		}
 		q, body := e.craftPush(t, r.plain)
+		if r.ts != "" || r.plaintext {
+			ts := r.ts
+			if ts == "" {
+				ts = q.Get("timestamp")
+			}
+			q, body = e.craftPushAt(t, r.plain, ts, q.Get("nonce"), mode.safe && !r.plaintext)
+		}
 		if r.tamper != nil {
 			body = r.tamper(q, body)
 		}
@@ -278,6 +328,20 @@ func testWeChatJourney(t *testing.T, mode wxMode) {
 	}
 	if n, c := countRows(t, e.hub, "messages"), countRows(t, e.hub, "contacts"); n != msgs+1 || c != contacts+1 {
 		t.Fatalf("the genuine push stored %d messages and %d contacts, want 1 and 1", n-msgs, c-contacts)
+	}
+	msgs, contacts = msgs+1, contacts+1
+	// Its signed URL (as logged by a proxy) reused with another body: refused.
+	other := strings.Replace(strings.Replace(plain, "hello", "link", 1), "7700000000000000001", "7700000000000000002", 1)
+	q2, body2 := e.craftPushAt(t, other, q.Get("timestamp"), q.Get("nonce"), mode.safe)
+	if code, answer := e.post(t, q2, body2); code != http.StatusForbidden || !strings.Contains(answer, "replayed") {
+		t.Fatalf("a replayed signature with another body: %d %q, want 403", code, answer)
+	}
+	// The same request again is WeChat re-posting: answered, stored once.
+	if code, answer := e.post(t, q, body); code != http.StatusOK || answer != "success" {
+		t.Fatalf("the genuine push re-posted: %d %q", code, answer)
+	}
+	if n, c := countRows(t, e.hub, "messages"), countRows(t, e.hub, "contacts"); n != msgs || c != contacts {
+		t.Fatalf("the replay and the re-post stored %d messages and %d contacts", n-msgs, c-contacts)
 	}
 
 	// The agent's reply goes out as a customer-service message; the
@@ -324,8 +388,10 @@ func testWeChatJourney(t *testing.T, mode wxMode) {
 		t.Fatalf("customer-service messages after 45015: %q", got)
 	}
 
-	// The customer writes again; 49 h later (hub clock) the API refuses a
-	// reply and names the window and its end.
+	// The customer writes again (the clocks agree again: the hub refuses
+	// pushes more than 5 minutes off); 49 h later (hub clock) the API
+	// refuses a reply and names the window and its end.
+	e.hubClock.Advance(2 * time.Hour)
 	if d, err = e.fake.SendText(ctx, app, openid, "在的"); err != nil || !d.Acked {
 		t.Fatalf("text: %+v %v", d, err)
 	}
@@ -346,6 +412,7 @@ func testWeChatJourney(t *testing.T, mode wxMode) {
 	}
 
 	// Unsubscribe: the identity becomes unreachable.
+	e.wxClock.Advance(49 * time.Hour)
 	if d, err = e.fake.Unfollow(ctx, app, openid); err != nil || !d.Acked {
 		t.Fatalf("unsubscribe: %+v %v", d, err)
 	}
@@ -409,4 +476,82 @@ func TestE2EWeChatWelcomeOffersAHuman(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestE2EWeChatLinkCodeOnlyInSealedReplies: the "link" menu click is
+// answered in the passive reply, which goes to whoever made the request. A
+// plaintext push may be forged with a leaked signed URL, so there the code
+// goes to the customer's own chat as a customer-service message and the
+// passive reply only says so; a safe-mode push (body signed by WeChat) gets
+// it inline.
+func TestE2EWeChatLinkCodeOnlyInSealedReplies(t *testing.T) {
+	for _, mode := range []wxMode{
+		{name: "plaintext", appID: "wxe2e0linkplain000"},
+		{name: "safe", safe: true, appID: "wxe2e0linksafe0000"},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			e := startWeChatE2E(t, mode)
+			ctx := context.Background()
+			const openid = "oE2ELinkClickCustomer0001"
+			if d, err := e.fake.Follow(ctx, mode.appID, openid, ""); err != nil || !d.Acked {
+				t.Fatalf("subscribe: %+v %v", d, err)
+			}
+			if d, err := e.fake.SendText(ctx, mode.appID, openid, "my parcel is late"); err != nil || !d.Acked {
+				t.Fatalf("text: %+v %v", d, err)
+			}
+			d, err := e.fake.Click(ctx, mode.appID, openid, "link")
+			if err != nil || !d.Acked || d.Reply == nil {
+				t.Fatalf("link click: %+v %v", d, err)
+			}
+			if !mode.safe {
+				if codeRx.MatchString(d.Reply.Text) || !strings.Contains(d.Reply.Text, "separate message") {
+					t.Fatalf("the passive reply to a plaintext push must not carry the code:\n%s", d.Reply.Text)
+				}
+				var kefu []string
+				eventually(t, "the offer as a customer-service message", func() bool {
+					kefu = e.kefu(openid)
+					return len(kefu) == 1
+				})
+				offerCode(t, kefu[0])
+				return
+			}
+			offerCode(t, d.Reply.Text)
+			if kefu := e.kefu(openid); len(kefu) != 0 {
+				t.Fatalf("a sealed click's offer went out twice: %q", kefu)
+			}
+		})
+	}
+}
+
+// TestE2EWeChatReplayRefusedAcrossReplicas: two hub replicas on one
+// PostgreSQL database share the memory of recent push signatures: a signed
+// URL used on one is refused with another body on the other, while WeChat's
+// re-post of the same push to the other replica is answered and stored once.
+func TestE2EWeChatReplayRefusedAcrossReplicas(t *testing.T) {
+	e := startWeChatE2E(t, wxMode{name: "plaintext", appID: "wxe2e0replicas0000", dsn: pgDSN(t)})
+	second := e.startHub(t, freeAddr(t))
+	hook2 := second.URL() + "/webhooks/" + e2eWXName
+	post2 := func(q url.Values, body string) (int, string) {
+		return httpDo(t, "POST", hook2+"?"+q.Encode(), "text/xml", body)
+	}
+	const openid = "oE2EReplicaCustomer000001"
+	push := func(id, text string) string {
+		return fmt.Sprintf(`<xml><ToUserName><![CDATA[%s]]></ToUserName><FromUserName><![CDATA[%s]]></FromUserName><CreateTime>%d</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content><MsgId>%s</MsgId></xml>`,
+			e.orig, openid, e.wxClock.Now().Unix(), text, id)
+	}
+	q, body := e.craftPush(t, push("7710000000000000001", "hello"))
+	if code, answer := e.post(t, q, body); code != http.StatusOK {
+		t.Fatalf("the genuine push on replica 1: %d %q", code, answer)
+	}
+	msgs := countRows(t, e.hub, "messages")
+	q2, body2 := e.craftPushAt(t, push("7710000000000000002", "link"), q.Get("timestamp"), q.Get("nonce"), false)
+	if code, answer := post2(q2, body2); code != http.StatusForbidden {
+		t.Fatalf("the same signed URL with another body on replica 2: %d %q, want 403", code, answer)
+	}
+	if code, answer := post2(q, body); code != http.StatusOK || answer != "success" {
+		t.Fatalf("the re-post on replica 2: %d %q", code, answer)
+	}
+	if n := countRows(t, second, "messages"); n != msgs {
+		t.Fatalf("replica 2 stored %d messages, want none", n-msgs)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/tongdao/hub/inbox"
 	"github.com/tongdao/hub/inbox/httpapi"
 	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/inbox/texts"
 	"github.com/tongdao/hub/models"
 	"github.com/tongdao/hub/web"
 
@@ -57,6 +58,9 @@ type kv struct{ s *store.Store }
 func (k kv) Get(ctx context.Context, key string) (string, bool, error) { return k.s.KVGet(ctx, key) }
 func (k kv) Set(ctx context.Context, key, value string, ttl time.Duration) error {
 	return k.s.KVSet(ctx, key, value, ttl)
+}
+func (k kv) Add(ctx context.Context, key, value string, ttl time.Duration) (bool, error) {
+	return k.s.KVAdd(ctx, key, value, ttl)
 }
 
 // replyWindower is implemented by connectors whose platform limits how long
@@ -157,6 +161,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	types := map[string]string{}
 	windows := map[string]time.Duration{}
 	titles := map[string]string{}
+	fallbackLangs := map[string][]string{}
 	var handoffs []inbox.HandoffTarget
 	var problems []error
 	for i, cc := range cfg.Connectors {
@@ -171,6 +176,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		if w, ok := c.(replyWindower); ok {
 			windows[cc.Name] = w.ReplyWindow()
 		}
+		if l, ok := c.(connectors.Languager); ok {
+			fallbackLangs[cc.Name] = l.DefaultLanguages()
+		}
 		titles[cc.Name] = platformTitles[cc.Type]
 		if titles[cc.Name] == "" {
 			titles[cc.Name] = cc.Type
@@ -183,16 +191,24 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return errors.Join(problems...)
 	}
 
+	catalog, err := texts.New(cfg.Bot.DefaultLanguage, cfg.Bot.Texts)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Inbox = inbox.New(inbox.Options{
 		Store: m.Store, Logger: m.Logger, Now: m.Now, ReplyWindows: windows, Registerer: reg,
 		Handoffs: handoffs, Titles: titles, ReminderInterval: m.ReminderInterval,
+		Texts: catalog, FallbackLanguages: fallbackLangs,
 		Senders: func(name string) (inbox.Sender, bool) {
 			c, ok := byName[name]
 			return c, ok
 		},
 	})
+	if err := m.Inbox.InitReactions(ctx); err != nil {
+		return fmt.Errorf("reactions: %w", err)
+	}
 	m.supervisor = &connectors.Supervisor{Sink: m.Inbox, Logger: m.Logger, Now: m.Now}
 	srv := cfg.Server
 	api, err := httpapi.New(httpapi.Options{
@@ -245,7 +261,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		},
 		func() { m.supervisor.Run(runCtx, m.Connectors, types) },
 		func() { _ = m.Inbox.RunOutbox(runCtx) },
-		func() { _ = m.Inbox.RunReminders(runCtx) },
+		func() { m.Inbox.RunReactions(runCtx) },
 		func() { _ = m.Inbox.RunEventListener(runCtx) }, // other replicas' events (PostgreSQL)
 	} {
 		m.wg.Add(1)

@@ -32,11 +32,26 @@ func TestCommandsExitCodes(t *testing.T) {
 	if err := os.WriteFile(good, []byte("database: { dsn: "+filepath.Join(dir, "hub.db")+" }\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// WeChat modes that contradict the key are listed with their key path.
+	wxModes := filepath.Join(dir, "wx-modes.yaml")
+	const wx = "{ app_id: wx1234567890abcdef, app_secret: s, token: tok123, "
+	if err := os.WriteFile(wxModes, []byte("database: { dsn: "+filepath.Join(dir, "hub.db")+" }\nconnectors:\n"+
+		"  - { name: wx-a, type: wechat, settings: "+wx+"mode: plain, encoding_aes_key: abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG } }\n"+
+		"  - { name: wx-b, type: wechat, settings: "+wx+"mode: safe } }\n"+
+		"  - { name: wx-c, type: wechat, settings: "+wx+"mode: compatible } }\n"+
+		"  - { name: wx-d, type: wechat, settings: "+wx+"mode: secure } }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		code int
 		want []string // in the output or the error
 	}{
+		{[]string{"check-config", "--config", wxModes}, 1, []string{
+			wxModes + ": connectors[0].settings.mode: plain takes no encoding_aes_key",
+			wxModes + ": connectors[1].settings.encoding_aes_key: required in safe mode",
+			wxModes + ": connectors[2].settings.encoding_aes_key: required in compatible mode",
+			wxModes + ": connectors[3].settings.mode: must be plain, compatible or safe"}},
 		{[]string{"check-config", "--config", good}, 0, []string{"ok (0 connectors)"}},
 		// Every problem is listed, each with file and key path.
 		{[]string{"check-config", "--config", bad}, 1, []string{bad + ": server.publc_url: unknown key",

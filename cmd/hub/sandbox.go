@@ -61,9 +61,11 @@ func StartSandbox(ctx context.Context, listen, dir string, m *Main) (*Sandbox, e
 	hub := m.URL()
 
 	sb.Telegram = tgfake.New(tgfake.Options{Token: sandboxTGToken, Logger: m.Logger})
-	sb.WeChat = wxfake.New(wxfake.Options{Logger: m.Logger, Accounts: []wxfake.Account{{
+	// The WeChat stand-in shares the hub's clock: the connector refuses
+	// pushes whose timestamp is more than 5 minutes off.
+	sb.WeChat = wxfake.New(wxfake.Options{Logger: m.Logger, Now: m.Now, Accounts: []wxfake.Account{{
 		AppID: sandboxWXAppID, AppSecret: sandboxWXSecret, Token: sandboxWXToken, EncodingAESKey: sandboxWXAESKey,
-		SafeMode: true, WebhookURL: hub + "/webhooks/wx-sandbox"}}})
+		Mode: wxfake.ModeSafe, WebhookURL: hub + "/webhooks/wx-sandbox"}}})
 	sb.Discord = dcfake.New(dcfake.Options{BotToken: sandboxDiscordBot, Logger: m.Logger})
 	if err := sb.Telegram.Start(ctx); err != nil {
 		return nil, fmt.Errorf("telegram stand-in: %w", err)
@@ -110,6 +112,7 @@ connectors:
       app_id: %q
       app_secret: %q
       token: %q
+      mode: %s
       encoding_aes_key: %q
       api_url: %q
   - name: dc-sandbox
@@ -119,7 +122,7 @@ connectors:
       api_url: %q
       support_channels: [%q]
 `, listen, hub, filepath.Join(dir, sandboxDatabase), sandboxTGToken, sandboxTGSecret, sb.Telegram.URL(),
-		sandboxWXAppID, sandboxWXSecret, sandboxWXToken, sandboxWXAESKey, sb.WeChat.URL(),
+		sandboxWXAppID, sandboxWXSecret, sandboxWXToken, wxfake.ModeSafe, sandboxWXAESKey, sb.WeChat.URL(),
 		sandboxDiscordBot, sb.Discord.URL(), dcfake.DefaultSupportChannelID)
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		return nil, err

@@ -31,7 +31,10 @@ type harness struct {
 }
 
 type harnessOpts struct {
-	safe        bool
+	safe bool
+	// mode is the connector's and the account's Mode; empty: safe when safe
+	// is set, else the connector's default (plain without a key).
+	mode        string
 	appID       string
 	pushTimeout time.Duration
 }
@@ -48,7 +51,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	h.kv = newMemKV(h.clock.Now)
 	h.fake = wxfake.New(wxfake.Options{
 		Accounts: []wxfake.Account{{AppID: o.appID, AppSecret: "secret-" + o.appID, Token: "tok123",
-			EncodingAESKey: testAESKey, SafeMode: o.safe}},
+			EncodingAESKey: testAESKey, SafeMode: o.safe, Mode: o.mode}},
 		Logger: quietLogger(), Now: h.clock.Now, PushTimeout: o.pushTimeout,
 	})
 	if err := h.fake.Start(context.Background()); err != nil {
@@ -56,9 +59,10 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	}
 	t.Cleanup(func() { _ = h.fake.Close() })
 	s := Settings{AppID: o.appID, AppSecret: "secret-" + o.appID, Token: "tok123", APIURL: h.fake.URL()}
-	if o.safe {
+	if o.safe || (o.mode != "" && o.mode != ModePlain) {
 		s.EncodingAESKey = testAESKey
 	}
+	s.Mode = o.mode
 	h.conn = newTestConnector(t, "wx", s, h.clock, h.kv)
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/wx", h.conn)

@@ -2,6 +2,7 @@ package wechat
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -73,8 +74,9 @@ func (c *tokenCache) Delete(key string) error {
 type memKV struct {
 	now func() time.Time
 
-	mu sync.Mutex
-	m  map[string]memEntry
+	mu   sync.Mutex
+	m    map[string]memEntry
+	adds int
 }
 
 type memEntry struct {
@@ -110,4 +112,31 @@ func (k *memKV) Set(ctx context.Context, key, value string, ttl time.Duration) e
 	defer k.mu.Unlock()
 	k.m[key] = memEntry{value: value, expires: k.now().Add(ttl)}
 	return nil
+}
+
+// Add implements connectors.KV.
+func (k *memKV) Add(ctx context.Context, key, value string, ttl time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if ttl <= 0 {
+		return false, errors.New("wechat: Add needs a positive ttl")
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.now()
+	if e, ok := k.m[key]; ok && now.Before(e.expires) {
+		return false, nil
+	}
+	k.m[key] = memEntry{value: value, expires: now.Add(ttl)}
+	// Adds create a key each (push nonces): drop expired entries now and
+	// then so the map stays the size of what is live.
+	if k.adds++; k.adds%256 == 0 {
+		for key, e := range k.m {
+			if !now.Before(e.expires) {
+				delete(k.m, key)
+			}
+		}
+	}
+	return true, nil
 }

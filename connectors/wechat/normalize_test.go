@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,13 +22,30 @@ import (
 
 const openID = "oLVPpjqs9BhvzwPj5A-vTYAX3GLc"
 
-// signedURL returns /webhooks/wx with a valid signature for token.
+// vectorTime is the timestamp of WeChat's sample pushes; the tests that
+// replay them set the connector's clock to it.
+const vectorTime = 1409735669
+
+func vectorClock() *fakeClock { return &fakeClock{t: time.Unix(vectorTime, 0).UTC()} }
+
+// nonces numbers the pushes of signedURL: each push has its own nonce, as
+// WeChat's do.
+var nonces atomic.Int64
+
+// signedURL returns /webhooks/wx at vectorTime with a valid signature for
+// token and a fresh nonce, unless extra sets "nonce".
 func signedURL(token string, extra url.Values) string {
-	q := url.Values{"timestamp": {"1409735669"}, "nonce": {"1320562132"}, "openid": {openID}}
-	q.Set("signature", util.Signature(token, "1409735669", "1320562132"))
+	nonce := extra.Get("nonce")
+	if nonce == "" {
+		nonce = strconv.FormatInt(1320562132+nonces.Add(1), 10)
+	}
+	ts := strconv.FormatInt(vectorTime, 10)
+	q := url.Values{"timestamp": {ts}, "openid": {openID}}
 	for k, v := range extra {
 		q[k] = v
 	}
+	q.Set("nonce", nonce)
+	q.Set("signature", util.Signature(token, ts, nonce))
 	return "/webhooks/wx?" + q.Encode()
 }
 
@@ -95,8 +114,7 @@ func TestNormalizeTestdata(t *testing.T) {
 		{"event_location.xml", nil},
 		{"event_view.xml", nil},
 	}
-	clock := newClock()
-	c := newTestConnector(t, "wx", Settings{AppID: testAppID, AppSecret: "s", Token: "tok123"}, clock, nil)
+	c := newTestConnector(t, "wx", Settings{AppID: testAppID, AppSecret: "s", Token: "tok123"}, vectorClock(), nil)
 	sink := newSink()
 	runConnector(t, c, sink)
 	files, _ := filepath.Glob("testdata/*.xml")
@@ -133,8 +151,9 @@ func TestNormalizeTestdata(t *testing.T) {
 }
 
 func TestWebhookRejects(t *testing.T) {
-	clock := newClock()
-	c := newTestConnector(t, "wx", Settings{AppID: testAppID, AppSecret: "s", Token: "tok123", EncodingAESKey: testAESKey}, clock, nil)
+	// Compatible mode, so that plaintext pushes reach every check.
+	c := newTestConnector(t, "wx", Settings{AppID: testAppID, AppSecret: "s", Token: "tok123", EncodingAESKey: testAESKey,
+		Mode: ModeCompatible}, vectorClock(), nil)
 	text, _ := os.ReadFile("testdata/text.xml")
 	malformed, _ := os.ReadFile("testdata/malformed.xml")
 
@@ -153,6 +172,13 @@ func TestWebhookRejects(t *testing.T) {
 	}
 	envelope := []byte("<xml><ToUserName><![CDATA[gh_3c884a361561]]></ToUserName><Encrypt><![CDATA[" + string(enc) + "]]></Encrypt></xml>")
 	goodMsgSig := util.Signature("tok123", "1409735669", "1320562132", string(enc))
+	safeQuery := func(msgSig string) url.Values {
+		q := url.Values{"encrypt_type": {"aes"}, "nonce": {"1320562132"}}
+		if msgSig != "" {
+			q.Set("msg_signature", msgSig)
+		}
+		return q
+	}
 	big := append([]byte("<xml><Content>"), bytes.Repeat([]byte("a"), maxPushBytes)...)
 
 	tests := []struct {
@@ -165,12 +191,12 @@ func TestWebhookRejects(t *testing.T) {
 		{"bad signature", "POST", "/webhooks/wx?signature=0000&timestamp=1409735669&nonce=1320562132", text, 401},
 		{"missing signature", "POST", "/webhooks/wx?timestamp=1409735669&nonce=1320562132", text, 401},
 		{"signature for another token", "POST", signedURL("other", nil), text, 401},
-		{"bad msg_signature", "POST", signedURL("tok123", url.Values{"encrypt_type": {"aes"}, "msg_signature": {strings.Repeat("0", 40)}}), envelope, 401},
-		{"missing msg_signature", "POST", signedURL("tok123", url.Values{"encrypt_type": {"aes"}}), envelope, 401},
+		{"bad msg_signature", "POST", signedURL("tok123", safeQuery(strings.Repeat("0", 40))), envelope, 401},
+		{"missing msg_signature", "POST", signedURL("tok123", safeQuery("")), envelope, 401},
 		{"malformed XML", "POST", signedURL("tok123", nil), malformed, 400},
 		{"empty body", "POST", signedURL("tok123", nil), nil, 400},
 		{"not XML", "POST", signedURL("tok123", nil), []byte(`{"MsgType":"text"}`), 400},
-		{"safe mode without Encrypt", "POST", signedURL("tok123", url.Values{"encrypt_type": {"aes"}, "msg_signature": {goodMsgSig}}), text, 400},
+		{"safe mode without Encrypt", "POST", signedURL("tok123", safeQuery(goodMsgSig)), text, 400},
 		{"oversized", "POST", signedURL("tok123", nil), big, 413},
 		{"bad verification", "GET", "/webhooks/wx?signature=00&timestamp=1&nonce=2&echostr=123", nil, 401},
 		{"PUT", "PUT", signedURL("tok123", nil), text, 405},
@@ -193,7 +219,7 @@ func TestWebhookRejects(t *testing.T) {
 
 	// The same encrypted push with the right msg_signature is accepted.
 	rec = httptest.NewRecorder()
-	c.ServeHTTP(rec, httptest.NewRequest("POST", signedURL("tok123", url.Values{"encrypt_type": {"aes"}, "msg_signature": {goodMsgSig}}), bytes.NewReader(envelope)))
+	c.ServeHTTP(rec, httptest.NewRequest("POST", signedURL("tok123", safeQuery(goodMsgSig)), bytes.NewReader(envelope)))
 	if rec.Code != 200 || rec.Body.String() != "success" {
 		t.Fatalf("good safe-mode push: %d %q", rec.Code, rec.Body.String())
 	}
@@ -228,8 +254,7 @@ func TestOfficialVectors(t *testing.T) {
 		encrypt = "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6ux5VTjg3yt+WGzjlpKn6NPhRjpA912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0VxpAe+77TszTfRd5RJSVO/HTnifJpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM669WuMyVWQLCzpu9GhglF2PE="
 		msgSig  = "5d197aaffba7e9b25a30732f161a50dee96bd5fa"
 	)
-	clock := newClock()
-	c := newTestConnector(t, "wx", Settings{AppID: "wx2c2769f8efd9abc2", AppSecret: "s", Token: "spamtest", EncodingAESKey: testAESKey}, clock, nil)
+	c := newTestConnector(t, "wx", Settings{AppID: "wx2c2769f8efd9abc2", AppSecret: "s", Token: "spamtest", EncodingAESKey: testAESKey}, vectorClock(), nil)
 	sink := newSink()
 	runConnector(t, c, sink)
 	body := "<xml><ToUserName><![CDATA[toUser]]></ToUserName><Encrypt><![CDATA[" + encrypt + "]]></Encrypt></xml>"

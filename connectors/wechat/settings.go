@@ -12,6 +12,13 @@ import (
 // DefaultAPIURL is the official WeChat API host, used when api_url is empty.
 const DefaultAPIURL = "https://api.weixin.qq.com"
 
+// The message encryption modes (Settings.Mode).
+const (
+	ModePlain      = "plain"
+	ModeCompatible = "compatible"
+	ModeSafe       = "safe"
+)
+
 // Settings are a wechat connector's settings, decoded strictly from the
 // connector's `settings:` block in the hub configuration.
 type Settings struct {
@@ -26,10 +33,22 @@ type Settings struct {
 	// (3 to 32 letters or digits). WeChat signs every push with it. Required.
 	Token string `yaml:"token"`
 	// EncodingAESKey is the 43-character message encryption key from the
-	// server configuration. Set it when the account uses safe mode or
-	// compatible mode; without it only plaintext pushes are accepted.
-	// Optional.
+	// server configuration. Required in safe and compatible mode, refused in
+	// plain mode. Optional.
 	EncodingAESKey string `yaml:"encoding_aes_key"`
+	// Mode is the message encryption mode chosen in the admin console:
+	//   - safe (安全模式): every push must be encrypted (encrypt_type=aes)
+	//     and carry a valid msg_signature over the encrypted body; plaintext
+	//     pushes are refused. The default when encoding_aes_key is set.
+	//   - compatible (兼容模式): encrypted and plaintext pushes are both
+	//     accepted. A plaintext push is authenticated only by the signature
+	//     of its URL, which does not cover the body, so its passive reply
+	//     carries no secret (a link code goes out as a separate
+	//     customer-service message instead). Only when chosen explicitly.
+	//   - plain (明文模式): plaintext pushes only, with the same caution. The
+	//     default without encoding_aes_key.
+	// Optional.
+	Mode string `yaml:"mode"`
 	// APIURL is the base URL of the WeChat API, scheme and host only (an API
 	// proxy or the sandbox stand-in). The connector keeps WeChat's own paths
 	// under it ({api_url}/cgi-bin/...). Optional; the default is
@@ -44,7 +63,8 @@ var (
 )
 
 // validate checks every setting and returns all problems joined, each naming
-// its key. It returns the effective API base URL (without a trailing slash).
+// its key. It sets the effective Mode and returns the effective API base URL
+// (without a trailing slash).
 func (s *Settings) validate() (string, error) {
 	var errs []error
 	switch {
@@ -66,6 +86,23 @@ func (s *Settings) validate() (string, error) {
 		if err := checkAESKey(s.EncodingAESKey); err != nil {
 			errs = append(errs, fmt.Errorf("encoding_aes_key: %w", err))
 		}
+	}
+	switch s.Mode {
+	case "":
+		s.Mode = ModePlain
+		if s.EncodingAESKey != "" {
+			s.Mode = ModeSafe
+		}
+	case ModePlain:
+		if s.EncodingAESKey != "" {
+			errs = append(errs, errors.New("mode: plain takes no encoding_aes_key; remove the key, or choose safe (or compatible) as in the admin console"))
+		}
+	case ModeSafe, ModeCompatible:
+		if s.EncodingAESKey == "" {
+			errs = append(errs, fmt.Errorf("encoding_aes_key: required in %s mode", s.Mode))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("mode: must be plain, compatible or safe, not %q", s.Mode))
 	}
 	base, err := normalizeAPIURL(s.APIURL)
 	if err != nil {

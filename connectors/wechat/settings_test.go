@@ -60,6 +60,24 @@ func TestNewSettings(t *testing.T) {
 			wantErr: []string{"token: must be 3 to 32"},
 		},
 	}
+	const minimal = "app_id: wx1234567890abcdef\napp_secret: s\ntoken: tok123\n"
+	tests = append(tests, []struct {
+		name    string
+		yaml    string
+		wantErr []string
+		base    string
+	}{
+		{name: "mode plain", yaml: minimal + "mode: plain\n", base: DefaultAPIURL},
+		{name: "mode safe", yaml: minimal + "mode: safe\nencoding_aes_key: " + testAESKey + "\n", base: DefaultAPIURL},
+		{name: "mode compatible", yaml: minimal + "mode: compatible\nencoding_aes_key: " + testAESKey + "\n", base: DefaultAPIURL},
+		{name: "plain with a key", yaml: minimal + "mode: plain\nencoding_aes_key: " + testAESKey + "\n",
+			wantErr: []string{"mode: plain takes no encoding_aes_key"}},
+		{name: "safe without a key", yaml: minimal + "mode: safe\n", wantErr: []string{"encoding_aes_key: required in safe mode"}},
+		{name: "compatible without a key", yaml: minimal + "mode: compatible\n",
+			wantErr: []string{"encoding_aes_key: required in compatible mode"}},
+		{name: "unknown mode", yaml: minimal + "mode: aes\n", wantErr: []string{`mode: must be plain, compatible or safe, not "aes"`}},
+		{name: "mode is case-sensitive", yaml: minimal + "mode: Safe\nencoding_aes_key: " + testAESKey + "\n", wantErr: []string{"mode: must be"}},
+	}...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cn, err := New(connectors.Config{Name: "wx", Decode: strictDecoder(tc.yaml)})
@@ -89,6 +107,24 @@ func TestNewSettings(t *testing.T) {
 				t.Errorf("error leaks the secret: %v", err)
 			}
 		})
+	}
+}
+
+// TestEffectiveMode: a key implies safe mode unless compatible is chosen;
+// no key means plain.
+func TestEffectiveMode(t *testing.T) {
+	for _, tc := range []struct{ mode, key, want string }{
+		{"", "", ModePlain},
+		{"", testAESKey, ModeSafe},
+		{ModeCompatible, testAESKey, ModeCompatible},
+		{ModeSafe, testAESKey, ModeSafe},
+		{ModePlain, "", ModePlain},
+	} {
+		c := newTestConnector(t, "wx", Settings{AppID: testAppID, AppSecret: "s", Token: "tok123", EncodingAESKey: tc.key,
+			Mode: tc.mode}, newClock(), nil)
+		if c.settings.Mode != tc.want {
+			t.Errorf("mode %q with key %v: effective %q, want %q", tc.mode, tc.key != "", c.settings.Mode, tc.want)
+		}
 	}
 }
 

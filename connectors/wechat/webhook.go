@@ -3,7 +3,9 @@ package wechat
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -55,8 +57,33 @@ func (c *Connector) validSignature(signature, timestamp, nonce string, extra ...
 	return subtle.ConstantTimeCompare([]byte(strings.ToLower(signature)), []byte(want)) == 1
 }
 
+// pushWindow is how far a push's (or URL verification's) timestamp may be
+// from the connector's clock, either way.
+const pushWindow = 5 * time.Minute
+
+// replayTTL is how long a push's signature is remembered: a timestamp up to
+// pushWindow ahead of the clock stays acceptable for two windows, and a
+// minute more covers replicas whose clocks differ slightly.
+const replayTTL = 2*pushWindow + time.Minute
+
+// checkTimestamp returns why timestamp is refused ("" when it is a number
+// within pushWindow of the clock).
+func (c *Connector) checkTimestamp(timestamp string) string {
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return "timestamp is not a number of seconds"
+	}
+	now := c.now().Unix()
+	window := int64(pushWindow / time.Second)
+	if ts < now-window || ts > now+window {
+		return "timestamp is more than 5 minutes from the hub's clock: refused as stale or replayed (is the hub's clock right?)"
+	}
+	return ""
+}
+
 // serveVerify answers WeChat's URL verification: the echostr, as plain text,
-// when the signature is right; 401 and an empty body otherwise.
+// when the signature is right and the timestamp fresh; 401 (or 403) and no
+// echo otherwise.
 func (c *Connector) serveVerify(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if !c.validSignature(q.Get("signature"), q.Get("timestamp"), q.Get("nonce")) {
@@ -64,9 +91,29 @@ func (c *Connector) serveVerify(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
+	if why := c.checkTimestamp(q.Get("timestamp")); why != "" {
+		c.log.Warn("wechat: URL verification refused", "reason", why, "remote", r.RemoteAddr)
+		http.Error(w, why, http.StatusForbidden)
+		return
+	}
 	echo, ok := q["echostr"]
 	if !ok {
 		http.Error(w, "missing echostr", http.StatusBadRequest)
+		return
+	}
+	// The verification's signed URL is remembered like a push's, so that
+	// it cannot be reused to sign a push (WeChat repeating the same
+	// verification still gets its echo).
+	ctx, cancel := context.WithTimeout(r.Context(), c.ingestTimeout)
+	defer cancel()
+	switch fresh, err := c.firstUse(ctx, q.Get("signature"), []byte("GET echostr="+echo[0])); {
+	case err != nil:
+		c.log.Error("wechat: cannot check the URL verification against recent pushes", "err", err)
+		http.Error(w, "cannot check the request now", http.StatusServiceUnavailable)
+		return
+	case !fresh:
+		c.log.Warn("wechat: replayed URL verification refused", "remote", r.RemoteAddr)
+		http.Error(w, "replayed request refused: this timestamp and nonce were already used", http.StatusForbidden)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -83,10 +130,21 @@ type envelope struct {
 // servePush handles one message or event push.
 func (c *Connector) servePush(w http.ResponseWriter, r *http.Request, sink connectors.Sink) {
 	q := r.URL.Query()
-	timestamp, nonce := q.Get("timestamp"), q.Get("nonce")
-	if !c.validSignature(q.Get("signature"), timestamp, nonce) {
+	signature, timestamp, nonce := q.Get("signature"), q.Get("timestamp"), q.Get("nonce")
+	if !c.validSignature(signature, timestamp, nonce) {
 		c.log.Warn("wechat: push with a bad signature", "remote", r.RemoteAddr)
 		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if why := c.checkTimestamp(timestamp); why != "" {
+		c.log.Warn("wechat: push refused", "reason", why, "remote", r.RemoteAddr)
+		http.Error(w, why, http.StatusForbidden)
+		return
+	}
+	encrypted := strings.EqualFold(q.Get("encrypt_type"), "aes")
+	if !encrypted && c.settings.Mode == ModeSafe {
+		c.log.Warn("wechat: plaintext push refused in safe mode", "remote", r.RemoteAddr)
+		http.Error(w, "plaintext push refused: this connector is in safe mode (encrypt_type=aes and msg_signature required)", http.StatusForbidden)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPushBytes))
@@ -100,9 +158,8 @@ func (c *Connector) servePush(w http.ResponseWriter, r *http.Request, sink conne
 		return
 	}
 
-	safe := strings.EqualFold(q.Get("encrypt_type"), "aes")
 	raw := body
-	if safe {
+	if encrypted {
 		var env envelope
 		if err := xml.Unmarshal(body, &env); err != nil || env.Encrypt == "" {
 			http.Error(w, "malformed encrypted push", http.StatusBadRequest)
@@ -131,14 +188,27 @@ func (c *Connector) servePush(w http.ResponseWriter, r *http.Request, sink conne
 		http.Error(w, "malformed push: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	// One deadline for the whole answer: WeChat gives up after 5 s.
+	ctx, cancel := context.WithTimeout(r.Context(), c.ingestTimeout)
+	defer cancel()
+	switch fresh, err := c.firstUse(ctx, signature, raw); {
+	case err != nil:
+		c.log.Error("wechat: cannot check the push against recent ones; WeChat will re-post", "err", err)
+		http.Error(w, "cannot check the push now", http.StatusServiceUnavailable)
+		return
+	case !fresh:
+		c.log.Warn("wechat: replayed push refused: its signature came with another body", "remote", r.RemoteAddr)
+		http.Error(w, "replayed push refused: this timestamp and nonce were already used for another push", http.StatusForbidden)
+		return
+	}
 	in, ok := c.normalize(p)
 	if !ok {
 		writeSuccess(w)
 		return
 	}
-	// One deadline for the whole answer: WeChat gives up after 5 s.
-	ctx, cancel := context.WithTimeout(r.Context(), c.ingestTimeout)
-	defer cancel()
+	// Only a push whose body WeChat signed (msg_signature over the
+	// ciphertext) is known to come from WeChat; see Inbound.Sealed.
+	in.Sealed = encrypted
 	if in.Kind == models.KindMessage && in.Text != "" && len(in.Attachments) == 0 {
 		c.mapChoice(ctx, &in)
 	}
@@ -159,7 +229,7 @@ func (c *Connector) servePush(w http.ResponseWriter, r *http.Request, sink conne
 		text = withOptions(text, res.InlineButtons)
 		c.rememberOffer(ctx, in.From.ExternalID, res.InlineButtons)
 	}
-	reply, err := c.passiveReply(p, text, safe, timestamp, nonce)
+	reply, err := c.passiveReply(p, text, encrypted, timestamp, nonce)
 	if err != nil {
 		// The inbound is committed; answering success keeps WeChat from
 		// re-posting it. The bot's reply is lost, so say so loudly.
@@ -171,6 +241,35 @@ func (c *Connector) servePush(w http.ResponseWriter, r *http.Request, sink conne
 	_, _ = w.Write(reply)
 }
 
+// firstUse remembers, in the shared KV, which push body came with a
+// signature (that is, with a token, timestamp and nonce) and reports
+// whether this push may proceed: true the first time, and again for the
+// same body (WeChat re-posting a push it got no answer to, byte for byte;
+// the inbox then deduplicates it by message id and answers it as the
+// first); false for the same signature with another body (a replay of a
+// leaked URL with a forged body). raw is the plaintext push, so that a
+// re-post counts as the same even if its ciphertext were drawn anew.
+func (c *Connector) firstUse(ctx context.Context, signature string, raw []byte) (bool, error) {
+	sum := sha256.Sum256(raw)
+	digest := hex.EncodeToString(sum[:])
+	key := kvKey("push:" + c.settings.AppID + ":" + strings.ToLower(signature))
+	for range 2 {
+		added, err := c.kv.Add(ctx, key, digest, replayTTL)
+		if err != nil || added {
+			return added, err
+		}
+		seen, ok, err := c.kv.Get(ctx, key)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			return subtle.ConstantTimeCompare([]byte(seen), []byte(digest)) == 1, nil
+		}
+		// It expired between the two calls: add again.
+	}
+	return false, errors.New("wechat: the push's entry keeps expiring")
+}
+
 // writeSuccess acknowledges a push without a reply. WeChat accepts "success"
 // or an empty body; "success" is also correct in safe mode.
 func writeSuccess(w http.ResponseWriter) {
@@ -179,7 +278,7 @@ func writeSuccess(w http.ResponseWriter) {
 }
 
 // passiveReply builds the XML text reply to push p, encrypted and signed with
-// the push's timestamp and nonce in safe mode.
+// the push's timestamp and nonce when the push was encrypted.
 func (c *Connector) passiveReply(p *push, text string, safe bool, timestamp, nonce string) ([]byte, error) {
 	if len(text) > maxTextBytes {
 		c.log.Warn("wechat: passive reply longer than 2048 bytes was truncated", "bytes", len(text))

@@ -136,6 +136,12 @@ func (c *Connector) Name() string { return c.name }
 // refuses agent replies outside it.
 func (c *Connector) ReplyWindow() time.Duration { return replyWindow }
 
+var _ connectors.Languager = (*Connector)(nil)
+
+// DefaultLanguages answers customers whose language is unknown (WeChat
+// sends none with a message) in Chinese, then English.
+func (c *Connector) DefaultLanguages() []string { return []string{"zh", "en"} }
+
 // Run makes the webhook accept pushes and hands them to sink until ctx ends.
 // WeChat pushes to us, so Run itself only checks the credentials once (a
 // failure is logged, not fatal: pushes still work and Send retries).

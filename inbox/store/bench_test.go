@@ -34,14 +34,14 @@ func BenchmarkIngestBatch(b *testing.B) {
 		return items
 	}
 	for i := 0; i < users/batch+1; i++ { // warm: every user known
-		if err := s.IngestBatch(ctx, next(), nil); err != nil {
+		if err := s.IngestBatch(ctx, next()); err != nil {
 			b.Fatal(err)
 		}
 	}
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := s.IngestBatch(ctx, next(), nil); err != nil {
+		if err := s.IngestBatch(ctx, next()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -32,7 +32,7 @@ const (
 	sqlInsertContact = `INSERT INTO contacts (name, phone, created_at, updated_at) VALUES (?, '', ?, ?)`
 	sqlInsertIdent   = `INSERT INTO identities (contact_id, channel, connector, external_id, reply_to, display_name, username, language, union_id, phone, last_inbound_at, unreachable_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, '', ?, ?)`
 	sqlInsertConv    = `INSERT INTO conversations (contact_id, status, priority, assignee, team, subject, last_message_at, created_at, updated_at) VALUES (?, 'open', 'normal', '', '', ?, ?, ?, ?)`
-	sqlInsertEvt     = `INSERT INTO events (type, conversation_id, data, created_at) VALUES (?, ?, ?, ?)`
+	sqlInsertEvt     = `INSERT INTO events (type, conversation_id, data, detail, created_at) VALUES (?, ?, ?, ?, ?)`
 	sqlTouchConv     = `UPDATE conversations SET last_message_at = ?, updated_at = ? WHERE id = ? AND status <> 'resolved'`
 	sqlReopenConv    = `UPDATE conversations SET status = 'open' WHERE id = ? AND status = 'snoozed'`
 	sqlTouchIdent    = `UPDATE identities SET last_inbound_at = ?, updated_at = ? WHERE id = ?`
@@ -79,8 +79,8 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		newContact, newIdent, newConv = newContact+" RETURNING id", newIdent+" RETURNING id", newConv+" RETURNING id"
 	}
 	for n := 2; n <= maxEventsPerStmt; n++ {
-		q := "INSERT INTO events (type, conversation_id, data, created_at) VALUES " +
-			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ")
+		q := "INSERT INTO events (type, conversation_id, data, detail, created_at) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", n), ", ")
 		if s.hot.evts[n], err = db.PrepareContext(ctx, rebind(s.Driver, q)); err != nil {
 			return fmt.Errorf("prepare the %d-event insert: %w", n, err)
 		}
@@ -243,9 +243,9 @@ func (t *hotTx) insertEvents(events []*models.Event) error {
 		if n == 1 {
 			return t.insertEvent(events[0])
 		}
-		args := make([]any, 0, 4*n)
+		args := make([]any, 0, 5*n)
 		for _, e := range events[:n] {
-			args = append(args, e.Type, e.ConversationID, e.Data, e.CreatedAt)
+			args = append(args, e.Type, e.ConversationID, e.Data, e.Detail, e.CreatedAt)
 		}
 		if _, err := t.stmt(&t.h.evts[n]).ExecContext(t.ctx, args...); err != nil {
 			return err
@@ -256,7 +256,7 @@ func (t *hotTx) insertEvents(events []*models.Event) error {
 }
 
 func (t *hotTx) insertEvent(e *models.Event) error {
-	_, err := t.stmt(&t.h.evt).ExecContext(t.ctx, e.Type, e.ConversationID, e.Data, e.CreatedAt)
+	_, err := t.stmt(&t.h.evt).ExecContext(t.ctx, e.Type, e.ConversationID, e.Data, e.Detail, e.CreatedAt)
 	return err
 }
 

@@ -26,42 +26,19 @@ const (
 	EventContactUpdated      = "contact.updated"
 )
 
-// BotReply is what the bot answers to an inbound, decided inside the ingest
-// transaction so that the answer commits with the message.
-type BotReply struct {
-	Text    string
-	Buttons []models.Button
-	// Followup, when set, stores no answer now: the item carries Followup
-	// out of the transaction and the inbox finishes the answer after the
-	// commit (work that reads more rows or calls a platform).
-	Followup string
-}
-
-// IngestState tells the bot what the ingest found.
-type IngestState struct {
-	NewContact      bool
-	NewConversation bool
-	// HasConversation is false for events that opened no conversation.
-	HasConversation bool
-}
-
-// Responder decides the bot's immediate answer (nil for none).
-type Responder func(in *models.Inbound, st IngestState) *BotReply
-
 // IngestItem is one inbound in a batch, with its outcome.
 type IngestItem struct {
 	In     models.Inbound
 	Result models.IngestResult
-	// ConversationID is the conversation the message landed in (0 if none).
-	ConversationID int64
-	// Queued is true when the ingest queued an outbound (bot) message.
-	Queued bool
-	// Followup is the Responder's post-commit work (see BotReply.Followup);
+	// ConversationID is the conversation the message landed in (0 if none);
 	// IdentityID and ContactID say whose inbound it was.
-	Followup   string
-	IdentityID int64
-	ContactID  int64
-	Err        error
+	ConversationID int64
+	IdentityID     int64
+	ContactID      int64
+	// NewContact and NewConversation tell what the inbound created.
+	NewContact      bool
+	NewConversation bool
+	Err             error
 }
 
 // identityRef is what the hot path needs of an identity: its ids, and a
@@ -171,6 +148,9 @@ func (c *cache) put(gen uint64, ids map[string]identityRef, convs map[int64]int6
 // Invalidate forgets everything cached; call it after resolving, merging or
 // linking.
 func (s *Store) Invalidate() {
+	if s.invalidated != nil {
+		*s.invalidated = true
+	}
 	s.cache.mu.Lock()
 	s.cache.identities = nil
 	s.cache.active = nil
@@ -185,7 +165,7 @@ var errStale = errors.New("store: cached conversation is no longer active")
 // Duplicates (same connector and external id, stored before or earlier in
 // the batch) are flagged and store nothing. When the batch as a whole fails,
 // the caller retries items one by one to isolate the bad one.
-func (s *Store) IngestBatch(ctx context.Context, items []*IngestItem, respond Responder) error {
+func (s *Store) IngestBatch(ctx context.Context, items []*IngestItem) error {
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		var newIDs map[string]identityRef
@@ -194,7 +174,7 @@ func (s *Store) IngestBatch(ctx context.Context, items []*IngestItem, respond Re
 		touched := map[int64]time.Time{}
 		err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			var e error
-			newIDs, newConvs, e = s.ingestTx(tx, items, respond, touched)
+			newIDs, newConvs, e = s.ingestTx(tx, items, touched)
 			return e
 		})
 		if err == nil {
@@ -203,7 +183,7 @@ func (s *Store) IngestBatch(ctx context.Context, items []*IngestItem, respond Re
 			return nil
 		}
 		for _, it := range items {
-			it.Result, it.ConversationID, it.Queued, it.Followup = models.IngestResult{}, 0, false, ""
+			*it = IngestItem{In: it.In}
 		}
 		if !errors.Is(err, errStale) && !IsUniqueViolation(err) {
 			return err
@@ -213,7 +193,7 @@ func (s *Store) IngestBatch(ctx context.Context, items []*IngestItem, respond Re
 	return err
 }
 
-func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder, touched map[int64]time.Time) (map[string]identityRef, map[int64]int64, error) {
+func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, touched map[int64]time.Time) (map[string]identityRef, map[int64]int64, error) {
 	now := s.Now().UTC()
 	// Events are written last, under the event lock (PostgreSQL), so that
 	// parallel batches do all their other work concurrently.
@@ -225,16 +205,7 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, respond Responder, to
 	// A duplicate (a platform retry, stored before or earlier in this batch)
 	// stores nothing. The message insert itself detects it (the unique key),
 	// so the common case costs no lookup.
-	duplicate := func(it *IngestItem) {
-		it.Result.Duplicate = true
-		if it.In.InlineReply && respond != nil {
-			// The platform re-posted because our first answer did not reach
-			// it in time: answer the retry as the original was.
-			if reply := respond(&it.In, IngestState{HasConversation: true}); reply != nil && reply.Followup == "" {
-				it.Result.InlineReply, it.Result.InlineButtons = reply.Text, reply.Buttons
-			}
-		}
-	}
+	duplicate := func(it *IngestItem) { it.Result.Duplicate = true }
 	seen := make(map[string]bool, len(items))
 	newIDs := map[string]identityRef{}
 	newConvs := map[int64]int64{}
@@ -250,7 +221,6 @@ items:
 			continue
 		}
 		seen[mk] = true
-		var st IngestState
 
 		// 2. Identity and contact.
 		ik := identityKey(in.Connector, in.From.ExternalID)
@@ -267,7 +237,7 @@ items:
 				if ref, err = hot.newCustomer(in, now); err != nil {
 					return nil, nil, err
 				}
-				st.NewContact = true
+				it.NewContact = true
 			}
 		}
 		newIDs[ik] = ref
@@ -292,7 +262,7 @@ items:
 					duplicate(it)
 					continue items
 				}
-				if !st.NewContact {
+				if !it.NewContact {
 					// Make sure a link or merge did not move the identity to
 					// another contact since it was cached.
 					var owner int64
@@ -307,13 +277,13 @@ items:
 					return nil, nil, err
 				}
 				newConvs[ref.contactID] = convID
-				st.NewConversation = true
+				it.NewConversation = true
 				events = append(events, &models.Event{Type: EventConversationCreated, ConversationID: convID,
 					Data: mustJSON(map[string]any{"id": models.ID(convID), "contact_id": models.ID(ref.contactID)}), CreatedAt: now})
 			}
 		}
-		st.HasConversation = convID != 0
 		identityID := ref.id
+		it.IdentityID, it.ContactID = ref.id, ref.contactID
 		if convID != 0 {
 			// 4. The message itself, inserted only while the conversation is
 			// active and only once per platform id.
@@ -339,49 +309,14 @@ items:
 				continue
 			}
 			it.Result.MessageID = models.ID(m.ID)
-			events = append(events, &models.Event{Type: EventMessageCreated, ConversationID: convID,
-				Data: mustJSON(m.View()), CreatedAt: now})
 			it.ConversationID = convID
+			events = append(events, &models.Event{Type: EventMessageCreated, ConversationID: convID,
+				Data: mustJSON(m.View()), Detail: mustJSON(models.InboundFacts{Inbound: *in,
+					IdentityID: ref.id, ContactID: ref.contactID, NewContact: it.NewContact,
+					NewConversation: it.NewConversation, Inline: in.InlineReply}), CreatedAt: now})
 			touchedConvs[convID] = true
 		}
 		lastForIdentity[ref.id] = it
-		it.IdentityID, it.ContactID = ref.id, ref.contactID
-
-		var reply *BotReply
-		if respond != nil {
-			reply = respond(in, st)
-		}
-		if reply != nil && reply.Followup != "" {
-			it.Followup, reply = reply.Followup, nil
-		}
-		if convID == 0 {
-			if reply != nil && in.InlineReply {
-				it.Result.InlineReply, it.Result.InlineButtons = reply.Text, reply.Buttons
-			}
-			continue
-		}
-
-		if reply != nil {
-			b := &models.Message{ConversationID: convID, IdentityID: &identityID, Channel: in.Channel,
-				Connector: in.Connector, Direction: models.DirectionOut, Kind: models.KindMessage,
-				SenderType: models.SenderBot, SenderName: "Bot", Text: reply.Text,
-				DeliveryStatus: models.DeliveryQueued, CreatedAt: now}
-			if len(reply.Buttons) > 0 {
-				b.Buttons = mustJSON(reply.Buttons)
-			}
-			if in.InlineReply {
-				b.DeliveryStatus = models.DeliverySent
-				b.SentAt = &now
-				it.Result.InlineReply, it.Result.InlineButtons = reply.Text, reply.Buttons
-			} else {
-				it.Queued = true
-			}
-			if err := hot.insertMessage(b); err != nil {
-				return nil, nil, err
-			}
-			events = append(events, &models.Event{Type: EventMessageCreated, ConversationID: convID,
-				Data: mustJSON(b.View()), CreatedAt: now})
-		}
 	}
 
 	// 5. Conversations: the activity time, at most once a second (the

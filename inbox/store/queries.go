@@ -316,7 +316,7 @@ func (s *Store) GetConversationTx(ctx context.Context, id int64) (models.Convers
 // EventsAfter returns events with id > after, oldest first.
 func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]models.EventView, error) {
 	var evs []models.Event
-	if err := s.Read.WithContext(ctx).Where("id > ?", after).Order("id").Limit(limit).Find(&evs).Error; err != nil {
+	if err := s.Read.WithContext(ctx).Omit("detail").Where("id > ?", after).Order("id").Limit(limit).Find(&evs).Error; err != nil {
 		return nil, err
 	}
 	out := make([]models.EventView, len(evs))

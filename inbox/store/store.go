@@ -41,13 +41,17 @@ type Store struct {
 	// ReplyWindow gives a connector's reply window (0: none), for views.
 	ReplyWindow func(connector string) time.Duration
 
-	cache cache
+	// cache is shared with the transaction-bound copies Tx makes.
+	cache *cache
 	hot   hotStmts
+	// invalidated, on a Store made by Tx, records that the transaction
+	// called Invalidate.
+	invalidated *bool
 }
 
 // Open connects to the database and migrates the schema.
 func Open(ctx context.Context, driver, dsn string) (*Store, error) {
-	s := &Store{Driver: driver, dsn: dsn, Now: time.Now}
+	s := &Store{Driver: driver, dsn: dsn, Now: time.Now, cache: &cache{}}
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
@@ -190,7 +194,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	db := s.DB.WithContext(ctx)
 	if err := db.AutoMigrate(&models.Contact{}, &models.Identity{}, &models.Conversation{},
 		&models.Message{}, &models.Event{}, &models.APIToken{}, &models.KV{},
-		&models.LinkCode{}, &models.LinkFailure{}, &models.Merge{}); err != nil {
+		&models.LinkCode{}, &models.LinkFailure{}, &models.Merge{}, &models.ReactionCursor{}); err != nil {
 		return err
 	}
 	// At most one conversation per contact that is not resolved.

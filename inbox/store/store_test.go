@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,7 +51,7 @@ func ingest(t *testing.T, s *store.Store, ins ...models.Inbound) []*store.Ingest
 	for i := range ins {
 		items[i] = &store.IngestItem{In: ins[i]}
 	}
-	if err := s.IngestBatch(context.Background(), items, nil); err != nil {
+	if err := s.IngestBatch(context.Background(), items); err != nil {
 		t.Fatalf("ingest: %v", err)
 	}
 	return items
@@ -129,7 +131,7 @@ func TestConcurrentBatchesKeepOneActiveConversation(t *testing.T) {
 				defer wg.Done()
 				for i := 0; i < 10; i++ {
 					items := []*store.IngestItem{{In: inbound("9", fmt.Sprintf("9:%d:%d", w, i), "x")}}
-					if err := s.IngestBatch(context.Background(), items, nil); err != nil {
+					if err := s.IngestBatch(context.Background(), items); err != nil {
 						t.Error(err)
 					}
 				}
@@ -151,14 +153,11 @@ func TestEventWithoutConversationOpensNone(t *testing.T) {
 		in.Kind, in.Event, in.InlineReply = models.KindEvent, models.EventSubscribe, true
 		items := make([]*store.IngestItem, 1)
 		items[0] = &store.IngestItem{In: in}
-		respond := func(in *models.Inbound, st store.IngestState) *store.BotReply {
-			return &store.BotReply{Text: "welcome"}
-		}
-		if err := s.IngestBatch(context.Background(), items, respond); err != nil {
+		if err := s.IngestBatch(context.Background(), items); err != nil {
 			t.Fatal(err)
 		}
-		if items[0].Result.InlineReply != "welcome" || items[0].ConversationID != 0 {
-			t.Fatalf("result: %+v conv %d", items[0].Result, items[0].ConversationID)
+		if items[0].ConversationID != 0 || !items[0].NewContact || items[0].IdentityID == 0 {
+			t.Fatalf("result: %+v", items[0])
 		}
 		if n := count(t, s, &models.Conversation{}); n != 0 {
 			t.Fatalf("a follow must not open a conversation, got %d", n)
@@ -304,6 +303,108 @@ func TestKVExpires(t *testing.T) {
 			t.Fatal("expired value returned")
 		}
 	})
+}
+
+// TestKVAddIsAtomicAndExpires: Add stores only when the key is absent or
+// expired, and of concurrent adds of one key (two stores on one database, as
+// two replicas) exactly one wins.
+func TestKVAddIsAtomicAndExpires(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
+		ctx := context.Background()
+		if added, err := s.KVAdd(ctx, "wx:nonce:a", "h1", 10*time.Minute); err != nil || !added {
+			t.Fatalf("first add: %v %v", added, err)
+		}
+		if added, err := s.KVAdd(ctx, "wx:nonce:a", "h2", 10*time.Minute); err != nil || added {
+			t.Fatalf("second add of a live key: %v %v, want not added", added, err)
+		}
+		if v, ok, err := s.KVGet(ctx, "wx:nonce:a"); err != nil || !ok || v != "h1" {
+			t.Fatalf("the first value must stay: %q %v %v", v, ok, err)
+		}
+		// A value set without expiry is never replaced by Add.
+		if err := s.KVSet(ctx, "forever", "x", 0); err != nil {
+			t.Fatal(err)
+		}
+		if added, err := s.KVAdd(ctx, "forever", "y", time.Minute); err != nil || added {
+			t.Fatalf("add over a value without expiry: %v %v", added, err)
+		}
+		// Expired counts as absent.
+		c.Advance(10 * time.Minute)
+		if added, err := s.KVAdd(ctx, "wx:nonce:a", "h3", 10*time.Minute); err != nil || !added {
+			t.Fatalf("add after expiry: %v %v", added, err)
+		}
+		if v, _, _ := s.KVGet(ctx, "wx:nonce:a"); v != "h3" {
+			t.Fatalf("after expiry the add must replace the value: %q", v)
+		}
+		if _, err := s.KVAdd(ctx, "k", "v", 0); err == nil {
+			t.Fatal("an add without ttl must be refused")
+		}
+		// The sweep deletes expired rows only.
+		if _, err := s.KVAdd(ctx, "short", "v", time.Second); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(2 * time.Second)
+		if err := s.KVSweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var rows []models.KV
+		if err := s.DB.Order(`"key"`).Find(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, r := range rows {
+			keys = append(keys, r.Key)
+		}
+		if strings.Join(keys, ",") != "forever,wx:nonce:a" {
+			t.Fatalf("after the sweep: %v", keys)
+		}
+
+	})
+}
+
+// TestKVAddOneWinnerAcrossReplicas: two stores on one database (two hub
+// replicas) add the same keys concurrently; exactly one add wins per key.
+func TestKVAddOneWinnerAcrossReplicas(t *testing.T) {
+	for _, driver := range []string{store.DriverSQLite, store.DriverPostgres} {
+		t.Run(driver, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := filepath.Join(t.TempDir(), "hub.db")
+			if driver == store.DriverPostgres {
+				dsn = pgtest.DSN(t)
+			}
+			c := testclock.New(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+			var replicas []*store.Store
+			for range 2 {
+				s, err := store.Open(ctx, driver, dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				s.Now = c.Now
+				replicas = append(replicas, s)
+			}
+			var wins atomic.Int64
+			var wg sync.WaitGroup
+			for i := range 20 {
+				for j := range 4 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						added, err := replicas[j%2].KVAdd(ctx, fmt.Sprintf("race:%d", i), "v", time.Minute)
+						if err != nil {
+							t.Error(err)
+						}
+						if added {
+							wins.Add(1)
+						}
+					}()
+				}
+			}
+			wg.Wait()
+			if wins.Load() != 20 {
+				t.Fatalf("%d adds won for 20 keys, want exactly one per key", wins.Load())
+			}
+		})
+	}
 }
 
 func TestLeaseIsExclusiveAcrossWorkers(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	mrand "math/rand/v2"
 	"time"
 
 	"gorm.io/gorm"
@@ -83,4 +84,40 @@ func (s *Store) KVSet(ctx context.Context, key, value string, ttl time.Duration)
 		Columns:   []clause.Column{{Name: "key"}},
 		DoUpdates: clause.AssignmentColumns([]string{"value", "expires_at"}),
 	}).Create(&kv).Error
+}
+
+// kvSweepEvery is how often, on average, KVAdd also deletes every expired
+// entry: adds create a key each (WeChat push nonces), so without the sweep
+// the table would keep every key ever added.
+const kvSweepEvery = 64
+
+// KVAdd stores value under key for ttl only if key holds no live value, and
+// reports whether it did. An expired entry counts as absent. It is one
+// statement — an insert that, on a conflict, replaces the row only when
+// that row has expired — so of concurrent adds of one key, on any number of
+// replicas sharing the database, exactly one returns true. It works the same
+// on SQLite and PostgreSQL.
+func (s *Store) KVAdd(ctx context.Context, key, value string, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, errors.New("store: KVAdd needs a positive ttl")
+	}
+	now := s.Now().UTC()
+	res := s.DB.WithContext(ctx).Exec(`INSERT INTO kv ("key", value, expires_at) VALUES (?, ?, ?)
+ON CONFLICT ("key") DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+WHERE kv.expires_at > ? AND kv.expires_at <= ?`, key, value, now.Add(ttl), time.Time{}, now)
+	if res.Error != nil {
+		return false, res.Error
+	}
+	added := res.RowsAffected > 0
+	if added && mrand.N(kvSweepEvery) == 0 {
+		// Best effort: the add is done, and a later add sweeps again.
+		_ = s.KVSweep(ctx)
+	}
+	return added, nil
+}
+
+// KVSweep deletes every expired entry (entries without expiry stay).
+func (s *Store) KVSweep(ctx context.Context) error {
+	return s.DB.WithContext(ctx).Exec(`DELETE FROM kv WHERE expires_at > ? AND expires_at <= ?`,
+		time.Time{}, s.Now().UTC()).Error
 }

@@ -6,9 +6,11 @@
 // /cgi-bin/qrcode/create, /cgi-bin/showqrcode, /cgi-bin/media/upload) with
 // WeChat's errcode/errmsg answers, and the pushes a customer's actions cause
 // (messages and subscribe, unsubscribe, SCAN, CLICK and LOCATION events),
-// signed and, for safe-mode accounts, AES-encrypted like WeChat's
-// WXBizMsgCrypt, posted to the hub's webhook and re-posted up to three times
-// in all when the hub does not answer 200 in time.
+// signed and, for safe- and compatible-mode accounts (Account.Mode),
+// AES-encrypted like WeChat's WXBizMsgCrypt (compatible mode sends the
+// plaintext fields beside their encryption), posted to the hub's webhook
+// with the stand-in's clock as timestamp and re-posted, byte for byte, up to
+// three times in all when the hub does not answer 200 in time.
 //
 // Like WeChat it enforces the customer-service rules: the 48-hour window
 // since the customer's last message or event (45015), at most 5 messages

@@ -152,12 +152,19 @@ func (s *Server) post(ctx context.Context, acc Account, openid string, raw []byt
 	q.Set("nonce", nonce)
 	q.Set("openid", openid)
 	body := raw
-	if acc.SafeMode {
+	if mode := acc.mode(); mode != ModePlain {
 		enc, err := Encrypt(acc.EncodingAESKey, acc.AppID, raw, nil)
 		if err != nil {
 			return d, err
 		}
-		body = buildXML([]field{{"ToUserName", acc.OriginalID, true}, {"Encrypt", enc, true}})
+		encField := buildXML([]field{{"Encrypt", enc, true}})
+		encField = encField[len("<xml>") : len(encField)-len("</xml>")]
+		if mode == ModeSafe {
+			body = buildXML([]field{{"ToUserName", acc.OriginalID, true}, {"Encrypt", enc, true}})
+		} else {
+			// Compatible mode: the plaintext fields and their encryption.
+			body = append(append(bytes.TrimSuffix(bytes.Clone(raw), []byte("</xml>")), encField...), "</xml>"...)
+		}
 		q.Set("encrypt_type", "aes")
 		q.Set("msg_signature", Signature(acc.Token, timestamp, nonce, enc))
 	}
@@ -248,12 +255,17 @@ func (s *Server) takeReply(acc Account, openid string, answer []byte, d *Deliver
 		return
 	}
 	plain := []byte(text)
-	if acc.SafeMode {
-		var er encryptedReply
-		if err := xml.Unmarshal(plain, &er); err != nil || er.Encrypt == "" {
-			d.ReplyError = "safe-mode account got a reply that is not encrypted"
-			return
-		}
+	var er encryptedReply
+	isEncrypted := xml.Unmarshal(plain, &er) == nil && er.Encrypt != ""
+	switch mode := acc.mode(); {
+	case mode == ModeSafe && !isEncrypted:
+		d.ReplyError = "safe-mode account got a reply that is not encrypted"
+		return
+	case mode == ModePlain && isEncrypted:
+		d.ReplyError = "plaintext-mode account got an encrypted reply"
+		return
+	}
+	if isEncrypted {
 		if Signature(acc.Token, er.TimeStamp, er.Nonce, er.Encrypt) != er.MsgSignature {
 			d.ReplyError = "reply MsgSignature is wrong"
 			return

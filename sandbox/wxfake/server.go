@@ -25,12 +25,37 @@ type Account struct {
 	// WebhookURL is the hub's /webhooks/{name} for this account. It can be
 	// set later with SetWebhookURL.
 	WebhookURL string
-	// SafeMode encrypts pushes (encrypt_type=aes) and requires encrypted
-	// passive replies.
+	// Mode is the account's message encryption mode, as chosen in WeChat's
+	// admin console: ModePlain (plaintext pushes and replies), ModeCompatible
+	// (pushes carry the plaintext fields and their encryption, with
+	// encrypt_type=aes and msg_signature; replies may be either) or
+	// ModeSafe (pushes are only the encryption; replies must be encrypted).
+	// Empty: ModeSafe when SafeMode is set, else ModePlain.
+	Mode string
+	// SafeMode is the older spelling of Mode: ModeSafe.
 	SafeMode bool
 	// OriginalID is the account's gh_ id (ToUserName of pushes). Default:
 	// derived from AppID.
 	OriginalID string
+}
+
+// The message encryption modes (Account.Mode), named as in the hub's
+// configuration.
+const (
+	ModePlain      = "plain"
+	ModeCompatible = "compatible"
+	ModeSafe       = "safe"
+)
+
+// mode returns the account's effective Mode.
+func (a Account) mode() string {
+	switch {
+	case a.Mode != "":
+		return a.Mode
+	case a.SafeMode:
+		return ModeSafe
+	}
+	return ModePlain
 }
 
 // Options configure a Server.

@@ -1,0 +1,338 @@
+// Package react runs reactions: features that react to what happened in the
+// inbox by reading the event log, never by hooking into ingest.
+//
+// A reaction has a name and a cursor (its position in the event log) stored
+// in the database. The runner reads the events after the cursor, hands each
+// to the reaction, and moves the cursor in the same transaction as the
+// reaction's own writes, so a crash resumes exactly where the last commit
+// left off and nothing is written twice. Each reaction holds a lease: with
+// several replicas, exactly one runs it at a time, and another takes over
+// when the lease expires. The runner is woken by the same notification that
+// wakes the event streams (in-process, and PostgreSQL LISTEN/NOTIFY), so a
+// reaction runs milliseconds after the commit it reacts to.
+package react
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/models"
+)
+
+// Commit runs fn in the transaction that moves the reaction's cursor past
+// the event being handled; it fails with store.ErrLeaseLost when another
+// runner took the reaction over meanwhile (and nothing of fn is kept).
+type Commit func(fn func(tx *store.Store) error) error
+
+// Reaction is one feature that reacts to events.
+type Reaction interface {
+	// Name identifies the reaction's cursor: never rename a deployed one.
+	Name() string
+	// Types lists the event types the reaction handles: nil for every type,
+	// an empty list for none (a Ticker that only works on a schedule).
+	Types() []string
+	// Handle reacts to one event. Work outside the database (a platform
+	// call) happens before commit; the database writes happen inside it.
+	// When Handle does not call commit, the cursor moves on without writes,
+	// so Handle must then have no effect that matters if repeated. Commit
+	// may be called at most once. An error makes the runner retry the
+	// event, with backoff, a few times before it logs and skips it.
+	Handle(ctx context.Context, ev *models.Event, commit Commit) error
+}
+
+// Ticker is a reaction that also works on a schedule (the reply-window
+// reminder); the runner holding its lease calls Tick every Every.
+type Ticker interface {
+	Every() time.Duration
+	// Tick does one pass; commit checks the lease as for events.
+	Tick(ctx context.Context, commit Commit) error
+}
+
+// Runner runs reactions.
+type Runner struct {
+	Store *store.Store
+	// Owner names this runner in leases (default: host, pid and a random
+	// suffix).
+	Owner string
+	// Now is the clock of the leases (default time.Now).
+	Now func() time.Time
+	// Wake returns a channel closed at the next committed event.
+	Wake func() <-chan struct{}
+	// AfterCommit runs after each reaction commit (wake event streams and
+	// the outbox).
+	AfterCommit func()
+	Logger      *slog.Logger
+	// Lease is how long a runner owns a reaction without renewing
+	// (default 20 s); a crashed replica's reactions resume elsewhere after it.
+	Lease time.Duration
+	// Poll is the longest a runner waits without a wake-up (default 2 s).
+	Poll time.Duration
+	// Batch is how many events are read at a time (default 200).
+	Batch int
+	// Retry is the first wait before an event that failed is tried again
+	// (default 100 ms; it doubles each time).
+	Retry time.Duration
+}
+
+const maxAttempts = 5
+
+func (r *Runner) defaults() {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	if r.Logger == nil {
+		r.Logger = slog.Default()
+	}
+	if r.Lease <= 0 {
+		r.Lease = 20 * time.Second
+	}
+	if r.Poll <= 0 {
+		r.Poll = 2 * time.Second
+	}
+	if r.Batch <= 0 {
+		r.Batch = 200
+	}
+	if r.Retry <= 0 {
+		r.Retry = 100 * time.Millisecond
+	}
+	if r.Wake == nil {
+		r.Wake = func() <-chan struct{} { return nil }
+	}
+	if r.AfterCommit == nil {
+		r.AfterCommit = func() {}
+	}
+	if r.Owner == "" {
+		host, _ := os.Hostname()
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		r.Owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	}
+}
+
+// Init creates the cursors of reactions that have none, at the newest
+// event. Call it before connectors start, so nothing ingested in between is
+// missed.
+func (r *Runner) Init(ctx context.Context, rs ...Reaction) error {
+	r.defaults()
+	for _, rx := range rs {
+		if err := r.Store.EnsureCursor(ctx, rx.Name()); err != nil {
+			return fmt.Errorf("reaction %s: %w", rx.Name(), err)
+		}
+	}
+	return nil
+}
+
+// Run runs every reaction until ctx ends.
+func (r *Runner) Run(ctx context.Context, rs ...Reaction) {
+	r.defaults()
+	var wg sync.WaitGroup
+	for _, rx := range rs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.loop(ctx, rx)
+		}()
+	}
+	wg.Wait()
+}
+
+// state is one reaction's runner state.
+type state struct {
+	rx       Reaction
+	holding  bool
+	pos      int64 // handled up to here
+	saved    int64 // persisted up to here
+	renewed  time.Time
+	nextTick time.Time
+}
+
+func (r *Runner) loop(ctx context.Context, rx Reaction) {
+	st := &state{rx: rx}
+	log := r.Logger.With("reaction", rx.Name())
+	defer func() {
+		if st.holding {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := r.persist(rctx, st); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+				log.Warn("save reaction cursor", "err", err)
+			}
+			if err := r.Store.ReleaseLease(rctx, rx.Name(), r.Owner); err != nil {
+				log.Warn("release reaction lease", "err", err)
+			}
+		}
+	}()
+	for ctx.Err() == nil {
+		wake := r.Wake() // before reading, so no commit slips between
+		if err := r.Step(ctx, st); err != nil && ctx.Err() == nil {
+			if errors.Is(err, store.ErrLeaseLost) {
+				log.Info("reaction lease taken over by another runner")
+			} else {
+				log.Error("reaction step failed", "err", err)
+			}
+		}
+		wait := r.Poll
+		if !st.holding {
+			wake, wait = nil, r.Lease/2
+		}
+		if _, ok := rx.(Ticker); ok && st.holding {
+			if d := st.nextTick.Sub(r.Now()); d < wait {
+				wait = max(d, time.Millisecond)
+			}
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// Step does one round for a reaction: take or renew the lease, handle every
+// event available, run a due tick.
+func (r *Runner) Step(ctx context.Context, st *state) error {
+	now := r.Now()
+	name := st.rx.Name()
+	if !st.holding || now.Sub(st.renewed) >= r.Lease/3 {
+		ok, pos, err := r.Store.AcquireLease(ctx, name, r.Owner, now.Add(r.Lease))
+		if err != nil {
+			return err
+		}
+		if ok && !st.holding {
+			st.pos, st.saved = pos, pos
+		}
+		st.holding = ok
+		if !ok {
+			return nil
+		}
+		st.renewed = now
+	}
+	err := r.drain(ctx, st)
+	if err == nil {
+		err = r.tick(ctx, st)
+	}
+	if errors.Is(err, store.ErrLeaseLost) {
+		st.holding = false
+	}
+	return err
+}
+
+func (r *Runner) drain(ctx context.Context, st *state) error {
+	if types := st.rx.Types(); types != nil && len(types) == 0 {
+		return nil
+	}
+	for {
+		latest, err := r.Store.LatestEventID(ctx)
+		if err != nil {
+			return err
+		}
+		if latest <= st.pos {
+			return r.persist(ctx, st)
+		}
+		evs, err := r.Store.ReactionEvents(ctx, st.pos, latest, st.rx.Types(), r.Batch)
+		if err != nil {
+			return err
+		}
+		for i := range evs {
+			if err := r.handle(ctx, st, &evs[i]); err != nil {
+				return err
+			}
+		}
+		if len(evs) < r.Batch {
+			// Every event of interest up to latest is handled.
+			st.pos = max(st.pos, latest)
+			return r.persist(ctx, st)
+		}
+	}
+}
+
+// persist saves a position moved without writes (events the reaction did
+// not act on), renewing the lease.
+func (r *Runner) persist(ctx context.Context, st *state) error {
+	if st.pos == st.saved {
+		return nil
+	}
+	now := r.Now()
+	if err := r.Store.AdvanceCursor(ctx, st.rx.Name(), r.Owner, st.pos, now.Add(r.Lease)); err != nil {
+		return err
+	}
+	st.saved, st.renewed = st.pos, now
+	return nil
+}
+
+// commitFunc returns the Commit for an event at pos; once allows one call
+// (events) or many (a tick).
+func (r *Runner) commitFunc(ctx context.Context, st *state, pos int64, once bool) Commit {
+	done := false
+	return func(fn func(tx *store.Store) error) error {
+		if once && done {
+			return errors.New("react: commit called twice for one event")
+		}
+		now := r.Now()
+		err := r.Store.Tx(ctx, func(tx *store.Store) error {
+			if err := fn(tx); err != nil {
+				return err
+			}
+			return tx.AdvanceCursor(ctx, st.rx.Name(), r.Owner, pos, now.Add(r.Lease))
+		})
+		if err != nil {
+			return err
+		}
+		done = true
+		st.pos, st.saved, st.renewed = max(st.pos, pos), max(st.saved, pos), now
+		r.AfterCommit()
+		return nil
+	}
+}
+
+func (r *Runner) handle(ctx context.Context, st *state, ev *models.Event) error {
+	backoff := r.Retry
+	for attempt := 1; ; attempt++ {
+		err := st.rx.Handle(ctx, ev, r.commitFunc(ctx, st, ev.ID, true))
+		if err == nil {
+			st.pos = max(st.pos, ev.ID)
+			return nil
+		}
+		if errors.Is(err, store.ErrLeaseLost) || ctx.Err() != nil {
+			return err
+		}
+		if attempt >= maxAttempts {
+			r.Logger.Error("reaction skipped an event after repeated failures", "reaction", st.rx.Name(),
+				"event", ev.ID, "type", ev.Type, "err", err)
+			st.pos = max(st.pos, ev.ID)
+			return nil
+		}
+		r.Logger.Warn("reaction failed; retrying", "reaction", st.rx.Name(), "event", ev.ID, "attempt", attempt, "err", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		backoff *= 2
+	}
+}
+
+func (r *Runner) tick(ctx context.Context, st *state) error {
+	t, ok := st.rx.(Ticker)
+	if !ok {
+		return nil
+	}
+	now := r.Now()
+	if now.Before(st.nextTick) {
+		return nil
+	}
+	st.nextTick = now.Add(t.Every())
+	// A tick's commits move the cursor nowhere new: they check the lease.
+	return t.Tick(ctx, r.commitFunc(ctx, st, st.pos, false))
+}

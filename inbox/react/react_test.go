@@ -1,0 +1,367 @@
+package react
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/internal/pgtest"
+	"github.com/tongdao/hub/internal/testclock"
+	"github.com/tongdao/hub/models"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// eachDriver runs fn on SQLite and on PostgreSQL; open opens one more Store
+// on the same database (a second replica).
+func eachDriver(t *testing.T, fn func(t *testing.T, open func() *store.Store, c *testclock.Clock)) {
+	for _, driver := range []string{store.DriverSQLite, store.DriverPostgres} {
+		t.Run(driver, func(t *testing.T) {
+			dsn := filepath.Join(t.TempDir(), "hub.db")
+			if driver == store.DriverPostgres {
+				dsn = pgtest.DSN(t)
+			}
+			c := testclock.New(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+			open := func() *store.Store {
+				s, err := store.Open(context.Background(), driver, dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.Now = c.Now
+				t.Cleanup(func() { s.Close() })
+				return s
+			}
+			fn(t, open, c)
+		})
+	}
+}
+
+func addEvents(t *testing.T, s *store.Store, n int, typ string) {
+	t.Helper()
+	for range n {
+		if err := s.DB.Create(&models.Event{Type: typ, Data: "{}", CreatedAt: time.Now()}).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// recorder writes one KV row per event it handles, in the cursor's
+// transaction, and counts what it committed.
+type recorder struct {
+	name  string
+	types []string
+	// fail makes Handle fail for an event id (its remaining count).
+	mu        sync.Mutex
+	fail      map[int64]int
+	committed map[int64]int
+	seen      atomic.Int64
+}
+
+func newRecorder(name string, types ...string) *recorder {
+	return &recorder{name: name, types: types, fail: map[int64]int{}, committed: map[int64]int{}}
+}
+
+func (r *recorder) Name() string    { return r.name }
+func (r *recorder) Types() []string { return r.types }
+func (r *recorder) Handle(ctx context.Context, ev *models.Event, commit Commit) error {
+	r.seen.Add(1)
+	r.mu.Lock()
+	if r.fail[ev.ID] > 0 {
+		r.fail[ev.ID]--
+		r.mu.Unlock()
+		return errors.New("transient")
+	}
+	r.mu.Unlock()
+	err := commit(func(tx *store.Store) error {
+		return tx.KVSet(ctx, fmt.Sprintf("%s:%d", r.name, ev.ID), "1", 0)
+	})
+	if err == nil {
+		r.mu.Lock()
+		r.committed[ev.ID]++
+		r.mu.Unlock()
+	}
+	return err
+}
+
+func (r *recorder) count(id int64) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.committed[id]
+}
+
+func newRunner(s *store.Store, c *testclock.Clock, owner string) *Runner {
+	r := &Runner{Store: s, Owner: owner, Now: c.Now, Lease: 20 * time.Second, Batch: 3, Retry: time.Millisecond}
+	r.defaults()
+	return r
+}
+
+func position(t *testing.T, s *store.Store, name string) int64 {
+	t.Helper()
+	var c models.ReactionCursor
+	if err := s.DB.Take(&c, "name = ?", name).Error; err != nil {
+		t.Fatal(err)
+	}
+	return c.Position
+}
+
+func TestNewReactionStartsAtTheNewestEvent(t *testing.T) {
+	eachDriver(t, func(t *testing.T, open func() *store.Store, c *testclock.Clock) {
+		s, ctx := open(), context.Background()
+		addEvents(t, s, 4, "message.created")
+		rec := newRecorder("bot", "message.created")
+		r := newRunner(s, c, "a")
+		if err := r.Init(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		st := &state{rx: rec}
+		if err := r.Step(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		if n := rec.seen.Load(); n != 0 {
+			t.Fatalf("a new reaction handled %d old events, want 0", n)
+		}
+		addEvents(t, s, 2, "message.created")
+		if err := r.Step(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		if n := rec.seen.Load(); n != 2 {
+			t.Fatalf("handled %d new events, want 2", n)
+		}
+		// Init again (a restart) keeps the position.
+		if err := r.Init(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		if p := position(t, s, "bot"); p != 6 {
+			t.Fatalf("position %d, want 6", p)
+		}
+	})
+}
+
+func TestEventsHandledOnceInOrderAcrossBatchesAndTypes(t *testing.T) {
+	eachDriver(t, func(t *testing.T, open func() *store.Store, c *testclock.Clock) {
+		s, ctx := open(), context.Background()
+		rec := newRecorder("bot", "message.created")
+		r := newRunner(s, c, "a")
+		if err := r.Init(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		for range 4 { // interleave types over several batches of 3
+			addEvents(t, s, 2, "message.created")
+			addEvents(t, s, 1, "conversation.updated")
+		}
+		st := &state{rx: rec}
+		if err := r.Step(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		var kv []models.KV
+		if err := s.DB.Order("key").Find(&kv).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(kv) != 8 {
+			t.Fatalf("%d rows written, want 8 (one per message.created)", len(kv))
+		}
+		for id := int64(1); id <= 12; id++ {
+			want := 1
+			if id%3 == 0 {
+				want = 0
+			}
+			if got := rec.count(id); got != want {
+				t.Errorf("event %d committed %d times, want %d", id, got, want)
+			}
+		}
+		if p := position(t, s, "bot"); p != 12 {
+			t.Fatalf("position %d, want 12 (past the events of other types)", p)
+		}
+	})
+}
+
+func TestFailedEventIsRetriedAndItsWritesLandOnce(t *testing.T) {
+	eachDriver(t, func(t *testing.T, open func() *store.Store, c *testclock.Clock) {
+		s, ctx := open(), context.Background()
+		rec := newRecorder("bot")
+		r := newRunner(s, c, "a")
+		if err := r.Init(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		addEvents(t, s, 3, "message.created")
+		rec.fail[2] = 2 // fails twice, then succeeds
+		if err := r.Step(ctx, &state{rx: rec}); err != nil {
+			t.Fatal(err)
+		}
+		for id := int64(1); id <= 3; id++ {
+			if got := rec.count(id); got != 1 {
+				t.Errorf("event %d committed %d times, want 1", id, got)
+			}
+		}
+		// A reaction that keeps failing is skipped, not stuck.
+		addEvents(t, s, 2, "message.created")
+		rec.fail[4] = 100
+		if err := r.Step(ctx, &state{rx: rec, holding: true, pos: 3, saved: 3, renewed: c.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if rec.count(4) != 0 || rec.count(5) != 1 || position(t, s, "bot") != 5 {
+			t.Fatalf("poison event: counts %d %d, position %d", rec.count(4), rec.count(5), position(t, s, "bot"))
+		}
+	})
+}
+
+// A crash after the handler's work but before the commit leaves nothing: a
+// new runner (a restart) handles the event again, and its writes land once.
+func TestCrashBeforeCommitResumesFromTheCursor(t *testing.T) {
+	eachDriver(t, func(t *testing.T, open func() *store.Store, c *testclock.Clock) {
+		s, ctx := open(), context.Background()
+		rec := newRecorder("bot")
+		r := newRunner(s, c, "a")
+		if err := r.Init(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		addEvents(t, s, 2, "message.created")
+		dying, die := context.WithCancel(ctx)
+		crash := &crashing{recorder: rec, at: 2, die: die}
+		if err := r.Step(dying, &state{rx: crash}); err == nil {
+			t.Fatal("the crashing step reported no error")
+		}
+		var n int64
+		if err := s.DB.Model(&models.KV{}).Where("key = ?", "half-done").Count(&n).Error; err != nil || n != 0 {
+			t.Fatalf("a write of the uncommitted transaction landed (%d, %v)", n, err)
+		}
+		if p := position(t, s, "bot"); p != 1 {
+			t.Fatalf("position after the crash %d, want 1", p)
+		}
+		// The replica restarts (its lease is still its own: same owner).
+		r2 := newRunner(open(), c, "a")
+		if err := r2.Step(ctx, &state{rx: rec}); err != nil {
+			t.Fatal(err)
+		}
+		if rec.count(1) != 1 || rec.count(2) != 1 || position(t, s, "bot") != 2 {
+			t.Fatalf("after restart: counts %d %d, position %d", rec.count(1), rec.count(2), position(t, s, "bot"))
+		}
+	})
+}
+
+// crashing's commit fails at event at as a crash inside the transaction would.
+type crashing struct {
+	*recorder
+	at  int64
+	die context.CancelFunc
+}
+
+func (c *crashing) Handle(ctx context.Context, ev *models.Event, commit Commit) error {
+	if ev.ID == c.at {
+		return commit(func(tx *store.Store) error {
+			if err := tx.KVSet(ctx, "half-done", "1", 0); err != nil {
+				return err
+			}
+			c.die() // the process dies here
+			return context.Canceled
+		})
+	}
+	return c.recorder.Handle(ctx, ev, commit)
+}
+
+func TestOneRunnerAtATimeAndTakeoverAfterTheLease(t *testing.T) {
+	eachDriver(t, func(t *testing.T, open func() *store.Store, c *testclock.Clock) {
+		ctx := context.Background()
+		sa, sb := open(), open()
+		rec := newRecorder("bot")
+		a, b := newRunner(sa, c, "replica-a"), newRunner(sb, c, "replica-b")
+		if err := a.Init(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Init(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		addEvents(t, sa, 2, "message.created")
+		stA, stB := &state{rx: rec}, &state{rx: rec}
+		if err := a.Step(ctx, stA); err != nil || !stA.holding {
+			t.Fatalf("a: %v holding %v", err, stA.holding)
+		}
+		if err := b.Step(ctx, stB); err != nil || stB.holding {
+			t.Fatalf("b took a held lease: %v holding %v", err, stB.holding)
+		}
+		// a stalls past its lease; b takes over and handles what came since.
+		addEvents(t, sa, 1, "message.created")
+		c.Advance(21 * time.Second)
+		if err := b.Step(ctx, stB); err != nil || !stB.holding {
+			t.Fatalf("b after the lease: %v holding %v", err, stB.holding)
+		}
+		// a wakes up and tries to commit: fenced off, nothing lands twice.
+		addEvents(t, sa, 1, "message.created")
+		stA.renewed = c.Now() // a believes its lease is fresh
+		if err := a.Step(ctx, stA); !errors.Is(err, store.ErrLeaseLost) || stA.holding {
+			t.Fatalf("a after takeover: err %v holding %v", err, stA.holding)
+		}
+		if err := b.Step(ctx, stB); err != nil {
+			t.Fatal(err)
+		}
+		for id := int64(1); id <= 4; id++ {
+			if got := rec.count(id); got != 1 {
+				t.Errorf("event %d committed %d times, want 1", id, got)
+			}
+		}
+	})
+}
+
+func TestTwoRunnersConcurrentlyHandleEveryEventOnce(t *testing.T) {
+	eachDriver(t, func(t *testing.T, open func() *store.Store, c *testclock.Clock) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		sa, sb := open(), open()
+		rec := newRecorder("bot")
+		var wake sync.Mutex
+		wakeCh := make(chan struct{})
+		notify := func() {
+			wake.Lock()
+			close(wakeCh)
+			wakeCh = make(chan struct{})
+			wake.Unlock()
+		}
+		wakeFn := func() <-chan struct{} {
+			wake.Lock()
+			defer wake.Unlock()
+			return wakeCh
+		}
+		var wg sync.WaitGroup
+		for _, r := range []*Runner{newRunner(sa, c, "a"), newRunner(sb, c, "b")} {
+			r.Wake, r.Poll = wakeFn, 50*time.Millisecond
+			if err := r.Init(ctx, rec); err != nil {
+				t.Fatal(err)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.Run(ctx, rec)
+			}()
+		}
+		const n = 60
+		for i := range n {
+			addEvents(t, sa, 1, "message.created")
+			if i%10 == 0 {
+				c.Advance(25 * time.Second) // leases expire now and then: takeovers
+			}
+			notify()
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for position(t, sa, "bot") < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("position %d after 60 s, want %d", position(t, sa, "bot"), n)
+			}
+			notify()
+			time.Sleep(10 * time.Millisecond) // polling a condition, with a deadline
+		}
+		cancel()
+		wg.Wait()
+		for id := int64(1); id <= n; id++ {
+			if got := rec.count(id); got != 1 {
+				t.Errorf("event %d committed %d times, want 1", id, got)
+			}
+		}
+	})
+}
