@@ -64,7 +64,7 @@ type closeOnReject struct {
 
 func (w closeOnReject) WriteHeader(code int) {
 	if code >= http.StatusBadRequest {
-		w.Header().Set("Connection", "close")
+		stopReading(w.ResponseWriter)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }

@@ -43,20 +43,29 @@ func (s *Server) decodeJSON(c *gin.Context, v any) error {
 	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
 		w = u.Unwrap()
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, c.Request.Body, s.maxBody))
-	if err != nil {
+	// One pass over the body as it arrives checks the keys (and stops at
+	// the first malformed byte, without waiting for the rest); the bytes
+	// read are kept for the decoder.
+	body := &readErr{r: http.MaxBytesReader(w, c.Request.Body, s.maxBody)}
+	var buf bytes.Buffer
+	tee := io.TeeReader(body, &buf)
+	err := strictKeys(tee, reflect.TypeOf(v))
+	if err != nil && !errors.Is(err, errMalformed) {
+		return err
+	}
+	if err == nil {
+		_, _ = io.Copy(io.Discard, tee) // the rest: trailing data, checked below
+	}
+	if body.err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if errors.As(body.err, &mbe) {
 			return tooLarge(s.maxBody)
 		}
 		// The client stopped sending (the body deadline passed) or went
-		// away: the connection is not reusable.
-		c.Header("Connection", "close")
+		// away; writeError closes the connection.
 		return withStatus(http.StatusRequestTimeout, models.EINVALID, "the request body was not received in time")
 	}
-	if err := strictKeys(data, reflect.TypeOf(v)); err != nil {
-		return err
-	}
+	data := buf.Bytes()
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -74,19 +83,30 @@ const maxJSONDepth = 32
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 
-// strictKeys walks the JSON in data along type t and refuses a key repeated
-// in one object, and an object key that is not one of a struct's JSON field
-// names exactly (case included). Malformed JSON is left for the decoder to
-// report; t nil (or a custom unmarshaler, or an interface) checks only for
-// repeated keys below.
-func strictKeys(data []byte, t reflect.Type) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	err := walkJSON(dec, t, "", 0)
-	if errors.Is(err, errMalformed) {
-		return nil
+// readErr remembers the error of the reader it wraps (io.EOF aside).
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		r.err = err
 	}
-	return err
+	return n, err
+}
+
+// strictKeys walks the JSON value read from r along type t and refuses a
+// key repeated in one object, and an object key that is not one of a
+// struct's JSON field names exactly (case included). It returns
+// errMalformed when the JSON is malformed or cannot be read, for the
+// decoder to report; t nil (or a custom unmarshaler, or an interface)
+// checks only for repeated keys below.
+func strictKeys(r io.Reader, t reflect.Type) error {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	return walkJSON(dec, t, "", 0)
 }
 
 var errMalformed = errors.New("malformed JSON")

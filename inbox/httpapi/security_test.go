@@ -411,3 +411,29 @@ func TestButtonIDIsPrintableASCII(t *testing.T) {
 		t.Fatalf("64 ASCII characters: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestRefusalsDoNotWaitForTheBody: a malformed body, a missing token or a
+// wrong content type is answered at once, without waiting for (or
+// draining) the announced rest of the body, and the connection is closed.
+func TestRefusalsDoNotWaitForTheBody(t *testing.T) {
+	_, addr := liveServer(t, func(o *Options) { o.BodyTimeout = time.Minute })
+	for _, tc := range []struct{ head, want string }{
+		{"Authorization: Bearer good-token\r\nContent-Type: application/json\r\n\r\n{\"status\" 1", "HTTP/1.1 400"},
+		{"Content-Type: application/json\r\n\r\n{\"status\":\"", "HTTP/1.1 401"},
+		{"Authorization: Bearer good-token\r\nContent-Type: text/plain\r\n\r\nstatus=", "HTTP/1.1 415"},
+	} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(conn, "POST /api/v1/conversations/1/status HTTP/1.1\r\nHost: hub\r\nContent-Length: 100000\r\n"+tc.head); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		got, err := io.ReadAll(conn)
+		conn.Close()
+		if err != nil || !strings.HasPrefix(string(got), tc.want) || !strings.Contains(string(got), "Connection: close") {
+			t.Errorf("%q: answer %q, %v", tc.head, got, err)
+		}
+	}
+}
