@@ -38,6 +38,7 @@ var wantAccess = map[string]string{
 	"POST /api/v1/merges/:id/undo":            accessAdmin,
 	"POST /api/v1/identities/:id/unlink":      accessAdmin,
 	"GET /api/v1/events":                      accessAgent,
+	"GET /api/v1/channels":                    accessAgent,
 }
 
 // okWebhook is a connector handler that accepts everything.
