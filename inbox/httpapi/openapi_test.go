@@ -374,7 +374,7 @@ func TestOpenAPIEnumerationsMatchTheCode(t *testing.T) {
 		t.Errorf("Error.code enum %v, the code has %v", got, codes)
 	}
 
-	types := constants(t, "../store", "Event[A-Za-z]*")
+	types := constants(t, "../../models", "EventType[A-Za-z]*")
 	if len(types) < 10 {
 		t.Fatalf("only %d event types found: %v", len(types), types)
 	}

@@ -113,7 +113,7 @@ func TestLinkOfferSecretsNeverReachTheEventLog(t *testing.T) {
 				t.Fatal(err)
 			}
 			data := string(raw)
-			if e.Type == store.EventMessageCreated || e.Type == store.EventMessageUpdated {
+			if e.Type == models.EventTypeMessageCreated || e.Type == models.EventTypeMessageUpdated {
 				if strings.Contains(data, "To continue") {
 					seen[e.Type] = true
 				}
@@ -124,7 +124,7 @@ func TestLinkOfferSecretsNeverReachTheEventLog(t *testing.T) {
 				}
 			}
 		}
-		if !seen[store.EventMessageCreated] || !seen[store.EventMessageUpdated] {
+		if !seen[models.EventTypeMessageCreated] || !seen[models.EventTypeMessageUpdated] {
 			t.Fatalf("events of the offer: %v", seen)
 		}
 		msgs, _, err := s.ListMessages(ctx, conv, "", 50)
