@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/internal/openapicheck"
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/sandbox/dcfake"
 	"github.com/tongdao/hub/sandbox/tgfake"
 )
@@ -29,7 +30,7 @@ func TestE2EAgentsCannotUndoMergesNorUnlink(t *testing.T) {
 	e.tgWrite(t, mo, "My card was charged twice")
 	du := dcfake.User{ID: "900000000000005701", Username: "mo"}
 	e.dcDM(t, du, "this is Mo from Telegram")
-	eventually(t, "two conversations", func() bool { return len(e.api.conversations()) == 2 })
+	wait.For(t, "two conversations", func() bool { return len(e.api.conversations()) == 2 })
 	a, b := e.conversationWith(t, "5701"), e.conversationWith(t, du.ID)
 
 	tok, _, err := e.sb.Main.Store.CreateToken(context.Background(), "ana", "agent")
@@ -109,7 +110,7 @@ func rawTrickle(t *testing.T, addr, head string, bound time.Duration) string {
 // beyond the per-token cap get 429.
 func TestE2ESlowClientsAreCutOff(t *testing.T) {
 	dir := t.TempDir()
-	m := startHub(t, writeConfig(t, dir, fmt.Sprintf(`
+	m := startHub(t, listenLocal(t), writeConfig(t, dir, fmt.Sprintf(`
 server:
   listen: "127.0.0.1:0"
   read_header_timeout: 300ms
@@ -178,7 +179,7 @@ func TestE2EAnswersMatchTheOpenAPIDocument(t *testing.T) {
 	code := offerCode(t, offer)
 	du := dcfake.User{ID: "900000000000005801", Username: "lee"}
 	e.dcDM(t, du, "Lee here, on Discord now")
-	eventually(t, "two conversations", func() bool { return len(e.api.conversations()) == 2 })
+	wait.For(t, "two conversations", func() bool { return len(e.api.conversations()) == 2 })
 	a, b := e.conversationWith(t, "5801"), e.conversationWith(t, du.ID)
 
 	call("GET", "/api/v1/conversations", nil)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/internal/openapicheck"
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 )
 
@@ -349,13 +350,10 @@ func TestEventStreamLimits(t *testing.T) {
 	refused("admin-token", "the hub already serves 3")
 
 	_ = a1.Body.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for total, _ := h.srv.streams.open(1); total != 2; total, _ = h.srv.streams.open(1) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the closed stream's slot was not freed: %d open", total)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	wait.For(t, "the closed stream's slot to be freed", func() bool {
+		total, _ := h.srv.streams.open(1)
+		return total == 2
+	})
 	if resp := openStream(t, addr, "good-token"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("freed slot: status %d", resp.StatusCode)
 	}
