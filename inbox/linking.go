@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -316,7 +315,7 @@ func (s *Service) storeOffer(ctx context.Context, st *store.Store, t offerTarget
 		SenderType: models.SenderBot, SenderName: "Bot", Text: o.text, DeliveryStatus: models.DeliveryQueued}
 	if t.inline {
 		now := s.now().UTC()
-		m.Text, m.DeliveryStatus, m.SentAt = maskOffer(o.text), models.DeliverySent, &now
+		m.Text, m.DeliveryStatus, m.SentAt = models.MaskLinkOffer(o.text), models.DeliverySent, &now
 	}
 	return st.AddMessage(ctx, m)
 }
@@ -331,24 +330,6 @@ func (s *Service) renderHandoff(lang, title string, h Handoff) string {
 		return s.texts.Text(lang, texts.HandoffCode, "app", title, "name", h.Name)
 	}
 	return ""
-}
-
-var offerSecret = regexp.MustCompile(`link_[A-Za-z0-9_-]+|ticket=[^\s&]+|\b[A-Za-z0-9]{8}\b`)
-
-// maskOffer hides a link offer's code, token and QR ticket in the stored
-// text, so the database keeps no usable secret once the offer is delivered.
-func maskOffer(text string) string {
-	return offerSecret.ReplaceAllStringFunc(text, func(m string) string {
-		switch {
-		case strings.HasPrefix(m, linkTokenPrefix):
-			return linkTokenPrefix + "…"
-		case strings.HasPrefix(m, "ticket="):
-			return "ticket=…"
-		case looksLikeCode(m):
-			return strings.Repeat("•", LinkCodeLength)
-		}
-		return m
-	})
 }
 
 func methodWords(method string) string {
