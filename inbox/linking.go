@@ -17,11 +17,9 @@ import (
 
 // Linking parameters.
 const (
-	// LinkCodeLength is the length of a link code.
-	LinkCodeLength = 8
-	// LinkCodeAlphabet has upper-case letters and digits without look-alikes
-	// (no 0, O, 1, I, L).
-	LinkCodeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+	// LinkCodeLength and LinkCodeAlphabet: see models.
+	LinkCodeLength   = models.LinkCodeLength
+	LinkCodeAlphabet = models.LinkCodeAlphabet
 	// LinkCodeTTL is how long a link code and its handoffs are valid.
 	LinkCodeTTL = 15 * time.Minute
 	// MaxLinkFailures failed redemptions per identity are allowed within
@@ -91,36 +89,10 @@ func linkFollowup(in *models.Inbound) string {
 		return followLinkOffer
 	case strings.HasPrefix(in.Payload, linkTokenPrefix) && (in.Command == "start" || in.Kind == models.KindEvent):
 		return followRedeemToken
-	case in.Kind == models.KindMessage && in.Command == "" && looksLikeCode(in.Text):
+	case in.Kind == models.KindMessage && in.Command == "" && models.LooksLikeLinkCode(in.Text):
 		return followRedeemCode
 	}
 	return ""
-}
-
-// looksLikeCode reports whether s, trimmed and upper-cased, has a link
-// code's exact length and alphabet and mixes letters and digits (as every
-// code does), so that ordinary words do not count as attempts.
-func looksLikeCode(s string) bool {
-	s = strings.TrimSpace(s)
-	if len(s) != LinkCodeLength {
-		return false
-	}
-	letter, digit := false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		if strings.IndexByte(LinkCodeAlphabet, c) < 0 {
-			return false
-		}
-		if c >= '2' && c <= '9' {
-			digit = true
-		} else {
-			letter = true
-		}
-	}
-	return letter && digit
 }
 
 func normalizeCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
@@ -143,7 +115,7 @@ func newLinkCode() (string, error) {
 			}
 			out[i] = LinkCodeAlphabet[int(b)%len(LinkCodeAlphabet)]
 		}
-		if ok && looksLikeCode(string(out)) {
+		if ok && models.LooksLikeLinkCode(string(out)) {
 			return string(out), nil
 		}
 	}
@@ -430,7 +402,7 @@ func openingWords(texts []string, fallback string) string {
 	n := 0
 	for _, t := range texts {
 		t = strings.TrimSpace(t)
-		if t == "" || strings.HasPrefix(t, "/") || strings.HasPrefix(t, "[") || linkWords[strings.ToLower(t)] || looksLikeCode(t) {
+		if t == "" || strings.HasPrefix(t, "/") || strings.HasPrefix(t, "[") || linkWords[strings.ToLower(t)] || models.LooksLikeLinkCode(t) {
 			continue
 		}
 		parts = append(parts, t)

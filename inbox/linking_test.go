@@ -14,7 +14,7 @@ func TestLinkCodesAreRandomAndCodeShaped(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !looksLikeCode(c) || strings.ContainsAny(c, "0O1IL") || c != strings.ToUpper(c) {
+		if !models.LooksLikeLinkCode(c) || strings.ContainsAny(c, "0O1IL") || c != strings.ToUpper(c) {
 			t.Fatalf("bad code %q", c)
 		}
 		if seen[c] {
