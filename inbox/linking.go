@@ -248,7 +248,7 @@ func (s *Service) answerInline(ctx context.Context, it *store.IngestItem) {
 
 // title is a connector's platform name for customers ("WeChat").
 func (s *Service) title(connector, channel string) string {
-	if t := s.titles[connector]; t != "" {
+	if t := s.info().Titles[connector]; t != "" {
 		return t
 	}
 	return channel
@@ -256,8 +256,9 @@ func (s *Service) title(connector, channel string) string {
 
 // otherTargets are the handoff targets except connector.
 func (s *Service) otherTargets(connector string) []HandoffTarget {
-	out := make([]HandoffTarget, 0, len(s.handoffs))
-	for _, h := range s.handoffs {
+	all := s.info().Handoffs
+	out := make([]HandoffTarget, 0, len(all))
+	for _, h := range all {
 		if h.Connector != connector {
 			out = append(out, h)
 		}
@@ -555,7 +556,7 @@ func (s *Service) SendReminders(ctx context.Context) (int, error) {
 func (s *Service) sendReminders(ctx context.Context, commit react.Commit) (int, error) {
 	now := s.now()
 	sent := 0
-	for connector, window := range s.windows {
+	for connector, window := range s.info().ReplyWindows {
 		if window <= closingSoon || len(s.otherTargets(connector)) == 0 {
 			continue
 		}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -71,6 +72,10 @@ type Options struct {
 	// HeartbeatInterval is how often an idle event stream gets a keep-alive
 	// comment (default 15 s).
 	HeartbeatInterval time.Duration
+	// Reload re-reads the configuration file and applies its connectors
+	// section, for POST /api/v1/admin/reload (admins only). An invalid file
+	// is an invalid error listing every problem. Nil: the route answers 503.
+	Reload func(ctx context.Context) (models.ReloadView, error)
 	// TrustedProxies lists the proxy addresses or CIDRs whose forwarding
 	// headers are believed for the client IP. Default: none.
 	TrustedProxies []string
@@ -93,6 +98,7 @@ type Server struct {
 	maxBody   int64
 	now       func() time.Time
 	heartbeat time.Duration
+	reloadFn  func(ctx context.Context) (models.ReloadView, error)
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -113,6 +119,7 @@ func New(opts Options) (*Server, error) {
 		maxBody:    opts.MaxBodyBytes,
 		now:        opts.Now,
 		heartbeat:  opts.HeartbeatInterval,
+		reloadFn:   opts.Reload,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -191,6 +198,7 @@ func (s *Server) routes() {
 	authed.POST("/merges/:id/undo", s.undoMerge)
 	authed.POST("/identities/:id/unlink", s.unlinkIdentity)
 	authed.GET("/events", s.events)
+	authed.POST("/admin/reload", s.reload) // admins only
 }
 
 // Handler returns the HTTP handler of the API.
