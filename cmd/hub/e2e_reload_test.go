@@ -1,0 +1,345 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/models"
+	"github.com/tongdao/hub/sandbox/tgfake"
+)
+
+const e2eTGToken2 = "7000000003:E2E-second-bot-token-00000000000"
+
+var bob = tgfake.User{ID: 1002, FirstName: "Bob", Username: "bob", LanguageCode: "en"}
+
+// reloadConfig is a hub config on listen with the given connectors section
+// (YAML lines, already indented under "connectors:").
+func reloadConfig(t testing.TB, dir, listen, publicURL, connectorsYAML string) string {
+	return writeConfig(t, dir, fmt.Sprintf(`
+server: { listen: %q, public_url: %q }
+database: { driver: sqlite, dsn: %q }
+connectors:
+%s`, listen, publicURL, filepath.Join(dir, "hub.db"), connectorsYAML))
+}
+
+func tgConnector(name, token, apiURL string) string {
+	return fmt.Sprintf("  - name: %s\n    type: telegram\n    settings: { token: %q, webhook_secret: %q, api_url: %q }\n",
+		name, token, e2eTGSecret, apiURL)
+}
+
+// reload calls POST /api/v1/admin/reload.
+func (c *client) reload() (int, []byte) {
+	c.t.Helper()
+	return c.do("POST", "/api/v1/admin/reload", nil)
+}
+
+// reloadOK calls the reload route and decodes its 200 answer.
+func (c *client) reloadOK() models.ReloadView {
+	t := c.t
+	t.Helper()
+	code, body := c.reload()
+	if code != http.StatusOK {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	var v models.ReloadView
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("reload answer %s: %v", body, err)
+	}
+	return v
+}
+
+func eventsOf(t testing.TB, m *Main, typ string) []models.EventView {
+	t.Helper()
+	evs, err := m.Inbox.EventsAfter(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []models.EventView
+	for _, e := range evs {
+		if e.Type == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func webhookStatus(t testing.TB, m *Main, name string) int {
+	code, _ := postJSON(t, m.URL()+"/webhooks/"+name, map[string]string{"X-Telegram-Bot-Api-Secret-Token": e2eTGSecret}, `{"update_id":1}`)
+	return code
+}
+
+// TestE2EReloadAddsRestartsAndRejects adds a Telegram connector to a running
+// hub by reload and receives a message through it; changes its token (it
+// restarts, the old bot is left alone); then an invalid file changes
+// nothing and says why.
+func TestE2EReloadAddsRestartsAndRejects(t *testing.T) {
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	public := "http://" + listen
+	path := reloadConfig(t, dir, listen, public, "  []\n")
+	m := startHub(t, path)
+	admin := adminClient(t, m)
+	agentTok, _, err := m.Store.CreateToken(context.Background(), "agent", models.RoleAgent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := &client{t: t, base: m.URL(), token: agentTok}
+
+	if code, body := agent.reload(); code != http.StatusForbidden || !strings.Contains(string(body), `"forbidden"`) {
+		t.Fatalf("agent reload: %d %s, want 403 forbidden", code, body)
+	}
+	if code := webhookStatus(t, m, "tg-main"); code != http.StatusNotFound {
+		t.Fatalf("webhook of an unconfigured connector: %d, want 404", code)
+	}
+
+	// Added: it starts, registers its webhook, and a customer gets through.
+	fake1 := startTelegramFake(t)
+	reloadConfig(t, dir, listen, public, tgConnector("tg-main", e2eTGToken, fake1.URL()))
+	v := admin.reloadOK()
+	want := models.ReloadView{Added: []string{"tg-main"}, Removed: []string{}, Restarted: []string{}, Unchanged: []string{}, Warnings: []string{}}
+	if !reflect.DeepEqual(v, want) {
+		t.Fatalf("reload: %+v, want %+v", v, want)
+	}
+	eventually(t, "setWebhook of the added connector", func() bool { return fake1.Webhook().URL != "" })
+	customerToAgentAndBack(t, fake1, admin)
+	if ev := eventsOf(t, m, store.EventConfigReloaded); len(ev) != 1 {
+		t.Fatalf("config.reloaded events: %+v", ev)
+	}
+
+	// Unchanged when reloaded again, comments and layout aside.
+	v = admin.reloadOK()
+	if !reflect.DeepEqual(v.Unchanged, []string{"tg-main"}) || len(v.Restarted)+len(v.Added)+len(v.Removed) != 0 {
+		t.Fatalf("second reload of the same file: %+v", v)
+	}
+
+	// Changed token (another bot): restart. A changed public_url is only a
+	// warning: the connector registers its webhook under the running one.
+	fake2 := tgfake.New(tgfake.Options{Token: e2eTGToken2})
+	if err := fake2.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake2.Close)
+	reloadConfig(t, dir, listen, "https://support.example.com", tgConnector("tg-main", e2eTGToken2, fake2.URL()))
+	v = admin.reloadOK()
+	if !reflect.DeepEqual(v.Restarted, []string{"tg-main"}) || len(v.Unchanged)+len(v.Added)+len(v.Removed) != 0 ||
+		len(v.Warnings) != 1 || !strings.HasPrefix(v.Warnings[0], "server.public_url changed") {
+		t.Fatalf("reload with a new token: %+v", v)
+	}
+	eventually(t, "setWebhook of the restarted connector", func() bool {
+		return strings.HasPrefix(fake2.Webhook().URL, public+"/webhooks/tg-main")
+	})
+	if _, err := fake2.SendText(context.Background(), bob, "hello from the new bot"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the new bot's customer", func() bool { return len(admin.conversations()) == 2 })
+
+	// Invalid: every problem listed, nothing changed, no secret shown.
+	reloadConfig(t, dir, listen, public,
+		"  - name: tg-main\n    type: telegram\n    settings: { token: \""+e2eTGToken2+"\", webhook_secret: x, api_url: \""+fake2.URL()+"\", colour: red }\n"+
+			"  - name: Bad Name\n    type: carrier-pigeon\n")
+	code, body := admin.reload()
+	var eb struct {
+		Error struct{ Code, Message string }
+	}
+	_ = json.Unmarshal(body, &eb)
+	if code != http.StatusBadRequest || eb.Error.Code != "invalid" {
+		t.Fatalf("invalid reload: %d %s, want 400 invalid", code, body)
+	}
+	for _, p := range []string{"connectors[0].settings.colour: unknown key", "connectors[1].name:", "connectors[1].type: unknown connector type"} {
+		if !strings.Contains(eb.Error.Message, p) {
+			t.Errorf("invalid reload message lacks %q:\n%s", p, eb.Error.Message)
+		}
+	}
+	rejected := eventsOf(t, m, store.EventConfigRejected)
+	if len(rejected) != 1 {
+		t.Fatalf("config.rejected events: %+v", rejected)
+	}
+	data, _ := json.Marshal(rejected[0].Data)
+	if !strings.Contains(string(data), "colour: unknown key") {
+		t.Fatalf("config.rejected data lacks the problems: %s", data)
+	}
+	for _, secret := range []string{"E2E-second-bot-token", "E2E-telegram-bot-token"} {
+		if strings.Contains(string(body), secret) || strings.Contains(string(data), secret) {
+			t.Fatalf("a token appears in the answer or the event: %s %s", body, data)
+		}
+	}
+	// Still the second bot, still running.
+	if _, err := fake2.SendText(context.Background(), bob, "still there?"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the message after a refused reload", func() bool {
+		c := admin.conversations()
+		return len(c) == 2 && (c[0].Subject == "hello from the new bot" || c[1].Subject == "hello from the new bot") &&
+			len(admin.messages(c[0].ID))+len(admin.messages(c[1].ID)) >= 4
+	})
+	if st := m.States(); len(st) != 1 || st[0].Name != "tg-main" || st[0].State != "running" {
+		t.Fatalf("connector states after a refused reload: %+v", st)
+	}
+}
+
+// TestE2EReloadRemovedConnectorKeepsRepliesQueuedThenFails removes a
+// connector while a reply to one of its customers is queued: the reply stays
+// queued and visible through the outbox's retries, then fails with a plain
+// reason.
+func TestE2EReloadRemovedConnectorKeepsRepliesQueuedThenFails(t *testing.T) {
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	public := "http://" + listen
+	fake := startTelegramFake(t)
+	path := reloadConfig(t, dir, listen, public, tgConnector("tg-main", e2eTGToken, fake.URL()))
+	clock := &offsetClock{}
+	m := startHubAt(t, path, clock.Now)
+	admin := adminClient(t, m)
+	eventually(t, "setWebhook", func() bool { return fake.Webhook().URL != "" })
+	if _, err := fake.SendText(context.Background(), ana, "is anyone there?"); err != nil {
+		t.Fatal(err)
+	}
+	var convs []apiConversation
+	eventually(t, "the conversation", func() bool { convs = admin.conversations(); return len(convs) == 1 })
+	conv := convs[0].ID
+
+	fake.FailNext("sendMessage", 429, "Too Many Requests: retry after 600", 600)
+	var reply apiMessage
+	admin.json("POST", "/api/v1/conversations/"+conv+"/messages", map[string]any{"text": "Yes, we are here."}, &reply)
+	last := func() apiMessage {
+		for _, msg := range admin.messages(conv) {
+			if msg.ID == reply.ID {
+				return msg
+			}
+		}
+		t.Fatalf("reply %s is not in the conversation", reply.ID)
+		return apiMessage{}
+	}
+	eventually(t, "the first attempt refused", func() bool {
+		r := last()
+		return r.Delivery.Attempts == 1 && r.Delivery.Status == "queued"
+	})
+
+	reloadConfig(t, dir, listen, public, "  []\n")
+	v := admin.reloadOK()
+	if !reflect.DeepEqual(v.Removed, []string{"tg-main"}) {
+		t.Fatalf("reload: %+v", v)
+	}
+	if code := webhookStatus(t, m, "tg-main"); code != http.StatusNotFound {
+		t.Fatalf("webhook of a removed connector: %d, want 404", code)
+	}
+	if st := m.States(); len(st) != 0 {
+		t.Fatalf("states after removal: %+v", st)
+	}
+	const reason = "connector tg-main was removed from the configuration"
+	// Past the platform's retry-after: the next attempt finds no connector,
+	// and the reply stays queued for a later one.
+	clock.Advance(11 * time.Minute)
+	eventually(t, "the attempt after the removal", func() bool { return last().Delivery.Attempts == 2 })
+	if r := last(); r.Delivery.Status != "queued" || r.Delivery.Error == nil || *r.Delivery.Error != reason {
+		t.Fatalf("after the removal the reply must stay queued with the reason: %+v", r.Delivery)
+	}
+	// The connector does not come back: the usual schedule runs out.
+	eventually(t, "the reply to fail", func() bool {
+		clock.Advance(13 * time.Minute)
+		return last().Delivery.Status == "failed"
+	})
+	if r := last(); r.Delivery.Error == nil || *r.Delivery.Error != reason {
+		t.Fatalf("failed reply: %+v, want the error %q", r.Delivery, reason)
+	}
+	if got := fake.Sent(ana.ID); len(got) != 0 {
+		t.Fatalf("the removed bot sent %+v", got)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a process writing and a test reading.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestE2EReloadOnSIGHUP runs the built binary and reloads it with SIGHUP: a
+// connector added to the file starts; an invalid file is refused and logged.
+func TestE2EReloadOnSIGHUP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "hub")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	public := "http://" + listen
+	path := reloadConfig(t, dir, listen, public, "  []\n")
+	var logs syncBuffer
+	cmd := exec.Command(bin, "serve", "--config", path, "--log-level", "info")
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	readyz := func() string {
+		resp, err := http.Get(public + "/readyz")
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	eventually(t, "the hub to start", func() bool { return strings.Contains(logs.String(), "hub started") })
+
+	fake := startTelegramFake(t)
+	reloadConfig(t, dir, listen, public, tgConnector("tg-main", e2eTGToken, fake.URL()))
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the added connector to run", func() bool { return strings.Contains(readyz(), `"tg-main"`) })
+	eventually(t, "setWebhook", func() bool { return fake.Webhook().URL != "" })
+	if !strings.Contains(logs.String(), "configuration reloaded") {
+		t.Fatalf("no log line for the reload:\n%s", logs.String())
+	}
+
+	if err := os.WriteFile(path, []byte("server: { listen: 1 }\nconnectors: nope\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the refusal in the log", func() bool {
+		return strings.Contains(logs.String(), "configuration reload refused; nothing was changed")
+	})
+	if !strings.Contains(readyz(), `"tg-main"`) {
+		t.Fatalf("the connector stopped after a refused reload: %s", readyz())
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("hub exit: %v\n%s", err, logs.String())
+	}
+}
