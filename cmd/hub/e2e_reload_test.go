@@ -343,3 +343,49 @@ func TestE2EReloadOnSIGHUP(t *testing.T) {
 		t.Fatalf("hub exit: %v\n%s", err, logs.String())
 	}
 }
+
+// TestE2EReloadedConnectorIsAHandoffTarget: a Telegram bot added by reload
+// is offered at once when a customer asks to continue elsewhere (the
+// inbox's handoff targets follow the live set).
+func TestE2EReloadedConnectorIsAHandoffTarget(t *testing.T) {
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	public := "http://" + listen
+	fake1 := startTelegramFake(t)
+	path := reloadConfig(t, dir, listen, public, tgConnector("tg-main", e2eTGToken, fake1.URL()))
+	m := startHub(t, path)
+	admin := adminClient(t, m)
+	eventually(t, "setWebhook", func() bool { return fake1.Webhook().URL != "" })
+	say := func(text string) string {
+		t.Helper()
+		before := len(fake1.Sent(ana.ID))
+		if _, err := fake1.SendText(context.Background(), ana, text); err != nil {
+			t.Fatal(err)
+		}
+		got, err := waitSent(fake1, ana.ID, before+1)
+		if err != nil {
+			t.Fatalf("no answer to %q: %v", text, err)
+		}
+		return got[before].Text
+	}
+	const second = "https://t.me/second_support_bot?start=link_"
+	if offer := say("/link"); strings.Contains(offer, second) {
+		t.Fatalf("offer before the reload already names the second bot:\n%s", offer)
+	}
+
+	fake2 := tgfake.New(tgfake.Options{Token: e2eTGToken2, BotUsername: "second_support_bot"})
+	if err := fake2.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake2.Close)
+	reloadConfig(t, dir, listen, public, tgConnector("tg-main", e2eTGToken, fake1.URL())+tgConnector("tg-two", e2eTGToken2, fake2.URL()))
+	v := admin.reloadOK()
+	if !reflect.DeepEqual(v.Added, []string{"tg-two"}) || !reflect.DeepEqual(v.Unchanged, []string{"tg-main"}) {
+		t.Fatalf("reload: %+v", v)
+	}
+	// The new bot learns its username when it connects (getMe).
+	eventually(t, "the second bot's webhook", func() bool { return fake2.Webhook().URL != "" })
+	if offer := say("/link"); !strings.Contains(offer, second) {
+		t.Fatalf("offer after the reload lacks the second bot's deep link:\n%s", offer)
+	}
+}
