@@ -145,14 +145,16 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
+	// SIGHUP reloads the connectors section of the configuration file. It is
+	// caught from here on (not fatal during the start) and acted on once the
+	// hub runs.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	m := &Main{Config: cfg, Logger: log}
 	if err := m.Run(ctx); err != nil {
 		return err
 	}
-	// SIGHUP reloads the connectors section of the configuration file.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go m.reloadOnSignal(ctx, hup)
 	<-ctx.Done()
 	log.Info("shutting down")
