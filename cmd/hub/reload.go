@@ -131,7 +131,7 @@ func (m *Main) Reload(ctx context.Context) (models.ReloadView, error) {
 	ctx = context.WithoutCancel(ctx)
 	m.reloadMu.Lock()
 	defer m.reloadMu.Unlock()
-	if m.live.Load() == nil || m.runCtx == nil {
+	if m.live.Load() == nil || m.runCtx == nil || m.runCtx.Err() != nil {
 		return models.ReloadView{}, models.Errorf(models.EUNAVAILABLE, "the hub is not running")
 	}
 	file := m.Config.File()
