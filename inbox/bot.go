@@ -74,7 +74,8 @@ func (s *Service) welcomeButtons(connector string, langs []string) []models.Butt
 }
 
 // botReaction is the bot's half of every conversation: it answers inbound
-// messages after they are committed, through the outbox.
+// messages after they are committed, through the outbox: link words, codes
+// and tokens (linking), then everything else the bot knows.
 type botReaction struct{ s *Service }
 
 var _ react.Reaction = botReaction{}
@@ -84,8 +85,12 @@ func (botReaction) Types() []string { return []string{store.EventMessageCreated}
 
 func (b botReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
 	f, ok := inboundFacts(ev)
-	if !ok || f.Inline || linkFollowup(&f.Inbound) != "" {
+	if !ok || f.Inline {
 		return nil
+	}
+	if linkFollowup(&f.Inbound) != "" {
+		_, err := b.s.linkFollowUp(ctx, f, ev.ConversationID, commit)
+		return err
 	}
 	a := b.s.botAnswer(f)
 	if a == nil {

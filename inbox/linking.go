@@ -156,24 +156,6 @@ func newLinkToken() (string, error) {
 	return linkTokenPrefix + base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
-// linkReaction answers link words, buttons, codes and tokens after they are
-// committed: it offers a link, or links the customer's accounts.
-type linkReaction struct{ s *Service }
-
-var _ react.Reaction = linkReaction{}
-
-func (linkReaction) Name() string    { return "linking" }
-func (linkReaction) Types() []string { return []string{store.EventMessageCreated} }
-
-func (l linkReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
-	f, ok := inboundFacts(ev)
-	if !ok || f.Inline {
-		return nil
-	}
-	_, err := l.s.linkFollowUp(ctx, f, ev.ConversationID, commit)
-	return err
-}
-
 // linkFollowUp does what linkFollowup decided for the inbound f: the
 // platform I/O first, then the writes through commit. It returns the text
 // it answered ("" when the inbound was none of linking's business).

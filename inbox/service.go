@@ -164,7 +164,7 @@ func New(o Options) *Service {
 		}}
 	// Every feature that reacts to what happened is a reaction here, never
 	// code inside ingest.
-	s.reactions = []react.Reaction{botReaction{s}, linkReaction{s}, reminderReaction{s}}
+	s.reactions = []react.Reaction{botReaction{s}, reminderReaction{s}}
 	s.m = metrics{
 		ingested:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_messages_total", Help: "Inbound messages committed."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_duplicates_total", Help: "Inbound platform retries dropped as duplicates."}),
@@ -399,7 +399,7 @@ func (s *Service) InitReactions(ctx context.Context) error {
 	return s.runner.Init(ctx, s.reactions...)
 }
 
-// RunReactions runs the reactions (the bot, linking, reminders) until ctx
+// RunReactions runs the reactions (the bot, reminders) until ctx
 // ends; with several replicas, each runs on one of them at a time.
 func (s *Service) RunReactions(ctx context.Context) {
 	s.runner.Run(ctx, s.reactions...)

@@ -115,6 +115,20 @@ func TestE2EReloadAddsRestartsAndRejects(t *testing.T) {
 		t.Fatalf("reload: %+v, want %+v", v, want)
 	}
 	eventually(t, "setWebhook of the added connector", func() bool { return fake1.Webhook().URL != "" })
+	var chans struct {
+		Channels []struct {
+			Name       string   `json:"name"`
+			Connectors []string `json:"connectors"`
+		} `json:"channels"`
+	}
+	admin.json("GET", "/api/v1/channels", nil, &chans)
+	listed := map[string][]string{}
+	for _, ch := range chans.Channels {
+		listed[ch.Name] = ch.Connectors
+	}
+	if !reflect.DeepEqual(listed, map[string][]string{"telegram": {"tg-main"}, "wechat": {}, "discord": {}}) {
+		t.Fatalf("GET /channels after the reload: %+v", listed)
+	}
 	customerToAgentAndBack(t, fake1, admin)
 	if ev := eventsOf(t, m, store.EventConfigReloaded); len(ev) != 1 {
 		t.Fatalf("config.reloaded events: %+v", ev)

@@ -50,16 +50,14 @@ func (l *liveSet) info() inbox.ConnectorInfo {
 		FallbackLanguages: map[string][]string{}}
 	for _, cc := range l.conns {
 		c := l.byName[cc.Name]
-		if w, ok := c.(replyWindower); ok {
+		if w, ok := c.(connectors.ReplyWindower); ok {
 			info.ReplyWindows[cc.Name] = w.ReplyWindow()
 		}
 		if lg, ok := c.(connectors.Languager); ok {
 			info.FallbackLanguages[cc.Name] = lg.DefaultLanguages()
 		}
-		info.Titles[cc.Name] = platformTitles[cc.Type]
-		if info.Titles[cc.Name] == "" {
-			info.Titles[cc.Name] = cc.Type
-		}
+		typ, _ := connectors.Lookup(cc.Type) // built: registered
+		info.Titles[cc.Name] = typ.Title
 		if h, ok := handoffTarget(cc.Name, c); ok {
 			info.Handoffs = append(info.Handoffs, h)
 		}
@@ -182,6 +180,7 @@ func (m *Main) Reload(ctx context.Context) (models.ReloadView, error) {
 	}
 	m.live.Store(set)
 	m.Inbox.SetConnectors(set.info())
+	m.api.SetChannels(channelViews(cfg.Connectors))
 	m.Connectors = set.list()
 	for _, name := range stopped {
 		if s, ok := old.byName[name].(connectors.Shutdowner); ok {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -46,6 +47,11 @@ type Options struct {
 	Inbox Inbox
 	// Connectors reports connector states for /readyz (nil: none listed).
 	Connectors ConnectorStates
+	// Channels are the channels of the registered connector types with
+	// their configured connectors, served by GET /api/v1/channels. The
+	// conversations' channel filter accepts their names, and the served
+	// OpenAPI document lists them as the ChannelName enum. Nil: none.
+	Channels []models.ChannelView
 	// Webhooks returns the webhook handler of the named connector, mounted at
 	// GET and POST /webhooks/{name}. Those requests carry no bearer token:
 	// each connector verifies its own platform's signature or secret. Nil
@@ -87,11 +93,16 @@ type Server struct {
 	engine     *gin.Engine
 	inbox      Inbox
 	connectors ConnectorStates
-	webhooks   func(name string) (http.Handler, bool)
-	console    http.Handler
-	log        *slog.Logger
-	registry   *prometheus.Registry
-	metrics    *httpMetrics
+	channels   channelList
+	// listed is what GET /channels serves: channels, or what SetChannels
+	// gave after a reload.
+	listed   atomic.Pointer[channelList]
+	openapi  []byte
+	webhooks func(name string) (http.Handler, bool)
+	console  http.Handler
+	log      *slog.Logger
+	registry *prometheus.Registry
+	metrics  *httpMetrics
 	// observers caches the duration histogram's child per route template;
 	// it is written only in New.
 	observers map[string]prometheus.Observer
@@ -143,6 +154,11 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	if s.channels, s.openapi, err = channelsOf(opts.Channels); err == nil {
+		s.listed.Store(&s.channels)
+	} else {
+		return nil, err
+	}
 
 	// The mode is global to gin; release mode prints nothing at start.
 	gin.SetMode(gin.ReleaseMode)
@@ -198,6 +214,7 @@ func (s *Server) routes() {
 	authed.POST("/merges/:id/undo", s.undoMerge)
 	authed.POST("/identities/:id/unlink", s.unlinkIdentity)
 	authed.GET("/events", s.events)
+	authed.GET("/channels", s.listChannels)
 	authed.POST("/admin/reload", s.reload) // admins only
 }
 

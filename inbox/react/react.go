@@ -80,6 +80,9 @@ type Runner struct {
 	// Retry is the first wait before an event that failed is tried again
 	// (default 100 ms; it doubles each time).
 	Retry time.Duration
+	// Settle is the shortest time between two rounds of a reaction (default
+	// 20 ms): under load, one round takes the events of many commits.
+	Settle time.Duration
 }
 
 const maxAttempts = 5
@@ -102,6 +105,9 @@ func (r *Runner) defaults() {
 	}
 	if r.Retry <= 0 {
 		r.Retry = 100 * time.Millisecond
+	}
+	if r.Settle <= 0 {
+		r.Settle = 20 * time.Millisecond
 	}
 	if r.Wake == nil {
 		r.Wake = func() <-chan struct{} { return nil }
@@ -161,7 +167,7 @@ func (r *Runner) loop(ctx context.Context, rx Reaction) {
 		if st.holding {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
-			if err := r.persist(rctx, st); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+			if err := r.renew(rctx, st); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 				log.Warn("save reaction cursor", "err", err)
 			}
 			if err := r.Store.ReleaseLease(rctx, rx.Name(), r.Owner); err != nil {
@@ -171,6 +177,7 @@ func (r *Runner) loop(ctx context.Context, rx Reaction) {
 	}()
 	for ctx.Err() == nil {
 		wake := r.Wake() // before reading, so no commit slips between
+		settled := time.NewTimer(r.Settle)
 		if err := r.Step(ctx, st); err != nil && ctx.Err() == nil {
 			if errors.Is(err, store.ErrLeaseLost) {
 				log.Info("reaction lease taken over by another runner")
@@ -194,6 +201,11 @@ func (r *Runner) loop(ctx context.Context, rx Reaction) {
 		case <-timer.C:
 		}
 		timer.Stop()
+		select {
+		case <-ctx.Done():
+		case <-settled.C:
+		}
+		settled.Stop()
 	}
 }
 
@@ -201,20 +213,22 @@ func (r *Runner) loop(ctx context.Context, rx Reaction) {
 // event available, run a due tick.
 func (r *Runner) Step(ctx context.Context, st *state) error {
 	now := r.Now()
-	name := st.rx.Name()
-	if !st.holding || now.Sub(st.renewed) >= r.Lease/3 {
-		ok, pos, err := r.Store.AcquireLease(ctx, name, r.Owner, now.Add(r.Lease))
-		if err != nil {
+	switch {
+	case !st.holding:
+		ok, pos, err := r.Store.AcquireLease(ctx, st.rx.Name(), r.Owner, now.Add(r.Lease))
+		if err != nil || !ok {
 			return err
 		}
-		if ok && !st.holding {
-			st.pos, st.saved = pos, pos
+		st.holding, st.pos, st.saved, st.renewed = true, pos, pos, now
+	case now.Sub(st.renewed) >= r.Lease/3:
+		// Renew the lease, saving the position reached by events that
+		// needed no writes: one write per renewal, not one per event.
+		if err := r.renew(ctx, st); err != nil {
+			if errors.Is(err, store.ErrLeaseLost) {
+				st.holding = false
+			}
+			return err
 		}
-		st.holding = ok
-		if !ok {
-			return nil
-		}
-		st.renewed = now
 	}
 	err := r.drain(ctx, st)
 	if err == nil {
@@ -236,7 +250,7 @@ func (r *Runner) drain(ctx context.Context, st *state) error {
 			return err
 		}
 		if latest <= st.pos {
-			return r.persist(ctx, st)
+			return nil
 		}
 		evs, err := r.Store.ReactionEvents(ctx, st.pos, latest, st.rx.Types(), r.Batch)
 		if err != nil {
@@ -248,19 +262,18 @@ func (r *Runner) drain(ctx context.Context, st *state) error {
 			}
 		}
 		if len(evs) < r.Batch {
-			// Every event of interest up to latest is handled.
+			// Every event of interest up to latest is handled. The position
+			// is saved at the next commit, renewal or stop: after a crash
+			// the events since are handled again, and they needed no writes.
 			st.pos = max(st.pos, latest)
-			return r.persist(ctx, st)
+			return nil
 		}
 	}
 }
 
-// persist saves a position moved without writes (events the reaction did
-// not act on), renewing the lease.
-func (r *Runner) persist(ctx context.Context, st *state) error {
-	if st.pos == st.saved {
-		return nil
-	}
+// renew extends the lease and saves the position reached by events that
+// needed no writes.
+func (r *Runner) renew(ctx context.Context, st *state) error {
 	now := r.Now()
 	if err := r.Store.AdvanceCursor(ctx, st.rx.Name(), r.Owner, st.pos, now.Add(r.Lease)); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/tongdao/hub/internal/dberr"
 	"github.com/tongdao/hub/models"
 )
 
@@ -24,6 +25,8 @@ const (
 	EventConversationCreated = "conversation.created"
 	EventConversationUpdated = "conversation.updated"
 	EventContactUpdated      = "contact.updated"
+	// EventInboundSkipped announces an inbound that could not be stored.
+	EventInboundSkipped = "inbound.skipped"
 )
 
 // IngestItem is one inbound in a batch, with its outcome.
@@ -73,7 +76,11 @@ func profileHash(in *models.Inbound) uint64 {
 
 // cache remembers identity and active-conversation ids so that the hot path
 // needs no lookups. Entries are added only after a commit; anything that
-// resolves or moves conversations calls Invalidate.
+// resolves or moves conversations calls Invalidate. Other replicas cannot
+// invalidate it, so nothing they may change is trusted from it: the message
+// insert checks that the cached conversation is still active and still the
+// identity's contact's (else the batch retries uncached), and reachability
+// is cleared by a statement that reads it.
 type cache struct {
 	mu         sync.RWMutex
 	identities map[string]identityRef
@@ -165,7 +172,47 @@ var errStale = errors.New("store: cached conversation is no longer active")
 // Duplicates (same connector and external id, stored before or earlier in
 // the batch) are flagged and store nothing. When the batch as a whole fails,
 // the caller retries items one by one to isolate the bad one.
+//
+// Text is cleaned first (see models.CleanText). An inbound that the database
+// refuses for its data (dberr.Data), alone in its batch, is recorded as
+// skipped with an inbound.skipped event, and the error is EINVALID: the
+// connector acknowledges it and moves on. Only other errors are worth a retry.
 func (s *Store) IngestBatch(ctx context.Context, items []*IngestItem) error {
+	for _, it := range items {
+		it.In.Clean()
+	}
+	err := s.ingestBatch(ctx, items)
+	if len(items) != 1 || !dberr.Data(err) {
+		return err
+	}
+	if serr := s.skipInbound(ctx, &items[0].In, err); serr != nil {
+		return errors.Join(err, serr)
+	}
+	return models.Errorf(models.EINVALID, "the inbound cannot be stored and was skipped: %s", skipReason(err))
+}
+
+func skipReason(err error) string {
+	return truncateRunes(models.CleanText(err.Error()), 500)
+}
+
+// skipInbound records an inbound that cannot be stored, with its event.
+func (s *Store) skipInbound(ctx context.Context, in *models.Inbound, cause error) error {
+	now := s.Now().UTC()
+	row := &models.SkippedInbound{Connector: in.Connector, ExternalID: in.ExternalID, Reason: skipReason(cause), CreatedAt: now}
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lockEvents(tx); err != nil {
+			return err
+		}
+		if err := tx.Create(row).Error; err != nil {
+			return err
+		}
+		return tx.Create(&models.Event{Type: EventInboundSkipped, Data: mustJSON(map[string]any{
+			"id": models.ID(row.ID), "connector": row.Connector, "external_id": row.ExternalID, "reason": row.Reason}),
+			CreatedAt: now}).Error
+	})
+}
+
+func (s *Store) ingestBatch(ctx context.Context, items []*IngestItem) error {
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		var newIDs map[string]identityRef
@@ -348,6 +395,17 @@ items:
 		verified := in.SharedContact != nil && in.SharedContact.Verified
 		ph := profileHash(in)
 		if ph == ref.profile && !ref.unreachable && !unsubscribe && !verified {
+			// Reachability is not cached: another replica may have marked
+			// the identity unreachable since.
+			cleared, err := hot.clearUnreachable(identID, now)
+			if err != nil {
+				return nil, nil, err
+			}
+			if cleared {
+				ref.inboundAt = now
+				newIDs[ik] = ref
+				continue
+			}
 			if now.Sub(ref.inboundAt) >= identityTouchEvery {
 				if err := hot.touchIdentity(identID, now); err != nil {
 					return nil, nil, err

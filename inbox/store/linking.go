@@ -411,7 +411,7 @@ func (s *Store) UndoMerge(ctx context.Context, id int64, actor string) (models.M
 				"contact_id": c.ContactID, "status": c.Status, "resolved_at": c.ResolvedAt,
 				"updated_at": c.UpdatedAt, "last_message_at": c.LastMessageAt})
 			if res.Error != nil {
-				if IsUniqueViolation(res.Error) {
+				if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
 					return models.Errorf(models.ECONFLICT, "conversation %d cannot be reopened: its contact has another active conversation", c.ID)
 				}
 				return res.Error
