@@ -81,7 +81,7 @@ type botReaction struct{ s *Service }
 var _ react.Reaction = botReaction{}
 
 func (botReaction) Name() string    { return "bot" }
-func (botReaction) Types() []string { return []string{store.EventMessageCreated} }
+func (botReaction) Types() []string { return []string{models.EventTypeMessageCreated} }
 
 func (b botReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
 	f, ok := inboundFacts(ev)
@@ -104,7 +104,7 @@ func (b botReaction) Handle(ctx context.Context, ev *models.Event, commit react.
 // inboundFacts reads what ingest recorded of an inbound with its
 // message.created event; ok is false for any other event.
 func inboundFacts(ev *models.Event) (*models.InboundFacts, bool) {
-	if ev.Type != store.EventMessageCreated || ev.Detail == "" {
+	if ev.Type != models.EventTypeMessageCreated || ev.Detail == "" {
 		return nil, false
 	}
 	var f models.InboundFacts

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongdao/hub/inbox/store"
 	"github.com/tongdao/hub/models"
 	"github.com/tongdao/hub/sandbox/tgfake"
 )
@@ -130,7 +129,7 @@ func TestE2EReloadAddsRestartsAndRejects(t *testing.T) {
 		t.Fatalf("GET /channels after the reload: %+v", listed)
 	}
 	customerToAgentAndBack(t, fake1, admin)
-	if ev := eventsOf(t, m, store.EventConfigReloaded); len(ev) != 1 {
+	if ev := eventsOf(t, m, models.EventTypeConfigReloaded); len(ev) != 1 {
 		t.Fatalf("config.reloaded events: %+v", ev)
 	}
 
@@ -178,7 +177,7 @@ func TestE2EReloadAddsRestartsAndRejects(t *testing.T) {
 			t.Errorf("invalid reload message lacks %q:\n%s", p, eb.Error.Message)
 		}
 	}
-	rejected := eventsOf(t, m, store.EventConfigRejected)
+	rejected := eventsOf(t, m, models.EventTypeConfigRejected)
 	if len(rejected) != 1 {
 		t.Fatalf("config.rejected events: %+v", rejected)
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/tongdao/hub/configs"
 	"github.com/tongdao/hub/connectors"
 	"github.com/tongdao/hub/inbox"
-	"github.com/tongdao/hub/inbox/store"
 	"github.com/tongdao/hub/models"
 )
 
@@ -209,7 +208,7 @@ func (m *Main) Reload(ctx context.Context) (models.ReloadView, error) {
 	for _, w := range v.Warnings {
 		m.Logger.Warn("configuration change not applied", "file", file, "change", w)
 	}
-	if err := m.Inbox.RecordEvent(ctx, store.EventConfigReloaded, v); err != nil {
+	if err := m.Inbox.RecordEvent(ctx, models.EventTypeConfigReloaded, v); err != nil {
 		m.Logger.Error("record config.reloaded", "err", err)
 	}
 	return v, nil
@@ -225,7 +224,7 @@ func (m *Main) reject(ctx context.Context, err error) error {
 		}
 	}
 	m.Logger.Warn("configuration reload refused; nothing was changed", "problems", problems)
-	if rerr := m.Inbox.RecordEvent(ctx, store.EventConfigRejected, map[string]any{"problems": problems}); rerr != nil {
+	if rerr := m.Inbox.RecordEvent(ctx, models.EventTypeConfigRejected, map[string]any{"problems": problems}); rerr != nil {
 		m.Logger.Error("record config.rejected", "err", rerr)
 	}
 	return models.Errorf(models.EINVALID, "the configuration file is invalid; nothing was changed:\n%s", strings.Join(problems, "\n"))

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/internal/backoff"
 	"github.com/tongdao/hub/models"
 )
 
@@ -56,9 +57,22 @@ type Ticker interface {
 	Tick(ctx context.Context, commit Commit) error
 }
 
+// Store is what the runner needs of the database.
+type Store interface {
+	EnsureCursor(ctx context.Context, name string) error
+	AcquireLease(ctx context.Context, name, owner string, until time.Time) (bool, int64, error)
+	AdvanceCursor(ctx context.Context, name, owner string, position int64, until time.Time) error
+	ReleaseLease(ctx context.Context, name, owner string) error
+	LatestEventID(ctx context.Context) (int64, error)
+	ReactionEvents(ctx context.Context, after, upto int64, types []string, limit int) ([]models.Event, error)
+	Tx(ctx context.Context, fn func(tx *store.Store) error) error
+}
+
+var _ Store = (*store.Store)(nil)
+
 // Runner runs reactions.
 type Runner struct {
-	Store *store.Store
+	Store Store
 	// Owner names this runner in leases (default: host, pid and a random
 	// suffix).
 	Owner string
@@ -308,7 +322,7 @@ func (r *Runner) commitFunc(ctx context.Context, st *state, pos int64, once bool
 }
 
 func (r *Runner) handle(ctx context.Context, st *state, ev *models.Event) error {
-	backoff := r.Retry
+	retry := backoff.Policy{Min: r.Retry, Max: 10 * r.Retry, Jitter: 0.2}
 	for attempt := 1; ; attempt++ {
 		err := st.rx.Handle(ctx, ev, r.commitFunc(ctx, st, ev.ID, true))
 		if err == nil {
@@ -325,14 +339,13 @@ func (r *Runner) handle(ctx context.Context, st *state, ev *models.Event) error 
 			return nil
 		}
 		r.Logger.Warn("reaction failed; retrying", "reaction", st.rx.Name(), "event", ev.ID, "attempt", attempt, "err", err)
-		t := time.NewTimer(backoff)
+		t := time.NewTimer(retry.Wait(attempt))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
 		case <-t.C:
 		}
-		backoff *= 2
 	}
 }
 

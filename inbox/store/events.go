@@ -8,15 +8,6 @@ import (
 	"github.com/tongdao/hub/models"
 )
 
-// Event types of the hub's own configuration.
-const (
-	// EventConfigReloaded: a reload applied the connectors section.
-	EventConfigReloaded = "config.reloaded"
-	// EventConfigRejected: a reload found the file invalid and changed
-	// nothing.
-	EventConfigRejected = "config.rejected"
-)
-
 // AddEvent appends one event that belongs to no conversation, with data (a
 // JSON document) as its payload.
 func (s *Store) AddEvent(ctx context.Context, typ, data string) error {

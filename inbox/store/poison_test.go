@@ -64,7 +64,7 @@ func TestDataErrorSkipsTheInboundAndTheNextFlows(t *testing.T) {
 			t.Fatalf("skipped rows: %+v", rows)
 		}
 		var evs []models.Event
-		if err := s.DB.Where("type = ?", store.EventInboundSkipped).Find(&evs).Error; err != nil || len(evs) != 1 ||
+		if err := s.DB.Where("type = ?", models.EventTypeInboundSkipped).Find(&evs).Error; err != nil || len(evs) != 1 ||
 			!strings.Contains(evs[0].Data, `"external_id":"2:1"`) {
 			t.Fatalf("inbound.skipped events: %+v, %v", evs, err)
 		}

@@ -267,7 +267,7 @@ func (s *Store) AddMessage(ctx context.Context, m *models.Message) error {
 			Updates(map[string]any{"last_message_at": now, "updated_at": now}).Error; err != nil {
 			return err
 		}
-		return tx.Create(&models.Event{Type: EventMessageCreated, ConversationID: m.ConversationID,
+		return tx.Create(&models.Event{Type: models.EventTypeMessageCreated, ConversationID: m.ConversationID,
 			Data: mustJSON(m.View()), CreatedAt: now}).Error
 	})
 }
@@ -307,7 +307,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, fields map[str
 		}
 		delete(fields, "updated_at")
 		delete(fields, "resolved_at")
-		return tx.Create(&models.Event{Type: EventConversationUpdated, ConversationID: id,
+		return tx.Create(&models.Event{Type: models.EventTypeConversationUpdated, ConversationID: id,
 			Data: mustJSON(map[string]any{"id": models.ID(id), "changes": fields, "by": actor}), CreatedAt: now}).Error
 	})
 	if err != nil {
