@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 	"github.com/tongdao/hub/sandbox/tgfake"
 )
@@ -87,10 +88,11 @@ func webhookStatus(t testing.TB, m *Main, name string) int {
 // nothing and says why.
 func TestE2EReloadAddsRestartsAndRejects(t *testing.T) {
 	dir := t.TempDir()
-	listen := freeAddr(t)
+	l := listenLocal(t)
+	listen := l.Addr().String()
 	public := "http://" + listen
 	path := reloadConfig(t, dir, listen, public, "  []\n")
-	m := startHub(t, path)
+	m := startHub(t, l, path)
 	admin := adminClient(t, m)
 	agentTok, _, err := m.Store.CreateToken(context.Background(), "agent", models.RoleAgent)
 	if err != nil {
@@ -113,7 +115,7 @@ func TestE2EReloadAddsRestartsAndRejects(t *testing.T) {
 	if !reflect.DeepEqual(v, want) {
 		t.Fatalf("reload: %+v, want %+v", v, want)
 	}
-	eventually(t, "setWebhook of the added connector", func() bool { return fake1.Webhook().URL != "" })
+	wait.For(t, "setWebhook of the added connector", func() bool { return fake1.Webhook().URL != "" })
 	var chans struct {
 		Channels []struct {
 			Name       string   `json:"name"`
@@ -152,13 +154,13 @@ func TestE2EReloadAddsRestartsAndRejects(t *testing.T) {
 		len(v.Warnings) != 1 || !strings.HasPrefix(v.Warnings[0], "server.public_url changed") {
 		t.Fatalf("reload with a new token: %+v", v)
 	}
-	eventually(t, "setWebhook of the restarted connector", func() bool {
+	wait.For(t, "setWebhook of the restarted connector", func() bool {
 		return strings.HasPrefix(fake2.Webhook().URL, public+"/webhooks/tg-main")
 	})
 	if _, err := fake2.SendText(context.Background(), bob, "hello from the new bot"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the new bot's customer", func() bool { return len(admin.conversations()) == 2 })
+	wait.For(t, "the new bot's customer", func() bool { return len(admin.conversations()) == 2 })
 
 	// Invalid: every problem listed, nothing changed, no secret shown.
 	reloadConfig(t, dir, listen, public,
@@ -194,7 +196,7 @@ func TestE2EReloadAddsRestartsAndRejects(t *testing.T) {
 	if _, err := fake2.SendText(context.Background(), bob, "still there?"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the message after a refused reload", func() bool {
+	wait.For(t, "the message after a refused reload", func() bool {
 		for _, c := range admin.conversations() {
 			if hasText(admin.messages(c.ID), "still there?") {
 				return true
@@ -236,25 +238,26 @@ func (e *removedWithQueuedReply) last(t *testing.T) apiMessage {
 }
 
 func removeWithQueuedReply(t *testing.T) *removedWithQueuedReply {
-	e := &removedWithQueuedReply{dir: t.TempDir(), listen: freeAddr(t), clock: &offsetClock{}}
+	l := listenLocal(t)
+	e := &removedWithQueuedReply{dir: t.TempDir(), listen: l.Addr().String(), clock: &offsetClock{}}
 	public := "http://" + e.listen
 	e.fake = startTelegramFake(t)
 	e.path = reloadConfig(t, e.dir, e.listen, public, tgConnector("tg-main", e2eTGToken, e.fake.URL()))
-	e.m = startHubAt(t, e.path, e.clock.Now)
+	e.m = startHubAt(t, l, e.path, e.clock.Now)
 	e.admin = adminClient(t, e.m)
-	eventually(t, "setWebhook", func() bool { return e.fake.Webhook().URL != "" })
+	wait.For(t, "setWebhook", func() bool { return e.fake.Webhook().URL != "" })
 	if _, err := e.fake.SendText(context.Background(), ana, "is anyone there?"); err != nil {
 		t.Fatal(err)
 	}
 	var convs []apiConversation
-	eventually(t, "the conversation", func() bool { convs = e.admin.conversations(); return len(convs) == 1 })
+	wait.For(t, "the conversation", func() bool { convs = e.admin.conversations(); return len(convs) == 1 })
 	e.conv = convs[0].ID
 
 	e.fake.FailNext("sendMessage", 429, "Too Many Requests: retry after 600", 600)
 	var reply apiMessage
 	e.admin.json("POST", "/api/v1/conversations/"+e.conv+"/messages", map[string]any{"text": "Yes, we are here."}, &reply)
 	e.reply = reply.ID
-	eventually(t, "the first attempt refused", func() bool {
+	wait.For(t, "the first attempt refused", func() bool {
 		// The refusal recorded, not merely the attempt leased.
 		r := e.last(t)
 		return r.Delivery.Attempts == 1 && r.Delivery.Status == "queued" && strings.Contains(deref(r.Delivery.Error), "429")
@@ -274,7 +277,7 @@ func removeWithQueuedReply(t *testing.T) *removedWithQueuedReply {
 	// Past the platform's retry-after: the next attempt finds no connector,
 	// and the reply stays queued for a later one.
 	e.clock.Advance(11 * time.Minute)
-	eventually(t, "the attempt after the removal", func() bool {
+	wait.For(t, "the attempt after the removal", func() bool {
 		r := e.last(t)
 		return r.Delivery.Status != "queued" || deref(r.Delivery.Error) == removedReason
 	})
@@ -291,7 +294,7 @@ func removeWithQueuedReply(t *testing.T) *removedWithQueuedReply {
 func TestE2EReloadRemovedConnectorKeepsRepliesQueuedThenFails(t *testing.T) {
 	e := removeWithQueuedReply(t)
 	// The connector does not come back: the usual schedule runs out.
-	eventually(t, "the reply to fail", func() bool {
+	wait.For(t, "the reply to fail", func() bool {
 		e.clock.Advance(13 * time.Minute)
 		return e.last(t).Delivery.Status == "failed"
 	})
@@ -311,7 +314,7 @@ func TestE2EReloadConnectorBackInTimeDeliversQueuedReply(t *testing.T) {
 	if v := e.admin.reloadOK(); !reflect.DeepEqual(v.Added, []string{"tg-main"}) {
 		t.Fatalf("reload: %+v", v)
 	}
-	eventually(t, "the reply to be delivered", func() bool {
+	wait.For(t, "the reply to be delivered", func() bool {
 		e.clock.Advance(time.Minute)
 		return e.last(t).Delivery.Status == "sent"
 	})
@@ -350,10 +353,14 @@ func TestE2EReloadOnSIGHUP(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	// The hub listens on a port the kernel picks and says which in its
+	// "hub started" log line; the connector polls (no webhook address).
 	dir := t.TempDir()
-	listen := freeAddr(t)
-	public := "http://" + listen
-	path := reloadConfig(t, dir, listen, public, "  []\n")
+	config := func(conns string) string {
+		return writeConfig(t, dir, fmt.Sprintf("server: { listen: \"127.0.0.1:0\" }\ndatabase: { driver: sqlite, dsn: %q }\nconnectors:\n%s",
+			filepath.Join(dir, "hub.db"), conns))
+	}
+	path := config("  []\n")
 	var logs syncBuffer
 	cmd := exec.Command(bin, "serve", "--config", path, "--log-level", "info")
 	cmd.Stderr = &logs
@@ -361,8 +368,15 @@ func TestE2EReloadOnSIGHUP(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var base string
+	wait.For(t, "the hub's \"hub started\" log line", func() bool {
+		if m := hubStarted.FindStringSubmatch(logs.String()); m != nil {
+			base = m[1]
+		}
+		return base != ""
+	})
 	readyz := func() string {
-		resp, err := http.Get(public + "/readyz")
+		resp, err := http.Get(base + "/readyz")
 		if err != nil {
 			return ""
 		}
@@ -370,18 +384,21 @@ func TestE2EReloadOnSIGHUP(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
-	eventually(t, "the hub to start", func() bool { return strings.Contains(logs.String(), "hub started") })
 
 	fake := startTelegramFake(t)
-	reloadConfig(t, dir, listen, public, tgConnector("tg-main", e2eTGToken, fake.URL()))
+	config(fmt.Sprintf("  - { name: tg-main, type: telegram, settings: { token: %q, mode: polling, api_url: %q } }\n", e2eTGToken, fake.URL()))
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the added connector to run", func() bool { return strings.Contains(readyz(), `"tg-main"`) })
-	eventually(t, "setWebhook", func() bool { return fake.Webhook().URL != "" })
+	wait.For(t, "the added connector to run", func() bool { return strings.Contains(readyz(), `"tg-main"`) })
 	if !strings.Contains(logs.String(), "configuration reloaded") {
 		t.Fatalf("no log line for the reload:\n%s", logs.String())
 	}
+	// It receives: the bot welcomes the customer who starts it.
+	if _, err := fake.SendText(context.Background(), ana, "/start"); err != nil {
+		t.Fatal(err)
+	}
+	wait.For(t, "the bot's welcome through the added connector", func() bool { return len(fake.Sent(ana.ID)) > 0 })
 
 	if err := os.WriteFile(path, []byte("server: { listen: 1 }\nconnectors: nope\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -389,7 +406,7 @@ func TestE2EReloadOnSIGHUP(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the refusal in the log", func() bool {
+	wait.For(t, "the refusal in the log", func() bool {
 		return strings.Contains(logs.String(), "configuration reload refused; nothing was changed")
 	})
 	if !strings.Contains(readyz(), `"tg-main"`) {
@@ -408,13 +425,14 @@ func TestE2EReloadOnSIGHUP(t *testing.T) {
 // inbox's handoff targets follow the live set).
 func TestE2EReloadedConnectorIsAHandoffTarget(t *testing.T) {
 	dir := t.TempDir()
-	listen := freeAddr(t)
+	l := listenLocal(t)
+	listen := l.Addr().String()
 	public := "http://" + listen
 	fake1 := startTelegramFake(t)
 	path := reloadConfig(t, dir, listen, public, tgConnector("tg-main", e2eTGToken, fake1.URL()))
-	m := startHub(t, path)
+	m := startHub(t, l, path)
 	admin := adminClient(t, m)
-	eventually(t, "setWebhook", func() bool { return fake1.Webhook().URL != "" })
+	wait.For(t, "setWebhook", func() bool { return fake1.Webhook().URL != "" })
 	say := func(text string) string {
 		t.Helper()
 		before := len(fake1.Sent(ana.ID))
@@ -443,7 +461,7 @@ func TestE2EReloadedConnectorIsAHandoffTarget(t *testing.T) {
 		t.Fatalf("reload: %+v", v)
 	}
 	// The new bot learns its username when it connects (getMe).
-	eventually(t, "the second bot's webhook", func() bool { return fake2.Webhook().URL != "" })
+	wait.For(t, "the second bot's webhook", func() bool { return fake2.Webhook().URL != "" })
 	if offer := say("/link"); !strings.Contains(offer, second) {
 		t.Fatalf("offer after the reload lacks the second bot's deep link:\n%s", offer)
 	}

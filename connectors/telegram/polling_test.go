@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/sandbox/tgfake"
 )
 
@@ -18,13 +19,10 @@ func startPolling(t *testing.T, fake *tgfake.Server, s *sink) *Connector {
 	go func() { done <- conn.Run(ctx, s) }()
 	t.Cleanup(func() {
 		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("Run did not return promptly after cancel (long poll not cancelled?)")
+		// A long poll that ignored the cancel would end after pollTimeout
+		// anyway; TestPollingCancelsLongPoll checks the cancel itself.
+		if err := wait.Recv(t, "Run to return after cancel", done); err != nil {
+			t.Errorf("Run: %v", err)
 		}
 	})
 	return conn
@@ -54,7 +52,24 @@ func TestPollingIngests(t *testing.T) {
 		t.Errorf("deleteWebhook calls = %d, want 1", fake.Calls("deleteWebhook"))
 	}
 	// Confirmed updates are dropped by the next getUpdates offset.
-	waitUntil(t, "updates confirmed", func() bool { return fake.Webhook().PendingUpdateCount == 0 })
+	wait.For(t, "updates confirmed", func() bool { return fake.Webhook().PendingUpdateCount == 0 })
+}
+
+// TestPollingCancelsLongPoll: cancelling Run ends a long poll that the
+// platform would hold for an hour.
+func TestPollingCancelsLongPoll(t *testing.T) {
+	fake := newFake(t)
+	conn := newConnector(t, map[string]any{"token": testToken, "mode": "polling", "api_url": fake.URL()}, connectors.Deps{})
+	conn.pollTimeout = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- conn.Run(ctx, newSink()) }()
+	wait.For(t, "a long poll", func() bool { return fake.Calls("getUpdates") >= 1 })
+	cancel()
+	if err := wait.Recv(t, "Run to return after cancel (the long poll not cancelled?)", done); err != nil {
+		t.Errorf("Run: %v", err)
+	}
 }
 
 func TestPollingDoesNotSkipFailedIngest(t *testing.T) {
@@ -100,5 +115,5 @@ func TestPollingClickAnswered(t *testing.T) {
 	if got[1].Action != "b" {
 		t.Errorf("action = %q", got[1].Action)
 	}
-	waitUntil(t, "answer", func() bool { return fake.CallbackAnswered(up.CallbackQuery.ID) })
+	wait.For(t, "answer", func() bool { return fake.CallbackAnswered(up.CallbackQuery.ID) })
 }
