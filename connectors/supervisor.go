@@ -198,6 +198,9 @@ func (s *Supervisor) setState(name, typ, state, lastErr string, restarted bool) 
 		s.states = map[string]*models.ConnectorState{}
 	}
 	st, ok := s.states[name]
+	if !ok && state != StateStarting {
+		return // stopped by Stop: a late word from its loop adds nothing back
+	}
 	if !ok {
 		st = &models.ConnectorState{Name: name, Type: typ}
 		s.states[name] = st
