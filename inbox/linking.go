@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,6 +28,11 @@ const (
 	// LinkFailureWindow; further attempts are refused unchecked.
 	MaxLinkFailures   = 5
 	LinkFailureWindow = time.Hour
+	// MaxGlobalLinkFailures failed redemptions of all identities together
+	// within GlobalLinkFailureWindow pause every redemption until the
+	// oldest ages out: guessing from many accounts is bounded too.
+	MaxGlobalLinkFailures   = 100
+	GlobalLinkFailureWindow = 10 * time.Minute
 	// linkTokenPrefix starts every deep-link payload and QR scene we issue,
 	// so other payloads never reach the database.
 	linkTokenPrefix = "link_"
@@ -312,7 +316,7 @@ func (s *Service) storeOffer(ctx context.Context, st *store.Store, t offerTarget
 		SenderType: models.SenderBot, SenderName: "Bot", Text: o.text, DeliveryStatus: models.DeliveryQueued}
 	if t.inline {
 		now := s.now().UTC()
-		m.Text, m.DeliveryStatus, m.SentAt = maskOffer(o.text), models.DeliverySent, &now
+		m.Text, m.DeliveryStatus, m.SentAt = models.MaskLinkOffer(o.text), models.DeliverySent, &now
 	}
 	return st.AddMessage(ctx, m)
 }
@@ -327,24 +331,6 @@ func (s *Service) renderHandoff(lang, title string, h Handoff) string {
 		return s.texts.Text(lang, texts.HandoffCode, "app", title, "name", h.Name)
 	}
 	return ""
-}
-
-var offerSecret = regexp.MustCompile(`link_[A-Za-z0-9_-]+|ticket=[^\s&]+|\b[A-Za-z0-9]{8}\b`)
-
-// maskOffer hides a link offer's code, token and QR ticket in the stored
-// text, so the database keeps no usable secret once the offer is delivered.
-func maskOffer(text string) string {
-	return offerSecret.ReplaceAllStringFunc(text, func(m string) string {
-		switch {
-		case strings.HasPrefix(m, linkTokenPrefix):
-			return linkTokenPrefix + "…"
-		case strings.HasPrefix(m, "ticket="):
-			return "ticket=…"
-		case looksLikeCode(m):
-			return strings.Repeat("•", LinkCodeLength)
-		}
-		return m
-	})
 }
 
 func methodWords(method string) string {
@@ -364,7 +350,8 @@ func methodWords(method string) string {
 // not work) and the conversation to say it in.
 func (s *Service) redeem(ctx context.Context, st *store.Store, f *models.InboundFacts, conv int64, token bool) (string, int64, error) {
 	in := &f.Inbound
-	req := store.RedeemRequest{IdentityID: f.IdentityID, MaxFailures: MaxLinkFailures, Window: LinkFailureWindow}
+	req := store.RedeemRequest{IdentityID: f.IdentityID, MaxFailures: MaxLinkFailures, Window: LinkFailureWindow,
+		MaxGlobalFailures: MaxGlobalLinkFailures, GlobalWindow: GlobalLinkFailureWindow}
 	if token {
 		req.Hash, req.Token, req.Method = store.HashToken(in.Payload), true, models.MergeByQR
 		if in.Command == "start" {
@@ -393,6 +380,8 @@ func (s *Service) redeem(ctx context.Context, st *store.Store, f *models.Inbound
 		text = s.texts.Say(langs, texts.LinkInvalid, "left", left, "minutes", int(LinkCodeTTL/time.Minute))
 	case store.RedeemLimited:
 		text = s.texts.Say(langs, texts.LinkLimited)
+	case store.RedeemPaused:
+		text = s.texts.Say(langs, texts.LinkPaused)
 	}
 	return text, conv, nil
 }

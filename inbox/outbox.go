@@ -130,7 +130,7 @@ func (s *Service) deliver(ctx context.Context, d *store.Delivery) {
 		s.log.Error("outbox record outcome", "message", m.ID, "err", err)
 	} else if m.Kind == models.KindLinkOffer && o.Status != models.DeliveryQueued {
 		// Delivered or given up: the stored copy needs its secrets no more.
-		if err := s.store.MaskMessage(fctx, m.ID, maskOffer(m.Text)); err != nil {
+		if err := s.store.MaskMessage(fctx, m.ID, models.MaskLinkOffer(m.Text)); err != nil {
 			s.log.Error("mask link offer", "message", m.ID, "err", err)
 		}
 	}

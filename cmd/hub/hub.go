@@ -188,10 +188,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("reactions: %w", err)
 	}
 	m.supervisor = &connectors.Supervisor{Sink: m.Inbox, Logger: m.Logger, Now: m.Now}
+	srv := cfg.Server
 	api, err := httpapi.New(httpapi.Options{
 		Inbox: m.Inbox, Connectors: m.supervisor, Logger: m.Logger, Registry: reg, Now: m.Now,
-		Channels: channelViews(cfg.Connectors),
-		Console:  web.Handler(), Webhooks: m.webhook, Reload: m.Reload,
+		Channels:    channelViews(cfg.Connectors),
+		Console:     web.Handler(),
+		BodyTimeout: srv.BodyTimeout, WriteTimeout: srv.WriteTimeout,
+		MaxStreams: srv.MaxEventStreams, MaxStreamsPerToken: srv.MaxEventStreamsPerToken,
+		Webhooks: m.webhook, Reload: m.Reload,
 	})
 	if err != nil {
 		return err
@@ -207,8 +211,22 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.Listen(); err != nil {
 		return err
 	}
-	m.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelDebug)}
+	// Server-wide deadlines are the backstop for every route; the API sets
+	// its own per route (bodies, answers) and lifts them for event streams.
+	// A configuration built in code may leave them zero: the defaults apply.
+	or := func(d, def time.Duration) time.Duration {
+		if d > 0 {
+			return d
+		}
+		return def
+	}
+	readHeader := or(srv.ReadHeaderTimeout, configs.DefaultReadHeaderTimeout)
+	m.server = &http.Server{Handler: handler,
+		ReadHeaderTimeout: readHeader,
+		ReadTimeout:       readHeader + or(srv.BodyTimeout, configs.DefaultBodyTimeout),
+		WriteTimeout:      or(srv.WriteTimeout, configs.DefaultWriteTimeout),
+		IdleTimeout:       or(srv.IdleTimeout, configs.DefaultIdleTimeout),
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelDebug)}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
