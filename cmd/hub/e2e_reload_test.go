@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tongdao/hub/internal/openapicheck"
 	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 	"github.com/tongdao/hub/sandbox/tgfake"
@@ -191,6 +192,28 @@ func TestE2EReloadAddsRestartsAndRejects(t *testing.T) {
 		if strings.Contains(string(body), secret) || strings.Contains(string(data), secret) {
 			t.Fatalf("a token appears in the answer or the event: %s %s", body, data)
 		}
+	}
+	// The answers and the events are as the served document says.
+	_, raw := admin.do("GET", "/api/v1/openapi.json", nil)
+	doc, err := openapicheck.Load(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.CheckResponse("POST", "/api/v1/admin/reload", code, body); err != nil {
+		t.Errorf("400 answer: %v", err)
+	}
+	for _, typ := range []string{models.EventTypeConfigReloaded, models.EventTypeConfigRejected} {
+		for _, ev := range eventsOf(t, m, typ) {
+			b, _ := json.Marshal(ev)
+			if err := doc.CheckSchema("Event", b); err != nil {
+				t.Errorf("%s event %s: %v", typ, b, err)
+			}
+		}
+	}
+	reloadConfig(t, dir, listen, public, tgConnector("tg-main", e2eTGToken2, fake2.URL()))
+	code, body = admin.reload()
+	if err := doc.CheckResponse("POST", "/api/v1/admin/reload", code, body); code != http.StatusOK || err != nil {
+		t.Errorf("200 answer: %d %s %v", code, body, err)
 	}
 	// Still the second bot, still running.
 	if _, err := fake2.SendText(context.Background(), bob, "still there?"); err != nil {
