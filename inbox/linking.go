@@ -206,7 +206,7 @@ func (s *Service) answerInline(ctx context.Context, it *store.IngestItem) {
 
 // title is a connector's platform name for customers ("WeChat").
 func (s *Service) title(connector, channel string) string {
-	if t := s.titles[connector]; t != "" {
+	if t := s.info().Titles[connector]; t != "" {
 		return t
 	}
 	return channel
@@ -214,8 +214,9 @@ func (s *Service) title(connector, channel string) string {
 
 // otherTargets are the handoff targets except connector.
 func (s *Service) otherTargets(connector string) []HandoffTarget {
-	out := make([]HandoffTarget, 0, len(s.handoffs))
-	for _, h := range s.handoffs {
+	all := s.info().Handoffs
+	out := make([]HandoffTarget, 0, len(all))
+	for _, h := range all {
 		if h.Connector != connector {
 			out = append(out, h)
 		}

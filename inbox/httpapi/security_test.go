@@ -40,6 +40,7 @@ var wantAccess = map[string]string{
 	"POST /api/v1/identities/:id/unlink":      accessAdmin,
 	"GET /api/v1/events":                      accessAgent,
 	"GET /api/v1/channels":                    accessAgent,
+	"POST /api/v1/admin/reload":               accessAdmin,
 }
 
 // okWebhook is a connector handler that accepts everything.

@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -85,6 +87,10 @@ type Options struct {
 	// HeartbeatInterval is how often an idle event stream gets a keep-alive
 	// comment (default 15 s).
 	HeartbeatInterval time.Duration
+	// Reload re-reads the configuration file and applies its connectors
+	// section, for POST /api/v1/admin/reload (admins only). An invalid file
+	// is an invalid error listing every problem. Nil: the route answers 503.
+	Reload func(ctx context.Context) (models.ReloadView, error)
 	// TrustedProxies lists the proxy addresses or CIDRs whose forwarding
 	// headers are believed for the client IP. Default: none.
 	TrustedProxies []string
@@ -109,12 +115,15 @@ type Server struct {
 	inbox      Inbox
 	connectors ConnectorStates
 	channels   channelList
-	openapi    []byte
-	webhooks   func(name string) (http.Handler, bool)
-	console    http.Handler
-	log        *slog.Logger
-	registry   *prometheus.Registry
-	metrics    *httpMetrics
+	// listed is what GET /channels serves: channels, or what SetChannels
+	// gave after a reload.
+	listed   atomic.Pointer[channelList]
+	openapi  []byte
+	webhooks func(name string) (http.Handler, bool)
+	console  http.Handler
+	log      *slog.Logger
+	registry *prometheus.Registry
+	metrics  *httpMetrics
 	// observers caches the duration histogram's child per route template;
 	// it is written only in New.
 	observers map[string]prometheus.Observer
@@ -128,6 +137,8 @@ type Server struct {
 	// access is each route's access level, by "METHOD /path" (gin syntax);
 	// it is written only in New.
 	access map[string]string
+	// reloadFn re-reads the configuration (POST /admin/reload).
+	reloadFn func(ctx context.Context) (models.ReloadView, error)
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -148,6 +159,7 @@ func New(opts Options) (*Server, error) {
 		maxBody:    opts.MaxBodyBytes,
 		now:        opts.Now,
 		heartbeat:  opts.HeartbeatInterval,
+		reloadFn:   opts.Reload,
 
 		bodyTimeout:  opts.BodyTimeout,
 		writeTimeout: opts.WriteTimeout,
@@ -189,7 +201,9 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
-	if s.channels, s.openapi, err = channelsOf(opts.Channels); err != nil {
+	if s.channels, s.openapi, err = channelsOf(opts.Channels); err == nil {
+		s.listed.Store(&s.channels)
+	} else {
 		return nil, err
 	}
 
@@ -257,6 +271,7 @@ func (s *Server) routes() {
 	s.handle(http.MethodPost, "/api/v1/identities/:id/unlink", accessAdmin, s.unlinkIdentity)
 	s.handle(http.MethodGet, "/api/v1/events", accessAgent, s.events)
 	s.handle(http.MethodGet, "/api/v1/channels", accessAgent, s.listChannels)
+	s.handle(http.MethodPost, "/api/v1/admin/reload", accessAdmin, s.reload)
 }
 
 // handle registers one route with its access level and the middleware that
