@@ -301,6 +301,15 @@ func TestE2ELinkTelegramToWeChatByCodeAndRepliesFollow(t *testing.T) {
 	if sent.Channel != "wechat" {
 		t.Fatalf("via picked %s", sent.Channel)
 	}
+	// Delivered inside the window, before the clock moves past it.
+	wait.For(t, "the reply via WeChat to be delivered", func() bool {
+		for _, s := range e.wx.Sent(sandboxWXAppID, openid) {
+			if s.Kind == "kefu" && s.Text == "via WeChat" {
+				return true
+			}
+		}
+		return false
+	})
 	e.clock.Advance(2 * time.Hour)
 	code2, body := e.api.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "too late", "via": wxID})
 	if code2 != http.StatusBadRequest || !strings.Contains(string(body), "window closed") {
@@ -579,6 +588,7 @@ func TestE2ELinkReminderBeforeTheWeChatWindowCloses(t *testing.T) {
 	openid := e.wxUser(t)
 	e.wxSend(t, openid, "Can I change my delivery address?")
 	wait.For(t, "the conversation", func() bool { return len(e.api.conversations()) == 1 })
+	e.wxKefu(t, openid, 1) // the bot's answer
 	ctx := context.Background()
 	if n, err := e.sb.Main.Inbox.SendReminders(ctx); err != nil || n != 0 {
 		t.Fatalf("early reminders: %d %v", n, err)
@@ -587,7 +597,7 @@ func TestE2ELinkReminderBeforeTheWeChatWindowCloses(t *testing.T) {
 	if n, err := e.sb.Main.Inbox.SendReminders(ctx); err != nil || n != 1 {
 		t.Fatalf("reminders: %d %v", n, err)
 	}
-	offer := e.wxKefu(t, openid, 1)
+	offer := e.wxKefu(t, openid, 2)
 	if !deepLinkRx.MatchString(offer) || !strings.Contains(offer, "1h30m") {
 		t.Fatalf("reminder:\n%s", offer)
 	}

@@ -174,7 +174,7 @@ func TestE2EAnswersMatchTheOpenAPIDocument(t *testing.T) {
 		return b
 	}
 	lee := tgfake.User{ID: 5801, FirstName: "Lee", LanguageCode: "en"}
-	e.tgWrite(t, lee, "Where is my refund?")
+	e.tgFirst(t, lee, "Where is my refund?")
 	offer := e.tgSay(t, lee, "/link")
 	code := offerCode(t, offer)
 	du := dcfake.User{ID: "900000000000005801", Username: "lee"}
