@@ -369,15 +369,16 @@ func testWeChatJourney(t *testing.T, mode wxMode) {
 		t.Fatalf("the replay and the re-post stored %d messages and %d contacts", n-msgs, c-contacts)
 	}
 
-	// The agent's reply goes out as a customer-service message; the
-	// welcome never did.
+	// The bot answers the first message (never silence) and the agent's
+	// reply goes out as customer-service messages; the welcome never did.
+	wait.For(t, "the bot's answer to the first message", func() bool { return len(e.kefu(openid)) == 1 })
 	var sent apiMessage
 	api.json("POST", "/api/v1/conversations/"+convID+"/messages", map[string]any{"text": "您好，我们马上查询。"}, &sent)
 	if got := api.waitDelivery(convID, sent.ID); got.Delivery.Status != "sent" {
 		t.Fatalf("agent reply: %+v", got)
 	}
-	if got := e.kefu(openid); len(got) != 1 || got[0] != "您好，我们马上查询。" {
-		t.Fatalf("customer-service messages: %q, want only the agent's reply", got)
+	if got := e.kefu(openid); len(got) != 2 || !strings.Contains(got[0], "#"+convID) || got[1] != "您好，我们马上查询。" {
+		t.Fatalf("customer-service messages: %q, want the bot's ticket answer, then the agent's reply", got)
 	}
 
 	// A CLICK on the menu key "human" is confirmed in the passive reply and
@@ -409,7 +410,7 @@ func testWeChatJourney(t *testing.T, mode wxMode) {
 	if ident := api.conversation(convID).identity(t, "wechat"); ident.Reachable {
 		t.Fatalf("after 45015 the identity must be unreachable: %+v", ident)
 	}
-	if got := e.kefu(openid); len(got) != 1 {
+	if got := e.kefu(openid); len(got) != 2 {
 		t.Fatalf("customer-service messages after 45015: %q", got)
 	}
 
