@@ -280,7 +280,16 @@ func testWeChatJourney(t *testing.T, mode wxMode) {
 	}
 
 	// A slow hub: WeChat gives up waiting and re-posts; the message is
-	// stored once.
+	// stored once. (First the bot's answer to the first message is
+	// delivered, so that only the push waits for the database writer.)
+	wait.For(t, "the bot's answer delivered", func() bool {
+		for _, m := range api.messages(convID) {
+			if m.Sender.Type == "bot" {
+				return m.Delivery.Status == "sent"
+			}
+		}
+		return false
+	})
 	d, err = e.pushToSlowHub(t, func() (wxfake.Delivery, error) { return e.fake.SendText(ctx, app, openid, "还在吗？") })
 	if err != nil || !d.Acked || d.Attempts < 2 {
 		t.Fatalf("push to a slow hub: %+v %v (want it acknowledged after a re-post)", d, err)
