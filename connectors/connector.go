@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tongdao/hub/connectors/media"
 	"github.com/tongdao/hub/models"
 )
 
@@ -88,6 +89,10 @@ type Deps struct {
 	PublicURL string
 	// KV is shared state (may be nil in check-config).
 	KV KV
+	// Media fetches agents' attachments by URL, refusing non-public
+	// addresses unless the configuration allows them (nil: a strict
+	// fetcher with the defaults).
+	Media *media.Fetcher
 }
 
 // Config is one connector's configuration as given to a Factory.
