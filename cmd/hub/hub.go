@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/tongdao/hub/configs"
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/connectors/media"
 	"github.com/tongdao/hub/inbox"
 	"github.com/tongdao/hub/inbox/httpapi"
 	"github.com/tongdao/hub/inbox/store"
@@ -156,7 +158,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Store.Now = m.Now
 
-	deps := connectors.Deps{Logger: m.Logger, Now: m.Now, PublicURL: cfg.Server.PublicURL, KV: kv{m.Store}}
+	// One fetcher for every connector's attachments: one dialer, one policy.
+	fetcher := media.New(media.Policy{AllowPrivate: cfg.Media.AllowPrivateFetch, Timeout: cfg.Media.FetchTimeout})
+	deps := connectors.Deps{Logger: m.Logger, Now: m.Now, PublicURL: cfg.Server.PublicURL, KV: kv{m.Store}, Media: fetcher}
 	byName := map[string]connectors.Connector{}
 	types := map[string]string{}
 	windows := map[string]time.Duration{}
@@ -210,8 +214,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("reactions: %w", err)
 	}
 	m.supervisor = &connectors.Supervisor{Sink: m.Inbox, Logger: m.Logger, Now: m.Now}
+	staleAfter := maps.Clone(connectors.DefaultStaleAfter)
+	maps.Copy(staleAfter, cfg.Monitoring.StaleAfter)
+	states := &connectorStates{sup: m.supervisor, byName: byName, staleAfter: staleAfter, now: m.Now}
 	api, err := httpapi.New(httpapi.Options{
-		Inbox: m.Inbox, Connectors: m.supervisor, Logger: m.Logger, Registry: reg, Now: m.Now,
+		Inbox: m.Inbox, Connectors: states, Logger: m.Logger, Registry: reg, Now: m.Now,
+		Monitoring: httpapi.Monitoring{Token: cfg.Monitoring.Token, LoopbackOnly: cfg.Monitoring.LoopbackOnly},
 		Console: web.Handler(),
 		Webhooks: func(name string) (http.Handler, bool) {
 			h, ok := byName[name].(http.Handler)
@@ -255,6 +263,24 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Logger.Info("hub started", "url", m.URL(), "connectors", len(m.Connectors), "database", cfg.Database.Driver)
 	return nil
+}
+
+// connectorStates reports the supervisor's connector states with each
+// connector's progress, marking stale ones (see connectors.AddProgress).
+type connectorStates struct {
+	sup        *connectors.Supervisor
+	byName     map[string]connectors.Connector
+	staleAfter map[string]time.Duration
+	now        func() time.Time
+}
+
+func (s *connectorStates) States() []models.ConnectorState {
+	st := s.sup.States()
+	connectors.AddProgress(st, func(name string) (connectors.Connector, bool) {
+		c, ok := s.byName[name]
+		return c, ok
+	}, s.now(), s.staleAfter)
+	return st
 }
 
 // States reports connector states.

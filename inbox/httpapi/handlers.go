@@ -406,9 +406,13 @@ type componentState struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// readyz answers 200 when the database answers, else 503; connectors' states
-// are listed for information and do not decide readiness (a platform outage
-// must not take the agent API out of a load balancer).
+// readyz answers 200 when the database works (it answers, takes a write,
+// and on SQLite its file is the one opened at start) and no connector is
+// stale (it reports progress and has made none for its type's threshold),
+// else 503. Other connector states are listed for information and do not
+// decide readiness (a platform refusing the bot must not take the agent API
+// out of a load balancer). Clients that may not see monitoring data get the
+// status only.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
 	defer cancel()
@@ -433,6 +437,16 @@ func (s *Server) readyz(c *gin.Context) {
 			msg = "database unreachable"
 		}
 		body.Database = componentState{Status: "unavailable", Error: msg}
+	}
+	for _, st := range body.Connectors {
+		if st.Stale {
+			status = http.StatusServiceUnavailable
+			body.Status = "unavailable"
+		}
+	}
+	if detail, ok := c.Get(detailKey); ok && detail == false {
+		c.JSON(status, gin.H{"status": body.Status})
+		return
 	}
 	c.JSON(status, body)
 }

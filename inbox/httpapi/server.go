@@ -74,6 +74,8 @@ type Options struct {
 	// TrustedProxies lists the proxy addresses or CIDRs whose forwarding
 	// headers are believed for the client IP. Default: none.
 	TrustedProxies []string
+	// Monitoring protects /metrics and the detail of /readyz (zero: open).
+	Monitoring Monitoring
 }
 
 // Server is the hub's HTTP API: the agent API under /api/v1, the webhook
@@ -93,6 +95,8 @@ type Server struct {
 	maxBody   int64
 	now       func() time.Time
 	heartbeat time.Duration
+	// monitoring protects /metrics and the detail of /readyz.
+	monitoring Monitoring
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -113,6 +117,7 @@ func New(opts Options) (*Server, error) {
 		maxBody:    opts.MaxBodyBytes,
 		now:        opts.Now,
 		heartbeat:  opts.HeartbeatInterval,
+		monitoring: opts.Monitoring,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -148,6 +153,7 @@ func New(opts Options) (*Server, error) {
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
 	e.Use(s.instrument, gin.CustomRecoveryWithWriter(nil, s.recovered))
+	e.Use(s.guardMonitoring)
 	e.NoRoute(s.noRoute)
 	e.NoMethod(s.noMethod)
 	s.engine = e
