@@ -220,7 +220,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	api, err := httpapi.New(httpapi.Options{
 		Inbox: m.Inbox, Connectors: states, Logger: m.Logger, Registry: reg, Now: m.Now,
 		Monitoring: httpapi.Monitoring{Token: cfg.Monitoring.Token, LoopbackOnly: cfg.Monitoring.LoopbackOnly},
-		Console: web.Handler(),
+		Console:    web.Handler(),
 		Webhooks: func(name string) (http.Handler, bool) {
 			h, ok := byName[name].(http.Handler)
 			return h, ok
