@@ -2,6 +2,9 @@ package wechat
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
 	"encoding/xml"
 	"net/http"
 	"net/http/httptest"
@@ -121,28 +124,74 @@ func FuzzPush(f *testing.F) {
 }
 
 // FuzzDecrypt sends arbitrary ciphertexts with a valid msg_signature (as a
-// holder of the Token could): decryption refuses them cleanly.
+// holder of the Token could): decryption and unframing refuse them cleanly.
+// With raw set, data is the plaintext block sequence itself (zero-padded to
+// WeChat's 32-byte blocks) encrypted with the account's key, so that the
+// padding, length and AppID fields the SDK reads are the fuzzer's; else
+// data is the base64 text of the Encrypt element.
 func FuzzDecrypt(f *testing.F) {
 	for _, b := range xmlSeeds(f) {
 		enc, err := util.EncryptMsg([]byte("aaaabbbbccccdddd"), b, testAppID, testAESKey)
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(string(enc))
-		f.Add(string(enc[:len(enc)/2]))
+		f.Add(enc, false)
+		f.Add(enc[:len(enc)/2], false)
+		framed, err := base64.StdEncoding.DecodeString(string(enc))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(decryptRaw(f, framed), true)
 	}
 	for _, s := range []string{"", "AAAA", strings.Repeat("A", 24), strings.Repeat("A", 44) + "==", "////////////////////////", "not base64!"} {
-		f.Add(s)
+		f.Add([]byte(s), false)
 	}
+	f.Add(make([]byte, 32), true)
+	f.Add(append(bytes.Repeat([]byte{0}, 31), 32), true)
+	f.Add(append(append(bytes.Repeat([]byte{0}, 16), 0xff, 0xff, 0xff, 0xff), bytes.Repeat([]byte{1}, 12)...), true)
 	c := fuzzConnector(f)
 	sink := newSink()
-	f.Fuzz(func(t *testing.T, cipher string) {
-		if !utf8.ValidString(cipher) {
+	block, err := aes.NewCipher(aesKey(f))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, raw bool) {
+		cipherText := string(data)
+		if raw {
+			plain := append([]byte(nil), data...)
+			for len(plain)%32 != 0 || len(plain) == 0 {
+				plain = append(plain, 0)
+			}
+			out := make([]byte, len(plain))
+			cipher.NewCBCEncrypter(block, aesKey(t)[:16]).CryptBlocks(out, plain)
+			cipherText = base64.StdEncoding.EncodeToString(out)
+		}
+		if !utf8.ValidString(cipherText) {
 			t.Skip() // XML cannot carry it
 		}
 		before := len(sink.inbounds())
 		rec := httptest.NewRecorder()
-		c.servePush(rec, pushRequest(nil, &cipher), sink)
+		c.servePush(rec, pushRequest(nil, &cipherText), sink)
 		checkAnswer(t, rec, sink, before)
 	})
+}
+
+func aesKey(tb testing.TB) []byte {
+	key, err := base64.StdEncoding.DecodeString(testAESKey + "=")
+	if err != nil || len(key) != 32 {
+		tb.Fatalf("test AES key: %v", err)
+	}
+	return key
+}
+
+// decryptRaw undoes the AES-CBC layer only, giving WeChat's framed
+// plaintext (random, length, message, AppID, padding).
+func decryptRaw(tb testing.TB, ciphertext []byte) []byte {
+	block, err := aes.NewCipher(aesKey(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := make([]byte, len(ciphertext))
+	cipher.NewCBCDecrypter(block, aesKey(tb)[:16]).CryptBlocks(out, ciphertext)
+	return out
 }
