@@ -93,13 +93,14 @@ func (nopConn) Send(context.Context, models.Outbound) (models.SendResult, error)
 
 func init() {
 	for typ, st := range designSettings {
-		connectors.Register("design-"+typ, func(cfg connectors.Config) (connectors.Connector, error) {
-			v := reflect.New(st)
-			if err := cfg.Decode(v.Interface()); err != nil {
-				return nil, err
-			}
-			return nopConn{cfg.Name}, nil
-		})
+		connectors.Register(connectors.Type{Name: "design-" + typ, Channel: "design-" + typ, Title: "Design " + typ,
+			Factory: func(cfg connectors.Config) (connectors.Connector, error) {
+				v := reflect.New(st)
+				if err := cfg.Decode(v.Interface()); err != nil {
+					return nil, err
+				}
+				return nopConn{cfg.Name}, nil
+			}})
 	}
 }
 

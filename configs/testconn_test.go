@@ -99,5 +99,5 @@ func builtConn(name string) *testConn {
 }
 
 func init() {
-	connectors.Register("testconn", newTestConn)
+	connectors.Register(connectors.Type{Name: "testconn", Channel: "testconn", Title: "Test", Factory: newTestConn})
 }

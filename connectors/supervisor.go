@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tongdao/hub/internal/backoff"
 	"github.com/tongdao/hub/models"
 )
 
@@ -26,8 +27,10 @@ type Supervisor struct {
 	// Now and After are the clock (defaults: time.Now, time.After).
 	Now   func() time.Time
 	After func(time.Duration) <-chan time.Time
-	// MinBackoff and MaxBackoff bound the wait before a restart (1 s, 1 min).
+	// MinBackoff and MaxBackoff bound the wait before a restart (1 s, 1 min);
+	// each wait is spread by ±20%, drawn from Rand (default math/rand/v2).
 	MinBackoff, MaxBackoff time.Duration
+	Rand                   func() float64
 
 	mu     sync.Mutex
 	states map[string]*models.ConnectorState
@@ -70,7 +73,8 @@ func (s *Supervisor) defaults() {
 
 func (s *Supervisor) loop(ctx context.Context, c Connector, typ string) {
 	log := s.Logger.With("connector", c.Name())
-	backoff := s.MinBackoff
+	policy := backoff.Policy{Min: s.MinBackoff, Max: s.MaxBackoff, Jitter: 0.2, Rand: s.Rand}
+	attempt := 0
 	for {
 		s.setState(c.Name(), typ, StateRunning, "", false)
 		started := s.Now()
@@ -83,17 +87,18 @@ func (s *Supervisor) loop(ctx context.Context, c Connector, typ string) {
 			err = fmt.Errorf("connector stopped unexpectedly")
 		}
 		if s.Now().Sub(started) > 2*s.MaxBackoff {
-			backoff = s.MinBackoff // it ran well for a while: start over
+			attempt = 0 // it ran well for a while: start over
 		}
-		log.Error("connector stopped; restarting", "err", err, "in", backoff)
+		attempt++
+		wait := policy.Wait(attempt)
+		log.Error("connector stopped; restarting", "err", err, "in", wait)
 		s.setState(c.Name(), typ, StateRestarting, err.Error(), true)
 		select {
 		case <-ctx.Done():
 			s.setState(c.Name(), typ, StateStopped, "", false)
 			return
-		case <-s.After(backoff):
+		case <-s.After(wait):
 		}
-		backoff = min(2*backoff, s.MaxBackoff)
 	}
 }
 

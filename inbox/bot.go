@@ -74,18 +74,23 @@ func (s *Service) welcomeButtons(connector string, langs []string) []models.Butt
 }
 
 // botReaction is the bot's half of every conversation: it answers inbound
-// messages after they are committed, through the outbox.
+// messages after they are committed, through the outbox: link words, codes
+// and tokens (linking), then everything else the bot knows.
 type botReaction struct{ s *Service }
 
 var _ react.Reaction = botReaction{}
 
 func (botReaction) Name() string    { return "bot" }
-func (botReaction) Types() []string { return []string{store.EventMessageCreated} }
+func (botReaction) Types() []string { return []string{models.EventTypeMessageCreated} }
 
 func (b botReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
 	f, ok := inboundFacts(ev)
-	if !ok || f.Inline || linkFollowup(&f.Inbound) != "" {
+	if !ok || f.Inline {
 		return nil
+	}
+	if linkFollowup(&f.Inbound) != "" {
+		_, err := b.s.linkFollowUp(ctx, f, ev.ConversationID, commit)
+		return err
 	}
 	a := b.s.botAnswer(f)
 	if a == nil {
@@ -99,7 +104,7 @@ func (b botReaction) Handle(ctx context.Context, ev *models.Event, commit react.
 // inboundFacts reads what ingest recorded of an inbound with its
 // message.created event; ok is false for any other event.
 func inboundFacts(ev *models.Event) (*models.InboundFacts, bool) {
-	if ev.Type != store.EventMessageCreated || ev.Detail == "" {
+	if ev.Type != models.EventTypeMessageCreated || ev.Detail == "" {
 		return nil, false
 	}
 	var f models.InboundFacts

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/internal/backoff"
 	"github.com/tongdao/hub/models"
 )
 
@@ -151,14 +151,9 @@ func (s *Service) outcome(res models.SendResult, err error, attempt int) store.D
 	if attempt >= maxAttempts {
 		return store.DeliveryOutcome{Status: models.DeliveryFailed, Error: fmt.Sprintf("gave up after %d attempts: %v", attempt, err)}
 	}
-	return store.DeliveryOutcome{Status: models.DeliveryQueued, Error: err.Error(), NextAttempt: now.Add(backoff(attempt))}
+	return store.DeliveryOutcome{Status: models.DeliveryQueued, Error: err.Error(), NextAttempt: now.Add(deliveryBackoff.Wait(attempt))}
 }
 
-// backoff is exponential from 1 s, capped, with ±20% jitter.
-func backoff(attempt int) time.Duration {
-	d := time.Second << min(attempt-1, 20)
-	if d > maxBackoff || d <= 0 {
-		d = maxBackoff
-	}
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-}
+// deliveryBackoff is the wait before a delivery is retried: exponential
+// from 1 s, capped, with ±20% jitter.
+var deliveryBackoff = backoff.Policy{Min: time.Second, Max: maxBackoff, Jitter: 0.2}

@@ -5,13 +5,26 @@
 // It knows no platform: connectors hand it models.Inbound values and deliver
 // its models.Outbound values; per-connector facts (a reply window) arrive as
 // plain configuration.
+//
+// It is made of named parts, a file each:
+//
+//	ingest.go     the group commit of inbounds: ingest only ingests
+//	outbox.go     delivery of queued messages, in order per chat, with retries
+//	reply.go      agents' replies and notes, and the channel a reply takes
+//	bot.go        the bot: a reaction that answers customers after the commit
+//	linking.go    link codes and tokens, offers, redemptions, merges
+//	reminders.go  a reaction on a schedule: offers a link before a window closes
+//	service.go    wiring, the event log, queries and the agents' actions
+//
+// Pure logic lives in small packages beside it: texts (what customers
+// read, and their language), faq (the answer ranker), hours (business
+// hours), react (the reaction runner).
 package inbox
 
 import (
 	"context"
 	"errors"
 	"log/slog"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -115,11 +128,6 @@ type metrics struct {
 	delivered            *prometheus.CounterVec
 }
 
-type ingestReq struct {
-	item store.IngestItem
-	done chan struct{}
-}
-
 // New creates the service and starts its group-commit writer; Close stops it.
 func New(o Options) *Service {
 	s := &Service{
@@ -163,7 +171,7 @@ func New(o Options) *Service {
 		}}
 	// Every feature that reacts to what happened is a reaction here, never
 	// code inside ingest.
-	s.reactions = []react.Reaction{botReaction{s}, linkReaction{s}, reminderReaction{s}}
+	s.reactions = []react.Reaction{botReaction{s}, reminderReaction{s}}
 	s.m = metrics{
 		ingested:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_messages_total", Help: "Inbound messages committed."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_duplicates_total", Help: "Inbound platform retries dropped as duplicates."}),
@@ -215,169 +223,6 @@ func (s *Service) Close() {
 
 func (s *Service) window(connector string) time.Duration { return s.windows[connector] }
 
-// Ingest commits an inbound and returns once it is durable. It implements
-// connectors.Sink.
-func (s *Service) Ingest(ctx context.Context, in models.Inbound) (models.IngestResult, error) {
-	if err := validateInbound(&in); err != nil {
-		return models.IngestResult{}, err
-	}
-	r := &ingestReq{item: store.IngestItem{In: in}, done: make(chan struct{})}
-	queued := time.Now() // a measurement for the metrics, not business time
-	select {
-	case s.ingestQ <- r:
-	case <-s.stop:
-		return models.IngestResult{}, models.Errorf(models.EUNAVAILABLE, "inbox is shutting down")
-	case <-ctx.Done():
-		return models.IngestResult{}, ctx.Err()
-	}
-	// Once queued, the commit happens whatever the caller's context does; wait
-	// for it so the answer tells the truth.
-	select {
-	case <-r.done:
-	case <-s.done: // every writer has stopped: this one came too late
-		select {
-		case <-r.done:
-		default:
-			return models.IngestResult{}, models.Errorf(models.EUNAVAILABLE, "inbox is shutting down")
-		}
-	}
-	s.m.commitWait.Observe(time.Since(queued).Seconds())
-	if r.item.Err == nil && r.item.In.InlineReply {
-		// The one exception to "ingest only ingests": an answer due in the
-		// platform's own response (a WeChat passive reply, 5 seconds) is
-		// made here, after the commit, in the caller's goroutine.
-		s.answerInline(ctx, &r.item)
-	}
-	return r.item.Result, r.item.Err
-}
-
-func validateInbound(in *models.Inbound) error {
-	var missing []string
-	if in.Connector == "" {
-		missing = append(missing, "connector")
-	}
-	if in.ExternalID == "" {
-		missing = append(missing, "external_id")
-	}
-	if in.From.ExternalID == "" {
-		missing = append(missing, "from.external_id")
-	}
-	if len(missing) > 0 {
-		return models.Errorf(models.EINVALID, "inbound lacks %s", strings.Join(missing, ", "))
-	}
-	switch in.Kind {
-	case "":
-		in.Kind = models.KindMessage
-	case models.KindMessage, models.KindEdit, models.KindAction, models.KindEvent:
-	default:
-		return models.Errorf(models.EINVALID, "unknown inbound kind %q", in.Kind)
-	}
-	if !utf8.ValidString(in.Text) {
-		in.Text = strings.ToValidUTF8(in.Text, "\uFFFD")
-	}
-	return nil
-}
-
-// writer is the single group-commit loop: it takes every ingest waiting and
-// commits them in one transaction.
-func (s *Service) writer() {
-	batch := make([]*ingestReq, 0, s.maxBatch)
-	items := make([]*store.IngestItem, 0, s.maxBatch)
-	concurrent := false
-	for {
-		batch, items = batch[:0], items[:0]
-		select {
-		case r := <-s.ingestQ:
-			batch = append(batch, r)
-		case <-s.stop:
-			s.drainClosed()
-			return
-		}
-	fill:
-		for len(batch) < s.maxBatch {
-			select {
-			case r := <-s.ingestQ:
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
-		// Under concurrent load, gather more: a commit costs about the same
-		// for one message as for dozens.
-		if concurrent && len(batch) < s.maxBatch/8 {
-			// Let the request goroutines that are ready run first, then take
-			// what they queued: cheaper than a timer, and no idle wait.
-			for range 2 {
-				runtime.Gosched()
-			more:
-				for len(batch) < s.maxBatch {
-					select {
-					case r := <-s.ingestQ:
-						batch = append(batch, r)
-					default:
-						break more
-					}
-				}
-			}
-		}
-		concurrent = len(batch) > 1
-		for _, r := range batch {
-			items = append(items, &r.item)
-		}
-		s.commit(items)
-		for _, r := range batch {
-			close(r.done)
-		}
-	}
-}
-
-func (s *Service) drainClosed() {
-	for {
-		select {
-		case r := <-s.ingestQ:
-			r.item.Err = models.Errorf(models.EUNAVAILABLE, "inbox is shutting down")
-			close(r.done)
-		default:
-			return
-		}
-	}
-}
-
-func (s *Service) commit(items []*store.IngestItem) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s.m.batchSize.Observe(float64(len(items)))
-	err := s.store.IngestBatch(ctx, items)
-	if err != nil && len(items) > 1 {
-		// Isolate the failing item: commit the others one by one.
-		for _, it := range items {
-			it.Err = s.store.IngestBatch(ctx, []*store.IngestItem{it})
-		}
-	} else {
-		for _, it := range items {
-			it.Err = err
-		}
-	}
-	stored := false
-	for _, it := range items {
-		switch {
-		case it.Err != nil:
-			s.log.Error("ingest failed", "connector", it.In.Connector, "err", it.Err)
-			if models.ErrorCode(it.Err) == models.EINTERNAL {
-				it.Err = models.Errorf(models.EUNAVAILABLE, "could not store the message; retry")
-			}
-		case it.Result.Duplicate:
-			s.m.duplicates.Inc()
-		default:
-			s.m.ingested.Inc()
-			stored = true
-		}
-	}
-	if stored {
-		s.notify()
-	}
-}
-
 // EventsNotify returns a channel closed at the next committed event.
 func (s *Service) EventsNotify() <-chan struct{} {
 	s.notifyMu.Lock()
@@ -398,7 +243,7 @@ func (s *Service) InitReactions(ctx context.Context) error {
 	return s.runner.Init(ctx, s.reactions...)
 }
 
-// RunReactions runs the reactions (the bot, linking, reminders) until ctx
+// RunReactions runs the reactions (the bot, reminders) until ctx
 // ends; with several replicas, each runs on one of them at a time.
 func (s *Service) RunReactions(ctx context.Context) {
 	s.runner.Run(ctx, s.reactions...)

@@ -95,7 +95,7 @@ type ConversationFilter struct {
 	Status   string // one of the statuses, or "" for all
 	Assignee string // an assignee name, "none" for unassigned, "" for any
 	Team     string
-	Channel  string // telegram|wechat|discord
+	Channel  string // a registered channel (GET /api/v1/channels)
 	Query    string // text search in messages and contact names
 	Cursor   string
 	Limit    int
@@ -118,6 +118,15 @@ type ReplyRequest struct {
 	Attachments []Attachment
 	Buttons     []Button
 	Actor       Actor
+}
+
+// ChannelView is a channel as listed by GET /api/v1/channels: a channel of
+// a registered connector type, its title, and the configured connectors
+// that carry it (names, possibly none).
+type ChannelView struct {
+	Name       string   `json:"name"`
+	Title      string   `json:"title"`
+	Connectors []string `json:"connectors"`
 }
 
 // ConnectorState is a connector's state as shown by /readyz.

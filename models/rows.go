@@ -159,3 +159,13 @@ type KV struct {
 
 // TableName keeps the table name short and explicit.
 func (KV) TableName() string { return "kv" }
+
+// SkippedInbound is an inbound that could not be stored for a reason in its
+// data (the database refused the row); its connector acknowledged it.
+type SkippedInbound struct {
+	ID         int64  `gorm:"primaryKey"`
+	Connector  string `gorm:"not null"`
+	ExternalID string `gorm:"not null"`
+	Reason     string `gorm:"not null"`
+	CreatedAt  time.Time
+}

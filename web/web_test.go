@@ -270,3 +270,28 @@ func TestSSEParser(t *testing.T) {
 		t.Fatalf("no test ran:\n%s", out)
 	}
 }
+
+// TestConsoleListsNoPlatforms: the console learns the channels from GET
+// /api/v1/channels; a new connector type needs no change to it. Only
+// app.css may give some channels a colour of their own.
+func TestConsoleListsNoPlatforms(t *testing.T) {
+	literal := regexp.MustCompile(`(?i)['"](telegram|wechat|discord)['"]|\b(telegram|wechat|discord)\s*:`)
+	for _, name := range []string{"app.js", "index.html", "sse.js"} {
+		for i, line := range strings.Split(embedded(t, name), "\n") {
+			if m := literal.FindString(line); m != "" {
+				t.Errorf("%s:%d names a platform (%s): %s", name, i+1, m, strings.TrimSpace(line))
+			}
+		}
+	}
+	sel := regexp.MustCompile(`(?s)<select id="filter-channel">(.*?)</select>`).FindStringSubmatch(embedded(t, "index.html"))
+	if sel == nil {
+		t.Fatal("index.html has no channel filter")
+	}
+	if n := strings.Count(sel[1], "<option"); n != 1 {
+		t.Errorf("the channel filter has %d options in index.html, want only \"All channels\" (the rest come from the API)", n)
+	}
+	js := embedded(t, "app.js")
+	if !strings.Contains(js, "'/channels'") {
+		t.Error("app.js does not read GET /channels")
+	}
+}

@@ -244,6 +244,13 @@ func TestSandboxSmoke(t *testing.T) {
 	}
 
 	api := &client{t: t, base: sb.Main.URL(), token: sb.AdminToken}
+	// The channels come from the registry, with the configured connectors.
+	code, body := api.do("GET", "/api/v1/channels", nil)
+	wantChannels := `{"channels":[{"name":"discord","title":"Discord","connectors":["dc-sandbox"]},` +
+		`{"name":"telegram","title":"Telegram","connectors":["tg-sandbox"]},{"name":"wechat","title":"WeChat","connectors":["wx-sandbox"]}]}`
+	if code != http.StatusOK || strings.TrimSpace(string(body)) != wantChannels {
+		t.Errorf("GET /api/v1/channels: %d %s, want %s", code, body, wantChannels)
+	}
 	customers := []struct{ channel, id, sentURL string }{
 		{"telegram", "1001", "/sandbox/telegram/sent?user_id=1001"},
 		{"wechat", "oSandboxUser0001", "/sandbox/wechat/sent?openid=oSandboxUser0001"},

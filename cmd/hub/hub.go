@@ -65,28 +65,11 @@ func (k kv) Add(ctx context.Context, key, value string, ttl time.Duration) (bool
 	return k.s.KVAdd(ctx, key, value, ttl)
 }
 
-// replyWindower is implemented by connectors whose platform limits how long
-// after a customer's message the business may answer (WeChat: 48 h).
-type replyWindower interface{ ReplyWindow() time.Duration }
-
-// Handoff capabilities: how a connector lets a customer continue a
-// conversation on it in one step. The inbox knows only inbox.Handoff kinds.
-type (
-	// deepLinker opens the chat with a payload (Telegram).
-	deepLinker interface{ DeepLink(payload string) string }
-	// qrCoder makes a temporary QR code carrying a scene (WeChat).
-	qrCoder interface {
-		TempQRCode(ctx context.Context, scene string, ttl time.Duration) (string, error)
-	}
-	// dmTarget is a bot customers can DM a code to (Discord).
-	dmTarget interface{ BotName() string }
-)
-
 // handoffTarget returns how to hand a customer over to c, if c can say.
 func handoffTarget(name string, c connectors.Connector) (inbox.HandoffTarget, bool) {
 	t := inbox.HandoffTarget{Connector: name}
 	switch c := c.(type) {
-	case deepLinker:
+	case connectors.DeepLinker:
 		t.Offer = func(_ context.Context, token string, _ time.Duration) (inbox.Handoff, error) {
 			u := c.DeepLink(token)
 			if u == "" {
@@ -94,12 +77,12 @@ func handoffTarget(name string, c connectors.Connector) (inbox.HandoffTarget, bo
 			}
 			return inbox.Handoff{Kind: inbox.HandoffURL, URL: u}, nil
 		}
-	case qrCoder:
+	case connectors.QRCoder:
 		t.Offer = func(ctx context.Context, token string, ttl time.Duration) (inbox.Handoff, error) {
 			u, err := c.TempQRCode(ctx, token, ttl)
 			return inbox.Handoff{Kind: inbox.HandoffQR, URL: u}, err
 		}
-	case dmTarget:
+	case connectors.DMTarget:
 		t.Offer = func(context.Context, string, time.Duration) (inbox.Handoff, error) {
 			n := c.BotName()
 			if n == "" {
@@ -113,8 +96,21 @@ func handoffTarget(name string, c connectors.Connector) (inbox.HandoffTarget, bo
 	return t, true
 }
 
-// platformTitles names each connector type for customers.
-var platformTitles = map[string]string{"telegram": "Telegram", "wechat": "WeChat", "discord": "Discord"}
+// channelViews lists every registered channel with the configured
+// connectors that carry it, in configuration order.
+func channelViews(conns []configs.Connector) []models.ChannelView {
+	var out []models.ChannelView
+	for _, ch := range connectors.Channels() {
+		v := models.ChannelView{Name: ch.Name, Title: ch.Title, Connectors: []string{}}
+		for _, cc := range conns {
+			if t, ok := connectors.Lookup(cc.Type); ok && t.Channel == ch.Name {
+				v.Connectors = append(v.Connectors, cc.Name)
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
 
 // Listen opens the listener early, so callers can learn the address (with
 // port :0) before Run; Run calls it when not done yet.
@@ -153,6 +149,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 	cfg := m.Config
+	if err := connectors.Err(); err != nil {
+		return err
+	}
 	if m.Store, err = store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN); err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -177,16 +176,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.Connectors = append(m.Connectors, c)
 		byName[cc.Name] = c
 		types[cc.Name] = cc.Type
-		if w, ok := c.(replyWindower); ok {
+		if w, ok := c.(connectors.ReplyWindower); ok {
 			windows[cc.Name] = w.ReplyWindow()
 		}
 		if l, ok := c.(connectors.Languager); ok {
 			fallbackLangs[cc.Name] = l.DefaultLanguages()
 		}
-		titles[cc.Name] = platformTitles[cc.Type]
-		if titles[cc.Name] == "" {
-			titles[cc.Name] = cc.Type
-		}
+		typ, _ := connectors.Lookup(cc.Type) // Build succeeded: registered
+		titles[cc.Name] = typ.Title
 		if h, ok := handoffTarget(cc.Name, c); ok {
 			handoffs = append(handoffs, h)
 		}
@@ -220,6 +217,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	api, err := httpapi.New(httpapi.Options{
 		Inbox: m.Inbox, Connectors: states, Logger: m.Logger, Registry: reg, Now: m.Now,
 		Monitoring: httpapi.Monitoring{Token: cfg.Monitoring.Token, LoopbackOnly: cfg.Monitoring.LoopbackOnly},
+		Channels:   channelViews(cfg.Connectors),
 		Console:    web.Handler(),
 		Webhooks: func(name string) (http.Handler, bool) {
 			h, ok := byName[name].(http.Handler)

@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/tongdao/hub/configs"
+	"github.com/tongdao/hub/connectors"
 	"github.com/tongdao/hub/inbox/store"
 )
 
@@ -70,6 +71,11 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageErr("no command given")
+	}
+	// A connector package whose registration was refused is a build
+	// mistake: every command but help says so.
+	if err := connectors.Err(); err != nil && args[0] != "help" && args[0] != "-h" && args[0] != "--help" {
+		return err
 	}
 	switch args[0] {
 	case "serve":

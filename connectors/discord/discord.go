@@ -16,10 +16,16 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/internal/backoff"
 	"github.com/tongdao/hub/models"
 )
 
-func init() { connectors.Register("discord", New) }
+func init() {
+	connectors.Register(connectors.Type{Name: "discord", Channel: models.ChannelDiscord, Title: "Discord", Factory: New})
+}
+
+// Capabilities, checked at compile time.
+var _ connectors.DMTarget = (*Connector)(nil)
 
 // Intents the connector identifies with. Message Content is privileged: it
 // must be enabled in the developer portal, else the gateway closes with 4014.
@@ -186,10 +192,9 @@ func (t *rewriteTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(r2)
 }
 
-func defaultBackoff(attempt int) time.Duration {
-	d := time.Second << min(attempt-1, 6)
-	return min(d, time.Minute)
-}
+// defaultBackoff is the wait before gateway reconnection attempt n: 1 s
+// doubling, capped at 1 min, ±20%.
+var defaultBackoff = backoff.Policy{Min: time.Second, Max: time.Minute, Jitter: 0.2}.Wait
 
 func (c *Connector) self() string {
 	c.mu.Lock()
@@ -466,6 +471,11 @@ func (c *Connector) ingest(ctx context.Context, sink connectors.Sink, in models.
 		res, err := sink.Ingest(ctx, in)
 		if err == nil {
 			return res, nil
+		}
+		if models.ErrorCode(err) == models.EINVALID {
+			// Permanent (the inbox recorded it as skipped): no retry.
+			c.log.Warn("discord inbound refused by the inbox; skipped", "external_id", in.ExternalID, "err", err)
+			return res, err
 		}
 		if ctx.Err() != nil || attempt >= tries {
 			c.log.Error("discord inbound not committed; dropped", "external_id", in.ExternalID, "kind", in.Kind, "err", err)

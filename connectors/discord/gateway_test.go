@@ -279,8 +279,13 @@ func TestSendSplitButtonsEmbedsAndClick(t *testing.T) {
 			t.Errorf("part %d carries buttons or embeds", i)
 		}
 	}
-	if strings.Join(joined, "\n") != text {
-		t.Error("parts joined with line breaks differ from the text")
+	if strings.Join(joined, "") != text {
+		t.Error("parts do not join back into the text")
+	}
+	for i, p := range joined[:2] {
+		if !strings.HasSuffix(p, "\n") {
+			t.Errorf("part %d is not cut at a line end", i)
+		}
 	}
 	last := sent[2]
 	if res.ExternalID != last.ID || res.ReplyTo != "" {

@@ -233,9 +233,10 @@ func (c *Connector) onInteraction(ctx context.Context, sink connectors.Sink, ix 
 		return
 	}
 	started := time.Now()
-	if _, err := c.ingest(ctx, sink, in, 1); err != nil {
+	if _, err := c.ingest(ctx, sink, in, 1); err != nil && models.ErrorCode(err) != models.EINVALID {
 		return // unanswered: the customer sees "This interaction failed" and may click again
 	}
+	// Stored, or skipped for good (invalid): acknowledge either way.
 	err := c.rest.InteractionRespond(ix, &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseDeferredMessageUpdate,
 	}, discordgo.WithContext(ctx))

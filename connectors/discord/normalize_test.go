@@ -204,44 +204,6 @@ support_reply: email
 	}
 }
 
-func TestSplitText(t *testing.T) {
-	long := strings.Repeat("word ", 900) // 4500 chars, no newline
-	emoji := strings.Repeat("😀", 1500)   // 1500 code points, 3000 UTF-16 units
-	lines := strings.Repeat(strings.Repeat("x", 99)+"\n", 45)
-	tests := []struct {
-		name  string
-		text  string
-		parts int
-		sep   string
-	}{
-		{"short", "hello", 1, ""},
-		{"exactly 2000", strings.Repeat("a", 2000), 1, ""},
-		{"words", strings.TrimSpace(long), 3, " "},
-		{"lines", strings.TrimSuffix(lines, "\n"), 3, "\n"},
-		{"emoji", emoji, 2, ""},
-		{"no spaces", strings.Repeat("b", 4001), 3, ""},
-		{"whitespace only", "   \n  ", 0, ""},
-	}
-	for _, tt := range tests {
-		parts := splitText(tt.text, 2000)
-		if len(parts) != tt.parts {
-			t.Errorf("%s: %d parts, want %d", tt.name, len(parts), tt.parts)
-			continue
-		}
-		for i, p := range parts {
-			if utf16Len(p) > 2000 {
-				t.Errorf("%s: part %d is %d units", tt.name, i, utf16Len(p))
-			}
-			if !utf8Valid(p) {
-				t.Errorf("%s: part %d splits a rune", tt.name, i)
-			}
-		}
-		if tt.parts > 0 && strings.Join(parts, tt.sep) != tt.text {
-			t.Errorf("%s: parts do not rebuild the text", tt.name)
-		}
-	}
-}
-
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
 
 func TestButtonRowsLimits(t *testing.T) {

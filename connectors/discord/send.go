@@ -11,12 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/tongdao/hub/connectors/kit"
 	"github.com/tongdao/hub/models"
 )
 
@@ -124,7 +123,7 @@ func buildParts(out models.Outbound) ([]*outgoingMessage, error) {
 		}
 		text += strings.Join(links, "\n")
 	}
-	chunks := splitText(text, maxContent)
+	chunks := kit.Split(text, maxContent, kit.UTF16Len)
 	if len(chunks) == 0 && len(embeds) == 0 && len(components) == 0 {
 		return nil, &models.DeliveryError{Permanent: true, Reason: "empty message: no text, attachment or button"}
 	}
@@ -171,66 +170,6 @@ func buttonRows(buttons []models.Button) ([]discordgo.MessageComponent, error) {
 		row.Components = append(row.Components, discordgo.Button{Label: b.Label, CustomID: b.ID, Style: discordgo.PrimaryButton})
 	}
 	return rows, nil
-}
-
-// splitText cuts text into parts of at most limit characters (counted in
-// UTF-16 units, as Discord's clients do, which never exceeds the code point
-// count), preferring line breaks, then spaces, never splitting a rune.
-// Whitespace-only parts are dropped: Discord refuses empty messages.
-func splitText(text string, limit int) []string {
-	var parts []string
-	add := func(s string) {
-		if strings.TrimSpace(s) != "" {
-			parts = append(parts, s)
-		}
-	}
-	for utf16Len(text) > limit {
-		cut := prefixWithin(text, limit)
-		head := text[:cut]
-		switch {
-		case strings.LastIndexByte(head, '\n') > len(head)/4:
-			i := strings.LastIndexByte(head, '\n')
-			add(strings.TrimSuffix(head[:i], "\r"))
-			text = text[i+1:]
-		case lastSpace(head) > len(head)/4:
-			i := lastSpace(head)
-			_, size := utf8.DecodeRuneInString(head[i:])
-			add(head[:i])
-			text = text[i+size:]
-		default:
-			add(head)
-			text = text[cut:]
-		}
-	}
-	add(text)
-	return parts
-}
-
-func lastSpace(s string) int { return strings.LastIndexFunc(s, unicode.IsSpace) }
-
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		n += utf16.RuneLen(r)
-	}
-	return n
-}
-
-// prefixWithin returns the byte length of the longest prefix of s that is at
-// most limit UTF-16 units long.
-func prefixWithin(s string, limit int) int {
-	n := 0
-	for i, r := range s {
-		l := utf16.RuneLen(r)
-		if l < 0 {
-			l = 1
-		}
-		if n+l > limit {
-			return i
-		}
-		n += l
-	}
-	return len(s)
 }
 
 // Reasons shown to agents for Discord's refusals.

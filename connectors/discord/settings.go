@@ -3,9 +3,10 @@ package discord
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/tongdao/hub/connectors/kit"
 )
 
 // Reply modes for customers who write in a support channel.
@@ -52,12 +53,10 @@ func (s *Settings) validate() error {
 	case strings.ContainsAny(s.Token, " \t\r\n"):
 		errs = append(errs, errors.New("token: must not contain whitespace"))
 	}
-	if s.APIURL == "" {
-		s.APIURL = DefaultAPIURL
-	} else if err := checkBaseURL(s.APIURL); err != nil {
+	if base, err := kit.BaseURL(s.APIURL, DefaultAPIURL); err != nil {
 		errs = append(errs, fmt.Errorf("api_url: %w", err))
 	} else {
-		s.APIURL = strings.TrimSuffix(s.APIURL, "/")
+		s.APIURL = base
 	}
 	seen := map[string]bool{}
 	for i, id := range s.SupportChannels {
@@ -77,24 +76,6 @@ func (s *Settings) validate() error {
 		errs = append(errs, fmt.Errorf("support_reply: %q is not one of thread, dm", s.SupportReply))
 	}
 	return errors.Join(errs...)
-}
-
-func checkBaseURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("not a URL: %w", err)
-	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("%q: scheme must be http or https", raw)
-	case u.Host == "":
-		return fmt.Errorf("%q: host is missing", raw)
-	case u.User != nil:
-		return fmt.Errorf("%q: must not contain credentials", raw)
-	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
-		return fmt.Errorf("%q: must be scheme and host only (the connector adds /api/v9)", raw)
-	}
-	return nil
 }
 
 // isSnowflake reports whether id is a Discord snowflake: a non-zero unsigned

@@ -29,7 +29,7 @@
 // long-polls getUpdates (25 s). The offset advances only past updates that
 // were committed or deliberately ignored; when an Ingest fails the batch
 // stops there and the same update is fetched again after an exponential
-// backoff (1 s doubling to 30 s), as after any polling error. telebot's
+// backoff (1 s doubling to 30 s, ±20%), as after any polling error. telebot's
 // LongPoller is not used: it retries errors with no backoff.
 //
 // update_id is not persisted: deduplication is the inbox's job, on the

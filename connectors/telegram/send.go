@@ -9,11 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	tele "gopkg.in/telebot.v3"
 
+	"github.com/tongdao/hub/connectors/kit"
 	"github.com/tongdao/hub/models"
 )
 
@@ -45,7 +45,7 @@ func (c *Connector) Send(ctx context.Context, out models.Outbound) (models.SendR
 	if err != nil {
 		return models.SendResult{}, &models.DeliveryError{Permanent: true, Reason: err.Error()}
 	}
-	parts := splitText(out.Text, maxTextUnits)
+	parts := kit.Split(out.Text, maxTextUnits, kit.UTF16Len)
 
 	type call struct {
 		method string
@@ -123,48 +123,6 @@ func inlineKeyboard(buttons []models.Button) (string, error) {
 		InlineKeyboard [][]button `json:"inline_keyboard"`
 	}{rows})
 	return string(data), err
-}
-
-// splitText cuts text into parts of at most limit UTF-16 code units (how
-// Telegram counts), preferring to cut after a newline, then after a space,
-// in the second half of a part. Joining the parts gives text back; parts
-// that are only whitespace are dropped (Telegram refuses them).
-func splitText(text string, limit int) []string {
-	var parts []string
-	for text != "" {
-		cut, units := len(text), 0
-		lastNL, lastSpace := -1, -1
-		for i, r := range text {
-			n := utf16.RuneLen(r)
-			if n < 0 {
-				n = 1
-			}
-			if units+n > limit {
-				cut = i
-				break
-			}
-			units += n
-			switch r {
-			case '\n':
-				lastNL = i + 1
-			case ' ', '\t':
-				lastSpace = i + 1
-			}
-		}
-		if cut < len(text) {
-			switch {
-			case lastNL > cut/2:
-				cut = lastNL
-			case lastSpace > cut/2:
-				cut = lastSpace
-			}
-		}
-		if strings.TrimSpace(text[:cut]) != "" {
-			parts = append(parts, text[:cut])
-		}
-		text = text[cut:]
-	}
-	return parts
 }
 
 // deliveryError classifies a Bot API failure for the outbox.

@@ -76,28 +76,6 @@ func TestSendLongTextIsSplitInOrder(t *testing.T) {
 	}
 }
 
-func TestSplitText(t *testing.T) {
-	tests := []struct {
-		text  string
-		limit int
-		want  []string
-	}{
-		{"", 10, nil},
-		{"short", 10, []string{"short"}},
-		{"aaaa bbbb cccc", 10, []string{"aaaa bbbb ", "cccc"}},
-		{"aaaaaaaaaaaaaaa", 10, []string{"aaaaaaaaaa", "aaaaa"}},
-		{"ab\ncd efgh ij", 8, []string{"ab\ncd ", "efgh ij"}},
-		{"👍👍👍", 4, []string{"👍👍", "👍"}},  // UTF-16: two units each
-		{"abc     ", 3, []string{"abc"}}, // blank parts are dropped
-	}
-	for _, tt := range tests {
-		got := splitText(tt.text, tt.limit)
-		if strings.Join(got, "|") != strings.Join(tt.want, "|") || len(got) != len(tt.want) {
-			t.Errorf("splitText(%q, %d) = %q, want %q", tt.text, tt.limit, got, tt.want)
-		}
-	}
-}
-
 func TestSendPhotoThenText(t *testing.T) {
 	fake, conn := sendEnv(t)
 	_, err := conn.Send(context.Background(), models.Outbound{To: "1001", ReplyTo: "1001", Text: "Here is the label",

@@ -3,9 +3,10 @@ package telegram
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/tongdao/hub/connectors/kit"
 )
 
 // Modes of receiving updates.
@@ -79,7 +80,7 @@ func (s *Settings) normalize() error {
 		add("webhook_secret", "must be 1-256 characters of A-Z a-z 0-9 _ -")
 	}
 
-	if api, err := normalizeAPIURL(s.APIURL); err != nil {
+	if api, err := kit.BaseURL(s.APIURL, DefaultAPIURL); err != nil {
 		add("api_url", "%v", err)
 	} else {
 		s.APIURL = api
@@ -90,26 +91,4 @@ func (s *Settings) normalize() error {
 		add("bot_username", "must be 4-32 characters of A-Z a-z 0-9 _, starting with a letter, got %q", s.BotUsername)
 	}
 	return errors.Join(errs...)
-}
-
-func normalizeAPIURL(raw string) (string, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return DefaultAPIURL, nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("not a URL: %q", raw)
-	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Errorf("scheme must be http or https, got %q", raw)
-	case u.Host == "":
-		return "", fmt.Errorf("host missing in %q", raw)
-	case u.User != nil:
-		return "", errors.New("must not contain credentials")
-	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
-		return "", fmt.Errorf("must be scheme and host only (no path, query or fragment), got %q", raw)
-	}
-	return u.Scheme + "://" + u.Host, nil
 }

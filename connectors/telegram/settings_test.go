@@ -18,8 +18,8 @@ func TestNewValidatesSettings(t *testing.T) {
 			"token": "secret-value-not-a-token", "mode": "push", "webhook_secret": "has space",
 			"api_url": "https://api.example.com/v1?x=1", "bot_username": "@x",
 		}, []string{"token: must look like", `mode: must be "webhook" or "polling", got "push"`,
-			"webhook_secret: must be 1-256", "api_url: must be scheme and host only", "bot_username:"}},
-		{"api_url scheme", map[string]any{"token": testToken, "webhook_secret": testSecret, "api_url": "ftp://x"}, []string{"api_url: scheme must be http or https"}},
+			"webhook_secret: must be 1-256", "api_url: must be a base URL, scheme (http or https) and host only", "bot_username:"}},
+		{"api_url scheme", map[string]any{"token": testToken, "webhook_secret": testSecret, "api_url": "ftp://x"}, []string{"api_url: must be a base URL, scheme (http or https) and host only"}},
 		{"secret too long", map[string]any{"token": testToken, "webhook_secret": strings.Repeat("a", 257)}, []string{"webhook_secret: must be 1-256"}},
 		{"unknown key", map[string]any{"token": testToken, "webhook_secret": testSecret, "webhook_url": "x"}, []string{"webhook_url"}},
 	}

@@ -16,9 +16,19 @@ import (
 	tele "gopkg.in/telebot.v3"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/internal/backoff"
+	"github.com/tongdao/hub/models"
 )
 
-func init() { connectors.Register("telegram", New) }
+func init() {
+	connectors.Register(connectors.Type{Name: "telegram", Channel: models.ChannelTelegram, Title: "Telegram", Factory: New})
+}
+
+// Capabilities, checked at compile time.
+var (
+	_ connectors.WebhookHandler = (*Connector)(nil)
+	_ connectors.DeepLinker     = (*Connector)(nil)
+)
 
 // Compile-time guards for the capabilities this connector offers.
 var (
@@ -248,13 +258,9 @@ func (c *Connector) runError(ctx context.Context, err error) error {
 	return err
 }
 
-// backoff is the wait before retry n (1-based): 1 s doubling, capped at 30 s.
-func backoff(n int) time.Duration {
-	if n > 5 {
-		return 30 * time.Second
-	}
-	return min(time.Second<<(n-1), 30*time.Second)
-}
+// retryBackoff is the wait before retry n: 1 s doubling, capped at 30 s,
+// ±20%.
+var retryBackoff = backoff.Policy{Min: time.Second, Max: 30 * time.Second, Jitter: 0.2}
 
 // retry runs op until it succeeds, ctx ends, or it fails for good (the token
 // is refused). Transient failures are retried with backoff.
@@ -271,7 +277,7 @@ func (c *Connector) retry(ctx context.Context, what string, op func() error) err
 			return ctx.Err()
 		}
 		c.log.Warn("telegram call failed; retrying", "call", what, "err", err, "attempt", n)
-		if err := c.sleep(ctx, backoff(n)); err != nil {
+		if err := c.sleep(ctx, retryBackoff.Wait(n)); err != nil {
 			return err
 		}
 	}
@@ -311,7 +317,7 @@ func (c *Connector) poll(ctx context.Context, st *runState) error {
 		}
 		failures++
 		c.log.Warn("telegram polling failed; backing off", "err", err, "attempt", failures)
-		if c.sleep(ctx, backoff(failures)) != nil {
+		if c.sleep(ctx, retryBackoff.Wait(failures)) != nil {
 			break
 		}
 	}
@@ -358,6 +364,12 @@ func (c *Connector) process(ctx context.Context, st *runState, u *update) error 
 		return nil
 	}
 	res, err := st.sink.Ingest(ctx, in)
+	if models.ErrorCode(err) == models.EINVALID {
+		// Permanent (the inbox recorded it as skipped): acknowledge it so
+		// that the updates after it flow.
+		c.log.Warn("telegram: update refused by the inbox; skipped", "update_id", u.ID, "err", err)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -108,8 +108,8 @@ func TestVerification(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 401 || len(body) != 0 {
-		t.Fatalf("bad signature: %d %q, want 401 and no body", resp.StatusCode, body)
+	if resp.StatusCode != 401 || string(body) != `{"error":{"code":"unauthorized","message":"bad signature"}}` {
+		t.Fatalf("bad signature: %d %q, want 401 and the API's error shape", resp.StatusCode, body)
 	}
 }
 

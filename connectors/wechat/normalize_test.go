@@ -3,6 +3,7 @@ package wechat
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -208,8 +209,18 @@ func TestWebhookRejects(t *testing.T) {
 			if rec.Code != tc.status {
 				t.Fatalf("status = %d, want %d (%q)", rec.Code, tc.status, rec.Body.String())
 			}
-			if tc.status == 401 && rec.Body.Len() != 0 {
-				t.Errorf("401 body = %q, want empty", rec.Body.String())
+			// Every refusal is JSON in the API's error shape.
+			var e struct {
+				Error struct{ Code, Message string } `json:"error"`
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type = %q, want application/json", ct)
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+				t.Errorf("body %q is not the API's error shape (%v)", rec.Body.String(), err)
+			}
+			if tc.status == 401 && e.Error.Code != "unauthorized" {
+				t.Errorf("401 code = %q, want unauthorized", e.Error.Code)
 			}
 		})
 	}

@@ -144,6 +144,9 @@ func TestTimestampWindow(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || string(body) == "42" {
 		t.Fatalf("stale URL verification: %d %q, want 403 without the echo", resp.StatusCode, body)
 	}
+	if !strings.HasPrefix(string(body), `{"error":{"code":"forbidden","message":"timestamp is more than 5 minutes`) {
+		t.Errorf("stale URL verification body %q, want the API's error shape with code forbidden", body)
+	}
 }
 
 // TestReplayedNonceWithAnotherBodyRefused: a signed URL (token, timestamp,

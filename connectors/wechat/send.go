@@ -13,12 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/silenceper/wechat/v2/officialaccount/material"
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 	"github.com/silenceper/wechat/v2/util"
 
+	"github.com/tongdao/hub/connectors/kit"
 	"github.com/tongdao/hub/connectors/media"
 	"github.com/tongdao/hub/models"
 )
@@ -107,7 +107,7 @@ func compose(out models.Outbound) []part {
 	}
 	var parts []part
 	if strings.TrimSpace(text) != "" {
-		for _, chunk := range splitText(text, maxTextBytes) {
+		for _, chunk := range kit.Split(text, maxTextBytes, kit.ByteLen) {
 			parts = append(parts, part{text: chunk})
 		}
 	}
@@ -136,30 +136,6 @@ func joinLines(a, b string) string {
 		return b
 	}
 	return a + "\n" + b
-}
-
-// splitText cuts s into pieces of at most limit bytes on rune boundaries, in
-// order, preferring a line break in the second half of a piece.
-func splitText(s string, limit int) []string {
-	var out []string
-	for len(s) > limit {
-		cut := limit
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		if nl := strings.LastIndexByte(s[:cut], '\n'); nl >= cut/2 {
-			cut = nl + 1
-		}
-		if cut == 0 { // cannot happen with valid limits; guards the loop
-			cut = limit
-		}
-		out = append(out, s[:cut])
-		s = s[cut:]
-	}
-	if s != "" {
-		out = append(out, s)
-	}
-	return out
 }
 
 // sendPart sends one customer-service message.

@@ -7,44 +7,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/silenceper/wechat/v2/util"
 
 	"github.com/tongdao/hub/models"
 )
-
-func TestSplitText(t *testing.T) {
-	tests := []struct {
-		name  string
-		in    string
-		limit int
-		parts int
-	}{
-		{"short", "你好", 2048, 1},
-		{"exact", strings.Repeat("a", 2048), 2048, 1},
-		{"ascii over", strings.Repeat("a", 2049), 2048, 2},
-		{"cjk", strings.Repeat("中", 1000), 2048, 2},  // 3,000 bytes
-		{"emoji", strings.Repeat("😀", 600), 2048, 2}, // 2,400 bytes
-		{"lines", strings.Repeat("第一行内容\n", 300), 2048, 3},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			parts := splitText(tc.in, tc.limit)
-			if len(parts) != tc.parts {
-				t.Fatalf("%d parts, want %d", len(parts), tc.parts)
-			}
-			if strings.Join(parts, "") != tc.in {
-				t.Fatal("parts do not rebuild the input in order")
-			}
-			for _, p := range parts {
-				if len(p) > tc.limit || !utf8.ValidString(p) {
-					t.Fatalf("bad part of %d bytes (valid UTF-8: %v)", len(p), utf8.ValidString(p))
-				}
-			}
-		})
-	}
-}
 
 func TestParseChoice(t *testing.T) {
 	tests := map[string]int{"1": 1, " 2 ": 2, "3.": 3, "１": 1, "１２": 12, "0": 0, "": 0, "1a": 0, "-1": 0, "101": 0, "一": 0}

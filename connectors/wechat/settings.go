@@ -4,9 +4,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
-	"strings"
+
+	"github.com/tongdao/hub/connectors/kit"
 )
 
 // DefaultAPIURL is the official WeChat API host, used when api_url is empty.
@@ -104,7 +104,7 @@ func (s *Settings) validate() (string, error) {
 	default:
 		errs = append(errs, fmt.Errorf("mode: must be plain, compatible or safe, not %q", s.Mode))
 	}
-	base, err := normalizeAPIURL(s.APIURL)
+	base, err := kit.BaseURL(s.APIURL, DefaultAPIURL)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("api_url: %w", err))
 	}
@@ -122,27 +122,4 @@ func checkAESKey(key string) error {
 		return errors.New("is not a valid base64-encoded 32-byte key")
 	}
 	return nil
-}
-
-// normalizeAPIURL checks that raw is a scheme+host base URL and returns it
-// without a trailing slash; an empty raw gives DefaultAPIURL.
-func normalizeAPIURL(raw string) (string, error) {
-	if raw == "" {
-		return DefaultAPIURL, nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", errors.New("is not a valid URL")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", errors.New("must start with http:// or https://")
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return "", errors.New("must name a host")
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" ||
-		(u.Path != "" && u.Path != "/") {
-		return "", errors.New("must be a base URL with scheme and host only (no path, query or credentials)")
-	}
-	return u.Scheme + "://" + strings.ToLower(u.Host), nil
 }

@@ -18,8 +18,12 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/connectors/kit"
 	"github.com/tongdao/hub/models"
 )
+
+// bodyBadSignature answers a push or verification whose signature is wrong.
+var bodyBadSignature = kit.ErrorBody(models.EUNAUTHORIZED, "bad signature")
 
 // maxPushBytes caps a push body; WeChat's pushes are a few kilobytes.
 const maxPushBytes = 1 << 20
@@ -34,7 +38,7 @@ const maxTextBytes = 2048
 func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sink := c.currentSink()
 	if sink == nil {
-		http.Error(w, "connector not running", http.StatusServiceUnavailable)
+		kit.WriteError(w, http.StatusServiceUnavailable, models.EUNAVAILABLE, "the connector is not running yet")
 		return
 	}
 	switch r.Method {
@@ -44,7 +48,7 @@ func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.servePush(w, r, sink)
 	default:
 		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		kit.WriteError(w, http.StatusMethodNotAllowed, models.EINVALID, "use GET or POST")
 	}
 }
 
@@ -88,17 +92,17 @@ func (c *Connector) serveVerify(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if !c.validSignature(q.Get("signature"), q.Get("timestamp"), q.Get("nonce")) {
 		c.log.Warn("wechat: URL verification with a bad signature", "remote", r.RemoteAddr)
-		w.WriteHeader(http.StatusUnauthorized)
+		kit.WriteBody(w, http.StatusUnauthorized, bodyBadSignature)
 		return
 	}
 	if why := c.checkTimestamp(q.Get("timestamp")); why != "" {
 		c.log.Warn("wechat: URL verification refused", "reason", why, "remote", r.RemoteAddr)
-		http.Error(w, why, http.StatusForbidden)
+		kit.WriteError(w, http.StatusForbidden, models.EFORBIDDEN, why)
 		return
 	}
 	echo, ok := q["echostr"]
 	if !ok {
-		http.Error(w, "missing echostr", http.StatusBadRequest)
+		kit.WriteError(w, http.StatusBadRequest, models.EINVALID, "missing echostr")
 		return
 	}
 	// The verification's signed URL is remembered like a push's, so that
@@ -109,11 +113,11 @@ func (c *Connector) serveVerify(w http.ResponseWriter, r *http.Request) {
 	switch fresh, err := c.firstUse(ctx, q.Get("signature"), []byte("GET echostr="+echo[0])); {
 	case err != nil:
 		c.log.Error("wechat: cannot check the URL verification against recent pushes", "err", err)
-		http.Error(w, "cannot check the request now", http.StatusServiceUnavailable)
+		kit.WriteError(w, http.StatusServiceUnavailable, models.EUNAVAILABLE, "cannot check the request now")
 		return
 	case !fresh:
 		c.log.Warn("wechat: replayed URL verification refused", "remote", r.RemoteAddr)
-		http.Error(w, "replayed request refused: this timestamp and nonce were already used", http.StatusForbidden)
+		kit.WriteError(w, http.StatusForbidden, models.EFORBIDDEN, "replayed request refused: this timestamp and nonce were already used")
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -133,28 +137,28 @@ func (c *Connector) servePush(w http.ResponseWriter, r *http.Request, sink conne
 	signature, timestamp, nonce := q.Get("signature"), q.Get("timestamp"), q.Get("nonce")
 	if !c.validSignature(signature, timestamp, nonce) {
 		c.log.Warn("wechat: push with a bad signature", "remote", r.RemoteAddr)
-		w.WriteHeader(http.StatusUnauthorized)
+		kit.WriteBody(w, http.StatusUnauthorized, bodyBadSignature)
 		return
 	}
 	if why := c.checkTimestamp(timestamp); why != "" {
 		c.log.Warn("wechat: push refused", "reason", why, "remote", r.RemoteAddr)
-		http.Error(w, why, http.StatusForbidden)
+		kit.WriteError(w, http.StatusForbidden, models.EFORBIDDEN, why)
 		return
 	}
 	encrypted := strings.EqualFold(q.Get("encrypt_type"), "aes")
 	if !encrypted && c.settings.Mode == ModeSafe {
 		c.log.Warn("wechat: plaintext push refused in safe mode", "remote", r.RemoteAddr)
-		http.Error(w, "plaintext push refused: this connector is in safe mode (encrypt_type=aes and msg_signature required)", http.StatusForbidden)
+		kit.WriteError(w, http.StatusForbidden, models.EFORBIDDEN, "plaintext push refused: this connector is in safe mode (encrypt_type=aes and msg_signature required)")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPushBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			http.Error(w, "push too large", http.StatusRequestEntityTooLarge)
+			kit.WriteError(w, http.StatusRequestEntityTooLarge, models.EINVALID, "push larger than 1 MiB")
 			return
 		}
-		http.Error(w, "cannot read body", http.StatusBadRequest)
+		kit.WriteError(w, http.StatusBadRequest, models.EINVALID, "cannot read the body")
 		return
 	}
 
@@ -162,30 +166,30 @@ func (c *Connector) servePush(w http.ResponseWriter, r *http.Request, sink conne
 	if encrypted {
 		var env envelope
 		if err := xml.Unmarshal(body, &env); err != nil || env.Encrypt == "" {
-			http.Error(w, "malformed encrypted push", http.StatusBadRequest)
+			kit.WriteError(w, http.StatusBadRequest, models.EINVALID, "malformed encrypted push")
 			return
 		}
 		if !c.validSignature(q.Get("msg_signature"), timestamp, nonce, env.Encrypt) {
 			c.log.Warn("wechat: safe-mode push with a bad msg_signature", "remote", r.RemoteAddr)
-			w.WriteHeader(http.StatusUnauthorized)
+			kit.WriteBody(w, http.StatusUnauthorized, bodyBadSignature)
 			return
 		}
 		if c.settings.EncodingAESKey == "" {
 			c.log.Error("wechat: received a safe-mode push but encoding_aes_key is not configured")
-			http.Error(w, "safe mode not configured", http.StatusBadRequest)
+			kit.WriteError(w, http.StatusBadRequest, models.EINVALID, "safe mode is not configured")
 			return
 		}
 		_, raw, err = util.DecryptMsg(c.settings.AppID, env.Encrypt, c.settings.EncodingAESKey)
 		if err != nil {
 			c.log.Warn("wechat: cannot decrypt a safe-mode push (wrong encoding_aes_key or app_id?)", "err", err)
-			http.Error(w, "cannot decrypt push", http.StatusBadRequest)
+			kit.WriteError(w, http.StatusBadRequest, models.EINVALID, "cannot decrypt the push")
 			return
 		}
 	}
 
 	p, err := parsePush(raw)
 	if err != nil {
-		http.Error(w, "malformed push: "+err.Error(), http.StatusBadRequest)
+		kit.WriteError(w, http.StatusBadRequest, models.EINVALID, "malformed push: "+err.Error())
 		return
 	}
 	// One deadline for the whole answer: WeChat gives up after 5 s.
@@ -194,11 +198,11 @@ func (c *Connector) servePush(w http.ResponseWriter, r *http.Request, sink conne
 	switch fresh, err := c.firstUse(ctx, signature, raw); {
 	case err != nil:
 		c.log.Error("wechat: cannot check the push against recent ones; WeChat will re-post", "err", err)
-		http.Error(w, "cannot check the push now", http.StatusServiceUnavailable)
+		kit.WriteError(w, http.StatusServiceUnavailable, models.EUNAVAILABLE, "cannot check the push now")
 		return
 	case !fresh:
 		c.log.Warn("wechat: replayed push refused: its signature came with another body", "remote", r.RemoteAddr)
-		http.Error(w, "replayed push refused: this timestamp and nonce were already used for another push", http.StatusForbidden)
+		kit.WriteError(w, http.StatusForbidden, models.EFORBIDDEN, "replayed push refused: this timestamp and nonce were already used for another push")
 		return
 	}
 	in, ok := c.normalize(p)
@@ -213,9 +217,16 @@ func (c *Connector) servePush(w http.ResponseWriter, r *http.Request, sink conne
 		c.mapChoice(ctx, &in)
 	}
 	res, err := sink.Ingest(ctx, in)
+	if models.ErrorCode(err) == models.EINVALID {
+		// Permanent (the inbox recorded it as skipped): a re-post cannot
+		// help, so acknowledge it.
+		c.log.Warn("wechat: push refused by the inbox; skipped", "external_id", in.ExternalID, "err", err)
+		writeSuccess(w)
+		return
+	}
 	if err != nil {
 		c.log.Error("wechat: ingest failed; WeChat will re-post", "external_id", in.ExternalID, "err", err)
-		http.Error(w, "ingest failed", http.StatusInternalServerError)
+		kit.WriteError(w, http.StatusInternalServerError, models.EINTERNAL, "could not store the push; retry later")
 		return
 	}
 	if !in.InlineReply || res.InlineReply == "" {
@@ -282,7 +293,9 @@ func writeSuccess(w http.ResponseWriter) {
 func (c *Connector) passiveReply(p *push, text string, safe bool, timestamp, nonce string) ([]byte, error) {
 	if len(text) > maxTextBytes {
 		c.log.Warn("wechat: passive reply longer than 2048 bytes was truncated", "bytes", len(text))
-		text = splitText(text, maxTextBytes)[0]
+		if parts := kit.Split(text, maxTextBytes, kit.ByteLen); len(parts) > 0 {
+			text = parts[0]
+		}
 	}
 	msg := message.NewText(text)
 	msg.SetToUserName(message.CDATA(p.FromUserName))

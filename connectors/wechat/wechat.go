@@ -22,12 +22,24 @@ import (
 	"github.com/tongdao/hub/models"
 )
 
-func init() { connectors.Register("wechat", New) }
+func init() {
+	connectors.Register(connectors.Type{Name: "wechat", Channel: models.ChannelWeChat, Title: "WeChat", Factory: New})
+}
+
+// Capabilities, checked at compile time.
+var (
+	_ connectors.WebhookHandler = (*Connector)(nil)
+	_ connectors.ReplyWindower  = (*Connector)(nil)
+	_ connectors.QRCoder        = (*Connector)(nil)
+	_ connectors.Shutdowner     = (*Connector)(nil)
+	_ connectors.Languager      = (*Connector)(nil)
+)
 
 // Compile-time checks of the capabilities the hub looks for.
 var (
 	_ connectors.WebhookHandler = (*Connector)(nil)
 	_ connectors.Shutdowner     = (*Connector)(nil)
+	_ connectors.Languager      = (*Connector)(nil)
 )
 
 const (
@@ -138,8 +150,6 @@ func (c *Connector) Name() string { return c.name }
 // still write to them (WeChat's 48-hour customer-service window). The inbox
 // refuses agent replies outside it.
 func (c *Connector) ReplyWindow() time.Duration { return replyWindow }
-
-var _ connectors.Languager = (*Connector)(nil)
 
 // DefaultLanguages answers customers whose language is unknown (WeChat
 // sends none with a message) in Chinese, then English.

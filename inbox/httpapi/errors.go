@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tongdao/hub/internal/dberr"
 	"github.com/tongdao/hub/models"
 )
 
@@ -54,6 +55,8 @@ func httpStatus(err error) (status int, code, message string) {
 			return http.StatusServiceUnavailable, models.EUNAVAILABLE, "request canceled"
 		case errors.Is(err, context.DeadlineExceeded):
 			return http.StatusServiceUnavailable, models.EUNAVAILABLE, "request timed out"
+		case dberr.Unavailable(err):
+			return http.StatusServiceUnavailable, models.EUNAVAILABLE, "the database is unavailable; retry later"
 		}
 	}
 	message = models.ErrorMessage(err)

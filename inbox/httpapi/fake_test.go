@@ -332,6 +332,11 @@ func newHarness(t *testing.T, mutate ...func(*Options)) *harness {
 		Logger:   slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Registry: prometheus.NewRegistry(),
 		Now:      time.Now,
+		Channels: []models.ChannelView{
+			{Name: "discord", Title: "Discord", Connectors: []string{}},
+			{Name: "telegram", Title: "Telegram", Connectors: []string{"tg-main"}},
+			{Name: "wechat", Title: "WeChat", Connectors: []string{"wx-oa"}},
+		},
 	}
 	for _, m := range mutate {
 		m(&opts)

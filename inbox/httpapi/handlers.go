@@ -101,7 +101,7 @@ func (s *Server) listConversations(c *gin.Context) {
 		err = oneOf("status", f.Status, models.StatusOpen, models.StatusPending, models.StatusSnoozed, models.StatusResolved)
 	}
 	if err == nil {
-		err = oneOf("channel", f.Channel, models.ChannelTelegram, models.ChannelWeChat, models.ChannelDiscord)
+		err = s.checkChannel(f.Channel)
 	}
 	if err == nil {
 		err = checkName("assignee", f.Assignee)
@@ -473,5 +473,5 @@ func (s *Server) webhook(c *gin.Context) {
 }
 
 func (s *Server) openAPI(c *gin.Context) {
-	c.Data(http.StatusOK, "application/json", openAPIDocument)
+	c.Data(http.StatusOK, "application/json", s.openapi)
 }

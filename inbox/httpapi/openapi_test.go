@@ -117,7 +117,7 @@ func TestOpenAPIOperations(t *testing.T) {
 			ids[op.OperationID] = true
 			public := op.Security != nil && len(*op.Security) == 0
 			wantPublic := p == "/openapi.json" || !strings.HasPrefix(p, "/conversations") && !strings.HasPrefix(p, "/contacts") &&
-				!strings.HasPrefix(p, "/merges") && !strings.HasPrefix(p, "/identities") && p != "/events"
+				!strings.HasPrefix(p, "/merges") && !strings.HasPrefix(p, "/identities") && p != "/events" && p != "/channels"
 			if public != wantPublic {
 				t.Errorf("%s %s: public=%v, want %v", method, p, public, wantPublic)
 			}
@@ -200,6 +200,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"MergeRequest":     mergeBody{},
 		"Suggestion":       models.SuggestionView{},
 		"SuggestionList":   suggestionList{},
+		"Channel":          models.ChannelView{},
+		"ChannelList":      channelList{},
 	} {
 		schema, ok := schemas[name].(map[string]any)
 		if !ok {
@@ -236,10 +238,31 @@ func jsonFields(t reflect.Type) []string {
 	return out
 }
 
-func TestOpenAPIServedDocumentIsTheEmbeddedOne(t *testing.T) {
-	h := newHarness(t)
+// TestOpenAPIServedDocumentListsTheChannels: the served document is the
+// embedded one with the configured channels as the ChannelName enum.
+func TestOpenAPIServedDocumentListsTheChannels(t *testing.T) {
+	h := newHarness(t, func(o *Options) {
+		o.Channels = []models.ChannelView{{Name: "line", Title: "LINE"}, {Name: "telegram", Title: "Telegram"}}
+	})
 	rec := h.do(http.MethodGet, "/api/v1/openapi.json", "", "", "")
-	if rec.Body.String() != string(openAPIDocument) {
-		t.Fatal("served document differs from the embedded one")
+	var served, embedded map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &served); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(openAPIDocument, &embedded); err != nil {
+		t.Fatal(err)
+	}
+	name := func(doc map[string]any) map[string]any {
+		return doc["components"].(map[string]any)["schemas"].(map[string]any)["ChannelName"].(map[string]any)
+	}
+	if _, ok := name(embedded)["enum"]; ok {
+		t.Error("the embedded document hard-codes channels; they come from the registry")
+	}
+	if got := name(served)["enum"]; !reflect.DeepEqual(got, []any{"line", "telegram"}) {
+		t.Errorf("served ChannelName enum = %v, want [line telegram]", got)
+	}
+	delete(name(served), "enum")
+	if !reflect.DeepEqual(served, embedded) {
+		t.Error("served document differs from the embedded one beyond the channel enum")
 	}
 }

@@ -262,7 +262,7 @@ func TestListConversationsQueryValidation(t *testing.T) {
 	h := newHarness(t)
 	for query, want := range map[string]string{
 		"status=closed":                        `invalid status "closed"`,
-		"channel=sms":                          `invalid channel "sms": must be one of telegram, wechat, discord`,
+		"channel=sms":                          `invalid channel "sms": must be one of discord, telegram, wechat`,
 		"limit=0":                              "limit must be an integer between 1 and 100",
 		"limit=101":                            "limit must be an integer between 1 and 100",
 		"limit=ten":                            "limit must be an integer",
@@ -348,5 +348,41 @@ func TestReplyFromTestdata(t *testing.T) {
 		if rec.Code != want {
 			t.Errorf("%s: status %d, want %d: %s", name, rec.Code, want, rec.Body)
 		}
+	}
+}
+
+// TestChannels: GET /channels lists the configured channels, the channel
+// filter accepts exactly their names, and a channel added to the options
+// (a new connector type) needs no change here.
+func TestChannels(t *testing.T) {
+	h := newHarness(t, func(o *Options) {
+		o.Channels = append(o.Channels, models.ChannelView{Name: "line", Title: "LINE", Connectors: []string{"line-jp", "line-tw"}})
+	})
+	rec := h.api(http.MethodGet, "/api/v1/channels", "")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /channels: %d %s", rec.Code, rec.Body)
+	}
+	want := `{"channels":[{"name":"discord","title":"Discord","connectors":[]},{"name":"telegram","title":"Telegram","connectors":["tg-main"]},` +
+		`{"name":"wechat","title":"WeChat","connectors":["wx-oa"]},{"name":"line","title":"LINE","connectors":["line-jp","line-tw"]}]}`
+	if got := strings.TrimSpace(rec.Body.String()); got != want {
+		t.Errorf("GET /channels =\n%s\nwant\n%s", got, want)
+	}
+	if rec := h.api(http.MethodGet, "/api/v1/conversations?channel=line", ""); rec.Code != http.StatusOK {
+		t.Errorf("channel=line: %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.api(http.MethodGet, "/api/v1/channels?x=1", ""); rec.Code != http.StatusBadRequest {
+		t.Errorf("GET /channels?x=1: %d, want 400", rec.Code)
+	}
+	if rec := h.do(http.MethodGet, "/api/v1/channels", "", "", ""); rec.Code != http.StatusUnauthorized {
+		t.Errorf("GET /channels without a token: %d, want 401", rec.Code)
+	}
+
+	none := newHarness(t, func(o *Options) { o.Channels = nil })
+	rec = none.api(http.MethodGet, "/api/v1/channels", "")
+	if got := strings.TrimSpace(rec.Body.String()); rec.Code != http.StatusOK || got != `{"channels":[]}` {
+		t.Errorf("no channels: %d %s", rec.Code, got)
+	}
+	if rec := none.api(http.MethodGet, "/api/v1/conversations?channel=telegram", ""); rec.Code != http.StatusBadRequest {
+		t.Errorf("channel filter with no channels: %d, want 400", rec.Code)
 	}
 }

@@ -45,6 +45,11 @@ type Options struct {
 	Inbox Inbox
 	// Connectors reports connector states for /readyz (nil: none listed).
 	Connectors ConnectorStates
+	// Channels are the channels of the registered connector types with
+	// their configured connectors, served by GET /api/v1/channels. The
+	// conversations' channel filter accepts their names, and the served
+	// OpenAPI document lists them as the ChannelName enum. Nil: none.
+	Channels []models.ChannelView
 	// Webhooks returns the webhook handler of the named connector, mounted at
 	// GET and POST /webhooks/{name}. Those requests carry no bearer token:
 	// each connector verifies its own platform's signature or secret. Nil
@@ -84,6 +89,8 @@ type Server struct {
 	engine     *gin.Engine
 	inbox      Inbox
 	connectors ConnectorStates
+	channels   channelList
+	openapi    []byte
 	webhooks   func(name string) (http.Handler, bool)
 	console    http.Handler
 	log        *slog.Logger
@@ -141,6 +148,9 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	if s.channels, s.openapi, err = channelsOf(opts.Channels); err != nil {
+		return nil, err
+	}
 
 	// The mode is global to gin; release mode prints nothing at start.
 	gin.SetMode(gin.ReleaseMode)
@@ -197,6 +207,7 @@ func (s *Server) routes() {
 	authed.POST("/merges/:id/undo", s.undoMerge)
 	authed.POST("/identities/:id/unlink", s.unlinkIdentity)
 	authed.GET("/events", s.events)
+	authed.GET("/channels", s.listChannels)
 }
 
 // Handler returns the HTTP handler of the API.

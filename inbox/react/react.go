@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/internal/backoff"
 	"github.com/tongdao/hub/models"
 )
 
@@ -56,9 +57,22 @@ type Ticker interface {
 	Tick(ctx context.Context, commit Commit) error
 }
 
+// Store is what the runner needs of the database.
+type Store interface {
+	EnsureCursor(ctx context.Context, name string) error
+	AcquireLease(ctx context.Context, name, owner string, until time.Time) (bool, int64, error)
+	AdvanceCursor(ctx context.Context, name, owner string, position int64, until time.Time) error
+	ReleaseLease(ctx context.Context, name, owner string) error
+	LatestEventID(ctx context.Context) (int64, error)
+	ReactionEvents(ctx context.Context, after, upto int64, types []string, limit int) ([]models.Event, error)
+	Tx(ctx context.Context, fn func(tx *store.Store) error) error
+}
+
+var _ Store = (*store.Store)(nil)
+
 // Runner runs reactions.
 type Runner struct {
-	Store *store.Store
+	Store Store
 	// Owner names this runner in leases (default: host, pid and a random
 	// suffix).
 	Owner string
@@ -80,6 +94,9 @@ type Runner struct {
 	// Retry is the first wait before an event that failed is tried again
 	// (default 100 ms; it doubles each time).
 	Retry time.Duration
+	// Settle is the shortest time between two rounds of a reaction (default
+	// 20 ms): under load, one round takes the events of many commits.
+	Settle time.Duration
 }
 
 const maxAttempts = 5
@@ -102,6 +119,9 @@ func (r *Runner) defaults() {
 	}
 	if r.Retry <= 0 {
 		r.Retry = 100 * time.Millisecond
+	}
+	if r.Settle <= 0 {
+		r.Settle = 20 * time.Millisecond
 	}
 	if r.Wake == nil {
 		r.Wake = func() <-chan struct{} { return nil }
@@ -161,7 +181,7 @@ func (r *Runner) loop(ctx context.Context, rx Reaction) {
 		if st.holding {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
-			if err := r.persist(rctx, st); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+			if err := r.renew(rctx, st); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 				log.Warn("save reaction cursor", "err", err)
 			}
 			if err := r.Store.ReleaseLease(rctx, rx.Name(), r.Owner); err != nil {
@@ -171,6 +191,7 @@ func (r *Runner) loop(ctx context.Context, rx Reaction) {
 	}()
 	for ctx.Err() == nil {
 		wake := r.Wake() // before reading, so no commit slips between
+		settled := time.NewTimer(r.Settle)
 		if err := r.Step(ctx, st); err != nil && ctx.Err() == nil {
 			if errors.Is(err, store.ErrLeaseLost) {
 				log.Info("reaction lease taken over by another runner")
@@ -194,6 +215,11 @@ func (r *Runner) loop(ctx context.Context, rx Reaction) {
 		case <-timer.C:
 		}
 		timer.Stop()
+		select {
+		case <-ctx.Done():
+		case <-settled.C:
+		}
+		settled.Stop()
 	}
 }
 
@@ -201,20 +227,22 @@ func (r *Runner) loop(ctx context.Context, rx Reaction) {
 // event available, run a due tick.
 func (r *Runner) Step(ctx context.Context, st *state) error {
 	now := r.Now()
-	name := st.rx.Name()
-	if !st.holding || now.Sub(st.renewed) >= r.Lease/3 {
-		ok, pos, err := r.Store.AcquireLease(ctx, name, r.Owner, now.Add(r.Lease))
-		if err != nil {
+	switch {
+	case !st.holding:
+		ok, pos, err := r.Store.AcquireLease(ctx, st.rx.Name(), r.Owner, now.Add(r.Lease))
+		if err != nil || !ok {
 			return err
 		}
-		if ok && !st.holding {
-			st.pos, st.saved = pos, pos
+		st.holding, st.pos, st.saved, st.renewed = true, pos, pos, now
+	case now.Sub(st.renewed) >= r.Lease/3:
+		// Renew the lease, saving the position reached by events that
+		// needed no writes: one write per renewal, not one per event.
+		if err := r.renew(ctx, st); err != nil {
+			if errors.Is(err, store.ErrLeaseLost) {
+				st.holding = false
+			}
+			return err
 		}
-		st.holding = ok
-		if !ok {
-			return nil
-		}
-		st.renewed = now
 	}
 	err := r.drain(ctx, st)
 	if err == nil {
@@ -236,7 +264,7 @@ func (r *Runner) drain(ctx context.Context, st *state) error {
 			return err
 		}
 		if latest <= st.pos {
-			return r.persist(ctx, st)
+			return nil
 		}
 		evs, err := r.Store.ReactionEvents(ctx, st.pos, latest, st.rx.Types(), r.Batch)
 		if err != nil {
@@ -248,19 +276,18 @@ func (r *Runner) drain(ctx context.Context, st *state) error {
 			}
 		}
 		if len(evs) < r.Batch {
-			// Every event of interest up to latest is handled.
+			// Every event of interest up to latest is handled. The position
+			// is saved at the next commit, renewal or stop: after a crash
+			// the events since are handled again, and they needed no writes.
 			st.pos = max(st.pos, latest)
-			return r.persist(ctx, st)
+			return nil
 		}
 	}
 }
 
-// persist saves a position moved without writes (events the reaction did
-// not act on), renewing the lease.
-func (r *Runner) persist(ctx context.Context, st *state) error {
-	if st.pos == st.saved {
-		return nil
-	}
+// renew extends the lease and saves the position reached by events that
+// needed no writes.
+func (r *Runner) renew(ctx context.Context, st *state) error {
 	now := r.Now()
 	if err := r.Store.AdvanceCursor(ctx, st.rx.Name(), r.Owner, st.pos, now.Add(r.Lease)); err != nil {
 		return err
@@ -295,7 +322,7 @@ func (r *Runner) commitFunc(ctx context.Context, st *state, pos int64, once bool
 }
 
 func (r *Runner) handle(ctx context.Context, st *state, ev *models.Event) error {
-	backoff := r.Retry
+	retry := backoff.Policy{Min: r.Retry, Max: 10 * r.Retry, Jitter: 0.2}
 	for attempt := 1; ; attempt++ {
 		err := st.rx.Handle(ctx, ev, r.commitFunc(ctx, st, ev.ID, true))
 		if err == nil {
@@ -312,14 +339,13 @@ func (r *Runner) handle(ctx context.Context, st *state, ev *models.Event) error 
 			return nil
 		}
 		r.Logger.Warn("reaction failed; retrying", "reaction", st.rx.Name(), "event", ev.ID, "attempt", attempt, "err", err)
-		t := time.NewTimer(backoff)
+		t := time.NewTimer(retry.Wait(attempt))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
 		case <-t.C:
 		}
-		backoff *= 2
 	}
 }
 

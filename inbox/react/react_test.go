@@ -160,6 +160,13 @@ func TestEventsHandledOnceInOrderAcrossBatchesAndTypes(t *testing.T) {
 		if err := r.Step(ctx, st); err != nil {
 			t.Fatal(err)
 		}
+		if p := position(t, s, "bot"); p != 11 {
+			t.Fatalf("position %d, want 11 (the last commit)", p)
+		}
+		c.Advance(7 * time.Second) // a third of the lease: the renewal saves the position
+		if err := r.Step(ctx, st); err != nil {
+			t.Fatal(err)
+		}
 		var kv []models.KV
 		if err := s.DB.Order("key").Find(&kv).Error; err != nil {
 			t.Fatal(err)

@@ -20,11 +20,13 @@ const (
 	sqlDupCheck  = `SELECT 1 FROM messages WHERE connector = ? AND external_id = ?`
 	sqlInsertMsg = `INSERT INTO messages (conversation_id, identity_id, channel, connector, external_id, direction, kind, sender_type, sender_id, sender_name, text, private, attachments, buttons, delivery_status, delivery_error, attempts, platform_id, created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', ?, ?)`
 	// sqlInsertIn inserts a customer message only while its conversation is
-	// active, and only once per (connector, external id): no row means a
-	// duplicate or a conversation resolved meanwhile.
-	sqlInsertIn = `INSERT INTO messages (conversation_id, identity_id, channel, connector, external_id, direction, kind, sender_type, sender_id, sender_name, text, private, attachments, buttons, delivery_status, delivery_error, attempts, platform_id, created_at, sent_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', ?, ? WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ? AND status <> 'resolved') ON CONFLICT DO NOTHING`
+	// active and belongs to the identity's contact, and only once per
+	// (connector, external id): no row means a duplicate, or a cached
+	// conversation that another writer (another replica) resolved, merged
+	// away or moved with an undo meanwhile.
+	sqlInsertIn = `INSERT INTO messages (conversation_id, identity_id, channel, connector, external_id, direction, kind, sender_type, sender_id, sender_name, text, private, attachments, buttons, delivery_status, delivery_error, attempts, platform_id, created_at, sent_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', ?, ? WHERE EXISTS (SELECT 1 FROM conversations c JOIN identities i ON i.contact_id = c.contact_id WHERE c.id = ? AND c.status <> 'resolved' AND i.id = ?) ON CONFLICT DO NOTHING`
 	// PostgreSQL cannot infer the types of bare SELECT parameters.
-	sqlInsertInPG = `INSERT INTO messages (conversation_id, identity_id, channel, connector, external_id, direction, kind, sender_type, sender_id, sender_name, text, private, attachments, buttons, delivery_status, delivery_error, attempts, platform_id, created_at, sent_at) SELECT ?::bigint, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::boolean, ?::text, ?::text, ?::text, '', 0, '', ?::timestamptz, ?::timestamptz WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ? AND status <> 'resolved') ON CONFLICT DO NOTHING RETURNING id`
+	sqlInsertInPG = `INSERT INTO messages (conversation_id, identity_id, channel, connector, external_id, direction, kind, sender_type, sender_id, sender_name, text, private, attachments, buttons, delivery_status, delivery_error, attempts, platform_id, created_at, sent_at) SELECT ?::bigint, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::boolean, ?::text, ?::text, ?::text, '', 0, '', ?::timestamptz, ?::timestamptz WHERE EXISTS (SELECT 1 FROM conversations c JOIN identities i ON i.contact_id = c.contact_id WHERE c.id = ? AND c.status <> 'resolved' AND i.id = ?) ON CONFLICT DO NOTHING RETURNING id`
 	// A new customer: lookups and inserts of the identity, contact and
 	// conversation (LastInsertId on SQLite, RETURNING id on PostgreSQL).
 	sqlFindIdentity  = `SELECT id, contact_id, unreachable_reason, last_inbound_at FROM identities WHERE connector = ? AND external_id = ?`
@@ -36,12 +38,15 @@ const (
 	sqlTouchConv     = `UPDATE conversations SET last_message_at = ?, updated_at = ? WHERE id = ? AND status <> 'resolved'`
 	sqlReopenConv    = `UPDATE conversations SET status = 'open' WHERE id = ? AND status = 'snoozed'`
 	sqlTouchIdent    = `UPDATE identities SET last_inbound_at = ?, updated_at = ? WHERE id = ?`
+	// sqlReachable clears an unreachable mark that a delivery failure (on
+	// any replica, so never cached) left: a customer who writes is reachable.
+	sqlReachable = `UPDATE identities SET unreachable_reason = '', last_inbound_at = ?, updated_at = ? WHERE id = ? AND unreachable_reason <> ''`
 )
 
 type hotStmts struct {
 	// returning is true where RETURNING gives the new id (PostgreSQL).
-	returning                                        bool
-	dup, msg, in, evt, touchConv, reopen, touchIdent *sql.Stmt
+	returning                                                   bool
+	dup, msg, in, evt, touchConv, reopen, touchIdent, reachable *sql.Stmt
 	// evts[n] inserts n events in one statement (n ≥ 2).
 	evts                                                 [maxEventsPerStmt + 1]*sql.Stmt
 	findIdent, activeConv, newContact, newIdent, newConv *sql.Stmt
@@ -91,7 +96,8 @@ func (s *Store) prepareHot(ctx context.Context) error {
 	}{{&s.hot.dup, sqlDupCheck}, {&s.hot.msg, insertMsg}, {&s.hot.in, insertIn},
 		{&s.hot.findIdent, sqlFindIdentity}, {&s.hot.activeConv, sqlActiveConv}, {&s.hot.newContact, newContact},
 		{&s.hot.newIdent, newIdent}, {&s.hot.newConv, newConv}, {&s.hot.evt, sqlInsertEvt},
-		{&s.hot.touchConv, sqlTouchConv}, {&s.hot.reopen, sqlReopenConv}, {&s.hot.touchIdent, sqlTouchIdent}} {
+		{&s.hot.touchConv, sqlTouchConv}, {&s.hot.reopen, sqlReopenConv}, {&s.hot.touchIdent, sqlTouchIdent},
+		{&s.hot.reachable, sqlReachable}} {
 		if *p.dst, err = db.PrepareContext(ctx, rebind(s.Driver, p.q)); err != nil {
 			return fmt.Errorf("prepare %q: %w", p.q, err)
 		}
@@ -213,7 +219,7 @@ func (t *hotTx) insertMessage(m *models.Message) error {
 func (t *hotTx) insertInbound(m *models.Message) (bool, error) {
 	args := []any{m.ConversationID, m.IdentityID, m.Channel, m.Connector, m.ExternalID, m.Direction, m.Kind,
 		m.SenderType, m.SenderID, m.SenderName, m.Text, m.Private, m.Attachments, m.Buttons, m.DeliveryStatus,
-		m.CreatedAt, m.SentAt, m.ConversationID}
+		m.CreatedAt, m.SentAt, m.ConversationID, m.IdentityID}
 	st := t.stmt(&t.h.in)
 	if t.h.returning {
 		err := st.QueryRowContext(t.ctx, args...).Scan(&m.ID)
@@ -279,13 +285,24 @@ func (t *hotTx) touchIdentity(id int64, now time.Time) error {
 	return err
 }
 
+// clearUnreachable makes an identity reachable again if it was marked
+// otherwise; false means it was reachable (nothing written).
+func (t *hotTx) clearUnreachable(id int64, now time.Time) (bool, error) {
+	res, err := t.stmt(&t.h.reachable).ExecContext(t.ctx, now, now, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
 func (h *hotStmts) close() {
 	for _, st := range h.evts {
 		if st != nil {
 			st.Close()
 		}
 	}
-	for _, st := range []*sql.Stmt{h.dup, h.msg, h.in, h.evt, h.touchConv, h.reopen, h.touchIdent,
+	for _, st := range []*sql.Stmt{h.dup, h.msg, h.in, h.evt, h.touchConv, h.reopen, h.touchIdent, h.reachable,
 		h.findIdent, h.activeConv, h.newContact, h.newIdent, h.newConv} {
 		if st != nil {
 			st.Close()

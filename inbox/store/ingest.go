@@ -14,16 +14,8 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/tongdao/hub/internal/dberr"
 	"github.com/tongdao/hub/models"
-)
-
-// Event types written to the log.
-const (
-	EventMessageCreated      = "message.created"
-	EventMessageUpdated      = "message.updated"
-	EventConversationCreated = "conversation.created"
-	EventConversationUpdated = "conversation.updated"
-	EventContactUpdated      = "contact.updated"
 )
 
 // IngestItem is one inbound in a batch, with its outcome.
@@ -38,7 +30,11 @@ type IngestItem struct {
 	// NewContact and NewConversation tell what the inbound created.
 	NewContact      bool
 	NewConversation bool
-	Err             error
+	// UnreachableReason, set by the caller, makes the customer unreachable
+	// on this identity for that reason (an unfollow); otherwise an inbound
+	// makes them reachable again.
+	UnreachableReason string
+	Err               error
 }
 
 // identityRef is what the hot path needs of an identity: its ids, and a
@@ -73,7 +69,11 @@ func profileHash(in *models.Inbound) uint64 {
 
 // cache remembers identity and active-conversation ids so that the hot path
 // needs no lookups. Entries are added only after a commit; anything that
-// resolves or moves conversations calls Invalidate.
+// resolves or moves conversations calls Invalidate. Other replicas cannot
+// invalidate it, so nothing they may change is trusted from it: the message
+// insert checks that the cached conversation is still active and still the
+// identity's contact's (else the batch retries uncached), and reachability
+// is cleared by a statement that reads it.
 type cache struct {
 	mu         sync.RWMutex
 	identities map[string]identityRef
@@ -165,7 +165,47 @@ var errStale = errors.New("store: cached conversation is no longer active")
 // Duplicates (same connector and external id, stored before or earlier in
 // the batch) are flagged and store nothing. When the batch as a whole fails,
 // the caller retries items one by one to isolate the bad one.
+//
+// Text is cleaned first (see models.CleanText). An inbound that the database
+// refuses for its data (dberr.Data), alone in its batch, is recorded as
+// skipped with an inbound.skipped event, and the error is EINVALID: the
+// connector acknowledges it and moves on. Only other errors are worth a retry.
 func (s *Store) IngestBatch(ctx context.Context, items []*IngestItem) error {
+	for _, it := range items {
+		it.In.Clean()
+	}
+	err := s.ingestBatch(ctx, items)
+	if len(items) != 1 || !dberr.Data(err) {
+		return err
+	}
+	if serr := s.skipInbound(ctx, &items[0].In, err); serr != nil {
+		return errors.Join(err, serr)
+	}
+	return models.Errorf(models.EINVALID, "the inbound cannot be stored and was skipped: %s", skipReason(err))
+}
+
+func skipReason(err error) string {
+	return truncateRunes(models.CleanText(err.Error()), 500)
+}
+
+// skipInbound records an inbound that cannot be stored, with its event.
+func (s *Store) skipInbound(ctx context.Context, in *models.Inbound, cause error) error {
+	now := s.Now().UTC()
+	row := &models.SkippedInbound{Connector: in.Connector, ExternalID: in.ExternalID, Reason: skipReason(cause), CreatedAt: now}
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lockEvents(tx); err != nil {
+			return err
+		}
+		if err := tx.Create(row).Error; err != nil {
+			return err
+		}
+		return tx.Create(&models.Event{Type: models.EventTypeInboundSkipped, Data: mustJSON(map[string]any{
+			"id": models.ID(row.ID), "connector": row.Connector, "external_id": row.ExternalID, "reason": row.Reason}),
+			CreatedAt: now}).Error
+	})
+}
+
+func (s *Store) ingestBatch(ctx context.Context, items []*IngestItem) error {
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		var newIDs map[string]identityRef
@@ -193,213 +233,273 @@ func (s *Store) IngestBatch(ctx context.Context, items []*IngestItem) error {
 	return err
 }
 
-func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, touched map[int64]time.Time) (map[string]identityRef, map[int64]int64, error) {
-	now := s.Now().UTC()
+// ingestRun is one group commit's work, in named steps: each item finds its
+// identity, its conversation and stores its message; then the batch
+// touches conversations and identities once each and appends the events.
+type ingestRun struct {
+	s   *Store
+	tx  *gorm.DB
+	hot *hotTx
+	now time.Time
 	// Events are written last, under the event lock (PostgreSQL), so that
 	// parallel batches do all their other work concurrently.
-	var events []*models.Event
+	events []*models.Event
+	seen   map[string]bool
+	// ids and convs are what this batch learned, for the cache.
+	ids   map[string]identityRef
+	convs map[int64]int64
+	// touchedConvs had a message; lastForIdentity is each identity's last
+	// inbound; touched records the activity times written.
+	touchedConvs    map[int64]bool
+	lastForIdentity map[int64]*IngestItem
+	touched         map[int64]time.Time
+}
+
+func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, touched map[int64]time.Time) (map[string]identityRef, map[int64]int64, error) {
 	hot, err := s.bindHot(tx.Statement.Context, tx)
 	if err != nil {
 		return nil, nil, err
 	}
-	// A duplicate (a platform retry, stored before or earlier in this batch)
-	// stores nothing. The message insert itself detects it (the unique key),
-	// so the common case costs no lookup.
-	duplicate := func(it *IngestItem) { it.Result.Duplicate = true }
-	seen := make(map[string]bool, len(items))
-	newIDs := map[string]identityRef{}
-	newConvs := map[int64]int64{}
-	touchedConvs := map[int64]bool{}
-	lastForIdentity := map[int64]*IngestItem{}
-
-items:
+	r := &ingestRun{s: s, tx: tx, hot: hot, now: s.Now().UTC(), seen: make(map[string]bool, len(items)),
+		ids: map[string]identityRef{}, convs: map[int64]int64{}, touchedConvs: map[int64]bool{},
+		lastForIdentity: map[int64]*IngestItem{}, touched: touched}
 	for _, it := range items {
-		in := &it.In
-		mk := identityKey(in.Connector, in.ExternalID)
-		if seen[mk] {
-			duplicate(it)
-			continue
-		}
-		seen[mk] = true
-
-		// 2. Identity and contact.
-		ik := identityKey(in.Connector, in.From.ExternalID)
-		ref, ok := newIDs[ik]
-		if !ok {
-			ref, ok = s.cache.identity(ik)
-		}
-		if !ok {
-			var err error
-			if ref, ok, err = hot.findIdentity(in.Connector, in.From.ExternalID); err != nil {
-				return nil, nil, err
-			}
-			if !ok {
-				if ref, err = hot.newCustomer(in, now); err != nil {
-					return nil, nil, err
-				}
-				it.NewContact = true
-			}
-		}
-		newIDs[ik] = ref
-
-		// 3. The active conversation; events do not open one.
-		convID, ok := newConvs[ref.contactID]
-		if !ok {
-			convID, ok = s.cache.conversation(ref.contactID)
-		}
-		if !ok {
-			var err error
-			if convID, err = hot.activeConversation(ref.contactID); err != nil {
-				return nil, nil, err
-			}
-			if convID != 0 {
-				newConvs[ref.contactID] = convID
-			} else if in.Kind != models.KindEvent { // events do not open one
-				// Rare path: do not open a conversation for a retry.
-				if dup, err := hot.exists(in.Connector, in.ExternalID); err != nil {
-					return nil, nil, err
-				} else if dup {
-					duplicate(it)
-					continue items
-				}
-				if !it.NewContact {
-					// Make sure a link or merge did not move the identity to
-					// another contact since it was cached.
-					var owner int64
-					if err := tx.Model(&models.Identity{}).Select("contact_id").Where("id = ?", ref.id).Scan(&owner).Error; err != nil {
-						return nil, nil, err
-					}
-					if owner != ref.contactID {
-						return nil, nil, errStale
-					}
-				}
-				if convID, err = hot.newConversation(ref.contactID, subjectOf(in), now); err != nil {
-					return nil, nil, err
-				}
-				newConvs[ref.contactID] = convID
-				it.NewConversation = true
-				events = append(events, &models.Event{Type: EventConversationCreated, ConversationID: convID,
-					Data: mustJSON(map[string]any{"id": models.ID(convID), "contact_id": models.ID(ref.contactID)}), CreatedAt: now})
-			}
-		}
-		identityID := ref.id
-		it.IdentityID, it.ContactID = ref.id, ref.contactID
-		if convID != 0 {
-			// 4. The message itself, inserted only while the conversation is
-			// active and only once per platform id.
-			extID := in.ExternalID
-			m := &models.Message{ConversationID: convID, IdentityID: &identityID, Channel: in.Channel,
-				Connector: in.Connector, ExternalID: &extID, Direction: models.DirectionIn, Kind: in.Kind,
-				SenderType: models.SenderCustomer, SenderID: in.From.ExternalID, SenderName: in.From.DisplayName,
-				Text: timelineText(in), Attachments: attachmentsJSON(in), DeliveryStatus: models.DeliveryReceived,
-				CreatedAt: now}
-			inserted, err := hot.insertInbound(m)
-			if err != nil {
-				return nil, nil, err
-			}
-			if !inserted {
-				dup, err := hot.exists(in.Connector, in.ExternalID)
-				if err != nil {
-					return nil, nil, err
-				}
-				if !dup {
-					return nil, nil, errStale // resolved since it was cached
-				}
-				duplicate(it)
-				continue
-			}
-			it.Result.MessageID = models.ID(m.ID)
-			it.ConversationID = convID
-			events = append(events, &models.Event{Type: EventMessageCreated, ConversationID: convID,
-				Data: mustJSON(m.View()), Detail: mustJSON(models.InboundFacts{Inbound: *in,
-					IdentityID: ref.id, ContactID: ref.contactID, NewContact: it.NewContact,
-					NewConversation: it.NewConversation, Inline: in.InlineReply}), CreatedAt: now})
-			touchedConvs[convID] = true
-		}
-		lastForIdentity[ref.id] = it
-	}
-
-	// 5. Conversations: the activity time, at most once a second (the
-	// inserts above already checked that each is still active).
-	// Rows are updated in id order so that parallel batches (PostgreSQL)
-	// cannot deadlock on each other.
-	for _, id := range slices.Sorted(maps.Keys(touchedConvs)) {
-		if now.Sub(s.cache.touchedAt(id)) < conversationTouchEvery {
-			continue
-		}
-		active, err := hot.touchConversation(id, now)
-		if err != nil {
+		if err := r.item(it); err != nil {
 			return nil, nil, err
 		}
-		if !active {
-			return nil, nil, errStale
-		}
-		touched[id] = now
 	}
+	if err := r.touchConversations(); err != nil {
+		return nil, nil, err
+	}
+	if err := r.updateIdentities(); err != nil {
+		return nil, nil, err
+	}
+	if err := r.appendEvents(); err != nil {
+		return nil, nil, err
+	}
+	return r.ids, r.convs, nil
+}
 
-	// 7. Identities: the last inbound time; a fuller update only where the
-	// profile or reachability changes.
-	for _, identID := range slices.Sorted(maps.Keys(lastForIdentity)) {
-		it := lastForIdentity[identID]
+// item stores one inbound. A duplicate (a platform retry, stored before or
+// earlier in this batch) stores nothing: the message insert itself detects
+// it (the unique key), so the common case costs no lookup.
+func (r *ingestRun) item(it *IngestItem) error {
+	in := &it.In
+	mk := identityKey(in.Connector, in.ExternalID)
+	if r.seen[mk] {
+		it.Result.Duplicate = true
+		return nil
+	}
+	r.seen[mk] = true
+	ref, err := r.identity(it)
+	if err != nil {
+		return err
+	}
+	it.IdentityID, it.ContactID = ref.id, ref.contactID
+	convID, dup, err := r.conversation(it, ref)
+	if err != nil || dup {
+		it.Result.Duplicate = dup
+		return err
+	}
+	if convID != 0 {
+		if dup, err := r.message(it, ref, convID); err != nil || dup {
+			it.Result.Duplicate = dup
+			return err
+		}
+	}
+	r.lastForIdentity[ref.id] = it
+	return nil
+}
+
+// identity finds the sender's identity (cached, or looked up) or creates
+// the customer: contact and identity.
+func (r *ingestRun) identity(it *IngestItem) (identityRef, error) {
+	in := &it.In
+	ik := identityKey(in.Connector, in.From.ExternalID)
+	ref, ok := r.ids[ik]
+	if !ok {
+		ref, ok = r.s.cache.identity(ik)
+	}
+	if !ok {
+		var err error
+		if ref, ok, err = r.hot.findIdentity(in.Connector, in.From.ExternalID); err != nil {
+			return ref, err
+		}
+		if !ok {
+			if ref, err = r.hot.newCustomer(in, r.now); err != nil {
+				return ref, err
+			}
+			it.NewContact = true
+		}
+	}
+	r.ids[ik] = ref
+	return ref, nil
+}
+
+// conversation finds the contact's active conversation or opens one (0:
+// none, for an event, which opens none); dup is true for a retry found on
+// the way.
+func (r *ingestRun) conversation(it *IngestItem, ref identityRef) (id int64, dup bool, err error) {
+	in := &it.In
+	if id, ok := r.convs[ref.contactID]; ok {
+		return id, false, nil
+	}
+	if id, ok := r.s.cache.conversation(ref.contactID); ok {
+		return id, false, nil
+	}
+	if id, err = r.hot.activeConversation(ref.contactID); err != nil || id != 0 {
+		if id != 0 {
+			r.convs[ref.contactID] = id
+		}
+		return id, false, err
+	}
+	if in.Kind == models.KindEvent {
+		return 0, false, nil
+	}
+	// Rare path: do not open a conversation for a retry.
+	if dup, err := r.hot.exists(in.Connector, in.ExternalID); err != nil || dup {
+		return 0, dup, err
+	}
+	if !it.NewContact {
+		// Make sure a link or merge did not move the identity to another
+		// contact since it was cached.
+		var owner int64
+		if err := r.tx.Model(&models.Identity{}).Select("contact_id").Where("id = ?", ref.id).Scan(&owner).Error; err != nil {
+			return 0, false, err
+		}
+		if owner != ref.contactID {
+			return 0, false, errStale
+		}
+	}
+	if id, err = r.hot.newConversation(ref.contactID, subjectOf(in), r.now); err != nil {
+		return 0, false, err
+	}
+	r.convs[ref.contactID] = id
+	it.NewConversation = true
+	r.events = append(r.events, &models.Event{Type: models.EventTypeConversationCreated, ConversationID: id,
+		Data: mustJSON(map[string]any{"id": models.ID(id), "contact_id": models.ID(ref.contactID)}), CreatedAt: r.now})
+	return id, false, nil
+}
+
+// message inserts the customer's message, only while the conversation is
+// active and only once per platform id, with its event and what ingest saw
+// of it for the reactions.
+func (r *ingestRun) message(it *IngestItem, ref identityRef, convID int64) (dup bool, err error) {
+	in := &it.In
+	extID, identityID := in.ExternalID, ref.id
+	m := &models.Message{ConversationID: convID, IdentityID: &identityID, Channel: in.Channel,
+		Connector: in.Connector, ExternalID: &extID, Direction: models.DirectionIn, Kind: in.Kind,
+		SenderType: models.SenderCustomer, SenderID: in.From.ExternalID, SenderName: in.From.DisplayName,
+		Text: timelineText(in), Attachments: attachmentsJSON(in), DeliveryStatus: models.DeliveryReceived,
+		CreatedAt: r.now}
+	inserted, err := r.hot.insertInbound(m)
+	if err != nil {
+		return false, err
+	}
+	if !inserted {
+		dup, err := r.hot.exists(in.Connector, in.ExternalID)
+		if err != nil {
+			return false, err
+		}
+		if !dup {
+			// Resolved, merged or undone since it was cached (perhaps by
+			// another replica): the batch is retried without the cache.
+			return false, errStale
+		}
+		return true, nil
+	}
+	it.Result.MessageID = models.ID(m.ID)
+	it.ConversationID = convID
+	r.events = append(r.events, &models.Event{Type: models.EventTypeMessageCreated, ConversationID: convID,
+		Data: mustJSON(m.View()), Detail: mustJSON(models.InboundFacts{Inbound: *in,
+			IdentityID: ref.id, ContactID: ref.contactID, NewContact: it.NewContact,
+			NewConversation: it.NewConversation, Inline: in.InlineReply}), CreatedAt: r.now})
+	r.touchedConvs[convID] = true
+	return false, nil
+}
+
+// touchConversations sets the activity time, at most once a second (the
+// inserts already checked that each is still active), in id order so that
+// parallel batches (PostgreSQL) cannot deadlock on each other.
+func (r *ingestRun) touchConversations() error {
+	for _, id := range slices.Sorted(maps.Keys(r.touchedConvs)) {
+		if r.now.Sub(r.s.cache.touchedAt(id)) < conversationTouchEvery {
+			continue
+		}
+		active, err := r.hot.touchConversation(id, r.now)
+		if err != nil {
+			return err
+		}
+		if !active {
+			return errStale
+		}
+		r.touched[id] = r.now
+	}
+	return nil
+}
+
+// updateIdentities sets each identity's last inbound time; a fuller update
+// only where the profile or reachability changes.
+func (r *ingestRun) updateIdentities() error {
+	for _, identID := range slices.Sorted(maps.Keys(r.lastForIdentity)) {
+		it := r.lastForIdentity[identID]
 		in := &it.In
 		ik := identityKey(in.Connector, in.From.ExternalID)
-		ref := newIDs[ik]
-		unsubscribe := in.Kind == models.KindEvent && in.Event == models.EventUnsubscribe
+		ref := r.ids[ik]
+		unreachable := it.UnreachableReason != ""
 		verified := in.SharedContact != nil && in.SharedContact.Verified
 		ph := profileHash(in)
-		if ph == ref.profile && !ref.unreachable && !unsubscribe && !verified {
-			if now.Sub(ref.inboundAt) >= identityTouchEvery {
-				if err := hot.touchIdentity(identID, now); err != nil {
-					return nil, nil, err
+		if ph == ref.profile && !ref.unreachable && !unreachable && !verified {
+			// Reachability is not cached: another replica may have marked
+			// the identity unreachable since.
+			cleared, err := r.hot.clearUnreachable(identID, r.now)
+			if err != nil {
+				return err
+			}
+			if cleared || r.now.Sub(ref.inboundAt) >= identityTouchEvery {
+				if !cleared {
+					if err := r.hot.touchIdentity(identID, r.now); err != nil {
+						return err
+					}
 				}
-				ref.inboundAt = now
-				newIDs[ik] = ref
+				ref.inboundAt = r.now
+				r.ids[ik] = ref
 			}
 			continue
 		}
-		upd := map[string]any{"updated_at": now}
-		if in.From.DisplayName != "" {
-			upd["display_name"] = in.From.DisplayName
+		upd := map[string]any{"updated_at": r.now}
+		for col, v := range map[string]string{"display_name": in.From.DisplayName, "username": in.From.Username,
+			"language": in.From.Language, "union_id": in.From.UnionID, "reply_to": in.ReplyTo} {
+			if v != "" {
+				upd[col] = v
+			}
 		}
-		if in.From.Username != "" {
-			upd["username"] = in.From.Username
-		}
-		if in.From.Language != "" {
-			upd["language"] = in.From.Language
-		}
-		if in.From.UnionID != "" {
-			upd["union_id"] = in.From.UnionID
-		}
-		if in.ReplyTo != "" {
-			upd["reply_to"] = in.ReplyTo
-		}
-		if unsubscribe {
-			upd["unreachable_reason"] = "the customer unfollowed the account"
-		} else {
-			upd["unreachable_reason"] = ""
-			upd["last_inbound_at"] = now
+		upd["unreachable_reason"] = it.UnreachableReason
+		if !unreachable {
+			upd["last_inbound_at"] = r.now
+			ref.inboundAt = r.now
 		}
 		if verified {
 			upd["phone"] = in.SharedContact.Phone
 		}
-		if err := tx.Model(&models.Identity{}).Where("id = ?", identID).Updates(upd).Error; err != nil {
-			return nil, nil, err
+		if err := r.tx.Model(&models.Identity{}).Where("id = ?", identID).Updates(upd).Error; err != nil {
+			return err
 		}
-		ref.profile, ref.unreachable = ph, unsubscribe
-		if !unsubscribe {
-			ref.inboundAt = now
-		}
-		newIDs[ik] = ref
+		ref.profile, ref.unreachable = ph, unreachable
+		r.ids[ik] = ref
 	}
-	if len(events) > 0 {
-		if err := s.lockEvents(tx); err != nil {
-			return nil, nil, err
-		}
-		if err := hot.insertEvents(events); err != nil {
-			return nil, nil, err
-		}
+	return nil
+}
+
+// appendEvents writes the batch's events, under the event lock.
+func (r *ingestRun) appendEvents() error {
+	if len(r.events) == 0 {
+		return nil
 	}
-	return newIDs, newConvs, nil
+	if err := r.s.lockEvents(r.tx); err != nil {
+		return err
+	}
+	return r.hot.insertEvents(r.events)
 }
 
 // lockEvents serializes event-log writers on PostgreSQL so that event ids

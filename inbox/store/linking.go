@@ -14,16 +14,6 @@ import (
 	"github.com/tongdao/hub/models"
 )
 
-// Event types of linking, merging and unlinking: the audit trail (who, when,
-// how) in the same log the console follows.
-const (
-	EventLinkOffered      = "link.offered"
-	EventLinkFailed       = "link.failed"
-	EventContactMerged    = "contact.merged"
-	EventMergeUndone      = "contact.merge_undone"
-	EventIdentityUnlinked = "identity.unlinked"
-)
-
 // Redemption outcomes.
 const (
 	// RedeemLinked: the identity's contact was merged into the code's.
@@ -79,7 +69,7 @@ func (s *Store) CreateLinkCode(ctx context.Context, c *models.LinkCode, conversa
 		if err := tx.Create(c).Error; err != nil {
 			return err
 		}
-		return tx.Create(&models.Event{Type: EventLinkOffered, ConversationID: conversationID, CreatedAt: now,
+		return tx.Create(&models.Event{Type: models.EventTypeLinkOffered, ConversationID: conversationID, CreatedAt: now,
 			Data: mustJSON(map[string]any{"contact_id": models.ID(c.ContactID), "identity_id": models.ID(c.IdentityID),
 				"expires_at": c.ExpiresAt.UTC()})}).Error
 	})
@@ -149,7 +139,7 @@ func (s *Store) Redeem(ctx context.Context, r RedeemRequest) (RedeemResult, erro
 			if err := tx.Create(&models.LinkFailure{IdentityID: ident.ID, CreatedAt: now}).Error; err != nil {
 				return err
 			}
-			return tx.Create(&models.Event{Type: EventLinkFailed, CreatedAt: now, Data: mustJSON(map[string]any{
+			return tx.Create(&models.Event{Type: models.EventTypeLinkFailed, CreatedAt: now, Data: mustJSON(map[string]any{
 				"identity_id": models.ID(ident.ID), "contact_id": models.ID(ident.ContactID), "method": r.Method,
 				"failures": res.Failures})}).Error
 		}
@@ -322,7 +312,7 @@ func (s *Store) mergeTx(tx *gorm.DB, target, source int64, m *models.Merge, syst
 			return 0, err
 		}
 		snap.SystemMessage = sys.ID
-		if err := tx.Create(&models.Event{Type: EventMessageCreated, ConversationID: active,
+		if err := tx.Create(&models.Event{Type: models.EventTypeMessageCreated, ConversationID: active,
 			Data: mustJSON(sys.View()), CreatedAt: now}).Error; err != nil {
 			return 0, err
 		}
@@ -331,7 +321,7 @@ func (s *Store) mergeTx(tx *gorm.DB, target, source int64, m *models.Merge, syst
 	if err := tx.Create(m).Error; err != nil {
 		return 0, err
 	}
-	return active, tx.Create(&models.Event{Type: EventContactMerged, ConversationID: active, CreatedAt: now,
+	return active, tx.Create(&models.Event{Type: models.EventTypeContactMerged, ConversationID: active, CreatedAt: now,
 		Data: mustJSON(map[string]any{"merge_id": models.ID(m.ID), "contact_id": models.ID(target),
 			"from_contact_id": models.ID(source), "method": m.Method, "by": m.Actor,
 			"identity_ids": idStrings(snap.Identities), "moved_messages": len(snap.Messages)})}).Error
@@ -411,7 +401,7 @@ func (s *Store) UndoMerge(ctx context.Context, id int64, actor string) (models.M
 				"contact_id": c.ContactID, "status": c.Status, "resolved_at": c.ResolvedAt,
 				"updated_at": c.UpdatedAt, "last_message_at": c.LastMessageAt})
 			if res.Error != nil {
-				if IsUniqueViolation(res.Error) {
+				if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
 					return models.Errorf(models.ECONFLICT, "conversation %d cannot be reopened: its contact has another active conversation", c.ID)
 				}
 				return res.Error
@@ -440,7 +430,7 @@ func (s *Store) UndoMerge(ctx context.Context, id int64, actor string) (models.M
 					return err
 				}
 				restoredActive = conv.ID
-				if err := tx.Create(&models.Event{Type: EventConversationCreated, ConversationID: conv.ID, CreatedAt: now,
+				if err := tx.Create(&models.Event{Type: models.EventTypeConversationCreated, ConversationID: conv.ID, CreatedAt: now,
 					Data: mustJSON(map[string]any{"id": models.ID(conv.ID), "contact_id": models.ID(m.SourceContactID)})}).Error; err != nil {
 					return err
 				}
@@ -463,7 +453,7 @@ func (s *Store) UndoMerge(ctx context.Context, id int64, actor string) (models.M
 		if snap.Target != nil {
 			evConv = snap.Target.ID
 		}
-		return tx.Create(&models.Event{Type: EventMergeUndone, ConversationID: evConv, CreatedAt: now,
+		return tx.Create(&models.Event{Type: models.EventTypeMergeUndone, ConversationID: evConv, CreatedAt: now,
 			Data: mustJSON(map[string]any{"merge_id": models.ID(m.ID), "contact_id": models.ID(m.TargetContactID),
 				"from_contact_id": models.ID(m.SourceContactID), "by": actor, "identity_ids": idStrings(snap.Identities),
 				"removed_message_id": models.ID(snap.SystemMessage), "returned_messages": len(snap.Messages) + len(later)})}).Error
@@ -545,12 +535,12 @@ func (s *Store) UnlinkIdentity(ctx context.Context, id int64, actor, systemText 
 			if err := tx.Create(sys).Error; err != nil {
 				return err
 			}
-			if err := tx.Create(&models.Event{Type: EventMessageCreated, ConversationID: active.ID,
+			if err := tx.Create(&models.Event{Type: models.EventTypeMessageCreated, ConversationID: active.ID,
 				Data: mustJSON(sys.View()), CreatedAt: now}).Error; err != nil {
 				return err
 			}
 		}
-		return tx.Create(&models.Event{Type: EventIdentityUnlinked, ConversationID: convID, CreatedAt: now,
+		return tx.Create(&models.Event{Type: models.EventTypeIdentityUnlinked, ConversationID: convID, CreatedAt: now,
 			Data: mustJSON(map[string]any{"identity_id": models.ID(id), "from_contact_id": models.ID(ident.ContactID),
 				"contact_id": models.ID(contact.ID), "by": actor})}).Error
 	})
@@ -687,7 +677,7 @@ func (s *Store) MaskMessage(ctx context.Context, id int64, text string) error {
 		if err := tx.Take(&m, id).Error; err != nil {
 			return err
 		}
-		return tx.Create(&models.Event{Type: EventMessageUpdated, ConversationID: m.ConversationID,
+		return tx.Create(&models.Event{Type: models.EventTypeMessageUpdated, ConversationID: m.ConversationID,
 			Data: mustJSON(m.View()), CreatedAt: now}).Error
 	})
 }

@@ -169,9 +169,9 @@ func TestRedeemLinksAndTheConversationFollows(t *testing.T) {
 		var merged, failed int
 		for _, e := range evs {
 			switch e.Type {
-			case store.EventContactMerged:
+			case models.EventTypeContactMerged:
 				merged++
-			case store.EventLinkFailed:
+			case models.EventTypeLinkFailed:
 				failed++
 			}
 		}

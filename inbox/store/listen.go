@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tongdao/hub/internal/backoff"
 )
 
 // eventsChannel is the PostgreSQL channel on which every commit that writes
@@ -18,24 +20,25 @@ func (s *Store) ListenEvents(ctx context.Context, fn func()) error {
 	if s.Driver != DriverPostgres {
 		return nil
 	}
-	backoff := time.Second
+	retry := backoff.Policy{Min: time.Second, Max: time.Minute, Jitter: 0.2}
+	attempt := 0
 	for ctx.Err() == nil {
 		err := s.listenOnce(ctx, fn)
 		if ctx.Err() != nil {
 			break
 		}
 		if err == nil {
-			backoff = time.Second
+			attempt = 0
 		}
+		attempt++
 		// Events may have been committed while no listener ran.
 		fn()
-		t := time.NewTimer(backoff)
+		t := time.NewTimer(retry.Wait(attempt))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 		case <-t.C:
 		}
-		backoff = min(2*backoff, time.Minute)
 	}
 	return nil
 }

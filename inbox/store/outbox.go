@@ -141,7 +141,7 @@ func (s *Store) FinishDelivery(ctx context.Context, msgID, identityID int64, o D
 		if err := tx.Take(&m, msgID).Error; err != nil {
 			return err
 		}
-		if err := tx.Create(&models.Event{Type: EventMessageUpdated, ConversationID: m.ConversationID,
+		if err := tx.Create(&models.Event{Type: models.EventTypeMessageUpdated, ConversationID: m.ConversationID,
 			Data: mustJSON(m.View()), CreatedAt: now}).Error; err != nil {
 			return err
 		}
@@ -153,7 +153,7 @@ func (s *Store) FinishDelivery(ctx context.Context, msgID, identityID int64, o D
 		if err := tx.Take(&ident, identityID).Error; err != nil {
 			return err
 		}
-		return tx.Create(&models.Event{Type: EventContactUpdated, ConversationID: m.ConversationID,
+		return tx.Create(&models.Event{Type: models.EventTypeContactUpdated, ConversationID: m.ConversationID,
 			Data: mustJSON(map[string]any{"contact_id": models.ID(ident.ContactID),
 				"identity": ident.View(s.window(ident.Connector))}), CreatedAt: now}).Error
 	})

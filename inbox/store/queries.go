@@ -54,6 +54,10 @@ func (s *Store) ListConversations(ctx context.Context, f models.ConversationFilt
 	if limit <= 0 || limit > 100 {
 		limit = 25
 	}
+	// Text from the API is cleaned like stored text (a NUL would make
+	// PostgreSQL refuse the query).
+	f.Status, f.Assignee, f.Team = models.CleanText(f.Status), models.CleanText(f.Assignee), models.CleanText(f.Team)
+	f.Channel, f.Query = models.CleanText(f.Channel), models.CleanText(f.Query)
 	q := s.Read.WithContext(ctx).Model(&models.Conversation{})
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
@@ -250,6 +254,8 @@ func takeByID[T any](ctx context.Context, db *gorm.DB, what string, id int64) (T
 func (s *Store) AddMessage(ctx context.Context, m *models.Message) error {
 	now := s.Now().UTC()
 	m.CreatedAt = now
+	m.Text, m.SenderName, m.SenderID = models.CleanText(m.Text), models.CleanText(m.SenderName), models.CleanText(m.SenderID)
+	m.Attachments, m.Buttons = models.CleanText(m.Attachments), models.CleanText(m.Buttons)
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.lockEvents(tx); err != nil {
 			return err
@@ -261,7 +267,7 @@ func (s *Store) AddMessage(ctx context.Context, m *models.Message) error {
 			Updates(map[string]any{"last_message_at": now, "updated_at": now}).Error; err != nil {
 			return err
 		}
-		return tx.Create(&models.Event{Type: EventMessageCreated, ConversationID: m.ConversationID,
+		return tx.Create(&models.Event{Type: models.EventTypeMessageCreated, ConversationID: m.ConversationID,
 			Data: mustJSON(m.View()), CreatedAt: now}).Error
 	})
 }
@@ -271,6 +277,12 @@ func (s *Store) AddMessage(ctx context.Context, m *models.Message) error {
 // conflict when the contact already has another active one.
 func (s *Store) UpdateConversation(ctx context.Context, id int64, fields map[string]any, actor string) (models.ConversationView, error) {
 	now := s.Now().UTC()
+	for k, v := range fields {
+		if str, ok := v.(string); ok {
+			fields[k] = models.CleanText(str)
+		}
+	}
+	actor = models.CleanText(actor)
 	fields["updated_at"] = now
 	if st, ok := fields["status"]; ok {
 		if st == models.StatusResolved {
@@ -285,7 +297,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, fields map[str
 		}
 		res := tx.Model(&models.Conversation{}).Where("id = ?", id).Updates(fields)
 		if res.Error != nil {
-			if IsUniqueViolation(res.Error) {
+			if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
 				return models.Errorf(models.ECONFLICT, "the contact already has an active conversation; resolve it first")
 			}
 			return res.Error
@@ -295,7 +307,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, fields map[str
 		}
 		delete(fields, "updated_at")
 		delete(fields, "resolved_at")
-		return tx.Create(&models.Event{Type: EventConversationUpdated, ConversationID: id,
+		return tx.Create(&models.Event{Type: models.EventTypeConversationUpdated, ConversationID: id,
 			Data: mustJSON(map[string]any{"id": models.ID(id), "changes": fields, "by": actor}), CreatedAt: now}).Error
 	})
 	if err != nil {

@@ -18,9 +18,6 @@ import (
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
-
-	"github.com/tongdao/hub/models"
 )
 
 // Drivers.
@@ -58,7 +55,7 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
 		NowFunc:                func() time.Time { return s.Now().UTC() },
-		TranslateError:         false,
+		TranslateError:         true,
 	}
 	switch driver {
 	case DriverSQLite, "":
@@ -77,7 +74,7 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 		wconn.SetMaxOpenConns(1)
 		wconn.SetMaxIdleConns(1)
 		wconn.SetConnMaxLifetime(0)
-		if s.DB, err = gorm.Open(sqlite.Dialector{DriverName: "sqlite", Conn: wconn}, cfg); err != nil {
+		if s.DB, err = gorm.Open(sqliteDialector{sqlite.Dialector{DriverName: "sqlite", Conn: wconn}}, cfg); err != nil {
 			wconn.Close()
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
@@ -91,7 +88,7 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 			}
 			rconn.SetMaxOpenConns(4)
 			rconn.SetMaxIdleConns(4)
-			if s.Read, err = gorm.Open(sqlite.Dialector{DriverName: "sqlite", Conn: rconn}, cfg); err != nil {
+			if s.Read, err = gorm.Open(sqliteDialector{sqlite.Dialector{DriverName: "sqlite", Conn: rconn}}, cfg); err != nil {
 				wconn.Close()
 				rconn.Close()
 				return nil, fmt.Errorf("open sqlite: %w", err)
@@ -194,27 +191,4 @@ func (s *Store) Ping(ctx context.Context) error {
 		return err
 	}
 	return sqlDB.PingContext(ctx)
-}
-
-func (s *Store) migrate(ctx context.Context) error {
-	db := s.DB.WithContext(ctx)
-	if err := db.AutoMigrate(&models.Contact{}, &models.Identity{}, &models.Conversation{},
-		&models.Message{}, &models.Event{}, &models.APIToken{}, &models.KV{},
-		&models.LinkCode{}, &models.LinkFailure{}, &models.Merge{}, &models.ReactionCursor{}); err != nil {
-		return err
-	}
-	// At most one conversation per contact that is not resolved.
-	return db.Exec(`CREATE UNIQUE INDEX IF NOT EXISTS idx_conv_active ON conversations(contact_id) WHERE status <> 'resolved'`).Error
-}
-
-// IsUniqueViolation reports whether err is a unique-constraint violation on
-// either driver.
-func IsUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	msg := err.Error()
-	// SQLite: SQLITE_CONSTRAINT_UNIQUE (2067) / PRIMARYKEY (1555); PostgreSQL: 23505.
-	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "(2067)") ||
-		strings.Contains(msg, "(1555)") || strings.Contains(msg, "SQLSTATE 23505")
 }

@@ -97,7 +97,7 @@ func TestIngestCreatesOneTimelineAndDropsDuplicates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(evs) != 3 || evs[0].Type != store.EventConversationCreated || evs[1].Type != store.EventMessageCreated {
+		if len(evs) != 3 || evs[0].Type != models.EventTypeConversationCreated || evs[1].Type != models.EventTypeMessageCreated {
 			t.Fatalf("events: %+v", evs)
 		}
 	})
@@ -164,13 +164,22 @@ func TestEventWithoutConversationOpensNone(t *testing.T) {
 		}
 		un := inbound("o1", "ev:o1:2:unsubscribe", "")
 		un.Kind, un.Event = models.KindEvent, models.EventUnsubscribe
-		ingest(t, s, un)
+		if err := s.IngestBatch(context.Background(), []*store.IngestItem{{In: un, UnreachableReason: "unfollowed"}}); err != nil {
+			t.Fatal(err)
+		}
 		var ident models.Identity
 		if err := s.DB.Take(&ident).Error; err != nil {
 			t.Fatal(err)
 		}
-		if ident.UnreachableReason == "" {
-			t.Fatal("unfollow must make the identity unreachable")
+		if ident.UnreachableReason != "unfollowed" {
+			t.Fatalf("the caller's reason must make the identity unreachable: %q", ident.UnreachableReason)
+		}
+		ingest(t, s, inbound("o1", "m:o1:3", "back again"))
+		if err := s.DB.Take(&ident).Error; err != nil {
+			t.Fatal(err)
+		}
+		if ident.UnreachableReason != "" {
+			t.Fatalf("a new message must make the identity reachable again: %q", ident.UnreachableReason)
 		}
 	})
 }
@@ -259,7 +268,7 @@ func TestOutboxHeadOfLineAndOutcome(t *testing.T) {
 			t.Fatalf("identity not marked unreachable: %+v", ident)
 		}
 		evs, _ := s.EventsAfter(ctx, 0, 100)
-		if last := evs[len(evs)-1]; last.Type != store.EventContactUpdated {
+		if last := evs[len(evs)-1]; last.Type != models.EventTypeContactUpdated {
 			t.Fatalf("an unreachable identity must be announced: %+v", last)
 		}
 	})

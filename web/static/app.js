@@ -12,7 +12,9 @@
   var PAGE = 25;
   var MESSAGE_PAGE = 100;
   var MAX_MESSAGE_PAGES = 20;
-  var CHANNELS = { telegram: 'Telegram', wechat: 'WeChat', discord: 'Discord' };
+  // Channel titles by name, from GET /channels (the hub's connector types).
+  var CHANNELS = Object.create(null);
+  var CHANNEL_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
   var STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
 
   var SSE = window.TongdaoSSE;
@@ -189,11 +191,35 @@
   function startApp() {
     show(byId('signin'), false);
     show(byId('app'), true);
-    loadFilters();
-    selectFromPath(false);
-    loadList(false);
-    startStream();
     byId('filter-q').focus();
+    loadChannels().then(function () {
+      if (!state.token) return; // signed out meanwhile (token refused)
+      loadFilters();
+      selectFromPath(false);
+      loadList(false);
+      startStream();
+    });
+  }
+
+  /**
+   * loadChannels reads the channels the hub carries and builds the channel
+   * filter's options from them. On failure the filter offers only "All
+   * channels" and badges show the raw channel names.
+   */
+  function loadChannels() {
+    return api('GET', '/channels').then(function (body) {
+      CHANNELS = Object.create(null);
+      var select = byId('filter-channel');
+      while (select.options.length > 1) select.remove(1);
+      ((body && body.channels) || []).forEach(function (ch) {
+        if (!ch || typeof ch.name !== 'string' || !CHANNEL_NAME.test(ch.name)) return;
+        CHANNELS[ch.name] = ch.title || ch.name;
+        select.appendChild(h('option', { value: ch.name }, CHANNELS[ch.name]));
+      });
+    }, function (err) {
+      if (err && err.status === 401) return; // api() signed out already
+      banner('Could not load the channels: ' + errorText(err));
+    });
   }
 
   // ---- filters -----------------------------------------------------------
@@ -271,7 +297,10 @@
 
   function badge(channel, extra) {
     var name = CHANNELS[channel] || channel || 'unknown';
-    return h('span', { className: 'badge badge-' + (CHANNELS[channel] ? channel : 'other'), title: extra || name }, name);
+    // Channels with a colour of their own have a badge-<name> rule in
+    // app.css; any other channel keeps the neutral .badge style.
+    var cls = 'badge' + (CHANNEL_NAME.test(channel || '') ? ' badge-' + channel : '');
+    return h('span', { className: cls, title: extra || name }, name);
   }
 
   function statusPill(status) {

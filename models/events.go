@@ -1,0 +1,22 @@
+package models
+
+// Types of the event log (Event.Type): what API clients see on the event
+// stream and what reactions follow. Names are part of the API contract.
+const (
+	EventTypeMessageCreated      = "message.created"
+	EventTypeMessageUpdated      = "message.updated"
+	EventTypeConversationCreated = "conversation.created"
+	EventTypeConversationUpdated = "conversation.updated"
+	EventTypeContactUpdated      = "contact.updated"
+	// EventTypeInboundSkipped announces an inbound that could not be stored
+	// (a data error), so the connector moved on.
+	EventTypeInboundSkipped = "inbound.skipped"
+
+	// Linking, merging and unlinking: the audit trail (who, when, how) in
+	// the same log the console follows.
+	EventTypeLinkOffered      = "link.offered"
+	EventTypeLinkFailed       = "link.failed"
+	EventTypeContactMerged    = "contact.merged"
+	EventTypeMergeUndone      = "contact.merge_undone"
+	EventTypeIdentityUnlinked = "identity.unlinked"
+)
