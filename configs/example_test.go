@@ -56,7 +56,7 @@ func TestExampleFile(t *testing.T) {
 	}
 }
 
-// designSettings mirror the connector types' settings as DESIGN.md and the
+// designSettings mirror the connector types' settings as the README and the
 // connector packages define them, so that the example is checked for typos
 // and completeness even before the real types are linked in.
 var designSettings = map[string]reflect.Type{

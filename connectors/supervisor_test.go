@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 )
 
@@ -51,10 +52,10 @@ func TestSupervisorRestartsWithBackoff(t *testing.T) {
 		sup.Run(ctx, []connectors.Connector{f}, map[string]string{"flaky": "test"})
 		close(done)
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for f.runs.Load() < 5 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	wait.For(t, "the fifth start", func() bool {
+		st := sup.States()
+		return f.runs.Load() >= 5 && len(st) == 1 && st[0].State == connectors.StateRunning
+	})
 	st := sup.States()
 	if len(st) != 1 || st[0].Restarts != 4 || st[0].State != connectors.StateRunning || st[0].LastError == "" {
 		t.Fatalf("state after restarts: %+v", st)

@@ -15,6 +15,7 @@ import (
 	"github.com/tongdao/hub/inbox/store"
 	"github.com/tongdao/hub/internal/pgtest"
 	"github.com/tongdao/hub/internal/testclock"
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 )
 
@@ -319,9 +320,10 @@ func TestReplicasShareEvents(t *testing.T) {
 	defer cancel()
 	go b.RunEventListener(ctx)
 	// b's listener connects in the background: commit on a until b wakes
-	// (only a notification can wake it), a bounded number of times.
+	// (only a notification can wake it), for at most wait.Timeout.
 	woken := false
-	for i := 0; i < 10 && !woken; i++ {
+	deadline := time.Now().Add(wait.Timeout)
+	for i := 0; !woken && time.Now().Before(deadline); i++ {
 		wake := b.EventsNotify()
 		if _, err := a.Ingest(ctx, msg("tg", "telegram", "1", fmt.Sprintf("1:%d", i), "from replica a")); err != nil {
 			t.Fatal(err)

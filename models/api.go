@@ -2,8 +2,8 @@ package models
 
 import "time"
 
-// The API resource shapes of DESIGN.md's contract. Fields may be added, never
-// renamed; ids are strings; times are RFC 3339 UTC.
+// The API resource shapes of the contract (docs/contract.md). Fields may be
+// added, never renamed; ids are strings; times are RFC 3339 UTC.
 
 // ConversationView is the API's Conversation.
 type ConversationView struct {

@@ -253,14 +253,38 @@ func TestNewConsoleRejectsBrokenTrees(t *testing.T) {
 	}
 }
 
-// TestSSEParser runs the JavaScript unit tests of sse.js when node is
-// installed (the console itself needs no node).
-func TestSSEParser(t *testing.T) {
+// nodeOrSkip returns the node binary. The console itself needs no node, so
+// without it the JavaScript tests are skipped, except where
+// TONGDAO_REQUIRE_NODE=1 (scripts/test.sh installs node and sets it): there
+// a missing node fails the test.
+func nodeOrSkip(t *testing.T) string {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
+		if os.Getenv("TONGDAO_REQUIRE_NODE") == "1" {
+			t.Fatal("node required (TONGDAO_REQUIRE_NODE=1) but not installed")
+		}
 		t.Skip("node is not installed")
 	}
-	cmd := exec.Command(node, "testdata/sse_test.js")
+	return node
+}
+
+// TestConsoleApp runs the JavaScript unit tests of app.js (node --test).
+func TestConsoleApp(t *testing.T) {
+	cmd := exec.Command(nodeOrSkip(t), "--test", "--test-reporter=tap", "testdata/app_test.js")
+	cmd.Env = append(os.Environ(), "NODE_NO_WARNINGS=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test testdata/app_test.js: %v\n%s", err, out)
+	}
+	if !regexp.MustCompile(`(?m)^# pass [1-9]`).Match(out) || !strings.Contains(string(out), "\n# fail 0\n") {
+		t.Fatalf("no test ran, or one failed:\n%s", out)
+	}
+}
+
+// TestSSEParser runs the JavaScript unit tests of sse.js.
+func TestSSEParser(t *testing.T) {
+	cmd := exec.Command(nodeOrSkip(t), "testdata/sse_test.js")
 	cmd.Env = append(os.Environ(), "NODE_NO_WARNINGS=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

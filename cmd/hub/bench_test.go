@@ -70,7 +70,8 @@ func BenchmarkWebhookThroughput(b *testing.B) {
 	if driver == "postgres" {
 		dsn = pgDSN(b)
 	}
-	m := startHub(b, telegramConfig(b, dir, freeAddr(b), fake.URL(), "webhook", driver, dsn))
+	hl := listenLocal(b)
+	m := startHub(b, hl, telegramConfig(b, dir, hl.Addr().String(), fake.URL(), "webhook", driver, dsn))
 	hub := load(b, m.URL()+"/webhooks/tg-main", e2eTGSecret, dur, conns, users)
 	stored := countRows(b, m, "messages")
 	batch, commit := meanBatch(b, m.URL())

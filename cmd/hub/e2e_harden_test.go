@@ -69,12 +69,13 @@ func TestE2EReadinessAndMonitoring(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "hub.db")
 	const token = "e2e-monitoring-token-0123"
+	l := listenLocal(t)
 	cfg := writeConfig(t, dir, fmt.Sprintf(`
-server: { listen: "127.0.0.1:0" }
+server: { listen: %q }
 database: { driver: sqlite, dsn: %q }
 monitoring: { token: %q }
-`, db, token))
-	m := startHub(t, cfg)
+`, l.Addr().String(), db, token))
+	m := startHub(t, l, cfg)
 	get := func(path, tok string) (int, string) {
 		t.Helper()
 		req, err := http.NewRequest(http.MethodGet, m.URL()+path, nil)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongdao/hub/configs"
 	"github.com/tongdao/hub/internal/pgtest"
 )
 
@@ -114,26 +112,18 @@ func (c *client) messages(convID string) []apiMessage {
 	return out.Messages
 }
 
-// eventually polls cond until it holds or the deadline passes. It waits for
-// asynchronous work (webhook delivery, the outbox); it asserts no timing.
-func eventually(t testing.TB, what string, cond func() bool) {
+// listenLocal opens the loopback listener a test's hub serves on, on a port
+// the kernel picks. The test reads the address from it and hands it to
+// startHub: a port is never picked first and bound later, when another
+// process may have taken it.
+func listenLocal(t testing.TB) net.Listener {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func freeAddr(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Cleanup(func() { l.Close() }) // in case the hub never took it
+	return l
 }
 
 // writeConfig writes a hub config file and returns its path.
@@ -145,22 +135,11 @@ func writeConfig(t testing.TB, dir, yaml string) string {
 	return path
 }
 
-// startHub runs the real program in-process from a config file.
-func startHub(t testing.TB, cfgPath string) *Main {
+// startHub runs the real program in-process from a config file, serving on
+// l (see listenLocal).
+func startHub(t testing.TB, l net.Listener, cfgPath string) *Main {
 	t.Helper()
-	cfg, err := configs.Load(cfgPath, nil)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	m := &Main{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if testing.Verbose() {
-		m.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
+	return startHubAt(t, l, cfgPath, nil)
 }
 
 func adminClient(t testing.TB, m *Main) *client {

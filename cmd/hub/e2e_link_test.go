@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/sandbox/dcfake"
 	"github.com/tongdao/hub/sandbox/tgfake"
 	"github.com/tongdao/hub/sandbox/wxfake"
@@ -43,7 +44,7 @@ func startLinkSandbox(t *testing.T) *linkEnv {
 	e := &linkEnv{sb: sb, clock: clk, tg: sb.Telegram, wx: sb.WeChat, dc: sb.Discord,
 		api: &client{t: t, base: sb.Main.URL(), token: sb.AdminToken}}
 	// Handoffs need what the connectors learn when they connect.
-	eventually(t, "the connectors to know their bots", func() bool {
+	wait.For(t, "the connectors to know their bots", func() bool {
 		for _, c := range sb.Main.Connectors {
 			switch c := c.(type) {
 			case interface{ BotName() string }:
@@ -113,7 +114,7 @@ func (e *linkEnv) wxUser(t *testing.T) string {
 func (e *linkEnv) wxKefu(t *testing.T, openid string, n int) string {
 	t.Helper()
 	var texts []string
-	eventually(t, fmt.Sprintf("%d customer-service messages to %s", n, openid), func() bool {
+	wait.For(t, fmt.Sprintf("%d customer-service messages to %s", n, openid), func() bool {
 		texts = texts[:0]
 		for _, s := range e.wx.Sent(sandboxWXAppID, openid) {
 			if s.Kind == "kefu" {
@@ -144,7 +145,7 @@ func (e *linkEnv) dcDM(t *testing.T, u dcfake.User, text string) {
 func (e *linkEnv) dcWait(t *testing.T, userID string, n int) string {
 	t.Helper()
 	var got []dcfake.Message
-	eventually(t, fmt.Sprintf("%d Discord messages to %s", n, userID), func() bool {
+	wait.For(t, fmt.Sprintf("%d Discord messages to %s", n, userID), func() bool {
 		got = e.dc.Sent(userID)
 		return len(got) >= n
 	})
@@ -197,7 +198,7 @@ func TestE2ELinkTelegramToWeChatByCodeAndRepliesFollow(t *testing.T) {
 	ana := tgfake.User{ID: 5101, FirstName: "Ana", Username: "ana_l", LanguageCode: "en"}
 	e.tgWrite(t, ana, "My order #42 has not arrived")
 	e.tgWrite(t, ana, "It was due on Monday")
-	eventually(t, "the conversation", func() bool { return len(e.api.conversations()) == 1 })
+	wait.For(t, "the conversation", func() bool { return len(e.api.conversations()) == 1 })
 
 	offer := e.tgSay(t, ana, "/link")
 	code := offerCode(t, offer)
@@ -225,7 +226,7 @@ func TestE2ELinkTelegramToWeChatByCodeAndRepliesFollow(t *testing.T) {
 		t.Fatalf("timeline: %+v", msgs)
 	}
 	// The delivered offer keeps no usable code in the database.
-	eventually(t, "the offer to be masked", func() bool {
+	wait.For(t, "the offer to be masked", func() bool {
 		for _, m := range e.api.messages(conv.ID) {
 			if m.Kind == "link_offer" {
 				return !strings.Contains(m.Text, code)
@@ -241,7 +242,7 @@ func TestE2ELinkTelegramToWeChatByCodeAndRepliesFollow(t *testing.T) {
 	}
 	// The customer writes on Telegram again: replies follow.
 	e.tgWrite(t, ana, "thanks, and the invoice?")
-	eventually(t, "the Telegram message", func() bool { return hasText(e.api.messages(conv.ID), "the invoice?") })
+	wait.For(t, "the Telegram message", func() bool { return hasText(e.api.messages(conv.ID), "the invoice?") })
 	before := len(e.tg.Sent(ana.ID))
 	e.api.json("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Invoice attached."}, nil)
 	got, err := waitSent(e.tg, ana.ID, before+1)
@@ -253,7 +254,7 @@ func TestE2ELinkTelegramToWeChatByCodeAndRepliesFollow(t *testing.T) {
 	// the reply moves to Telegram; via picks WeChat while it is open, and
 	// fails cleanly once it has closed.
 	e.wxSend(t, openid, "one more thing")
-	eventually(t, "the WeChat message", func() bool { return hasText(e.api.messages(conv.ID), "one more thing") })
+	wait.For(t, "the WeChat message", func() bool { return hasText(e.api.messages(conv.ID), "one more thing") })
 	var detail struct {
 		Contact struct {
 			Identities []struct {
@@ -431,11 +432,17 @@ func TestE2ELinkExpiredReusedAndGuessedCodesFail(t *testing.T) {
 	if c := e.conversationWith(t, first); c.ID != conv.ID {
 		t.Fatal("the rightful link changed")
 	}
-	// Ordinary 8-letter words are not attempts.
+	// Ordinary 8-letter words are not attempts: "PURCHASE" gets no answer.
+	// An agent's reply after it is the sentinel: any answer to "PURCHASE"
+	// is queued while the push is handled, before the reply, and one
+	// chat's messages go out in order.
 	e.wxSend(t, intruder, "PURCHASE")
-	time.Sleep(200 * time.Millisecond)
-	if n := len(e.wx.Sent(sandboxWXAppID, intruder)); n != 7 { // the welcome and six answers
-		t.Fatalf("%d messages to the intruder", n)
+	const sentinel = "An agent will look into this."
+	if got := e.api.reply(e.conversationWith(t, intruder).ID, map[string]any{"text": sentinel}); got.Delivery.Status != "sent" {
+		t.Fatalf("the agent's reply: %+v", got)
+	}
+	if got := e.wxKefu(t, intruder, 7); got != sentinel {
+		t.Fatalf("\"PURCHASE\" was answered:\n%s", got)
 	}
 }
 
@@ -463,7 +470,7 @@ func TestE2EMergeUndoUnlinkAndSuggestions(t *testing.T) {
 	e.tgWrite(t, eve, "Password reset does not work")
 	du := dcfake.User{ID: "900000000000005601", Username: "eve"}
 	e.dcDM(t, du, "still locked out, this is Eve from Telegram")
-	eventually(t, "two conversations", func() bool { return len(e.api.conversations()) == 2 })
+	wait.For(t, "two conversations", func() bool { return len(e.api.conversations()) == 2 })
 	a, b := e.conversationWith(t, "5601"), e.conversationWith(t, du.ID)
 	before := e.state(t)
 
@@ -543,7 +550,7 @@ func TestE2EMergeUndoUnlinkAndSuggestions(t *testing.T) {
 			Reasons []string            `json:"reasons"`
 		} `json:"suggestions"`
 	}
-	eventually(t, "the suggestion", func() bool {
+	wait.For(t, "the suggestion", func() bool {
 		e.api.json("GET", "/api/v1/contacts/"+a.Contact.ID+"/suggestions", nil, &sugg)
 		return len(sugg.Suggestions) == 1
 	})
@@ -568,7 +575,7 @@ func TestE2ELinkReminderBeforeTheWeChatWindowCloses(t *testing.T) {
 	e := startLinkSandbox(t)
 	openid := e.wxUser(t)
 	e.wxSend(t, openid, "Can I change my delivery address?")
-	eventually(t, "the conversation", func() bool { return len(e.api.conversations()) == 1 })
+	wait.For(t, "the conversation", func() bool { return len(e.api.conversations()) == 1 })
 	ctx := context.Background()
 	if n, err := e.sb.Main.Inbox.SendReminders(ctx); err != nil || n != 0 {
 		t.Fatalf("early reminders: %d %v", n, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/configs"
+	"github.com/tongdao/hub/internal/wait"
 )
 
 // offsetClock is real time shifted by an offset the test moves forward. It
@@ -26,14 +28,17 @@ func (c *offsetClock) Now() time.Time { return time.Now().Add(time.Duration(c.of
 // Advance moves the clock forward by d.
 func (c *offsetClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 
-// startHubAt runs the real program like startHub, with its clock injected.
-func startHubAt(t testing.TB, cfgPath string, now func() time.Time) *Main {
+// startHubAt runs the real program like startHub, with its clock injected
+// (nil: the real clock).
+func startHubAt(t testing.TB, l net.Listener, cfgPath string, now func() time.Time) *Main {
 	t.Helper()
 	cfg, err := configs.Load(cfgPath, nil)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	m := &Main{Config: cfg, Logger: testLogger(), Now: now}
+	// The listener is in place before Run, which then serves on it instead
+	// of listening on server.listen.
+	m := &Main{Config: cfg, Logger: testLogger(), Now: now, listener: l}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatalf("run: %v", err)
 	}
@@ -110,7 +115,7 @@ func (c *client) conversationOf(channel, externalID string) string {
 func (c *client) waitConversationOf(channel, externalID string) string {
 	c.t.Helper()
 	var id string
-	eventually(c.t, "the conversation of "+channel+" customer "+externalID, func() bool {
+	wait.For(c.t, "the conversation of "+channel+" customer "+externalID, func() bool {
 		id = c.conversationOf(channel, externalID)
 		return id != ""
 	})
@@ -122,7 +127,7 @@ func (c *client) waitConversationOf(channel, externalID string) string {
 func (c *client) waitDelivery(convID, msgID string) apiMessage {
 	c.t.Helper()
 	var got apiMessage
-	eventually(c.t, "the delivery of message "+msgID, func() bool {
+	wait.For(c.t, "the delivery of message "+msgID, func() bool {
 		for _, m := range c.messages(convID) {
 			if m.ID == msgID {
 				got = m

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/sandbox/tgfake"
 )
 
@@ -22,7 +23,8 @@ import (
 func TestE2EPoisonMessagesDoNotBlockTelegramPolling(t *testing.T) {
 	fake := startTelegramFake(t)
 	dir := t.TempDir()
-	m := startHub(t, telegramConfig(t, dir, freeAddr(t), fake.URL(), "polling", "postgres", pgDSN(t)))
+	l := listenLocal(t)
+	m := startHub(t, l, telegramConfig(t, dir, l.Addr().String(), fake.URL(), "polling", "postgres", pgDSN(t)))
 	api := adminClient(t, m)
 	ctx := context.Background()
 
@@ -30,14 +32,14 @@ func TestE2EPoisonMessagesDoNotBlockTelegramPolling(t *testing.T) {
 		t.Fatal(err)
 	}
 	var convs []apiConversation
-	eventually(t, "the message with a NUL", func() bool { convs = api.conversations(); return len(convs) == 1 })
+	wait.For(t, "the message with a NUL", func() bool { convs = api.conversations(); return len(convs) == 1 })
 	if msgs := api.messages(convs[0].ID); len(msgs) != 1 || msgs[0].Text != "my order is late" {
 		t.Fatalf("stored messages: %+v", msgs)
 	}
 	if _, err := fake.SendText(ctx, ana, "hello again"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the update after the NUL", func() bool { return len(api.messages(convs[0].ID)) == 2 })
+	wait.For(t, "the update after the NUL", func() bool { return len(api.messages(convs[0].ID)) == 2 })
 
 	// A username longer than the column allows: PostgreSQL refuses the row
 	// (SQLSTATE 22001), a data error. It is skipped, not retried forever.
@@ -48,7 +50,7 @@ func TestE2EPoisonMessagesDoNotBlockTelegramPolling(t *testing.T) {
 	if _, err := fake.SendText(ctx, ana, "after the refused one"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the update after the refused one", func() bool { return len(api.messages(convs[0].ID)) == 3 })
+	wait.For(t, "the update after the refused one", func() bool { return len(api.messages(convs[0].ID)) == 3 })
 	if n := countRows(t, m, "skipped_inbounds"); n != 1 {
 		t.Fatalf("skipped inbounds: %d, want 1", n)
 	}
@@ -87,8 +89,9 @@ func TestE2EDatabaseOutageIsUnavailable(t *testing.T) {
 	p := startTCPProxy(t, "127.0.0.1:"+port[1])
 	dsn = strings.Replace(dsn, "port="+port[1], "port="+p.port(), 1)
 	dir := t.TempDir()
-	m := startHub(t, writeConfig(t, dir, `
-server: { listen: "`+freeAddr(t)+`" }
+	l := listenLocal(t)
+	m := startHub(t, l, writeConfig(t, dir, `
+server: { listen: "`+l.Addr().String()+`" }
 database: { driver: postgres, dsn: "`+dsn+`" }
 `))
 	api := adminClient(t, m)

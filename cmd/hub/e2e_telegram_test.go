@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -8,11 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/sandbox/tgfake"
 )
 
@@ -51,7 +53,7 @@ func customerToAgentAndBack(t *testing.T, fake *tgfake.Server, api *client) apiC
 		t.Fatal(err)
 	}
 	var convs []apiConversation
-	eventually(t, "the conversation", func() bool { convs = api.conversations(); return len(convs) == 1 })
+	wait.For(t, "the conversation", func() bool { convs = api.conversations(); return len(convs) == 1 })
 	conv := convs[0]
 	if conv.Subject != "My order #42 has not arrived" || len(conv.Contact.Identities) != 1 ||
 		conv.Contact.Identities[0].Channel != "telegram" || conv.Contact.Identities[0].ExternalID != "1001" {
@@ -66,7 +68,7 @@ func customerToAgentAndBack(t *testing.T, fake *tgfake.Server, api *client) apiC
 	if err != nil || got[0].Text != "Sorry! It ships today." {
 		t.Fatalf("customer got %+v, %v", got, err)
 	}
-	eventually(t, "delivery status sent", func() bool {
+	wait.For(t, "delivery status sent", func() bool {
 		msgs := api.messages(conv.ID)
 		return msgs[len(msgs)-1].Delivery.Status == "sent"
 	})
@@ -74,7 +76,7 @@ func customerToAgentAndBack(t *testing.T, fake *tgfake.Server, api *client) apiC
 }
 
 func waitSent(fake *tgfake.Server, user int64, n int) ([]tgfake.SentMessage, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wait.Timeout)
 	defer cancel()
 	return fake.WaitSent(ctx, user, n)
 }
@@ -82,10 +84,10 @@ func waitSent(fake *tgfake.Server, user int64, n int) ([]tgfake.SentMessage, err
 func TestE2ETelegramWebhook(t *testing.T) {
 	fake := startTelegramFake(t)
 	dir := t.TempDir()
-	listen := freeAddr(t)
-	m := startHub(t, telegramConfig(t, dir, listen, fake.URL(), "webhook", "sqlite", filepath.Join(dir, "hub.db")))
+	l := listenLocal(t)
+	m := startHub(t, l, telegramConfig(t, dir, l.Addr().String(), fake.URL(), "webhook", "sqlite", filepath.Join(dir, "hub.db")))
 	api := adminClient(t, m)
-	eventually(t, "setWebhook", func() bool { return fake.Webhook().URL == m.URL()+"/webhooks/tg-main" })
+	wait.For(t, "setWebhook", func() bool { return fake.Webhook().URL == m.URL()+"/webhooks/tg-main" })
 
 	conv := customerToAgentAndBack(t, fake, api)
 	before := countRows(t, m, "messages")
@@ -154,7 +156,8 @@ func TestE2ETelegramWebhook(t *testing.T) {
 func TestE2ETelegramPolling(t *testing.T) {
 	fake := startTelegramFake(t)
 	dir := t.TempDir()
-	m := startHub(t, telegramConfig(t, dir, freeAddr(t), fake.URL(), "polling", "sqlite", filepath.Join(dir, "hub.db")))
+	l := listenLocal(t)
+	m := startHub(t, l, telegramConfig(t, dir, l.Addr().String(), fake.URL(), "polling", "sqlite", filepath.Join(dir, "hub.db")))
 	api := adminClient(t, m)
 	customerToAgentAndBack(t, fake, api)
 	if fake.Webhook().URL != "" {
@@ -165,6 +168,10 @@ func TestE2ETelegramPolling(t *testing.T) {
 // TestE2EKilledWithQueuedRepliesDeliversEachOnce runs the built binary, kills
 // it (SIGKILL) while replies are queued, restarts it, and checks that each
 // reply reaches the customer exactly once, in order.
+//
+// The binary listens on 127.0.0.1:0 and the test reads the address from its
+// "hub started" log line: each run gets a port the kernel picked, so the
+// connector polls (a webhook would need the address in the config first).
 func TestE2EKilledWithQueuedRepliesDeliversEachOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -177,48 +184,57 @@ func TestE2EKilledWithQueuedRepliesDeliversEachOnce(t *testing.T) {
 	}
 	fake := startTelegramFake(t)
 	dir := t.TempDir()
-	listen := freeAddr(t)
-	cfg := telegramConfig(t, dir, listen, fake.URL(), "webhook", "sqlite", filepath.Join(dir, "hub.db"))
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "--config", cfg, "--log-level", "warn")
-		cmd.Stderr = os.Stderr
+	cfg := writeConfig(t, dir, fmt.Sprintf(`
+server: { listen: "127.0.0.1:0" }
+database: { driver: sqlite, dsn: %q }
+connectors:
+  - name: tg-main
+    type: telegram
+    settings: { token: %q, mode: polling, api_url: %q }
+`, filepath.Join(dir, "hub.db"), e2eTGToken, fake.URL()))
+	start := func() (*exec.Cmd, string) {
+		cmd := exec.Command(bin, "serve", "--config", cfg, "--log-level", "info")
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		eventually(t, "the hub to be ready", func() bool {
-			resp, err := http.Get("http://" + listen + "/readyz")
+		urls := make(chan string, 1)
+		go scanHubLog(stderr, urls)
+		base := wait.Recv(t, "the hub's \"hub started\" log line", urls)
+		wait.For(t, "the hub to be ready", func() bool {
+			resp, err := http.Get(base + "/readyz")
 			if err != nil {
 				return false
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			// Our hub, with its connector up (not another process on the port).
 			return resp.StatusCode == 200 && strings.Contains(string(body), `"tg-main"`)
 		})
-		return cmd
+		return cmd, base
 	}
-	hub := start()
+	hub, base := start()
 	out, err := exec.Command(bin, "token", "create", "--config", cfg, "--name", "ops", "--role", "agent").Output()
 	if err != nil {
 		t.Fatalf("token create: %v", err)
 	}
-	api := &client{t: t, base: "http://" + listen, token: strings.TrimSpace(string(out))}
-	eventually(t, "setWebhook", func() bool { return fake.Webhook().URL != "" })
+	token := strings.TrimSpace(string(out))
+	api := &client{t: t, base: base, token: token}
 	if _, err := fake.SendText(context.Background(), ana, "where is my parcel?"); err != nil {
 		t.Fatal(err)
 	}
-	convs := api.conversations()
-	if len(convs) != 1 {
-		t.Fatalf("conversations: %+v", convs)
-	}
+	var convs []apiConversation
+	wait.For(t, "the conversation", func() bool { convs = api.conversations(); return len(convs) == 1 })
 	// The platform answers the first send with 429 retry_after: the first
 	// reply waits, and the others queue behind it (one chat, in order).
 	fake.FailNext("sendMessage", 429, "Too Many Requests: retry after 12", 12)
 	for i := 1; i <= 3; i++ {
 		api.json("POST", "/api/v1/conversations/"+convs[0].ID+"/messages", map[string]any{"text": fmt.Sprintf("reply %d", i)}, nil)
 	}
-	eventually(t, "the first attempt to be refused", func() bool {
+	wait.For(t, "the first attempt to be refused", func() bool {
 		msgs := api.messages(convs[0].ID)
 		// The refusal is recorded (not merely the attempt leased).
 		return msgs[1].Delivery.Attempts == 1 && msgs[1].Delivery.Status == "queued" &&
@@ -232,13 +248,40 @@ func TestE2EKilledWithQueuedRepliesDeliversEachOnce(t *testing.T) {
 	}
 	hub.Wait()
 
-	start()
+	_, base = start()
+	api = &client{t: t, base: base, token: token}
 	if _, err := waitSent(fake, ana.ID, 3); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond) // let any duplicate show up
+	// A duplicate of reply 1..3 would be delivered before a later reply to
+	// the same chat (one chat's queue goes out in order): reply 4 is the
+	// sentinel.
+	api.json("POST", "/api/v1/conversations/"+convs[0].ID+"/messages", map[string]any{"text": "reply 4"}, nil)
+	if _, err := waitSent(fake, ana.ID, 4); err != nil {
+		t.Fatalf("the sentinel reply: %v", err)
+	}
 	got := fake.Sent(ana.ID)
-	if len(got) != 3 || got[0].Text != "reply 1" || got[1].Text != "reply 2" || got[2].Text != "reply 3" {
-		t.Fatalf("customer received %+v, want reply 1..3 once each in order", got)
+	if len(got) != 4 || got[0].Text != "reply 1" || got[1].Text != "reply 2" || got[2].Text != "reply 3" || got[3].Text != "reply 4" {
+		t.Fatalf("customer received %+v, want reply 1..4 once each in order", got)
+	}
+}
+
+// hubStarted finds the base URL in the hub's "hub started" log line.
+var hubStarted = regexp.MustCompile(`msg="hub started" url=(http://\S+)`)
+
+// scanHubLog reads a hub's log, sends the URL of its "hub started" line on
+// urls, and echoes the log when the tests run with -v.
+func scanHubLog(r io.Reader, urls chan<- string) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if m := hubStarted.FindStringSubmatch(sc.Text()); m != nil {
+			select {
+			case urls <- m[1]:
+			default:
+			}
+		}
+		if testing.Verbose() {
+			fmt.Fprintln(os.Stderr, sc.Text())
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/sandbox/wxfake"
 )
 
@@ -22,10 +24,6 @@ const (
 	e2eWXToken  = "e2etoken"
 	e2eWXAESKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 	e2eWXName   = "wx-e2e"
-	// wxPushTimeout is the stand-in's patience with the hub (WeChat: 5 s),
-	// shortened so that the slow-hub retry takes two seconds, yet long
-	// enough that a loaded machine answers ordinary pushes in time.
-	wxPushTimeout = 1500 * time.Millisecond
 )
 
 // wxMode is one of the ways an Official Account receives pushes.
@@ -61,21 +59,25 @@ type wxE2E struct {
 func startWeChatE2E(t *testing.T, mode wxMode) *wxE2E {
 	t.Helper()
 	e := &wxE2E{mode: mode, hubClock: &offsetClock{}, wxClock: &offsetClock{}}
-	listen := freeAddr(t)
+	l := listenLocal(t)
+	listen := l.Addr().String()
 	e.hook = "http://" + listen + "/webhooks/" + e2eWXName
 	acc := wxfake.Account{AppID: mode.appID, AppSecret: "secret-" + mode.appID, Token: e2eWXToken,
 		Mode: mode.setting(), WebhookURL: e.hook}
 	if mode.safe {
 		acc.EncodingAESKey = e2eWXAESKey
 	}
+	// The stand-in waits for the hub as long as a test waits for anything
+	// (WeChat: 5 s): a loaded machine must not turn a push into a re-post.
+	// pushToSlowHub plays WeChat's impatience with AbandonPushes.
 	e.fake = wxfake.New(wxfake.Options{Accounts: []wxfake.Account{acc}, Logger: testLogger(),
-		Now: e.wxClock.Now, PushTimeout: wxPushTimeout})
+		Now: e.wxClock.Now, PushTimeout: wait.Timeout})
 	if err := e.fake.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.fake.Close() })
 	e.orig = e.fake.OriginalID(mode.appID)
-	e.hub = e.startHub(t, listen)
+	e.hub = e.startHub(t, l)
 	e.api = adminClient(t, e.hub)
 	waitRunning(t, e.hub)
 	return e
@@ -83,8 +85,9 @@ func startWeChatE2E(t *testing.T, mode wxMode) *wxE2E {
 
 // startHub runs a hub for the account on listen (another replica when the
 // database is shared).
-func (e *wxE2E) startHub(t *testing.T, listen string) *Main {
+func (e *wxE2E) startHub(t *testing.T, l net.Listener) *Main {
 	t.Helper()
+	listen := l.Addr().String()
 	dir := t.TempDir()
 	driver, dsn := "sqlite", filepath.Join(dir, "hub.db")
 	if e.mode.dsn != "" {
@@ -102,7 +105,7 @@ connectors:
     type: wechat
     settings: { app_id: %q, app_secret: %q, token: %q, mode: %s, encoding_aes_key: %q, api_url: %q }
 `, listen, listen, driver, dsn, e2eWXName, e.mode.appID, "secret-"+e.mode.appID, e2eWXToken, e.mode.setting(), aesKey, e.fake.URL()))
-	m := startHubAt(t, cfg, e.hubClock.Now)
+	m := startHubAt(t, l, cfg, e.hubClock.Now)
 	waitRunning(t, m)
 	return m
 }
@@ -110,7 +113,7 @@ connectors:
 // waitRunning waits until every connector of the hub runs.
 func waitRunning(t testing.TB, m *Main) {
 	t.Helper()
-	eventually(t, "the connectors to run", func() bool {
+	wait.For(t, "the connectors to run", func() bool {
 		for _, st := range m.States() {
 			if st.State != "running" {
 				return false
@@ -163,26 +166,50 @@ func (e *wxE2E) post(t *testing.T, q url.Values, body string) (int, string) {
 	return httpDo(t, "POST", e.hook+"?"+q.Encode(), "text/xml", body)
 }
 
-// holdWriter keeps the hub's database writer busy for d, as a slow disk
-// would: inbound commits wait behind it.
-func holdWriter(t *testing.T, m *Main, d time.Duration) (wait func()) {
+// pushToSlowHub makes push while the hub's database writer is busy, as on
+// a slow disk: WeChat gives up on the first attempt while the hub waits to
+// commit it, then the writer is let go and the re-post is answered.
+func (e *wxE2E) pushToSlowHub(t *testing.T, push func() (wxfake.Delivery, error)) (wxfake.Delivery, error) {
 	t.Helper()
-	locked := make(chan struct{})
+	sqlDB, err := e.hub.Store.DB.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := sqlDB.Stats().WaitCount
+	held, release := make(chan struct{}), make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		err := m.Store.DB.Transaction(func(tx *gorm.DB) error {
-			close(locked)
-			time.Sleep(d)
+		// One writer connection (SQLite): a transaction holds it.
+		err := e.hub.Store.DB.Transaction(func(*gorm.DB) error {
+			close(held)
+			<-release
 			return nil
 		})
 		if err != nil {
 			t.Errorf("holding the writer: %v", err)
 		}
 	}()
-	<-locked
-	return wg.Wait
+	<-held
+	letGo := sync.OnceFunc(func() { close(release); wg.Wait() })
+	defer letGo()
+	type result struct {
+		d   wxfake.Delivery
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		d, err := push()
+		done <- result{d, err}
+	}()
+	wait.For(t, "the push to wait for the database writer", func() bool { return sqlDB.Stats().WaitCount > waits })
+	if _, err := e.fake.AbandonPushes(wait.Context(t)); err != nil {
+		t.Fatal(err)
+	}
+	letGo()
+	r := wait.Recv(t, "the push to the slow hub", done)
+	return r.d, r.err
 }
 
 func TestE2EWeChat(t *testing.T) {
@@ -254,9 +281,7 @@ func testWeChatJourney(t *testing.T, mode wxMode) {
 
 	// A slow hub: WeChat gives up waiting and re-posts; the message is
 	// stored once.
-	wait := holdWriter(t, e.hub, wxPushTimeout*3/2)
-	d, err = e.fake.SendText(ctx, app, openid, "还在吗？")
-	wait()
+	d, err = e.pushToSlowHub(t, func() (wxfake.Delivery, error) { return e.fake.SendText(ctx, app, openid, "还在吗？") })
 	if err != nil || !d.Acked || d.Attempts < 2 {
 		t.Fatalf("push to a slow hub: %+v %v (want it acknowledged after a re-post)", d, err)
 	}
@@ -438,9 +463,7 @@ func TestE2EWeChatSlowHubKeepsPassiveReply(t *testing.T) {
 	if d, err := e.fake.Follow(ctx, "", openid, ""); err != nil || !d.Acked {
 		t.Fatalf("subscribe: %+v %v", d, err)
 	}
-	wait := holdWriter(t, e.hub, wxPushTimeout*3/2)
-	d, err := e.fake.Click(ctx, "", openid, "human")
-	wait()
+	d, err := e.pushToSlowHub(t, func() (wxfake.Delivery, error) { return e.fake.Click(ctx, "", openid, "human") })
 	if err != nil || !d.Acked || d.Attempts < 2 {
 		t.Fatalf("click pushed to a slow hub: %+v %v (want it acknowledged after a re-post)", d, err)
 	}
@@ -468,7 +491,7 @@ func TestE2EWeChatWelcomeOffersAHuman(t *testing.T) {
 	if msgs[0].Kind != "action" || msgs[0].Text != "1" {
 		t.Fatalf("the customer's \"1\" must be the human button: %+v", msgs[0])
 	}
-	eventually(t, "the hand-over confirmation", func() bool {
+	wait.For(t, "the hand-over confirmation", func() bool {
 		for _, text := range e.kefu(openid) {
 			if strings.Contains(text, "人工") {
 				return true
@@ -508,7 +531,7 @@ func TestE2EWeChatLinkCodeOnlyInSealedReplies(t *testing.T) {
 					t.Fatalf("the passive reply to a plaintext push must not carry the code:\n%s", d.Reply.Text)
 				}
 				var kefu []string
-				eventually(t, "the offer as a customer-service message", func() bool {
+				wait.For(t, "the offer as a customer-service message", func() bool {
 					kefu = e.kefu(openid)
 					return len(kefu) == 1
 				})
@@ -529,7 +552,7 @@ func TestE2EWeChatLinkCodeOnlyInSealedReplies(t *testing.T) {
 // re-post of the same push to the other replica is answered and stored once.
 func TestE2EWeChatReplayRefusedAcrossReplicas(t *testing.T) {
 	e := startWeChatE2E(t, wxMode{name: "plaintext", appID: "wxe2e0replicas0000", dsn: pgDSN(t)})
-	second := e.startHub(t, freeAddr(t))
+	second := e.startHub(t, listenLocal(t))
 	hook2 := second.URL() + "/webhooks/" + e2eWXName
 	post2 := func(q url.Values, body string) (int, string) {
 		return httpDo(t, "POST", hook2+"?"+q.Encode(), "text/xml", body)

@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 	"github.com/tongdao/hub/sandbox/dcfake"
 )
@@ -58,13 +59,7 @@ func (s *recordingSink) Ingest(ctx context.Context, in models.Inbound) (models.I
 // next waits for the next inbound.
 func (s *recordingSink) next(t *testing.T) models.Inbound {
 	t.Helper()
-	select {
-	case in := <-s.ch:
-		return in
-	case <-time.After(5 * time.Second):
-		t.Fatal("timed out waiting for an inbound")
-		return models.Inbound{}
-	}
+	return wait.Recv(t, "an inbound", s.ch)
 }
 
 type env struct {
@@ -88,8 +83,15 @@ func startEnv(t *testing.T, o envOpts) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	so := o.server
 	so.BotToken = testToken
-	if so.HeartbeatInterval == 0 {
-		so.HeartbeatInterval = 200 * time.Millisecond
+	// Heartbeats keep Discord's real interval (41.25 s) unless a test asks
+	// for more: discordgo drops a connection whose ACK is five intervals
+	// late, and on a loaded machine under -race a short interval makes
+	// that happen mid-test. TestHeartbeatsSent covers heartbeats.
+	if so.InteractionDeadline == 0 {
+		// Discord's 3 s is a real deadline; a test must not fail because
+		// a busy machine took longer. TestInteractionDeadline in dcfake
+		// covers lateness with a settable clock.
+		so.InteractionDeadline = wait.Timeout
 	}
 	srv := dcfake.New(so)
 	// The stand-in outlives Run: it stops in the cleanup, after Run returned.
@@ -121,16 +123,10 @@ func startEnv(t *testing.T, o envOpts) *env {
 	go func() { e.runErr <- c.Run(ctx, e.sink) }()
 	t.Cleanup(func() {
 		cancel()
-		select {
-		case <-e.runErr:
-		case <-time.After(5 * time.Second):
-			t.Error("Run did not return after cancel")
-		}
+		wait.Recv(t, "Run to return after cancel", e.runErr)
 	})
 	if !o.noWait {
-		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
-		defer wcancel()
-		if err := srv.WaitConnected(wctx); err != nil {
+		if err := srv.WaitConnected(wait.Context(t)); err != nil {
 			t.Fatalf("gateway not connected: %v", err)
 		}
 	}
@@ -307,19 +303,9 @@ func TestSendSplitButtonsEmbedsAndClick(t *testing.T) {
 		in.From.ExternalID != alice.ID || in.ReplyTo != dm.ChannelID || in.Text != "5 ★" || in.From.Language != "en-US" {
 		t.Fatalf("action inbound: %+v", in)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		got := e.srv.Interactions()[0]
-		if got.Answered {
-			if got.Late || got.CallbackType != 6 || got.Delay > time.Second {
-				t.Errorf("interaction answer: %+v", got)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("interaction never answered: %+v", got)
-		}
-		time.Sleep(5 * time.Millisecond)
+	wait.For(t, "the interaction to be answered", func() bool { return e.srv.Interactions()[0].Answered })
+	if got := e.srv.Interactions()[0]; got.Late || got.CallbackType != 6 {
+		t.Errorf("interaction answer: %+v", got)
 	}
 }
 
@@ -501,14 +487,9 @@ func TestInvalidSessionReidentifies(t *testing.T) {
 
 func runError(t *testing.T, e *env) error {
 	t.Helper()
-	select {
-	case err := <-e.runErr:
-		e.runErr <- err // for the cleanup
-		return err
-	case <-time.After(8 * time.Second):
-		t.Fatal("Run did not return")
-		return nil
-	}
+	err := wait.Recv(t, "Run to return", e.runErr)
+	e.runErr <- err // for the cleanup
+	return err
 }
 
 func TestDisallowedIntentStopsRun(t *testing.T) {
@@ -552,6 +533,15 @@ func TestRunReturnsNilOnCancel(t *testing.T) {
 	if codes := e.srv.Stats().ClientCloseCodes; len(codes) != 1 || codes[0] != 1000 {
 		t.Errorf("close codes %v, want [1000]", codes)
 	}
+}
+
+// TestHeartbeatsSent: the connection heartbeats at the interval HELLO gives
+// (the stand-in acknowledges each). It asserts no latency: a late ACK only
+// makes discordgo reconnect, and heartbeats go on after that.
+func TestHeartbeatsSent(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envOpts{server: dcfake.Options{HeartbeatInterval: 50 * time.Millisecond}})
+	wait.For(t, "three heartbeats", func() bool { return e.srv.Stats().Heartbeats >= 3 })
 }
 
 func testLogger() *slog.Logger {

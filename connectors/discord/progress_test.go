@@ -6,6 +6,7 @@ import (
 
 	"github.com/tongdao/hub/connectors"
 	"github.com/tongdao/hub/internal/testclock"
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 )
 
@@ -22,7 +23,7 @@ func TestGatewayProgressAndStale(t *testing.T) {
 		return st[0]
 	}
 	clock.Advance(10 * time.Minute)
-	waitFor(t, "a heartbeat acknowledged after the clock moved", func() bool {
+	wait.For(t, "a heartbeat acknowledged after the clock moved", func() bool {
 		last, ok := e.conn.Progress()
 		return ok && !last.Before(clock.Now())
 	})
@@ -40,16 +41,5 @@ func TestGatewayProgressAndStale(t *testing.T) {
 	st := state()
 	if !st.Stale || st.LastProgress == nil || st.LastProgress.After(silentAt) {
 		t.Fatalf("silent gateway: %+v, want stale since %v", st, silentAt)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 )
 
@@ -23,9 +24,7 @@ func runDirect(t *testing.T, s connectors.Sink) *Connector {
 	done := make(chan error, 1)
 	go func() { done <- conn.Run(ctx, s) }()
 	t.Cleanup(func() { cancel(); <-done })
-	for conn.run.Load() == nil {
-		time.Sleep(time.Millisecond)
-	}
+	wait.For(t, "Run to have its sink", func() bool { return conn.run.Load() != nil })
 	return conn
 }
 
@@ -47,7 +46,7 @@ func TestWebhookIngestsConcurrently(t *testing.T) {
 		select {
 		case <-all:
 			return models.IngestResult{}, nil
-		case <-time.After(5 * time.Second):
+		case <-time.After(wait.Timeout):
 			return models.IngestResult{}, context.DeadlineExceeded
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 )
 
@@ -60,26 +62,19 @@ func newConnector(t *testing.T, settings map[string]any, deps connectors.Deps) *
 // sink is a test Sink: it records every Inbound, deduplicates on
 // ExternalID as the inbox does, and can fail the next n ingests.
 type sink struct {
-	mu      sync.Mutex
-	got     []models.Inbound
-	calls   int
-	seen    map[string]bool
-	failN   int
-	changed chan struct{}
+	mu    sync.Mutex
+	got   []models.Inbound
+	calls int
+	seen  map[string]bool
+	failN int
 }
 
-func newSink() *sink { return &sink{seen: map[string]bool{}, changed: make(chan struct{}, 1000)} }
+func newSink() *sink { return &sink{seen: map[string]bool{}} }
 
 func (s *sink) Ingest(_ context.Context, in models.Inbound) (models.IngestResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
-	defer func() {
-		select {
-		case s.changed <- struct{}{}:
-		default:
-		}
-	}()
 	if s.failN > 0 {
 		s.failN--
 		return models.IngestResult{}, errors.New("database is locked")
@@ -107,19 +102,13 @@ func (s *sink) snapshot() ([]models.Inbound, int) {
 // waitFor waits until cond holds on the sink's state.
 func (s *sink) waitFor(t *testing.T, what string, cond func(got []models.Inbound, calls int) bool) []models.Inbound {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
-	for {
-		got, calls := s.snapshot()
-		if cond(got, calls) {
-			return got
-		}
-		select {
-		case <-s.changed:
-		case <-time.After(20 * time.Millisecond):
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s; have %d inbound, %d calls", what, len(got), calls)
-		}
-	}
+	var got []models.Inbound
+	wait.For(t, what, func() bool {
+		var calls int
+		got, calls = s.snapshot()
+		return cond(got, calls)
+	})
+	return got
 }
 
 type inbound = models.Inbound
@@ -130,4 +119,27 @@ func outbound(to, text string, buttonIDs ...string) models.Outbound {
 		out.Buttons = append(out.Buttons, models.Button{ID: id, Label: "Option " + id})
 	}
 	return out
+}
+
+// hangUpURL is the base URL of a loopback server that closes every
+// connection it accepts: calls to it fail with a transport error. It stays
+// bound until the test ends, so no other process can answer in its place
+// (as one could on the port of a server closed early).
+func hangUpURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return "http://" + l.Addr().String()
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tongdao/hub/connectors"
 	"github.com/tongdao/hub/internal/testclock"
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 	"github.com/tongdao/hub/sandbox/tgfake"
 )
@@ -20,13 +21,10 @@ func startPolling(t *testing.T, fake *tgfake.Server, s *sink) *Connector {
 	go func() { done <- conn.Run(ctx, s) }()
 	t.Cleanup(func() {
 		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("Run did not return promptly after cancel (long poll not cancelled?)")
+		// A long poll that ignored the cancel would end after pollTimeout
+		// anyway; TestPollingCancelsLongPoll checks the cancel itself.
+		if err := wait.Recv(t, "Run to return after cancel", done); err != nil {
+			t.Errorf("Run: %v", err)
 		}
 	})
 	return conn
@@ -56,7 +54,24 @@ func TestPollingIngests(t *testing.T) {
 		t.Errorf("deleteWebhook calls = %d, want 1", fake.Calls("deleteWebhook"))
 	}
 	// Confirmed updates are dropped by the next getUpdates offset.
-	waitUntil(t, "updates confirmed", func() bool { return fake.Webhook().PendingUpdateCount == 0 })
+	wait.For(t, "updates confirmed", func() bool { return fake.Webhook().PendingUpdateCount == 0 })
+}
+
+// TestPollingCancelsLongPoll: cancelling Run ends a long poll that the
+// platform would hold for an hour.
+func TestPollingCancelsLongPoll(t *testing.T) {
+	fake := newFake(t)
+	conn := newConnector(t, map[string]any{"token": testToken, "mode": "polling", "api_url": fake.URL()}, connectors.Deps{})
+	conn.pollTimeout = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- conn.Run(ctx, newSink()) }()
+	wait.For(t, "a long poll", func() bool { return fake.Calls("getUpdates") >= 1 })
+	cancel()
+	if err := wait.Recv(t, "Run to return after cancel (the long poll not cancelled?)", done); err != nil {
+		t.Errorf("Run: %v", err)
+	}
 }
 
 func TestPollingDoesNotSkipFailedIngest(t *testing.T) {
@@ -102,7 +117,7 @@ func TestPollingClickAnswered(t *testing.T) {
 	if got[1].Action != "b" {
 		t.Errorf("action = %q", got[1].Action)
 	}
-	waitUntil(t, "answer", func() bool { return fake.CallbackAnswered(up.CallbackQuery.ID) })
+	wait.For(t, "answer", func() bool { return fake.CallbackAnswered(up.CallbackQuery.ID) })
 }
 
 // TestPollingProgressAndStuckPoller: a polling bot reports progress on each
@@ -129,7 +144,7 @@ func TestPollingProgressAndStuckPoller(t *testing.T) {
 	}
 	// Healthy: after the clock moves on, a later poll brings progress along.
 	clock.Advance(5 * time.Minute)
-	waitUntil(t, "progress after the clock moved", func() bool {
+	wait.For(t, "progress after the clock moved", func() bool {
 		last, ok := conn.Progress()
 		return ok && !last.Before(clock.Now())
 	})
@@ -141,7 +156,7 @@ func TestPollingProgressAndStuckPoller(t *testing.T) {
 	if _, err := fake.SendText(context.Background(), ana, "never committed"); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the failing ingest", func() bool { _, calls := s.snapshot(); return calls >= 2 })
+	wait.For(t, "the failing ingest", func() bool { _, calls := s.snapshot(); return calls >= 2 })
 	stuckAt := clock.Now()
 	clock.Advance(time.Minute)
 	if st := states(); st.Stale {
@@ -149,7 +164,7 @@ func TestPollingProgressAndStuckPoller(t *testing.T) {
 	}
 	clock.Advance(2 * time.Minute)
 	_, calls := s.snapshot()
-	waitUntil(t, "more failing retries", func() bool { _, n := s.snapshot(); return n > calls+1 })
+	wait.For(t, "more failing retries", func() bool { _, n := s.snapshot(); return n > calls+1 })
 	st := states()
 	if !st.Stale || st.LastProgress == nil || st.LastProgress.After(stuckAt) {
 		t.Fatalf("stuck poller: %+v, want stale with progress at most %v", st, stuckAt)

@@ -3,8 +3,6 @@ package telegram
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -171,9 +169,7 @@ func TestSendErrors(t *testing.T) {
 }
 
 func TestTransportErrorsHideToken(t *testing.T) {
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
-	conn := newConnector(t, map[string]any{"token": testToken, "webhook_secret": testSecret, "api_url": closed.URL}, connectors.Deps{})
+	conn := newConnector(t, map[string]any{"token": testToken, "webhook_secret": testSecret, "api_url": hangUpURL(t)}, connectors.Deps{})
 	_, err := conn.Send(context.Background(), outbound("1001", "x"))
 	var de *models.DeliveryError
 	if err == nil || errors.As(err, &de) {

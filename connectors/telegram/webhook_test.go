@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 	"github.com/tongdao/hub/sandbox/tgfake"
 )
@@ -63,22 +64,11 @@ func startWebhook(t *testing.T) *hubEnv {
 	go func() { env.done <- env.conn.Run(ctx, env.sink) }()
 	t.Cleanup(func() {
 		cancel()
-		select {
-		case err := <-env.done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("Run did not return after cancel")
+		if err := wait.Recv(t, "Run to return after cancel", env.done); err != nil {
+			t.Errorf("Run: %v", err)
 		}
 	})
-	deadline := time.Now().Add(5 * time.Second)
-	for env.fake.Webhook().URL == "" {
-		if time.Now().After(deadline) {
-			t.Fatal("webhook never registered")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	wait.For(t, "the webhook to be registered", func() bool { return env.fake.Webhook().URL != "" })
 	return env
 }
 
@@ -164,24 +154,20 @@ func TestWebhookClickIsAnsweredOnce(t *testing.T) {
 	if last.Kind != "action" || last.Action != "csat:no" || last.Text != "No" || last.ExternalID != "cb:"+up.CallbackQuery.ID || last.ReplyTo != "1001" {
 		t.Fatalf("click = %+v", last)
 	}
-	waitUntil(t, "callback answered", func() bool { return env.fake.CallbackAnswered(up.CallbackQuery.ID) })
+	wait.For(t, "callback answered", func() bool { return env.fake.CallbackAnswered(up.CallbackQuery.ID) })
 	if err := env.fake.Resend(ctx, up); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // a second answer would run in the background
-	if n := env.fake.Calls("answerCallbackQuery"); n != 1 {
-		t.Errorf("answerCallbackQuery called %d times, want 1", n)
+	// A second answer would be started in the background while the re-sent
+	// update was handled: a later click, answered, is the sentinel that
+	// lets it show before the count.
+	later, err := env.fake.Click(ctx, ana, sent[0].MessageID, "csat:yes")
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
+	wait.For(t, "the later click answered", func() bool { return env.fake.CallbackAnswered(later.CallbackQuery.ID) })
+	if n := env.fake.Calls("answerCallbackQuery"); n != 2 {
+		t.Errorf("answerCallbackQuery called %d times for two clicks and a re-sent one, want 2", n)
 	}
 }
 
@@ -285,7 +271,7 @@ func TestRunFailsOnRefusedToken(t *testing.T) {
 	conn := newConnector(t, map[string]any{
 		"token": "7000001:AAH-wrong_token_000000000000", "webhook_secret": testSecret, "api_url": fake.URL(),
 	}, connectors.Deps{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wait.Timeout)
 	defer cancel()
 	err := conn.Run(ctx, newSink())
 	if err == nil || ctx.Err() != nil {
@@ -301,12 +287,9 @@ func TestRunFailsOnRefusedToken(t *testing.T) {
 }
 
 func TestRunRetriesUnreachableAPI(t *testing.T) {
-	// A closed port: getMe fails with a network error and is retried with
-	// backoff until ctx ends; Run then returns nil.
-	ln := httptest.NewServer(http.NotFoundHandler())
-	addr := ln.URL
-	ln.Close()
-	conn := newConnector(t, map[string]any{"token": testToken, "webhook_secret": testSecret, "api_url": addr}, connectors.Deps{})
+	// A server that hangs up: getMe fails with a network error and is
+	// retried with backoff until ctx ends; Run then returns nil.
+	conn := newConnector(t, map[string]any{"token": testToken, "webhook_secret": testSecret, "api_url": hangUpURL(t)}, connectors.Deps{})
 	var waits []time.Duration
 	conn.sleep = func(ctx context.Context, d time.Duration) error {
 		waits = append(waits, d)
@@ -319,13 +302,8 @@ func TestRunRetriesUnreachableAPI(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- conn.Run(ctx, newSink()) }()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Fatal("Run returned nil though ctx is alive and the API unreachable")
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not stop")
+	if err := wait.Recv(t, "Run to stop", done); err == nil {
+		t.Fatal("Run returned nil though ctx is alive and the API unreachable")
 	}
 	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}
 	if len(waits) != len(want) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tongdao/hub/connectors"
 	"github.com/tongdao/hub/connectors/media"
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 )
 
@@ -89,9 +90,10 @@ type recSink struct {
 	calls int
 	// reply is the bot's inline reply for InlineReply inbounds.
 	reply string
-	// delay is applied to the first call (a slow commit).
-	delay time.Duration
-	err   error
+	// stall, when set, holds the first call up (a slow commit): it sends on
+	// stalled, then waits until stall is closed.
+	stall, stalled chan struct{}
+	err            error
 }
 
 func newSink() *recSink { return &recSink{seen: map[string]bool{}} }
@@ -100,10 +102,11 @@ func (s *recSink) Ingest(ctx context.Context, in models.Inbound) (models.IngestR
 	s.mu.Lock()
 	s.calls++
 	first := s.calls == 1
-	delay, err := s.delay, s.err
+	stall, stalled, err := s.stall, s.stalled, s.err
 	s.mu.Unlock()
-	if first && delay > 0 {
-		time.Sleep(delay)
+	if first && stall != nil {
+		stalled <- struct{}{}
+		<-stall
 	}
 	if err != nil {
 		return models.IngestResult{}, err
@@ -134,18 +137,6 @@ func (s *recSink) callCount() int {
 	return s.calls
 }
 
-// waitFor polls cond for up to 5 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for range 500 {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // runConnector starts c.Run with sink and waits until the webhook accepts.
 func runConnector(t *testing.T, c *Connector, sink connectors.Sink) {
 	t.Helper()
@@ -154,11 +145,7 @@ func runConnector(t *testing.T, c *Connector, sink connectors.Sink) {
 	go func() { done <- c.Run(ctx, sink) }()
 	t.Cleanup(func() {
 		cancel()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Error("Run did not return after cancel")
-		}
+		wait.Recv(t, "Run to return after cancel", done)
 	})
-	waitFor(t, "Run to install the sink", func() bool { return c.currentSink() != nil })
+	wait.For(t, "Run to install the sink", func() bool { return c.currentSink() != nil })
 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 )
 
@@ -60,7 +61,7 @@ type stream struct {
 // connect opens /api/v1/events; header is the Last-Event-ID ("" for none).
 func (s *sseServer) connect(t *testing.T, query, lastEventID string) *stream {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wait.Timeout)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/api/v1/events"+query, nil)
 	if err != nil {
 		cancel()
@@ -152,17 +153,11 @@ func (st *stream) expectIDs(from, to int) {
 // least n times, i.e. the stream has drained and is waiting.
 func (s *sseServer) waitAfterCalls(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	wait.For(t, fmt.Sprintf("EventsAfter to be called %d times", n), func() bool {
 		s.inbox.mu.Lock()
-		c := s.inbox.afterCalls
-		s.inbox.mu.Unlock()
-		if c >= n {
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	t.Fatalf("EventsAfter called fewer than %d times", n)
+		defer s.inbox.mu.Unlock()
+		return s.inbox.afterCalls >= n
+	})
 }
 
 func TestEventsFrameFormatAndHeaders(t *testing.T) {
@@ -230,14 +225,15 @@ func TestEventsWithoutIDStartAtTheNewest(t *testing.T) {
 }
 
 func TestEventsNewEventWakesWaitingClients(t *testing.T) {
-	s := newSSEServer(t, time.Minute) // no heartbeat can help
+	// No heartbeat comes before the streams' deadline (wait.Timeout): only
+	// the wake-up can deliver the events in time.
+	s := newSSEServer(t, time.Hour)
 	const clients = 4
 	streams := make([]*stream, clients)
 	for i := range streams {
 		streams[i] = s.connect(t, "", "0")
 	}
 	s.waitAfterCalls(t, clients)
-	start := time.Now()
 	s.inbox.addEvents(2)
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
@@ -256,9 +252,6 @@ func TestEventsNewEventWakesWaitingClients(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("wake-up took %v", d)
 	}
 }
 
@@ -304,23 +297,13 @@ func TestEventsClientDisconnectEndsHandler(t *testing.T) {
 		t.Fatalf("%d handlers running", s.running.Load())
 	}
 	st.close()
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("handler still running after the client left")
-	}
+	wait.Recv(t, "the handler to end after the client left", s.done)
 	if s.running.Load() != 0 {
 		t.Fatalf("%d handlers running", s.running.Load())
 	}
 	// No goroutine is left behind (bounded wait for the transport's own).
 	http.DefaultClient.CloseIdleConnections()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		t.Fatalf("%d goroutines after the stream, %d before", n, before)
-	}
+	wait.For(t, fmt.Sprintf("the goroutines to drop back to %d", before), func() bool { return runtime.NumGoroutine() <= before })
 }
 
 func TestEventsStoreErrorEndsStream(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/tongdao/hub/inbox/store"
 	"github.com/tongdao/hub/internal/pgtest"
 	"github.com/tongdao/hub/internal/testclock"
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 )
 
@@ -355,14 +356,10 @@ func TestTwoRunnersConcurrentlyHandleEveryEventOnce(t *testing.T) {
 			}
 			notify()
 		}
-		deadline := time.Now().Add(60 * time.Second)
-		for position(t, sa, "bot") < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("position %d after 60 s, want %d", position(t, sa, "bot"), n)
-			}
+		wait.For(t, "every event handled", func() bool {
 			notify()
-			time.Sleep(10 * time.Millisecond) // polling a condition, with a deadline
-		}
+			return position(t, sa, "bot") >= n
+		})
 		cancel()
 		wg.Wait()
 		for id := int64(1); id <= n; id++ {

@@ -1,4 +1,4 @@
-// Package pgtest gives tests a real PostgreSQL server on loopback: the one
+// Package pgtest gives tests a real PostgreSQL server: the one
 // named by TONGDAO_TEST_POSTGRES (a DSN), or a throwaway cluster it starts
 // from the PostgreSQL server binaries (Debian's postgresql package).
 //
@@ -11,7 +11,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -116,11 +115,12 @@ func start() (string, error) {
 	if out, err := run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
 		return "", fmt.Errorf("initdb: %v: %s", err, out)
 	}
-	port, err := freePort()
-	if err != nil {
-		return "", err
-	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
+	// The server listens on a Unix socket in its own directory, not on TCP:
+	// a TCP port would have to be picked before the server binds it, and
+	// another process could take it in between. The port number only names
+	// the socket file (.s.PGSQL.<port>).
+	port := 20000 + os.Getpid()%20000
+	opts := fmt.Sprintf("-c listen_addresses='' -c port=%d -c unix_socket_directories=%s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
 	if out, err := run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
 		return "", fmt.Errorf("pg_ctl start: %v: %s", err, out)
 	}
@@ -128,7 +128,7 @@ func start() (string, error) {
 		_ = run("pg_ctl", "-D", data, "-m", "immediate", "stop").Run()
 		os.RemoveAll(dir)
 	}
-	return fmt.Sprintf("host=127.0.0.1 port=%d user=postgres sslmode=disable", port), nil
+	return fmt.Sprintf("host=%s port=%d user=postgres sslmode=disable", dir, port), nil
 }
 
 func findBin() (string, error) {
@@ -146,13 +146,4 @@ func findBin() (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no PostgreSQL server binaries (install Debian's postgresql package)")
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

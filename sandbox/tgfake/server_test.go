@@ -16,6 +16,8 @@ import (
 	"time"
 
 	tele "gopkg.in/telebot.v3"
+
+	"github.com/tongdao/hub/internal/wait"
 )
 
 const token = "7000001:AAH-test_token_0123456789abcdef"
@@ -213,15 +215,33 @@ func TestGetUpdatesOffsetAndLongPoll(t *testing.T) {
 		t.Error("pending after confirmation")
 	}
 
-	// A long poll returns as soon as an update arrives.
+	// A long poll returns as soon as an update arrives: with an hour's
+	// timeout, it answers only if the update woke it.
+	type result struct {
+		ups []Update
+		err error
+	}
+	polled := make(chan result, 1)
+	before := s.Calls("getUpdates")
 	go func() {
-		time.Sleep(50 * time.Millisecond)
-		_, _ = s.SendText(ctx, ana, "late")
+		resp, err := http.PostForm(s.URL()+"/bot"+token+"/getUpdates",
+			url.Values{"offset": {itoa(ids[2] + 1)}, "timeout": {"3600"}})
+		if err != nil {
+			polled <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		var body struct{ Result []Update }
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		polled <- result{body.Result, err}
 	}()
-	began := time.Now()
-	got := call(url.Values{"offset": {itoa(ids[2] + 1)}, "timeout": {"5"}})
-	if len(got) != 1 || got[0].Message.Text != "late" || time.Since(began) > 3*time.Second {
-		t.Fatalf("long poll: %+v after %v", got, time.Since(began))
+	wait.For(t, "the long poll to arrive", func() bool { return s.Calls("getUpdates") > before })
+	if _, err := s.SendText(ctx, ana, "late"); err != nil {
+		t.Fatal(err)
+	}
+	r := wait.Recv(t, "the long poll to answer", polled)
+	if r.err != nil || len(r.ups) != 1 || r.ups[0].Message.Text != "late" {
+		t.Fatalf("long poll: %+v %v", r.ups, r.err)
 	}
 }
 
@@ -247,7 +267,7 @@ func TestTelebotLongPoller(t *testing.T) {
 		select {
 		case g := <-got:
 			seen[g] = true
-		case <-time.After(5 * time.Second):
+		case <-time.After(wait.Timeout):
 			t.Fatalf("telebot received only %v", seen)
 		}
 	}
@@ -395,11 +415,11 @@ func TestCustomerAPI(t *testing.T) {
 	if len(ups.Updates) != 4 || ups.Updates[3].CallbackQuery == nil || ups.Updates[1].Message.Location == nil || len(ups.Updates[2].Message.Photo) != 2 {
 		t.Errorf("updates = %+v", ups.Updates)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if got, err := s.WaitSent(ctx, 1001, 1); err != nil || len(got) != 1 {
+	if got, err := s.WaitSent(wait.Context(t), 1001, 1); err != nil || len(got) != 1 {
 		t.Errorf("WaitSent = %v, %v", got, err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
 	if _, err := s.WaitSent(ctx, 1001, 2); err == nil {
 		t.Error("WaitSent returned without the messages")
 	}

@@ -20,7 +20,8 @@
 //
 // Tests and people play customers through Go methods (SendText, Follow,
 // Scan, Click, …) or the JSON CustomerAPI; Sent lists what the account sent
-// (customer-service messages and passive replies). ExpireToken, FailNext and
-// SetSlow inject faults. The message crypto is implemented here
-// independently of the SDK the connector uses.
+// (customer-service messages and passive replies). ExpireToken, FailNext,
+// SetSlow and AbandonPushes (WeChat giving up on a slow hub) inject faults.
+// The message crypto is implemented here independently of the SDK the
+// connector uses.
 package wxfake

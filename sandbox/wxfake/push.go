@@ -207,10 +207,16 @@ func withQuery(raw string, q url.Values) (string, error) {
 	return u.String(), nil
 }
 
-// postOnce posts one attempt within PushTimeout.
+// errGaveUp is why an attempt that AbandonPushes ended failed.
+var errGaveUp = errors.New("wxfake: gave up waiting for the hub's answer")
+
+// postOnce posts one attempt within PushTimeout (or until AbandonPushes).
 func (s *Server) postOnce(ctx context.Context, target string, body []byte) (int, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.pushTimeout)
 	defer cancel()
+	ctx, abandon := context.WithCancelCause(ctx)
+	defer abandon(nil)
+	defer s.trackAttempt(abandon)()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
@@ -218,6 +224,9 @@ func (s *Server) postOnce(ctx context.Context, target string, body []byte) (int,
 	req.Header.Set("Content-Type", "text/xml")
 	resp, err := s.client.Do(req)
 	if err != nil {
+		if errors.Is(context.Cause(ctx), errGaveUp) {
+			err = errGaveUp
+		}
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
@@ -226,6 +235,51 @@ func (s *Server) postOnce(ctx context.Context, target string, body []byte) (int,
 		return 0, nil, err
 	}
 	return resp.StatusCode, answer, nil
+}
+
+// trackAttempt records a push attempt awaiting the hub's answer until the
+// returned func is called.
+func (s *Server) trackAttempt(abandon context.CancelCauseFunc) (done func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.attemptSeq++
+	id := s.attemptSeq
+	s.attempts[id] = abandon
+	close(s.attemptStarted)
+	s.attemptStarted = make(chan struct{})
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.attempts, id)
+	}
+}
+
+// AbandonPushes makes WeChat lose patience now, as it does when PushTimeout
+// passes: it waits until at least one push attempt awaits the hub's answer,
+// gives up on every such attempt (each push then re-posts, up to
+// PushAttempts in all) and returns how many it gave up on.
+//
+// Tests play a slow hub with it without racing a timer: hold the hub up,
+// AbandonPushes, let the hub go; the re-post gets the full PushTimeout.
+func (s *Server) AbandonPushes(ctx context.Context) (int, error) {
+	for {
+		s.mu.Lock()
+		if n := len(s.attempts); n > 0 {
+			for id, abandon := range s.attempts {
+				abandon(errGaveUp)
+				delete(s.attempts, id)
+			}
+			s.mu.Unlock()
+			return n, nil
+		}
+		started := s.attemptStarted
+		s.mu.Unlock()
+		select {
+		case <-started:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
 }
 
 // replyXML is a passive reply (text or image).

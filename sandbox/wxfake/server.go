@@ -93,6 +93,11 @@ type Server struct {
 	slow     time.Duration
 	msgSeq   int64
 	lastPush map[string]*lastPush // appID → last push, for Repost
+	// attempts are the push attempts awaiting the hub's answer;
+	// attemptStarted is closed (and replaced) when one starts.
+	attempts       map[int64]context.CancelCauseFunc
+	attemptSeq     int64
+	attemptStarted chan struct{}
 
 	srv  *http.Server
 	ln   net.Listener
@@ -155,18 +160,20 @@ type Sent struct {
 // New returns a Server for opts; Start makes it listen.
 func New(opts Options) *Server {
 	s := &Server{
-		log:          opts.Logger,
-		now:          opts.Now,
-		pushTimeout:  opts.PushTimeout,
-		pushAttempts: opts.PushAttempts,
-		client:       &http.Client{},
-		accounts:     map[string]*account{},
-		tokens:       map[string]*tokenInfo{},
-		stable:       map[string]*tokenInfo{},
-		tickets:      map[string]*qrTicket{},
-		media:        map[string]*mediaItem{},
-		lastPush:     map[string]*lastPush{},
-		msgSeq:       24_300_000_000_000_000,
+		log:            opts.Logger,
+		now:            opts.Now,
+		pushTimeout:    opts.PushTimeout,
+		pushAttempts:   opts.PushAttempts,
+		client:         &http.Client{},
+		accounts:       map[string]*account{},
+		tokens:         map[string]*tokenInfo{},
+		stable:         map[string]*tokenInfo{},
+		tickets:        map[string]*qrTicket{},
+		media:          map[string]*mediaItem{},
+		lastPush:       map[string]*lastPush{},
+		attempts:       map[int64]context.CancelCauseFunc{},
+		attemptStarted: make(chan struct{}),
+		msgSeq:         24_300_000_000_000_000,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/internal/testclock"
+	"github.com/tongdao/hub/internal/wait"
 )
 
 const testKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -95,7 +96,7 @@ func newTestServer(t *testing.T, safe bool) (*Server, *hubStub, *testclock.Clock
 	hs := httptest.NewServer(hub.handler(t, "tok", app))
 	t.Cleanup(hs.Close)
 	s := New(Options{Accounts: []Account{{AppID: app, AppSecret: "sec", Token: "tok", EncodingAESKey: testKey,
-		SafeMode: safe, WebhookURL: hs.URL + "/webhooks/wx"}}, Now: clk.Now, PushTimeout: time.Second})
+		SafeMode: safe, WebhookURL: hs.URL + "/webhooks/wx"}}, Now: clk.Now, PushTimeout: wait.Timeout})
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +275,7 @@ func TestRetries(t *testing.T) {
 	}))
 	defer hs.Close()
 	s := New(Options{Accounts: []Account{{AppID: "wx1234567890abcdef", AppSecret: "s", Token: "tok", WebhookURL: hs.URL}},
-		PushTimeout: time.Second})
+		PushTimeout: wait.Timeout})
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -287,5 +288,60 @@ func TestRetries(t *testing.T) {
 	defer mu.Unlock()
 	if d.Acked || d.Attempts != 3 || calls != 3 || d.Status != 500 {
 		t.Fatalf("delivery %+v after %d calls", d, calls)
+	}
+}
+
+// TestAbandonPushes: WeChat gives up on an attempt the hub has not answered
+// and re-posts; the re-post is acknowledged.
+func TestAbandonPushes(t *testing.T) {
+	inFirst, release := make(chan struct{}, 1), make(chan struct{})
+	var mu sync.Mutex
+	calls := 0
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		_, _ = io.Copy(io.Discard, r.Body) // then the server notices the client leave
+		if first {
+			inFirst <- struct{}{}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		_, _ = io.WriteString(w, "success")
+	}))
+	defer hs.Close()
+	defer close(release) // before hs.Close, which waits for the handlers
+	s := New(Options{Accounts: []Account{{AppID: "wx1234567890abcdef", AppSecret: "s", Token: "tok", WebhookURL: hs.URL}},
+		PushTimeout: wait.Timeout})
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	type result struct {
+		d   Delivery
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		d, err := s.Follow(context.Background(), "", "o1", "")
+		done <- result{d, err}
+	}()
+	wait.Recv(t, "the first attempt", inFirst)
+	if n, err := s.AbandonPushes(wait.Context(t)); n != 1 || err != nil {
+		t.Fatalf("AbandonPushes = %d, %v", n, err)
+	}
+	r := wait.Recv(t, "the push", done)
+	if r.err != nil || !r.d.Acked || r.d.Attempts != 2 {
+		t.Fatalf("delivery %+v, %v: want acknowledged on attempt 2", r.d, r.err)
+	}
+	// Nothing in flight: AbandonPushes waits for an attempt, until ctx ends.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if n, err := s.AbandonPushes(ctx); n != 0 || err == nil {
+		t.Fatalf("AbandonPushes with nothing in flight = %d, %v", n, err)
 	}
 }

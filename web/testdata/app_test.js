@@ -1,0 +1,372 @@
+// Unit tests of ../static/app.js, run by TestConsoleApp with `node --test`.
+//
+// The console runs unchanged in a small fake browser: a DOM with just what
+// app.js uses (and an innerHTML that throws, since the console must put API
+// text into the page as text only), the element ids of ../static/index.html,
+// a scripted fetch, sessionStorage, history, and timers the test fires by
+// hand. Nothing here waits for wall-clock time.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const path = require('node:path');
+const vm = require('node:vm');
+const { readError } = require('../static/sse.js');
+
+const APP = fs.readFileSync(path.join(__dirname, '../static/app.js'), 'utf8');
+const INDEX = fs.readFileSync(path.join(__dirname, '../static/index.html'), 'utf8');
+
+class Text {
+  constructor(data) { this.data = String(data); this.parentNode = null; }
+  get textContent() { return this.data; }
+}
+
+class Element {
+  constructor(doc, tag) {
+    this.ownerDocument = doc;
+    this.tagName = tag.toUpperCase();
+    this.childNodes = [];
+    this.parentNode = null;
+    this.attributes = {};
+    this.dataset = {};
+    this.listeners = {};
+    this.cls = new Set();
+    this.hidden = false;
+    this.value = '';
+    this.disabled = false;
+    this.checked = false;
+    this.title = '';
+    this.scrollTop = 0;
+    this.scrollHeight = 0;
+    this.clientHeight = 0;
+  }
+  get className() { return [...this.cls].join(' '); }
+  set className(v) { this.cls = new Set(String(v).split(/\s+/).filter(Boolean)); }
+  get classList() {
+    const s = this.cls;
+    return {
+      add: (...c) => c.forEach((x) => s.add(x)),
+      remove: (...c) => c.forEach((x) => s.delete(x)),
+      contains: (c) => s.has(c),
+      toggle: (c, on) => {
+        if (on === undefined) on = !s.has(c);
+        if (on) s.add(c); else s.delete(c);
+        return on;
+      },
+    };
+  }
+  get firstChild() { return this.childNodes[0] || null; }
+  appendChild(n) {
+    if (n.parentNode) n.parentNode.removeChild(n);
+    n.parentNode = this;
+    this.childNodes.push(n);
+    return n;
+  }
+  removeChild(n) {
+    const i = this.childNodes.indexOf(n);
+    if (i < 0) throw new Error('removeChild: not a child');
+    this.childNodes.splice(i, 1);
+    n.parentNode = null;
+    return n;
+  }
+  get textContent() { return this.childNodes.map((c) => c.textContent).join(''); }
+  set textContent(v) {
+    this.childNodes.slice().forEach((c) => this.removeChild(c));
+    if (v !== '' && v !== null && v !== undefined) this.appendChild(new Text(v));
+  }
+  get innerHTML() { throw new Error('the console must not read innerHTML'); }
+  set innerHTML(v) { throw new Error('the console must not parse HTML: innerHTML = ' + v); }
+  insertAdjacentHTML() { throw new Error('the console must not parse HTML'); }
+  setAttribute(k, v) { this.attributes[k] = String(v); }
+  getAttribute(k) { return k in this.attributes ? this.attributes[k] : null; }
+  get href() { return this.getAttribute('href'); }
+  addEventListener(type, fn) { (this.listeners[type] = this.listeners[type] || []).push(fn); }
+  dispatch(type, props) {
+    const ev = Object.assign({ type, target: this, defaultPrevented: false, preventDefault() { this.defaultPrevented = true; } }, props);
+    (this.listeners[type] || []).forEach((fn) => fn(ev));
+    return ev;
+  }
+  focus() { this.ownerDocument.activeElement = this; }
+  blur() { if (this.ownerDocument.activeElement === this) this.ownerDocument.activeElement = null; }
+  // Only what app.js asks for: ".class".
+  querySelectorAll(sel) {
+    assert.match(sel, /^\.[\w-]+$/, 'selector ' + sel);
+    return all(this).filter((e) => e.cls.has(sel.slice(1)));
+  }
+}
+
+// all lists the elements under root, depth first.
+function all(root) {
+  const out = [];
+  (function walk(n) {
+    for (const c of n.childNodes) {
+      if (c instanceof Element) {
+        out.push(c);
+        walk(c);
+      }
+    }
+  })(root);
+  return out;
+}
+
+// page builds the fake browser from index.html's ids and hidden flags.
+function page() {
+  const doc = {
+    readyState: 'complete',
+    activeElement: null,
+    listeners: {},
+    byId: {},
+    createElement(tag) { return new Element(doc, tag); },
+    createTextNode(t) { return new Text(t); },
+    getElementById(id) { return doc.byId[id] || null; },
+    querySelectorAll(sel) { return doc.body.querySelectorAll(sel); },
+    addEventListener(type, fn) { (doc.listeners[type] = doc.listeners[type] || []).push(fn); },
+  };
+  doc.body = new Element(doc, 'body');
+  for (const m of INDEX.matchAll(/<(\w+)\s([^>]*?)\bid="([^"]+)"([^>]*)>/g)) {
+    const el = new Element(doc, m[1]);
+    el.id = m[3];
+    el.hidden = /\shidden(\s|$|=)/.test(' ' + m[2] + ' ' + m[4] + ' ');
+    doc.byId[m[3]] = el;
+    doc.body.appendChild(el);
+  }
+  for (const m of INDEX.matchAll(/class="seg-btn" data-status="(\w+)"/g)) {
+    const b = new Element(doc, 'button');
+    b.className = 'seg-btn';
+    b.dataset.status = m[1];
+    doc.body.appendChild(b);
+  }
+  return doc;
+}
+
+function json(status, body) {
+  return {
+    ok: status >= 200 && status < 300, status, statusText: 'status ' + status,
+    headers: { get: () => 'application/json' },
+    json: () => Promise.resolve(JSON.parse(JSON.stringify(body))),
+    text: () => Promise.resolve(JSON.stringify(body)),
+  };
+}
+
+// boot runs app.js in a fresh fake browser. routes maps "METHOD /path"
+// (without the query) to a function of the request returning a response,
+// or a response, or a promise of one.
+function boot({ url = '/', routes = {}, storage = {} } = {}) {
+  const doc = page();
+  const u = new URL(url, 'http://hub.test');
+  const location = { pathname: u.pathname, search: u.search, hash: u.hash };
+  const b = {
+    doc,
+    location,
+    calls: [],
+    timers: [],
+    replaced: [],
+    stream: null,
+    storage: Object.assign({}, storage),
+  };
+  const history = {
+    replaceState(_s, _t, to) { b.replaced.push(to); const n = new URL(to, 'http://hub.test'); location.pathname = n.pathname; location.search = n.search; location.hash = ''; },
+    pushState(_s, _t, to) { const n = new URL(to, 'http://hub.test'); location.pathname = n.pathname; location.search = n.search; location.hash = ''; },
+  };
+  const sessionStorage = {
+    getItem: (k) => (k in b.storage ? b.storage[k] : null),
+    setItem: (k, v) => { b.storage[k] = String(v); },
+    removeItem: (k) => { delete b.storage[k]; },
+  };
+  const fetch = (to, init) => {
+    const n = new URL(to, 'http://hub.test');
+    const call = { method: init.method, path: n.pathname, query: n.search, headers: init.headers, body: init.body && JSON.parse(init.body) };
+    b.calls.push(call);
+    const route = routes[call.method + ' ' + call.path];
+    if (!route) return Promise.resolve(json(404, { error: { code: 'not_found', message: 'no route ' + call.path } }));
+    return Promise.resolve(typeof route === 'function' ? route(call) : route);
+  };
+  class EventStream {
+    constructor(opts) { this.opts = opts; b.stream = this; }
+    start() { this.started = true; }
+    close() { this.closed = true; }
+  }
+  const win = {
+    document: doc, location, history, sessionStorage, fetch, Intl, console,
+    TongdaoSSE: { EventStream, readError },
+    setTimeout: (fn) => { b.timers.push(fn); return b.timers.length; },
+    clearTimeout: () => {},
+    setInterval: () => 0,
+    matchMedia: () => ({ matches: false }),
+    listeners: {},
+    addEventListener(type, fn) { (win.listeners[type] = win.listeners[type] || []).push(fn); },
+  };
+  win.window = win;
+  win.self = win;
+  vm.runInNewContext(APP, win, { filename: 'app.js' });
+  b.el = (id) => doc.getElementById(id);
+  // event delivers one event from the stream, as EventStream would.
+  b.event = (type, conversationID, data) => b.stream.opts.onEvent({ type, data: JSON.stringify({ type, conversation_id: conversationID, data }) });
+  // fireTimers runs the timers set so far (the 400 ms refresh debounce).
+  b.fireTimers = () => { const t = b.timers.splice(0); t.forEach((fn) => fn()); };
+  return b;
+}
+
+// settle lets the promise chains of scripted fetches run to their end.
+async function settle() {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}
+
+function list(convs) { return json(200, { conversations: convs, next_cursor: null }); }
+function messages(ms) { return json(200, { messages: ms, next_cursor: null }); }
+
+const T0 = '2026-11-02T09:00:00Z';
+function conversation(id, over) {
+  return Object.assign({
+    id, status: 'open', priority: 'normal', assignee: null, team: null, subject: 'My order',
+    last_message_at: T0, created_at: T0, updated_at: T0,
+    contact: { id: 'c' + id, name: 'Ana Li', identities: [{ id: 'i' + id, channel: 'telegram', connector: 'tg', external_id: '1001', display_name: 'Ana Li', reply_until: null, reachable: true }] },
+  }, over);
+}
+function message(id, over) {
+  return Object.assign({
+    id, conversation_id: '7', direction: 'in', kind: 'message', channel: 'telegram', connector: 'tg',
+    sender: { type: 'customer', id: 'c7', name: 'Ana Li' }, text: 'hello', private: false, attachments: [],
+    buttons: [], delivery: { status: 'received', error: null }, created_at: T0,
+  }, over);
+}
+
+// openConversation boots the console on /c/7 with a signed-in token.
+async function openConversation(msgs, routes) {
+  const b = boot({
+    url: '/c/7',
+    storage: { 'tongdao.token': 'tdk_test' },
+    routes: Object.assign({
+      'GET /api/v1/conversations': list([conversation('7')]),
+      'GET /api/v1/conversations/7': json(200, conversation('7')),
+      'GET /api/v1/conversations/7/messages': messages(msgs),
+    }, routes),
+  });
+  await settle();
+  return b;
+}
+
+test('a token in the URL fragment signs in and leaves the address bar and history', async () => {
+  const b = boot({ url: '/#token=tdk_abc%2B1', routes: { 'GET /api/v1/conversations': list([]) } });
+  await settle();
+  assert.strictEqual(b.storage['tongdao.token'], 'tdk_abc+1');
+  assert.deepStrictEqual(b.replaced, ['/']);
+  assert.strictEqual(b.location.hash, '');
+  assert.strictEqual(b.el('app').hidden, false);
+  assert.strictEqual(b.el('signin').hidden, true);
+  assert.ok(b.calls.length > 0);
+  for (const c of b.calls) assert.strictEqual(c.headers.Authorization, 'Bearer tdk_abc+1', c.path);
+  assert.ok(b.stream && b.stream.started, 'the event stream was not started');
+  assert.deepStrictEqual({ ...b.stream.opts.headers() }, { Authorization: 'Bearer tdk_abc+1' });
+});
+
+test('without a token the sign-in form is shown and nothing is fetched', async () => {
+  const b = boot();
+  await settle();
+  assert.strictEqual(b.el('signin').hidden, false);
+  assert.strictEqual(b.el('app').hidden, true);
+  assert.deepStrictEqual(b.calls, []);
+  b.el('signin-token').value = '  tdk_pasted ';
+  b.el('signin-form').dispatch('submit');
+  await settle();
+  assert.strictEqual(b.storage['tongdao.token'], 'tdk_pasted');
+  assert.strictEqual(b.calls[0].headers.Authorization, 'Bearer tdk_pasted');
+});
+
+test('text from the API is shown as text, never parsed as HTML', async () => {
+  const evil = '<img src=x onerror=alert(1)>';
+  const b = await openConversation([message('1', { text: evil, sender: { type: 'customer', id: 'c7', name: '<b>Ana</b>' } })], {
+    'GET /api/v1/conversations': list([conversation('7', { subject: evil })]),
+  });
+  assert.strictEqual(b.el('list-error').hidden, true, b.el('list-error').textContent);
+  assert.ok(b.el('conv-list').textContent.includes(evil), b.el('conv-list').textContent);
+  assert.ok(b.el('timeline').textContent.includes(evil));
+  assert.ok(b.el('timeline').textContent.includes('<b>Ana</b>'));
+  const tags = new Set(all(b.doc.body).map((e) => e.tagName));
+  assert.ok(!tags.has('IMG') && !tags.has('B'), 'API text became elements: ' + [...tags]);
+});
+
+test('only http(s) attachment URLs become links', async () => {
+  const b = await openConversation([message('1', {
+    attachments: [
+      { type: 'document', name: 'invoice.pdf', url: 'javascript:alert(1)' },
+      { type: 'image', name: 'photo.png', url: 'https://files.example/photo.png' },
+    ],
+  })]);
+  const links = all(b.el('timeline')).filter((e) => e.tagName === 'A');
+  assert.deepStrictEqual(links.map((a) => a.href), ['https://files.example/photo.png']);
+  assert.strictEqual(links[0].getAttribute('rel'), 'noopener noreferrer');
+  assert.ok(b.el('timeline').textContent.includes('document: invoice.pdf'));
+});
+
+test('a token the API refuses signs out and says why', async () => {
+  const b = boot({
+    storage: { 'tongdao.token': 'tdk_revoked' },
+    routes: { 'GET /api/v1/conversations': json(401, { error: { code: 'unauthorized', message: 'the token was revoked' } }) },
+  });
+  await settle();
+  assert.strictEqual(b.el('signin').hidden, false);
+  assert.strictEqual(b.el('app').hidden, true);
+  assert.ok(b.el('signin-error').textContent.includes('the token was revoked'), b.el('signin-error').textContent);
+  assert.strictEqual(b.storage['tongdao.token'], undefined);
+  assert.ok(b.stream.closed, 'the event stream was left open');
+});
+
+test('a reply is posted and shown; its late "queued" answer does not undo "sent"', async () => {
+  let answer;
+  const b = await openConversation([message('1')], {
+    'POST /api/v1/conversations/7/messages': () => new Promise((resolve) => { answer = resolve; }),
+  });
+  b.el('reply-text').value = 'It ships today.';
+  b.el('reply-form').dispatch('submit');
+  await settle();
+  const post = b.calls.find((c) => c.method === 'POST');
+  assert.deepStrictEqual(post.body, { text: 'It ships today.', private: false });
+  assert.strictEqual(b.el('reply-send').disabled, true);
+  // The outbox is faster than the 202: the event saying "sent" comes first.
+  const out = message('2', { direction: 'out', text: 'It ships today.', sender: { type: 'agent', id: 'ana', name: 'ana' } });
+  b.event('message.created', '7', Object.assign({}, out, { delivery: { status: 'sent', error: null, attempts: 1 } }));
+  answer(json(202, Object.assign({}, out, { delivery: { status: 'queued', error: null, attempts: 0 } })));
+  await settle();
+  const tl = b.el('timeline').textContent;
+  assert.ok(tl.includes('It ships today.'), tl);
+  assert.ok(tl.includes('sent') && !tl.includes('queued'), tl);
+  assert.strictEqual(b.el('reply-text').value, '');
+  assert.strictEqual(b.el('reply-send').disabled, false);
+});
+
+test('Enter sends, Shift+Enter and Enter ending an IME composition do not', async () => {
+  const b = await openConversation([], {
+    'POST /api/v1/conversations/7/messages': json(202, message('3', { direction: 'out', text: '你好', delivery: { status: 'queued', error: null } })),
+  });
+  const posts = () => b.calls.filter((c) => c.method === 'POST').length;
+  b.el('reply-text').value = '你好';
+  b.el('reply-text').dispatch('keydown', { key: 'Enter', isComposing: true, keyCode: 229 });
+  b.el('reply-text').dispatch('keydown', { key: 'Enter', shiftKey: true });
+  await settle();
+  assert.strictEqual(posts(), 0);
+  b.el('reply-text').dispatch('keydown', { key: 'Enter' });
+  await settle();
+  assert.strictEqual(posts(), 1);
+});
+
+test('events update the open timeline and refresh the list', async () => {
+  const b = await openConversation([message('1')]);
+  const listLoads = () => b.calls.filter((c) => c.path === '/api/v1/conversations').length;
+  const before = listLoads();
+  b.event('message.created', '7', message('4', { text: 'are you there?' }));
+  b.event('message.created', '8', message('5', { conversation_id: '8', text: 'another customer' }));
+  assert.ok(b.el('timeline').textContent.includes('are you there?'));
+  assert.ok(!b.el('timeline').textContent.includes('another customer'));
+  b.fireTimers(); // the debounced refreshes
+  await settle();
+  assert.strictEqual(listLoads(), before + 1, 'two events, one list refresh');
+});
+
+test('a failed delivery shows the platform\'s reason', async () => {
+  const b = await openConversation([message('6', {
+    direction: 'out', text: 'Still there?', sender: { type: 'agent', id: 'ana', name: 'ana' },
+    delivery: { status: 'failed', error: 'the customer\'s DMs are closed (50007)', attempts: 1 },
+  })]);
+  assert.ok(b.el('timeline').textContent.includes('failed: the customer\'s DMs are closed (50007)'));
+});
