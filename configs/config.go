@@ -24,6 +24,14 @@ const (
 	DefaultDriver = DriverSQLite
 	// DefaultSQLiteDSN is the default database.dsn for SQLite.
 	DefaultSQLiteDSN = "data/hub.db"
+
+	// Server limits (server.*) against slow or greedy clients.
+	DefaultReadHeaderTimeout       = 10 * time.Second
+	DefaultBodyTimeout             = 15 * time.Second
+	DefaultWriteTimeout            = 30 * time.Second
+	DefaultIdleTimeout             = 2 * time.Minute
+	DefaultMaxEventStreams         = 1000
+	DefaultMaxEventStreamsPerToken = 8
 )
 
 // Database drivers.
@@ -68,6 +76,24 @@ type Server struct {
 	// register their webhooks under it. It may be empty while no connector
 	// needs webhooks.
 	PublicURL string `yaml:"public_url"`
+	// ReadHeaderTimeout is how long a client may take to send a request's
+	// headers (default 10s).
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// BodyTimeout is how long a client may take to send a request body,
+	// webhooks and API alike, counted from the end of the headers (default
+	// 15s). A client trickling a body is cut off.
+	BodyTimeout time.Duration `yaml:"body_timeout"`
+	// WriteTimeout is how long the hub may take to write a response
+	// (default 30s). Event streams have no read or write deadline.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout is how long an idle keep-alive connection stays open
+	// (default 2m).
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxEventStreams caps concurrent event streams (GET /api/v1/events) in
+	// total (default 1000) and MaxEventStreamsPerToken per API token
+	// (default 8); beyond, the stream is refused with 429.
+	MaxEventStreams         int `yaml:"max_event_streams"`
+	MaxEventStreamsPerToken int `yaml:"max_event_streams_per_token"`
 }
 
 // Database configures the store.
@@ -160,11 +186,27 @@ func applyDefaults(c *Config) {
 	if c.Server.Listen == "" {
 		c.Server.Listen = DefaultListen
 	}
+	defaultDuration(&c.Server.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	defaultDuration(&c.Server.BodyTimeout, DefaultBodyTimeout)
+	defaultDuration(&c.Server.WriteTimeout, DefaultWriteTimeout)
+	defaultDuration(&c.Server.IdleTimeout, DefaultIdleTimeout)
+	if c.Server.MaxEventStreams == 0 {
+		c.Server.MaxEventStreams = DefaultMaxEventStreams
+	}
+	if c.Server.MaxEventStreamsPerToken == 0 {
+		c.Server.MaxEventStreamsPerToken = DefaultMaxEventStreamsPerToken
+	}
 	if c.Database.Driver == "" {
 		c.Database.Driver = DefaultDriver
 	}
 	if c.Database.DSN == "" && c.Database.Driver == DriverSQLite {
 		c.Database.DSN = DefaultSQLiteDSN
+	}
+}
+
+func defaultDuration(d *time.Duration, def time.Duration) {
+	if *d == 0 {
+		*d = def
 	}
 }
 

@@ -129,7 +129,9 @@ func TestLoadValid(t *testing.T) {
 		check func(t *testing.T, c *Config)
 	}{
 		{"full.yaml", func(t *testing.T, c *Config) {
-			want := Server{Listen: ":9090", PublicURL: "https://support.example.com/hub"}
+			want := Server{Listen: ":9090", PublicURL: "https://support.example.com/hub",
+				ReadHeaderTimeout: 5 * time.Second, BodyTimeout: 2 * time.Second, WriteTimeout: time.Minute,
+				IdleTimeout: 90 * time.Second, MaxEventStreams: 50, MaxEventStreamsPerToken: 3}
 			if c.Server != want {
 				t.Errorf("server = %+v", c.Server)
 			}
@@ -214,6 +216,10 @@ func TestDefault(t *testing.T) {
 	}
 	if len(c.Connectors) != 0 || c.Server.PublicURL != "" {
 		t.Errorf("Default() = %+v", c)
+	}
+	if s := c.Server; s.ReadHeaderTimeout != 10*time.Second || s.BodyTimeout != 15*time.Second || s.WriteTimeout != 30*time.Second ||
+		s.IdleTimeout != 2*time.Minute || s.MaxEventStreams != 1000 || s.MaxEventStreamsPerToken != 8 {
+		t.Errorf("Default() server limits = %+v", s)
 	}
 	if err := Validate(c); err != nil {
 		t.Errorf("Validate(Default()) = %v", err)

@@ -36,6 +36,27 @@ func Validate(c *Config) error {
 	if msg := checkPublicURL(c.Server.PublicURL); msg != "" {
 		add("server.public_url", "%s", msg)
 	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{
+		{"read_header_timeout", c.Server.ReadHeaderTimeout},
+		{"body_timeout", c.Server.BodyTimeout},
+		{"write_timeout", c.Server.WriteTimeout},
+		{"idle_timeout", c.Server.IdleTimeout},
+	} {
+		if d.v < 0 {
+			add("server."+d.key, "must be a positive duration such as 30s, not %s", d.v)
+		}
+	}
+	if c.Server.MaxEventStreams < 0 {
+		add("server.max_event_streams", "must be a positive number, not %d", c.Server.MaxEventStreams)
+	}
+	if n := c.Server.MaxEventStreamsPerToken; n < 0 {
+		add("server.max_event_streams_per_token", "must be a positive number, not %d", n)
+	} else if n > c.Server.MaxEventStreams && c.Server.MaxEventStreams > 0 {
+		add("server.max_event_streams_per_token", "%d is more than server.max_event_streams (%d)", n, c.Server.MaxEventStreams)
+	}
 
 	switch c.Database.Driver {
 	case DriverSQLite, DriverPostgres:

@@ -20,7 +20,8 @@ const (
 )
 
 // Supervisor runs connectors and restarts one whose Run returns before the
-// hub stops, with exponential backoff.
+// hub stops, with exponential backoff. Connectors can be started and
+// stopped one by one while it runs (a configuration reload).
 type Supervisor struct {
 	Sink   Sink
 	Logger *slog.Logger
@@ -32,28 +33,106 @@ type Supervisor struct {
 	MinBackoff, MaxBackoff time.Duration
 	Rand                   func() float64
 
-	mu     sync.Mutex
-	states map[string]*models.ConnectorState
-	order  []string
+	mu      sync.Mutex
+	states  map[string]*models.ConnectorState
+	order   []string
+	running map[string]*run
+	wg      sync.WaitGroup
+	closed  bool
+	once    sync.Once
 }
 
-// Run runs every connector until ctx ends. types maps connector name to type
-// (for display).
+// run is one started connector: how to stop it and when it has stopped.
+type run struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Run runs every connector until ctx ends, and returns once every connector
+// it or Start started has stopped. types maps connector name to type (for
+// display).
 func (s *Supervisor) Run(ctx context.Context, conns []Connector, types map[string]string) {
 	s.defaults()
-	var wg sync.WaitGroup
 	for _, c := range conns {
-		s.setState(c.Name(), types[c.Name()], StateStarting, "", false)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.loop(ctx, c, types[c.Name()])
-		}()
+		if err := s.Start(ctx, c, types[c.Name()]); err != nil {
+			s.Logger.Error("connector not started", "connector", c.Name(), "err", err)
+		}
 	}
-	wg.Wait()
+	<-ctx.Done()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.wg.Wait()
 }
 
-func (s *Supervisor) defaults() {
+// Start runs c (of type typ, for display) until ctx ends or Stop(c.Name())
+// is called, restarting it when it stops on its own. It fails when a
+// connector of that name is running or the supervisor has stopped.
+func (s *Supervisor) Start(ctx context.Context, c Connector, typ string) error {
+	s.defaults()
+	name := c.Name()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("connector %s: the supervisor has stopped", name)
+	}
+	if s.running == nil {
+		s.running = map[string]*run{}
+	}
+	if _, dup := s.running[name]; dup {
+		s.mu.Unlock()
+		return fmt.Errorf("connector %s is running already", name)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	r := &run{cancel: cancel, done: make(chan struct{})}
+	s.running[name] = r
+	s.wg.Add(1)
+	s.mu.Unlock()
+	s.setState(name, typ, StateStarting, "", false)
+	go func() {
+		defer s.wg.Done()
+		defer close(r.done)
+		defer cancel()
+		s.loop(cctx, c, typ)
+	}()
+	return nil
+}
+
+// Stop stops the named connector: its Run is cancelled and Stop returns once
+// it has returned (its work in flight finished), or when ctx ends first. The
+// connector then leaves States. It reports whether the connector was
+// running.
+func (s *Supervisor) Stop(ctx context.Context, name string) bool {
+	s.mu.Lock()
+	r, ok := s.running[name]
+	delete(s.running, name)
+	s.mu.Unlock()
+	if !ok {
+		return false
+	}
+	r.cancel()
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		s.Logger.Warn("connector still stopping", "connector", name, "err", ctx.Err())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, again := s.running[name]; !again { // not started anew meanwhile
+		delete(s.states, name)
+		for i, n := range s.order {
+			if n == name {
+				s.order = append(s.order[:i:i], s.order[i+1:]...)
+				break
+			}
+		}
+	}
+	return true
+}
+
+func (s *Supervisor) defaults() { s.once.Do(s.setDefaults) }
+
+func (s *Supervisor) setDefaults() {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
@@ -119,6 +198,9 @@ func (s *Supervisor) setState(name, typ, state, lastErr string, restarted bool) 
 		s.states = map[string]*models.ConnectorState{}
 	}
 	st, ok := s.states[name]
+	if !ok && state != StateStarting {
+		return // stopped by Stop: a late word from its loop adds nothing back
+	}
 	if !ok {
 		st = &models.ConnectorState{Name: name, Type: typ}
 		s.states[name] = st

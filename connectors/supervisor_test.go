@@ -75,3 +75,80 @@ func TestSupervisorRestartsWithBackoff(t *testing.T) {
 		t.Fatalf("after stop: %+v", st)
 	}
 }
+
+// worker runs until ctx ends, then finishes its work in flight.
+type worker struct {
+	name     string
+	started  chan struct{}
+	finished atomic.Bool
+}
+
+func newWorker(name string) *worker { return &worker{name: name, started: make(chan struct{})} }
+
+func (w *worker) Name() string { return w.name }
+func (w *worker) Run(ctx context.Context, _ connectors.Sink) error {
+	close(w.started)
+	<-ctx.Done()
+	time.Sleep(20 * time.Millisecond) // the work in flight (not synchronisation)
+	w.finished.Store(true)
+	return nil
+}
+func (w *worker) Send(context.Context, models.Outbound) (models.SendResult, error) {
+	return models.SendResult{}, nil
+}
+
+func names(st []models.ConnectorState) []string {
+	var out []string
+	for _, s := range st {
+		out = append(out, s.Name+"="+s.State)
+	}
+	return out
+}
+
+func TestSupervisorStartsAndStopsConnectorsWhileRunning(t *testing.T) {
+	sup := &connectors.Supervisor{}
+	ctx, cancel := context.WithCancel(context.Background())
+	a := newWorker("a")
+	done := make(chan struct{})
+	go func() {
+		sup.Run(ctx, []connectors.Connector{a}, map[string]string{"a": "test"})
+		close(done)
+	}()
+	<-a.started
+	b := newWorker("b")
+	if err := sup.Start(ctx, b, "test"); err != nil {
+		t.Fatal(err)
+	}
+	<-b.started
+	if err := sup.Start(ctx, newWorker("b"), "test"); err == nil {
+		t.Fatal("a second connector named b must be refused while b runs")
+	}
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stopCancel()
+	if !sup.Stop(stopCtx, "a") {
+		t.Fatal("Stop(a) = false, want true")
+	}
+	if !a.finished.Load() {
+		t.Fatal("Stop returned before the connector finished its work in flight")
+	}
+	if got := names(sup.States()); len(got) != 1 || got[0] != "b=running" {
+		t.Fatalf("states after stopping a: %v", got)
+	}
+	if sup.Stop(stopCtx, "a") {
+		t.Fatal("Stop of a stopped connector = true")
+	}
+	// A connector of the same name starts anew (a changed connector).
+	a2 := newWorker("a")
+	if err := sup.Start(ctx, a2, "test"); err != nil {
+		t.Fatal(err)
+	}
+	<-a2.started
+	cancel()
+	<-done
+	if !b.finished.Load() || !a2.finished.Load() {
+		t.Fatal("Run returned before every started connector stopped")
+	}
+	if err := sup.Start(context.Background(), newWorker("c"), "test"); err == nil {
+		t.Fatal("Start after Run returned must fail")
+	}
+}

@@ -49,7 +49,7 @@ func (s *Service) langs(connector, code, text string) []string {
 	if l, ok := s.texts.Language(code, text); ok {
 		return []string{l}
 	}
-	if ls := s.fallbackLangs[connector]; len(ls) > 0 {
+	if ls := s.info().FallbackLanguages[connector]; len(ls) > 0 {
 		return ls
 	}
 	return []string{s.texts.Default}

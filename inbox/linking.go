@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -18,17 +17,20 @@ import (
 
 // Linking parameters.
 const (
-	// LinkCodeLength is the length of a link code.
-	LinkCodeLength = 8
-	// LinkCodeAlphabet has upper-case letters and digits without look-alikes
-	// (no 0, O, 1, I, L).
-	LinkCodeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+	// LinkCodeLength and LinkCodeAlphabet: see models.
+	LinkCodeLength   = models.LinkCodeLength
+	LinkCodeAlphabet = models.LinkCodeAlphabet
 	// LinkCodeTTL is how long a link code and its handoffs are valid.
 	LinkCodeTTL = 15 * time.Minute
 	// MaxLinkFailures failed redemptions per identity are allowed within
 	// LinkFailureWindow; further attempts are refused unchecked.
 	MaxLinkFailures   = 5
 	LinkFailureWindow = time.Hour
+	// MaxGlobalLinkFailures failed redemptions of all identities together
+	// within GlobalLinkFailureWindow pause every redemption until the
+	// oldest ages out: guessing from many accounts is bounded too.
+	MaxGlobalLinkFailures   = 100
+	GlobalLinkFailureWindow = 10 * time.Minute
 	// linkTokenPrefix starts every deep-link payload and QR scene we issue,
 	// so other payloads never reach the database.
 	linkTokenPrefix = "link_"
@@ -87,36 +89,10 @@ func linkFollowup(in *models.Inbound) string {
 		return followLinkOffer
 	case strings.HasPrefix(in.Payload, linkTokenPrefix) && (in.Command == "start" || in.Kind == models.KindEvent):
 		return followRedeemToken
-	case in.Kind == models.KindMessage && in.Command == "" && looksLikeCode(in.Text):
+	case in.Kind == models.KindMessage && in.Command == "" && models.LooksLikeLinkCode(in.Text):
 		return followRedeemCode
 	}
 	return ""
-}
-
-// looksLikeCode reports whether s, trimmed and upper-cased, has a link
-// code's exact length and alphabet and mixes letters and digits (as every
-// code does), so that ordinary words do not count as attempts.
-func looksLikeCode(s string) bool {
-	s = strings.TrimSpace(s)
-	if len(s) != LinkCodeLength {
-		return false
-	}
-	letter, digit := false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		if strings.IndexByte(LinkCodeAlphabet, c) < 0 {
-			return false
-		}
-		if c >= '2' && c <= '9' {
-			digit = true
-		} else {
-			letter = true
-		}
-	}
-	return letter && digit
 }
 
 func normalizeCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
@@ -139,7 +115,7 @@ func newLinkCode() (string, error) {
 			}
 			out[i] = LinkCodeAlphabet[int(b)%len(LinkCodeAlphabet)]
 		}
-		if ok && looksLikeCode(string(out)) {
+		if ok && models.LooksLikeLinkCode(string(out)) {
 			return string(out), nil
 		}
 	}
@@ -230,7 +206,7 @@ func (s *Service) answerInline(ctx context.Context, it *store.IngestItem) {
 
 // title is a connector's platform name for customers ("WeChat").
 func (s *Service) title(connector, channel string) string {
-	if t := s.titles[connector]; t != "" {
+	if t := s.info().Titles[connector]; t != "" {
 		return t
 	}
 	return channel
@@ -238,8 +214,9 @@ func (s *Service) title(connector, channel string) string {
 
 // otherTargets are the handoff targets except connector.
 func (s *Service) otherTargets(connector string) []HandoffTarget {
-	out := make([]HandoffTarget, 0, len(s.handoffs))
-	for _, h := range s.handoffs {
+	all := s.info().Handoffs
+	out := make([]HandoffTarget, 0, len(all))
+	for _, h := range all {
 		if h.Connector != connector {
 			out = append(out, h)
 		}
@@ -311,7 +288,7 @@ func (s *Service) storeOffer(ctx context.Context, st *store.Store, t offerTarget
 		SenderType: models.SenderBot, SenderName: "Bot", Text: o.text, DeliveryStatus: models.DeliveryQueued}
 	if t.inline {
 		now := s.now().UTC()
-		m.Text, m.DeliveryStatus, m.SentAt = maskOffer(o.text), models.DeliverySent, &now
+		m.Text, m.DeliveryStatus, m.SentAt = models.MaskLinkOffer(o.text), models.DeliverySent, &now
 	}
 	return st.AddMessage(ctx, m)
 }
@@ -326,24 +303,6 @@ func (s *Service) renderHandoff(lang, title string, h Handoff) string {
 		return s.texts.Text(lang, texts.HandoffCode, "app", title, "name", h.Name)
 	}
 	return ""
-}
-
-var offerSecret = regexp.MustCompile(`link_[A-Za-z0-9_-]+|ticket=[^\s&]+|\b[A-Za-z0-9]{8}\b`)
-
-// maskOffer hides a link offer's code, token and QR ticket in the stored
-// text, so the database keeps no usable secret once the offer is delivered.
-func maskOffer(text string) string {
-	return offerSecret.ReplaceAllStringFunc(text, func(m string) string {
-		switch {
-		case strings.HasPrefix(m, linkTokenPrefix):
-			return linkTokenPrefix + "…"
-		case strings.HasPrefix(m, "ticket="):
-			return "ticket=…"
-		case looksLikeCode(m):
-			return strings.Repeat("•", LinkCodeLength)
-		}
-		return m
-	})
 }
 
 func methodWords(method string) string {
@@ -363,7 +322,8 @@ func methodWords(method string) string {
 // not work) and the conversation to say it in.
 func (s *Service) redeem(ctx context.Context, st *store.Store, f *models.InboundFacts, conv int64, token bool) (string, int64, error) {
 	in := &f.Inbound
-	req := store.RedeemRequest{IdentityID: f.IdentityID, MaxFailures: MaxLinkFailures, Window: LinkFailureWindow}
+	req := store.RedeemRequest{IdentityID: f.IdentityID, MaxFailures: MaxLinkFailures, Window: LinkFailureWindow,
+		MaxGlobalFailures: MaxGlobalLinkFailures, GlobalWindow: GlobalLinkFailureWindow}
 	if token {
 		req.Hash, req.Token, req.Method = store.HashToken(in.Payload), true, models.MergeByQR
 		if in.Command == "start" {
@@ -392,6 +352,8 @@ func (s *Service) redeem(ctx context.Context, st *store.Store, f *models.Inbound
 		text = s.texts.Say(langs, texts.LinkInvalid, "left", left, "minutes", int(LinkCodeTTL/time.Minute))
 	case store.RedeemLimited:
 		text = s.texts.Say(langs, texts.LinkLimited)
+	case store.RedeemPaused:
+		text = s.texts.Say(langs, texts.LinkPaused)
 	}
 	return text, conv, nil
 }
@@ -441,7 +403,7 @@ func openingWords(texts []string, fallback string) string {
 	n := 0
 	for _, t := range texts {
 		t = strings.TrimSpace(t)
-		if t == "" || strings.HasPrefix(t, "/") || strings.HasPrefix(t, "[") || linkWords[strings.ToLower(t)] || looksLikeCode(t) {
+		if t == "" || strings.HasPrefix(t, "/") || strings.HasPrefix(t, "[") || linkWords[strings.ToLower(t)] || models.LooksLikeLinkCode(t) {
 			continue
 		}
 		parts = append(parts, t)

@@ -14,7 +14,7 @@ func TestLinkCodesAreRandomAndCodeShaped(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !looksLikeCode(c) || strings.ContainsAny(c, "0O1IL") || c != strings.ToUpper(c) {
+		if !models.LooksLikeLinkCode(c) || strings.ContainsAny(c, "0O1IL") || c != strings.ToUpper(c) {
 			t.Fatalf("bad code %q", c)
 		}
 		if seen[c] {
@@ -67,7 +67,7 @@ func TestLinkDetectionIsCheap(t *testing.T) {
 func TestMaskOfferHidesSecrets(t *testing.T) {
 	text := "send this code there: K7P3XQ2M\n• Telegram: tap https://t.me/bot?start=link_AbC-d_9\n" +
 		"• WeChat: scan the QR code http://x/cgi-bin/showqrcode?ticket=gQ%2Fdm8%3D\nWORDLIST stays"
-	got := maskOffer(text)
+	got := models.MaskLinkOffer(text)
 	for _, secret := range []string{"K7P3XQ2M", "link_AbC-d_9", "gQ%2Fdm8%3D"} {
 		if strings.Contains(got, secret) {
 			t.Fatalf("%q left in %q", secret, got)

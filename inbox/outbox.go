@@ -98,7 +98,13 @@ func (s *Service) deliver(ctx context.Context, d *store.Delivery) {
 	var o store.DeliveryOutcome
 	sender, ok := s.senders(m.Connector)
 	if !ok {
-		o = store.DeliveryOutcome{Status: models.DeliveryFailed, Error: fmt.Sprintf("connector %q is not configured", m.Connector)}
+		// The connector left the configuration after the reply was queued
+		// (a reload or a restart). It may come back: keep the reply queued
+		// on the usual retry schedule, then fail it with a plain reason.
+		reason := fmt.Sprintf("connector %s was removed from the configuration", m.Connector)
+		if o = s.outcome(models.SendResult{}, errors.New(reason), attempt); o.Status == models.DeliveryFailed {
+			o.Error = reason
+		}
 	} else {
 		out := models.Outbound{MessageID: models.ID(m.ID), Connector: m.Connector, To: ident.ExternalID,
 			ReplyTo: ident.ReplyTo, Text: m.Text}
@@ -124,7 +130,7 @@ func (s *Service) deliver(ctx context.Context, d *store.Delivery) {
 		s.log.Error("outbox record outcome", "message", m.ID, "err", err)
 	} else if m.Kind == models.KindLinkOffer && o.Status != models.DeliveryQueued {
 		// Delivered or given up: the stored copy needs its secrets no more.
-		if err := s.store.MaskMessage(fctx, m.ID, maskOffer(m.Text)); err != nil {
+		if err := s.store.MaskMessage(fctx, m.ID, models.MaskLinkOffer(m.Text)); err != nil {
 			s.log.Error("mask link offer", "message", m.ID, "err", err)
 		}
 	}

@@ -41,7 +41,7 @@ func (s *Service) SendReminders(ctx context.Context) (int, error) {
 func (s *Service) sendReminders(ctx context.Context, commit react.Commit) (int, error) {
 	now := s.now()
 	sent := 0
-	for connector, window := range s.windows {
+	for connector, window := range s.info().ReplyWindows {
 		if window <= closingSoon || len(s.otherTargets(connector)) == 0 {
 			continue
 		}

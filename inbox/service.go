@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -90,14 +91,15 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	senders func(string) (Sender, bool)
-	windows map[string]time.Duration
+	// conns is what the inbox knows of the configured connectors (reply
+	// windows, titles, handoffs, fallback languages), replaced whole by
+	// SetConnectors.
+	conns atomic.Pointer[ConnectorInfo]
 
 	maxBatch    int
 	outboxPoll  time.Duration
 	concurrency int
 
-	handoffs      []HandoffTarget
-	titles        map[string]string
 	reminderEvery time.Duration
 
 	ingestQ chan *ingestReq
@@ -112,8 +114,7 @@ type Service struct {
 	touchMu sync.Mutex
 	touched map[int64]time.Time
 
-	texts         *texts.Catalog
-	fallbackLangs map[string][]string
+	texts *texts.Catalog
 
 	runner    *react.Runner
 	reactions []react.Reaction
@@ -131,13 +132,14 @@ type metrics struct {
 // New creates the service and starts its group-commit writer; Close stops it.
 func New(o Options) *Service {
 	s := &Service{
-		store: o.Store, log: o.Logger, now: o.Now, senders: o.Senders, windows: o.ReplyWindows,
+		store: o.Store, log: o.Logger, now: o.Now, senders: o.Senders,
 		maxBatch: o.MaxBatch, outboxPoll: o.OutboxPoll, concurrency: o.OutboxConcurrency,
 		ingestQ: make(chan *ingestReq, 4096), stop: make(chan struct{}), done: make(chan struct{}),
 		notifyCh: make(chan struct{}), outboxWake: make(chan struct{}, 1), touched: map[int64]time.Time{},
-		handoffs: o.Handoffs, titles: o.Titles, reminderEvery: o.ReminderInterval,
-		texts: o.Texts, fallbackLangs: o.FallbackLanguages,
+		reminderEvery: o.ReminderInterval, texts: o.Texts,
 	}
+	s.SetConnectors(ConnectorInfo{ReplyWindows: o.ReplyWindows, Handoffs: o.Handoffs, Titles: o.Titles,
+		FallbackLanguages: o.FallbackLanguages})
 	if s.texts == nil {
 		s.texts, _ = texts.New("", nil) // the built-in catalog: cannot fail
 	}
@@ -221,7 +223,7 @@ func (s *Service) Close() {
 	<-s.done
 }
 
-func (s *Service) window(connector string) time.Duration { return s.windows[connector] }
+func (s *Service) window(connector string) time.Duration { return s.info().ReplyWindows[connector] }
 
 // EventsNotify returns a channel closed at the next committed event.
 func (s *Service) EventsNotify() <-chan struct{} {

@@ -15,6 +15,9 @@ const (
 	ECONFLICT     = "conflict"
 	EUNAVAILABLE  = "unavailable"
 	EINTERNAL     = "internal"
+	// ERATELIMITED is a request over a limit (such as concurrent event
+	// streams); retrying later may succeed. HTTP 429.
+	ERATELIMITED = "rate_limited"
 )
 
 // Error is an application error with a code and a message safe to show users.

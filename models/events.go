@@ -19,4 +19,9 @@ const (
 	EventTypeContactMerged    = "contact.merged"
 	EventTypeMergeUndone      = "contact.merge_undone"
 	EventTypeIdentityUnlinked = "identity.unlinked"
+
+	// The hub's own configuration (no conversation): a reload applied
+	// (data: ReloadView) or refused (data: {"problems": [...]}).
+	EventTypeConfigReloaded = "config.reloaded"
+	EventTypeConfigRejected = "config.rejected"
 )

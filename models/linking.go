@@ -8,7 +8,8 @@ const (
 	// on WeChat (via QR scan)"); it is private and never delivered.
 	KindSystem = "system"
 	// KindLinkOffer is the bot's message carrying a link code and handoffs.
-	// Its secrets are masked in the stored text once it is delivered.
+	// Its secrets are masked in the stored text once it is delivered, and
+	// always in the API and the event log (Message.View).
 	KindLinkOffer = "link_offer"
 )
 

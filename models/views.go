@@ -47,6 +47,11 @@ func (m *Message) View() MessageView {
 		},
 		CreatedAt: m.CreatedAt.UTC(),
 	}
+	if m.Kind == KindLinkOffer {
+		// Its secrets are for the customer's eyes only: never in the API
+		// nor in the event log, even before delivery.
+		v.Text = MaskLinkOffer(m.Text)
+	}
 	if m.IdentityID != nil {
 		s := ID(*m.IdentityID)
 		v.IdentityID = &s

@@ -82,12 +82,20 @@ func TestE2EPoisonMessagesDoNotBlockTelegramPolling(t *testing.T) {
 // With PostgreSQL gone, the API answers 503 unavailable, not 500.
 func TestE2EDatabaseOutageIsUnavailable(t *testing.T) {
 	dsn := pgDSN(t)
+	host := regexp.MustCompile(`host=(\S+)`).FindStringSubmatch(dsn)
 	port := regexp.MustCompile(`port=(\d+)`).FindStringSubmatch(dsn)
-	if port == nil {
-		t.Skipf("no port in the test DSN")
+	if host == nil || port == nil {
+		t.Skipf("no host and port in the test DSN")
 	}
-	p := startTCPProxy(t, "127.0.0.1:"+port[1])
-	dsn = strings.Replace(dsn, "port="+port[1], "port="+p.port(), 1)
+	// The proxy listens on TCP and reaches the server where it is: its Unix
+	// socket (a directory as host) or its TCP port.
+	network, target := "tcp", net.JoinHostPort(host[1], port[1])
+	if strings.HasPrefix(host[1], "/") {
+		network, target = "unix", host[1]+"/.s.PGSQL."+port[1]
+	}
+	p := startTCPProxy(t, network, target)
+	dsn = strings.Replace(dsn, host[0], "host=127.0.0.1", 1)
+	dsn = strings.Replace(dsn, port[0], "port="+p.port(), 1)
 	dir := t.TempDir()
 	l := listenLocal(t)
 	m := startHub(t, l, writeConfig(t, dir, `
@@ -121,7 +129,7 @@ type tcpProxy struct {
 	wg      sync.WaitGroup
 }
 
-func startTCPProxy(t *testing.T, target string) *tcpProxy {
+func startTCPProxy(t *testing.T, network, target string) *tcpProxy {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +141,7 @@ func startTCPProxy(t *testing.T, target string) *tcpProxy {
 			if err != nil {
 				return
 			}
-			up, err := net.Dial("tcp", target)
+			up, err := net.Dial(network, target)
 			if err != nil {
 				c.Close()
 				continue

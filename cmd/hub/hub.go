@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,6 +53,14 @@ type Main struct {
 	supervisor *connectors.Supervisor
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
+
+	// Reload (reload.go): the live connectors, what builds them, the
+	// context they run in.
+	live     atomic.Pointer[liveSet]
+	api      *httpapi.Server
+	deps     connectors.Deps
+	runCtx   context.Context
+	reloadMu sync.Mutex
 }
 
 // kv adapts the store to connectors.KV.
@@ -159,38 +168,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	// One fetcher for every connector's attachments: one dialer, one policy.
 	fetcher := media.New(media.Policy{AllowPrivate: cfg.Media.AllowPrivateFetch, Timeout: cfg.Media.FetchTimeout})
-	deps := connectors.Deps{Logger: m.Logger, Now: m.Now, PublicURL: cfg.Server.PublicURL, KV: kv{m.Store}, Media: fetcher}
-	byName := map[string]connectors.Connector{}
-	types := map[string]string{}
-	windows := map[string]time.Duration{}
-	titles := map[string]string{}
-	fallbackLangs := map[string][]string{}
-	var handoffs []inbox.HandoffTarget
-	var problems []error
-	for i, cc := range cfg.Connectors {
-		c, err := connectors.Build(cc.Type, cfg.ConnectorConfig(i, deps))
-		if err != nil {
-			problems = append(problems, fmt.Errorf("connector %s: %w", cc.Name, err))
-			continue
-		}
-		m.Connectors = append(m.Connectors, c)
-		byName[cc.Name] = c
-		types[cc.Name] = cc.Type
-		if w, ok := c.(connectors.ReplyWindower); ok {
-			windows[cc.Name] = w.ReplyWindow()
-		}
-		if l, ok := c.(connectors.Languager); ok {
-			fallbackLangs[cc.Name] = l.DefaultLanguages()
-		}
-		typ, _ := connectors.Lookup(cc.Type) // Build succeeded: registered
-		titles[cc.Name] = typ.Title
-		if h, ok := handoffTarget(cc.Name, c); ok {
-			handoffs = append(handoffs, h)
-		}
+	m.deps = connectors.Deps{Logger: m.Logger, Now: m.Now, PublicURL: cfg.Server.PublicURL, KV: kv{m.Store}, Media: fetcher}
+	set, err := buildSet(cfg, m.deps, nil)
+	if err != nil {
+		return err
 	}
-	if len(problems) > 0 {
-		return errors.Join(problems...)
-	}
+	m.live.Store(set)
+	m.Connectors = set.list()
+	info := set.info()
 
 	catalog, err := texts.New(cfg.Bot.DefaultLanguage, cfg.Bot.Texts)
 	if err != nil {
@@ -199,34 +184,35 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Inbox = inbox.New(inbox.Options{
-		Store: m.Store, Logger: m.Logger, Now: m.Now, ReplyWindows: windows, Registerer: reg,
-		Handoffs: handoffs, Titles: titles, ReminderInterval: m.ReminderInterval,
-		Texts: catalog, FallbackLanguages: fallbackLangs,
-		Senders: func(name string) (inbox.Sender, bool) {
-			c, ok := byName[name]
-			return c, ok
-		},
+		Store: m.Store, Logger: m.Logger, Now: m.Now, ReplyWindows: info.ReplyWindows, Registerer: reg,
+		Handoffs: info.Handoffs, Titles: info.Titles, ReminderInterval: m.ReminderInterval,
+		Texts: catalog, FallbackLanguages: info.FallbackLanguages, Senders: m.sender,
 	})
 	if err := m.Inbox.InitReactions(ctx); err != nil {
 		return fmt.Errorf("reactions: %w", err)
 	}
 	m.supervisor = &connectors.Supervisor{Sink: m.Inbox, Logger: m.Logger, Now: m.Now}
+	srv := cfg.Server
 	staleAfter := maps.Clone(connectors.DefaultStaleAfter)
 	maps.Copy(staleAfter, cfg.Monitoring.StaleAfter)
-	states := &connectorStates{sup: m.supervisor, byName: byName, staleAfter: staleAfter, now: m.Now}
+	states := &connectorStates{sup: m.supervisor, staleAfter: staleAfter, now: m.Now,
+		lookup: func(name string) (connectors.Connector, bool) {
+			c, ok := m.live.Load().byName[name]
+			return c, ok
+		}}
 	api, err := httpapi.New(httpapi.Options{
 		Inbox: m.Inbox, Connectors: states, Logger: m.Logger, Registry: reg, Now: m.Now,
-		Monitoring: httpapi.Monitoring{Token: cfg.Monitoring.Token, LoopbackOnly: cfg.Monitoring.LoopbackOnly},
-		Channels:   channelViews(cfg.Connectors),
-		Console:    web.Handler(),
-		Webhooks: func(name string) (http.Handler, bool) {
-			h, ok := byName[name].(http.Handler)
-			return h, ok
-		},
+		Monitoring:  httpapi.Monitoring{Token: cfg.Monitoring.Token, LoopbackOnly: cfg.Monitoring.LoopbackOnly},
+		Channels:    channelViews(cfg.Connectors),
+		Console:     web.Handler(),
+		BodyTimeout: srv.BodyTimeout, WriteTimeout: srv.WriteTimeout,
+		MaxStreams: srv.MaxEventStreams, MaxStreamsPerToken: srv.MaxEventStreamsPerToken,
+		Webhooks: m.webhook, Reload: m.Reload,
 	})
 	if err != nil {
 		return err
 	}
+	m.api = api
 	var handler http.Handler = api
 	if m.Extra != nil {
 		mux := http.NewServeMux()
@@ -237,18 +223,38 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.Listen(); err != nil {
 		return err
 	}
-	m.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelDebug)}
+	// Server-wide deadlines are the backstop for every route; the API sets
+	// its own per route (bodies, answers) and lifts them for event streams.
+	// A configuration built in code may leave them zero: the defaults apply.
+	or := func(d, def time.Duration) time.Duration {
+		if d > 0 {
+			return d
+		}
+		return def
+	}
+	readHeader := or(srv.ReadHeaderTimeout, configs.DefaultReadHeaderTimeout)
+	m.server = &http.Server{Handler: handler,
+		ReadHeaderTimeout: readHeader,
+		ReadTimeout:       readHeader + or(srv.BodyTimeout, configs.DefaultBodyTimeout),
+		WriteTimeout:      or(srv.WriteTimeout, configs.DefaultWriteTimeout),
+		IdleTimeout:       or(srv.IdleTimeout, configs.DefaultIdleTimeout),
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelDebug)}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
+	for _, cc := range set.conns { // started here, so a reload finds them running
+		if err := m.supervisor.Start(runCtx, set.byName[cc.Name], cc.Type); err != nil {
+			return err
+		}
+	}
+	m.runCtx = runCtx
 	for _, run := range []func(){
 		func() {
 			if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				m.Logger.Error("http server stopped", "err", err)
 			}
 		},
-		func() { m.supervisor.Run(runCtx, m.Connectors, types) },
+		func() { m.supervisor.Run(runCtx, nil, nil) }, // and those a reload starts
 		func() { _ = m.Inbox.RunOutbox(runCtx) },
 		func() { m.Inbox.RunReactions(runCtx) },
 		func() { _ = m.Inbox.RunEventListener(runCtx) }, // other replicas' events (PostgreSQL)
@@ -267,17 +273,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 // connector's progress, marking stale ones (see connectors.AddProgress).
 type connectorStates struct {
 	sup        *connectors.Supervisor
-	byName     map[string]connectors.Connector
+	lookup     func(name string) (connectors.Connector, bool) // the live connectors
 	staleAfter map[string]time.Duration
 	now        func() time.Time
 }
 
 func (s *connectorStates) States() []models.ConnectorState {
 	st := s.sup.States()
-	connectors.AddProgress(st, func(name string) (connectors.Connector, bool) {
-		c, ok := s.byName[name]
-		return c, ok
-	}, s.now(), s.staleAfter)
+	connectors.AddProgress(st, s.lookup, s.now(), s.staleAfter)
 	return st
 }
 
@@ -304,6 +307,8 @@ func (m *Main) Close() error {
 		m.cancel()
 	}
 	m.wg.Wait()
+	m.reloadMu.Lock() // no reload half-way
+	defer m.reloadMu.Unlock()
 	for _, c := range m.Connectors {
 		if s, ok := c.(connectors.Shutdowner); ok {
 			errs = append(errs, s.Close())

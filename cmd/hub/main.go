@@ -1,6 +1,6 @@
 // Command hub is the Tongdao omnichannel support hub.
 //
-//	hub serve [--config FILE]
+//	hub serve [--config FILE]    (SIGHUP reloads the connectors)
 //	hub sandbox [--listen ADDR]
 //	hub check-config [--config FILE]
 //	hub token create --name NAME --role admin|agent [--config FILE]
@@ -151,10 +151,17 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
+	// SIGHUP reloads the connectors section of the configuration file. It is
+	// caught from here on (not fatal during the start) and acted on once the
+	// hub runs.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	m := &Main{Config: cfg, Logger: log}
 	if err := m.Run(ctx); err != nil {
 		return err
 	}
+	go m.reloadOnSignal(ctx, hup)
 	<-ctx.Done()
 	log.Info("shutting down")
 	return m.Close()

@@ -42,6 +42,7 @@ type part struct {
 // A retried Outbound resumes after the parts already delivered. Refusals are
 // *models.DeliveryError.
 func (c *Connector) Send(ctx context.Context, out models.Outbound) (models.SendResult, error) {
+	c.route()
 	to := out.ReplyTo
 	if to == "" {
 		to = out.To

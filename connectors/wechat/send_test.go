@@ -98,3 +98,18 @@ func TestRouterTarget(t *testing.T) {
 		t.Fatal("route survived unregister")
 	}
 }
+
+// Building a connector (check-config, a reload that is then rejected) must
+// not reroute the API requests of a running connector of the same account.
+func TestBuildingAConnectorDoesNotReroute(t *testing.T) {
+	clock := newClock()
+	s := Settings{AppID: "wx00routeonuse0000", AppSecret: "secret", Token: "tok123", APIURL: "http://127.0.0.1:1"}
+	running := newTestConnector(t, "wx-running", s, clock, newMemKV(clock.Now))
+	running.route() // as Run and Send do
+	s.APIURL = "http://127.0.0.1:2"
+	newTestConnector(t, "wx-validated", s, clock, newMemKV(clock.Now)) // built, never used
+	got := running.router.target(httptest.NewRequest("GET", "https://api.weixin.qq.com/cgi-bin/token?appid=wx00routeonuse0000", nil))
+	if got == nil || got.Host != "127.0.0.1:1" {
+		t.Fatalf("requests of the running connector go to %v, want 127.0.0.1:1", got)
+	}
+}

@@ -67,11 +67,12 @@ type Connector struct {
 	oa       *officialaccount.OfficialAccount
 	// The SDK creates these lazily without a lock; they are built once in
 	// New so concurrent Sends do not race.
-	qr       *basic.Basic
-	material *material.Material
-	messages *message.Manager
-	router   *apiRouter
-	cacheKey string // the SDK's access-token cache key
+	qr        *basic.Basic
+	material  *material.Material
+	messages  *message.Manager
+	router    *apiRouter
+	routeOnce sync.Once
+	cacheKey  string // the SDK's access-token cache key
 
 	// ingestTimeout bounds sink.Ingest so that WeChat gets its answer within
 	// its 5 s limit; a timeout answers 500 and WeChat re-posts.
@@ -139,8 +140,15 @@ func New(cfg connectors.Config) (connectors.Connector, error) {
 		Cache:          tc,
 	})
 	c.qr, c.material, c.messages = c.oa.GetBasic(), c.oa.GetMaterial(), c.oa.GetCustomerMessageManager()
-	c.router.registerApp(s.AppID, c.baseURL, c)
 	return c, nil
+}
+
+// route registers the connector's API base URL in the shared router on
+// first use (Run, Send, a QR code), never at construction: validating a
+// configuration (check-config, a rejected reload) builds connectors that
+// must not redirect a running connector's requests.
+func (c *Connector) route() {
+	c.routeOnce.Do(func() { c.router.registerApp(c.settings.AppID, c.baseURL, c) })
 }
 
 // Name returns the configured connector name.
@@ -162,6 +170,7 @@ func (c *Connector) Run(ctx context.Context, sink connectors.Sink) error {
 	if sink == nil {
 		return errors.New("wechat: Run without a sink")
 	}
+	c.route()
 	c.mu.Lock()
 	c.sink = sink
 	c.mu.Unlock()
@@ -200,6 +209,7 @@ func (c *Connector) currentSink() connectors.Sink {
 // image is served by the official QR host, or under api_url when one is set.
 // scene is 1 to 64 characters; ttl is clamped to WeChat's 60 s – 30 days.
 func (c *Connector) TempQRCode(ctx context.Context, scene string, ttl time.Duration) (string, error) {
+	c.route()
 	if scene == "" || len(scene) > 64 {
 		return "", models.Errorf(models.EINVALID, "QR scene must be 1 to 64 characters")
 	}

@@ -73,5 +73,5 @@ func (s *Server) listChannels(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, s.channels)
+	c.JSON(http.StatusOK, s.listed.Load())
 }

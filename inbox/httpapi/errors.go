@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -73,13 +74,16 @@ func httpStatus(err error) (status int, code, message string) {
 		return http.StatusConflict, code, message
 	case models.EUNAVAILABLE:
 		return http.StatusServiceUnavailable, code, message
+	case models.ERATELIMITED:
+		return http.StatusTooManyRequests, code, message
 	default:
 		// Unknown codes are treated as internal so that nothing leaks.
 		return http.StatusInternalServerError, models.EINTERNAL, "internal error"
 	}
 }
 
-// writeError answers the request with err's JSON error and aborts the chain.
+// writeError answers the request with err's JSON error and aborts the chain;
+// when the request has a body, the connection is closed after the answer.
 // Only internal errors are logged, at error level, with their detail; the
 // client sees a generic message.
 func (s *Server) writeError(c *gin.Context, err error) {
@@ -90,8 +94,20 @@ func (s *Server) writeError(c *gin.Context, err error) {
 			slog.String("route", routeLabel(c)),
 			slog.String("error", err.Error()))
 	}
+	if c.Request.ContentLength != 0 {
+		stopReading(c.Writer)
+	}
 	if status == http.StatusUnauthorized && c.Writer.Header().Get("WWW-Authenticate") == "" {
 		c.Header("WWW-Authenticate", "Bearer")
 	}
 	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Code: code, Message: message}})
+}
+
+// stopReading is for a refused request whose body may be unread: rather than
+// drain it from a possibly slow or hostile client after the answer (the
+// server reads up to 256 KiB of an unread body to reuse the connection), it
+// asks for the connection to be closed and ends reading from it at once.
+func stopReading(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }

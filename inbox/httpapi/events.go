@@ -39,14 +39,26 @@ func (s *Server) events(c *gin.Context) {
 		return
 	}
 
+	release, err := s.streams.acquire(actorOf(c).TokenID)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	defer release()
+
 	w := c.Writer
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
+	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
-	// A server-wide WriteTimeout would cut the stream; lift it for this
-	// response (not every writer supports it, which is fine).
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	// A stream lives as long as the client wants: lift the read and write
+	// deadlines (the server's and the API's) for this response. An expired
+	// read deadline would end it too, since the server reads in the
+	// background to notice a client going away. Not every writer supports
+	// deadlines, which is fine.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 	w.WriteHeader(http.StatusOK)
 	w.Flush()
 

@@ -169,7 +169,7 @@ func TestEventsFrameFormatAndHeaders(t *testing.T) {
 	}
 	for k, want := range map[string]string{
 		"Content-Type":      "text/event-stream",
-		"Cache-Control":     "no-cache",
+		"Cache-Control":     "no-store",
 		"X-Accel-Buffering": "no",
 	} {
 		if got := st.resp.Header.Get(k); got != want {

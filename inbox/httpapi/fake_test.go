@@ -61,7 +61,10 @@ func newFakeInbox() *fakeInbox {
 		Contact: models.ContactView{ID: "10", Name: "Li Wei", Identities: []models.IdentityView{}},
 	}
 	return &fakeInbox{
-		tokens:   map[string]models.Actor{"good-token": {TokenID: 1, Name: "alice", Role: models.RoleAgent}},
+		tokens: map[string]models.Actor{
+			"good-token":  {TokenID: 1, Name: "alice", Role: models.RoleAgent},
+			"admin-token": {TokenID: 2, Name: "root", Role: models.RoleAdmin},
+		},
 		convs:    map[int64]models.ConversationView{1: conv},
 		contacts: map[int64]models.ContactView{10: conv.Contact},
 		notify:   make(chan struct{}),
@@ -377,6 +380,16 @@ func (h *harness) api(method, target, body string) *httptest.ResponseRecorder {
 		ct = "application/json"
 	}
 	return h.do(method, target, "good-token", ct, body)
+}
+
+// admin sends a request with the admin token; a body is sent as JSON.
+func (h *harness) admin(method, target, body string) *httptest.ResponseRecorder {
+	h.t.Helper()
+	ct := ""
+	if body != "" {
+		ct = "application/json"
+	}
+	return h.do(method, target, "admin-token", ct, body)
 }
 
 var _ http.Handler = (*Server)(nil)

@@ -195,7 +195,11 @@ func (b *replyBody) validate() (via int64, err error) {
 	}
 	if b.Via != nil && *b.Via != "" {
 		id, ok := parseID(*b.Via)
-		if !ok {
+		switch {
+		case !ok && wellFormedID(*b.Via):
+			// Beyond int64: no identity has it, as the inbox would say.
+			return 0, invalid("via: identity %s does not belong to this conversation's contact", *b.Via)
+		case !ok:
 			return 0, invalid("via must be an identity id (a decimal string), not %q", truncate(*b.Via, 40))
 		}
 		via = id
@@ -232,8 +236,8 @@ func (b *replyBody) validate() (via int64, err error) {
 	seen := make(map[string]bool, len(b.Buttons))
 	for i, btn := range b.Buttons {
 		switch {
-		case btn.ID == "" || len(btn.ID) > maxButtonIDBytes:
-			return 0, invalid("buttons[%d].id must be 1 to %d bytes", i, maxButtonIDBytes)
+		case !buttonID(btn.ID):
+			return 0, invalid("buttons[%d].id must be 1 to %d printable ASCII characters", i, maxButtonIDBytes)
 		case seen[btn.ID]:
 			return 0, invalid("buttons[%d].id %q is used twice", i, truncate(btn.ID, 40))
 		case strings.TrimSpace(btn.Label) == "" || utf8.RuneCountInString(btn.Label) > maxButtonLabelRunes:
@@ -242,6 +246,22 @@ func (b *replyBody) validate() (via int64, err error) {
 		seen[btn.ID] = true
 	}
 	return via, nil
+}
+
+// buttonID reports whether id is a valid button id: 1 to maxButtonIDBytes
+// printable ASCII characters (space included). Telegram's callback_data is
+// counted in bytes; with ASCII, characters and bytes agree, and so do the
+// server and the OpenAPI document's maxLength.
+func buttonID(id string) bool {
+	if id == "" || len(id) > maxButtonIDBytes {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x20 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) reply(c *gin.Context) {
@@ -394,11 +414,13 @@ func (s *Server) healthz(c *gin.Context) {
 }
 
 // readiness is the body of /readyz.
+// The detail (database, connectors, checked_at) is left out for clients
+// that may not see monitoring data.
 type readiness struct {
 	Status     string                  `json:"status"`
-	Database   componentState          `json:"database"`
-	Connectors []models.ConnectorState `json:"connectors"`
-	CheckedAt  time.Time               `json:"checked_at"`
+	Database   componentState          `json:"database,omitzero"`
+	Connectors []models.ConnectorState `json:"connectors,omitzero"`
+	CheckedAt  time.Time               `json:"checked_at,omitzero"`
 }
 
 type componentState struct {
@@ -445,14 +467,16 @@ func (s *Server) readyz(c *gin.Context) {
 		}
 	}
 	if detail, ok := c.Get(detailKey); ok && detail == false {
-		c.JSON(status, gin.H{"status": body.Status})
+		c.JSON(status, readiness{Status: body.Status})
 		return
 	}
 	c.JSON(status, body)
 }
 
 // webhook hands the request to the named connector's handler. It is the hot
-// path: no body copying, nothing but the body size limit added.
+// path: no body copying; only the body size limit and a writer that closes
+// the connection after a rejection are added (instrument set the
+// deadlines).
 func (s *Server) webhook(c *gin.Context) {
 	name := c.Param("name")
 	var h http.Handler
@@ -461,6 +485,7 @@ func (s *Server) webhook(c *gin.Context) {
 		h, ok = s.webhooks(name)
 	}
 	if !ok || h == nil {
+		c.Header("Connection", "close")
 		s.writeError(c, models.Errorf(models.ENOTFOUND, "no webhook for connector %q", truncate(name, 100)))
 		return
 	}
@@ -469,7 +494,7 @@ func (s *Server) webhook(c *gin.Context) {
 		w = u.Unwrap()
 	}
 	c.Request.Body = http.MaxBytesReader(w, c.Request.Body, s.maxBody)
-	h.ServeHTTP(c.Writer, c.Request)
+	h.ServeHTTP(closeOnReject{c.Writer}, c.Request)
 }
 
 func (s *Server) openAPI(c *gin.Context) {

@@ -36,6 +36,10 @@ func (s *Server) mergeContacts(c *gin.Context) {
 		return
 	}
 	from, ok := parseID(body.From)
+	if !ok && wellFormedID(body.From) {
+		s.writeError(c, models.Errorf(models.ENOTFOUND, "contact %s not found", body.From))
+		return
+	}
 	if !ok {
 		s.writeError(c, invalid("from must be a contact id (a decimal string), not %q", truncate(body.From, 40)))
 		return

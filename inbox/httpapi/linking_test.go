@@ -49,14 +49,14 @@ func TestMergeContactsRoute(t *testing.T) {
 
 func TestUndoUnlinkAndSuggestionRoutes(t *testing.T) {
 	h := newHarness(t)
-	rec := h.api(http.MethodPost, "/api/v1/merges/5/undo", "")
+	rec := h.admin(http.MethodPost, "/api/v1/merges/5/undo", "")
 	if rec.Code != http.StatusOK || len(h.inbox.undone) != 1 || h.inbox.undone[0] != 5 {
 		t.Fatalf("undo: %d %s %+v", rec.Code, rec.Body, h.inbox.undone)
 	}
-	errorOf(t, h.api(http.MethodPost, "/api/v1/merges/6/undo", ""), http.StatusNotFound)
-	errorOf(t, h.api(http.MethodPost, "/api/v1/merges/abc/undo", ""), http.StatusBadRequest)
+	errorOf(t, h.admin(http.MethodPost, "/api/v1/merges/6/undo", ""), http.StatusNotFound)
+	errorOf(t, h.admin(http.MethodPost, "/api/v1/merges/abc/undo", ""), http.StatusBadRequest)
 
-	rec = h.api(http.MethodPost, "/api/v1/identities/7/unlink", "")
+	rec = h.admin(http.MethodPost, "/api/v1/identities/7/unlink", "")
 	var c models.ContactView
 	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &c) != nil || c.ID != "11" || h.inbox.unlinked[0] != 7 {
 		t.Fatalf("unlink: %d %s", rec.Code, rec.Body)

@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -117,7 +120,8 @@ func TestOpenAPIOperations(t *testing.T) {
 			ids[op.OperationID] = true
 			public := op.Security != nil && len(*op.Security) == 0
 			wantPublic := p == "/openapi.json" || !strings.HasPrefix(p, "/conversations") && !strings.HasPrefix(p, "/contacts") &&
-				!strings.HasPrefix(p, "/merges") && !strings.HasPrefix(p, "/identities") && p != "/events" && p != "/channels"
+				!strings.HasPrefix(p, "/merges") && !strings.HasPrefix(p, "/identities") && p != "/events" && p != "/channels" &&
+				!strings.HasPrefix(p, "/admin/")
 			if public != wantPublic {
 				t.Errorf("%s %s: public=%v, want %v", method, p, public, wantPublic)
 			}
@@ -264,5 +268,193 @@ func TestOpenAPIServedDocumentListsTheChannels(t *testing.T) {
 	delete(name(served), "enum")
 	if !reflect.DeepEqual(served, embedded) {
 		t.Error("served document differs from the embedded one beyond the channel enum")
+	}
+}
+
+// wantRoles is what an operation's x-roles says for each access level.
+var wantRoles = map[string][]string{
+	accessAgent: {models.RoleAgent, models.RoleAdmin},
+	accessAdmin: {models.RoleAdmin},
+}
+
+// TestOpenAPIRolesMatchTheRoutes: every authenticated operation names in
+// x-roles the roles the server lets through, and documents 403 (and 401);
+// public operations have no x-roles.
+func TestOpenAPIRolesMatchTheRoutes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	h := newHarness(t)
+	for _, r := range h.srv.engine.Routes() {
+		p, _ := docPath(r.Path)
+		raw, ok := doc.Paths[p][strings.ToLower(r.Method)]
+		if !ok {
+			continue // TestOpenAPICoversRoutes reports it
+		}
+		var op struct {
+			Roles     *[]string                  `json:"x-roles"`
+			Responses map[string]json.RawMessage `json:"responses"`
+		}
+		if err := json.Unmarshal(raw, &op); err != nil {
+			t.Fatal(err)
+		}
+		access := h.srv.access[r.Method+" "+r.Path]
+		want := wantRoles[access]
+		switch {
+		case access == accessPublic && op.Roles != nil:
+			t.Errorf("%s %s is public but has x-roles %v", r.Method, p, *op.Roles)
+		case access != accessPublic && (op.Roles == nil || !reflect.DeepEqual(*op.Roles, want)):
+			t.Errorf("%s %s: x-roles %v, want %v", r.Method, p, op.Roles, want)
+		}
+		if access != accessPublic {
+			for _, code := range []string{"401", "403"} {
+				if _, ok := op.Responses[code]; !ok {
+					t.Errorf("%s %s: no %s response", r.Method, p, code)
+				}
+			}
+		}
+	}
+}
+
+// constants returns the string values of the constants whose names match
+// the regular expression name in the Go files of dir (tests excluded): the
+// drift tests learn new kinds and event types from the code itself.
+func constants(t *testing.T, dir, name string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx := regexp.MustCompile(`(?m)^\s+` + name + `\s*=\s*"([^"]+)"`)
+	var out []string
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range rx.FindAllStringSubmatch(string(b), -1) {
+			out = append(out, m[1])
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func enumOf(t *testing.T, v any) []string {
+	t.Helper()
+	var out []string
+	m, _ := v.(map[string]any)
+	list, _ := m["enum"].([]any)
+	for _, x := range list {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestOpenAPIEnumerationsMatchTheCode: Message.kind lists every message
+// kind, Error.code every error code, and Event is one typed variant per
+// event type the store writes, each with its data schema.
+func TestOpenAPIEnumerationsMatchTheCode(t *testing.T) {
+	doc := loadOpenAPI(t)
+	schemas := doc.Raw["components"].(map[string]any)["schemas"].(map[string]any)
+	prop := func(schema, name string) any {
+		s, _ := schemas[schema].(map[string]any)
+		props, _ := s["properties"].(map[string]any)
+		return props[name]
+	}
+	kinds := constants(t, "../../models", "Kind[A-Za-z]*")
+	if got := enumOf(t, prop("Message", "kind")); !reflect.DeepEqual(got, kinds) || len(kinds) < 6 {
+		t.Errorf("Message.kind enum %v, the code has %v", got, kinds)
+	}
+	codes := constants(t, "../../models", "E[A-Z]+")
+	errProps := prop("Error", "error").(map[string]any)["properties"].(map[string]any)
+	if got := enumOf(t, errProps["code"]); !reflect.DeepEqual(got, codes) {
+		t.Errorf("Error.code enum %v, the code has %v", got, codes)
+	}
+
+	types := constants(t, "../../models", "EventType[A-Za-z]*")
+	if len(types) < 10 {
+		t.Fatalf("only %d event types found: %v", len(types), types)
+	}
+	event, _ := schemas["Event"].(map[string]any)
+	variants, _ := event["oneOf"].([]any)
+	var documented []string
+	for _, v := range variants {
+		ref, _ := v.(map[string]any)["$ref"].(string)
+		name := strings.TrimPrefix(ref, "#/components/schemas/")
+		s, ok := schemas[name].(map[string]any)
+		if !ok {
+			t.Errorf("Event variant %q is not a schema", ref)
+			continue
+		}
+		props, _ := s["properties"].(map[string]any)
+		documented = append(documented, enumOf(t, props["type"])...)
+		if d, _ := props["data"].(map[string]any); len(d) == 0 {
+			t.Errorf("Event variant %s has an untyped data", name)
+		}
+		req := fmt.Sprint(s["required"])
+		for _, f := range []string{"id", "type", "data", "created_at"} {
+			if !strings.Contains(req, f) {
+				t.Errorf("Event variant %s does not require %s", name, f)
+			}
+		}
+	}
+	sort.Strings(documented)
+	if !reflect.DeepEqual(documented, types) {
+		t.Errorf("Event variants cover %v, the store writes %v", documented, types)
+	}
+	if strings.Contains(string(openAPIDocument), "x-event-data") {
+		t.Error("x-event-data is gone: the stream's frames are Events, typed by their variants")
+	}
+}
+
+// TestOpenAPIRequiredFields: in the schemas of answers, a Go field that is
+// always encoded (no omitempty) is required, and nothing else is.
+func TestOpenAPIRequiredFields(t *testing.T) {
+	doc := loadOpenAPI(t)
+	schemas := doc.Raw["components"].(map[string]any)["schemas"].(map[string]any)
+	for name, v := range map[string]any{
+		"Conversation":     models.ConversationView{},
+		"Contact":          models.ContactView{},
+		"Identity":         models.IdentityView{},
+		"Message":          models.MessageView{},
+		"Sender":           models.SenderView{},
+		"Delivery":         models.DeliveryView{},
+		"ConnectorState":   models.ConnectorState{},
+		"Readiness":        readiness{},
+		"ConversationList": conversationList{},
+		"MessageList":      messageList{},
+		"Error":            errorBody{},
+		"Merge":            models.MergeView{},
+		"Suggestion":       models.SuggestionView{},
+		"SuggestionList":   suggestionList{},
+	} {
+		schema, _ := schemas[name].(map[string]any)
+		var have []string
+		for _, r := range schema["required"].([]any) {
+			have = append(have, r.(string))
+		}
+		sort.Strings(have)
+		var want []string
+		rt := reflect.TypeOf(v)
+		for i := range rt.NumField() {
+			f := rt.Field(i)
+			tag := f.Tag.Get("json")
+			n, opts, _ := strings.Cut(tag, ",")
+			if n == "-" || !f.IsExported() || strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero") {
+				continue
+			}
+			if n == "" {
+				n = f.Name
+			}
+			want = append(want, n)
+		}
+		sort.Strings(want)
+		if !reflect.DeepEqual(have, want) {
+			t.Errorf("schema %s requires %v; always encoded: %v", name, have, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +26,10 @@ func invalid(format string, args ...any) error {
 
 // decodeJSON decodes the request body strictly into v: the Content-Type must
 // be JSON (415), the body at most s.maxBody bytes (413), a single JSON object
-// with no unknown fields and the right types (400, naming the field).
+// with no unknown fields, no repeated keys, field names in their exact case
+// and the right types (400, naming the field). encoding/json alone matches
+// field names case-insensitively and keeps the last of repeated keys, so a
+// first pass (strictKeys) refuses both.
 func (s *Server) decodeJSON(c *gin.Context, v any) error {
 	if err := requireJSONContentType(c.GetHeader("Content-Type")); err != nil {
 		return err
@@ -39,25 +43,194 @@ func (s *Server) decodeJSON(c *gin.Context, v any) error {
 	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
 		w = u.Unwrap()
 	}
-	body := http.MaxBytesReader(w, c.Request.Body, s.maxBody)
-	dec := json.NewDecoder(body)
+	// One pass over the body as it arrives checks the keys (and stops at
+	// the first malformed byte, without waiting for the rest); the bytes
+	// read are kept for the decoder.
+	body := &readErr{r: http.MaxBytesReader(w, c.Request.Body, s.maxBody)}
+	var buf bytes.Buffer
+	tee := io.TeeReader(body, &buf)
+	err := strictKeys(tee, reflect.TypeOf(v))
+	if err != nil && !errors.Is(err, errMalformed) {
+		return err
+	}
+	if err == nil {
+		_, _ = io.Copy(io.Discard, tee) // the rest: trailing data, checked below
+	}
+	if body.err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(body.err, &mbe) {
+			return tooLarge(s.maxBody)
+		}
+		// The client stopped sending (the body deadline passed) or went
+		// away; writeError closes the connection.
+		return withStatus(http.StatusRequestTimeout, models.EINVALID, "the request body was not received in time")
+	}
+	data := buf.Bytes()
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return s.decodeError(err)
 	}
 	var extra json.RawMessage
-	switch err := dec.Decode(&extra); {
-	case errors.Is(err, io.EOF):
-		return nil
-	case err == nil:
-		return invalid("request body must contain a single JSON object")
-	default:
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooLarge(s.maxBody)
-		}
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return invalid("request body must contain a single JSON object")
 	}
+	return nil
+}
+
+// maxJSONDepth bounds the nesting of request bodies.
+const maxJSONDepth = 32
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// readErr remembers the error of the reader it wraps (io.EOF aside).
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		r.err = err
+	}
+	return n, err
+}
+
+// strictKeys walks the JSON value read from r along type t and refuses a
+// key repeated in one object, and an object key that is not one of a
+// struct's JSON field names exactly (case included). It returns
+// errMalformed when the JSON is malformed or cannot be read, for the
+// decoder to report; t nil (or a custom unmarshaler, or an interface)
+// checks only for repeated keys below.
+func strictKeys(r io.Reader, t reflect.Type) error {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	return walkJSON(dec, t, "", 0)
+}
+
+var errMalformed = errors.New("malformed JSON")
+
+func walkJSON(dec *json.Decoder, t reflect.Type, path string, depth int) error {
+	if depth > maxJSONDepth {
+		return invalid("request body is nested more than %d levels deep", maxJSONDepth)
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return errMalformed
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	t = jsonTarget(t)
+	switch d {
+	case '{':
+		var fields map[string]reflect.Type
+		var elem reflect.Type
+		if t != nil {
+			switch t.Kind() {
+			case reflect.Struct:
+				fields = jsonFieldTypes(t)
+			case reflect.Map:
+				elem = t.Elem()
+			}
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return errMalformed
+			}
+			key, _ := kt.(string)
+			name := path + key
+			if seen[key] {
+				return invalid("field %q is given more than once", truncate(name, 80))
+			}
+			seen[key] = true
+			ft := elem
+			if fields != nil {
+				var known bool
+				if ft, known = fields[key]; !known {
+					for f := range fields {
+						if strings.EqualFold(f, key) {
+							return invalid("unknown field %q (field names are case-sensitive: %q)", truncate(name, 80), path+f)
+						}
+					}
+					return invalid("unknown field %q", truncate(name, 80))
+				}
+			}
+			if err := walkJSON(dec, ft, name+".", depth+1); err != nil {
+				return err
+			}
+		}
+	case '[':
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		base := strings.TrimSuffix(path, ".")
+		for i := 0; dec.More(); i++ {
+			if err := walkJSON(dec, elem, fmt.Sprintf("%s[%d].", base, i), depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing delimiter
+		return errMalformed
+	}
+	return nil
+}
+
+// jsonTarget is the type whose fields a JSON value fills: pointers are
+// followed; custom unmarshalers and interfaces are opaque (nil).
+func jsonTarget(t reflect.Type) reflect.Type {
+	for t != nil {
+		if t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) || t.Kind() == reflect.Interface {
+			return nil
+		}
+		if t.Kind() != reflect.Pointer {
+			return t
+		}
+		t = t.Elem()
+	}
+	return nil
+}
+
+// jsonFieldTypes maps a struct's JSON field names to their types, with
+// untagged embedded structs flattened as encoding/json does.
+func jsonFieldTypes(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "-" && !strings.HasPrefix(tag, "-,") {
+			continue
+		}
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for k, v := range jsonFieldTypes(ft) {
+					if _, ok := out[k]; !ok {
+						out[k] = v
+					}
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
 }
 
 // requireJSONContentType accepts application/json and any +json media type,
@@ -191,26 +364,39 @@ func (o *optionalString) UnmarshalJSON(b []byte) error {
 }
 
 // pathID parses the decimal id in path parameter param; what names the
-// resource in the error message. Invalid ids are answered with 400.
+// resource in the error message. A malformed id is answered with 400; a
+// well-formed one beyond the int64 range names nothing: 404.
 func pathID(c *gin.Context, param, what string) (int64, error) {
 	raw := c.Param(param)
 	id, ok := parseID(raw)
 	if !ok {
+		if wellFormedID(raw) {
+			return 0, models.Errorf(models.ENOTFOUND, "%s %s not found", what, raw)
+		}
 		return 0, invalid("%s id must be a positive decimal integer, not %q", what, truncate(raw, 40))
 	}
 	return id, nil
 }
 
-// parseID parses a positive decimal int64 with no sign, spaces or leading
-// zeros beyond a single digit.
-func parseID(raw string) (int64, bool) {
-	if raw == "" || len(raw) > 19 || (raw[0] == '0') {
-		return 0, false
+// wellFormedID reports whether raw has the API's id syntax,
+// ^[1-9][0-9]{0,18}$, whether or not it fits in an int64.
+func wellFormedID(raw string) bool {
+	if raw == "" || len(raw) > 19 || raw[0] == '0' {
+		return false
 	}
 	for i := 0; i < len(raw); i++ {
 		if raw[i] < '0' || raw[i] > '9' {
-			return 0, false
+			return false
 		}
+	}
+	return true
+}
+
+// parseID parses a positive decimal int64 with no sign, spaces or leading
+// zeros beyond a single digit.
+func parseID(raw string) (int64, bool) {
+	if !wellFormedID(raw) {
+		return 0, false
 	}
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id <= 0 {
@@ -237,6 +423,9 @@ func queryParams(c *gin.Context, allowed ...string) (url.Values, error) {
 		}
 		if len(vals) > 1 {
 			return nil, invalid("query parameter %q is given more than once", name)
+		}
+		if vals[0] == "" {
+			return nil, invalid("query parameter %q is empty: leave it out instead", name)
 		}
 	}
 	return q, nil

@@ -22,7 +22,12 @@ func TestReplyStrictBody(t *testing.T) {
 		msgHas      string
 	}{
 		{"unknown field", "application/json", `{"text":"hi","bogus":1}`, 400, `unknown field "bogus"`},
-		{"unknown nested field", "application/json", `{"attachments":[{"type":"image","url":"https://x.test/a.png","color":"red"}]}`, 400, `unknown field "color"`},
+		{"unknown nested field", "application/json", `{"attachments":[{"type":"image","url":"https://x.test/a.png","color":"red"}]}`, 400, `unknown field "attachments[0].color"`},
+		{"duplicate key", "application/json", `{"text":"hi","text":"bye"}`, 400, `field "text" is given more than once`},
+		{"duplicate nested key", "application/json", `{"text":"hi","buttons":[{"id":"a","label":"A","id":"b"}]}`, 400, `field "buttons[0].id" is given more than once`},
+		{"field name case", "application/json", `{"Text":"hi"}`, 400, `unknown field "Text" (field names are case-sensitive: "text")`},
+		{"nested field name case", "application/json", `{"text":"hi","buttons":[{"ID":"a","label":"A"}]}`, 400, `unknown field "buttons[0].ID"`},
+		{"too deep", "application/json", `{"text":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, 400, "nested more than"},
 		{"wrong type", "application/json", `{"text":"hi","private":"yes"}`, 400, `field "private" must be a boolean, not a string`},
 		{"via as number", "application/json", `{"text":"hi","via":7}`, 400, `field "via" must be a string, not a number`},
 		{"nested wrong type", "application/json", `{"attachments":[{"type":"image","size":"big"}]}`, 400, `field "attachments.size" must be an integer`},

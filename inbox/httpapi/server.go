@@ -1,11 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,6 +22,14 @@ import (
 const (
 	DefaultMaxBodyBytes      = 1 << 20
 	DefaultHeartbeatInterval = 15 * time.Second
+	// DefaultBodyTimeout bounds reading a request body (webhooks and API).
+	DefaultBodyTimeout = 15 * time.Second
+	// DefaultWriteTimeout bounds writing a response (event streams excepted).
+	DefaultWriteTimeout = 30 * time.Second
+	// DefaultMaxStreams and DefaultMaxStreamsPerToken cap concurrent event
+	// streams in total and per API token.
+	DefaultMaxStreams         = 1000
+	DefaultMaxStreamsPerToken = 8
 )
 
 // Limits of the API, documented in openapi.json.
@@ -76,9 +87,25 @@ type Options struct {
 	// HeartbeatInterval is how often an idle event stream gets a keep-alive
 	// comment (default 15 s).
 	HeartbeatInterval time.Duration
+	// Reload re-reads the configuration file and applies its connectors
+	// section, for POST /api/v1/admin/reload (admins only). An invalid file
+	// is an invalid error listing every problem. Nil: the route answers 503.
+	Reload func(ctx context.Context) (models.ReloadView, error)
 	// TrustedProxies lists the proxy addresses or CIDRs whose forwarding
 	// headers are believed for the client IP. Default: none.
 	TrustedProxies []string
+	// BodyTimeout is how long a webhook or API request may take to send its
+	// body, counted from the end of its headers (default 15 s): a client
+	// that trickles a large body is cut off. Event streams have none.
+	BodyTimeout time.Duration
+	// WriteTimeout is how long the server may take to write a response,
+	// counted from the end of the request's headers (default 30 s); event
+	// streams have none.
+	WriteTimeout time.Duration
+	// MaxStreams caps concurrent event streams in total (default 1000), and
+	// MaxStreamsPerToken per API token (default 8); beyond, 429.
+	MaxStreams         int
+	MaxStreamsPerToken int
 	// Monitoring protects /metrics and the detail of /readyz (zero: open).
 	Monitoring Monitoring
 }
@@ -90,18 +117,30 @@ type Server struct {
 	inbox      Inbox
 	connectors ConnectorStates
 	channels   channelList
-	openapi    []byte
-	webhooks   func(name string) (http.Handler, bool)
-	console    http.Handler
-	log        *slog.Logger
-	registry   *prometheus.Registry
-	metrics    *httpMetrics
+	// listed is what GET /channels serves: channels, or what SetChannels
+	// gave after a reload.
+	listed   atomic.Pointer[channelList]
+	openapi  []byte
+	webhooks func(name string) (http.Handler, bool)
+	console  http.Handler
+	log      *slog.Logger
+	registry *prometheus.Registry
+	metrics  *httpMetrics
 	// observers caches the duration histogram's child per route template;
 	// it is written only in New.
 	observers map[string]prometheus.Observer
 	maxBody   int64
 	now       func() time.Time
 	heartbeat time.Duration
+	// bodyTimeout and writeTimeout are the per-request connection deadlines.
+	bodyTimeout  time.Duration
+	writeTimeout time.Duration
+	streams      *streamLimiter
+	// access is each route's access level, by "METHOD /path" (gin syntax);
+	// it is written only in New.
+	access map[string]string
+	// reloadFn re-reads the configuration (POST /admin/reload).
+	reloadFn func(ctx context.Context) (models.ReloadView, error)
 	// monitoring protects /metrics and the detail of /readyz.
 	monitoring Monitoring
 }
@@ -124,7 +163,12 @@ func New(opts Options) (*Server, error) {
 		maxBody:    opts.MaxBodyBytes,
 		now:        opts.Now,
 		heartbeat:  opts.HeartbeatInterval,
-		monitoring: opts.Monitoring,
+		reloadFn:   opts.Reload,
+
+		bodyTimeout:  opts.BodyTimeout,
+		writeTimeout: opts.WriteTimeout,
+		access:       map[string]string{},
+		monitoring:   opts.Monitoring,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -143,12 +187,28 @@ func New(opts Options) (*Server, error) {
 	if s.heartbeat <= 0 {
 		s.heartbeat = DefaultHeartbeatInterval
 	}
+	if s.bodyTimeout <= 0 {
+		s.bodyTimeout = DefaultBodyTimeout
+	}
+	if s.writeTimeout <= 0 {
+		s.writeTimeout = DefaultWriteTimeout
+	}
+	maxStreams, perToken := opts.MaxStreams, opts.MaxStreamsPerToken
+	if maxStreams <= 0 {
+		maxStreams = DefaultMaxStreams
+	}
+	if perToken <= 0 {
+		perToken = DefaultMaxStreamsPerToken
+	}
+	s.streams = newStreamLimiter(maxStreams, perToken)
 	m, err := newHTTPMetrics(s.registry, runtime)
 	if err != nil {
 		return nil, err
 	}
 	s.metrics = m
-	if s.channels, s.openapi, err = channelsOf(opts.Channels); err != nil {
+	if s.channels, s.openapi, err = channelsOf(opts.Channels); err == nil {
+		s.listed.Store(&s.channels)
+	} else {
 		return nil, err
 	}
 
@@ -179,35 +239,102 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// routes registers every route. The OpenAPI test walks them.
+// Access levels of a route: who may call it.
+const (
+	// accessPublic needs no token (webhooks check their platform's own
+	// signature or secret).
+	accessPublic = "public"
+	// accessAgent needs a valid token of any role (agent or admin).
+	accessAgent = "agent"
+	// accessAdmin needs an admin token; agents get 403 forbidden.
+	accessAdmin = "admin"
+)
+
+// routes registers every route with its access level. The role and OpenAPI
+// tests walk them: a route registered without a decision fails them.
 func (s *Server) routes() {
-	e := s.engine
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
+	s.handle(http.MethodGet, "/healthz", accessPublic, s.healthz)
+	s.handle(http.MethodGet, "/readyz", accessPublic, s.readyz)
+	s.handle(http.MethodGet, "/metrics", accessPublic, gin.WrapH(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
 		ErrorLog:      promLogger{s.log},
 		ErrorHandling: promhttp.ContinueOnError,
 	})))
-	e.GET("/webhooks/:name", s.webhook)
-	e.POST("/webhooks/:name", s.webhook)
+	s.handle(http.MethodGet, "/webhooks/:name", accessPublic, s.webhook)
+	s.handle(http.MethodPost, "/webhooks/:name", accessPublic, s.webhook)
 
-	api := e.Group("/api/v1")
-	api.GET("/openapi.json", s.openAPI)
+	s.handle(http.MethodGet, "/api/v1/openapi.json", accessPublic, s.openAPI)
+	s.handle(http.MethodGet, "/api/v1/conversations", accessAgent, s.listConversations)
+	s.handle(http.MethodGet, "/api/v1/conversations/:id", accessAgent, s.getConversation)
+	s.handle(http.MethodGet, "/api/v1/conversations/:id/messages", accessAgent, s.listMessages)
+	s.handle(http.MethodPost, "/api/v1/conversations/:id/messages", accessAgent, s.reply)
+	s.handle(http.MethodPost, "/api/v1/conversations/:id/status", accessAgent, s.setStatus)
+	s.handle(http.MethodPost, "/api/v1/conversations/:id/assign", accessAgent, s.assign)
+	s.handle(http.MethodGet, "/api/v1/contacts/:id", accessAgent, s.getContact)
+	// Merging is everyday work; undoing one and unlinking are repairs.
+	s.handle(http.MethodPost, "/api/v1/contacts/:id/merge", accessAgent, s.mergeContacts)
+	s.handle(http.MethodGet, "/api/v1/contacts/:id/suggestions", accessAgent, s.suggestions)
+	s.handle(http.MethodPost, "/api/v1/merges/:id/undo", accessAdmin, s.undoMerge)
+	s.handle(http.MethodPost, "/api/v1/identities/:id/unlink", accessAdmin, s.unlinkIdentity)
+	s.handle(http.MethodGet, "/api/v1/events", accessAgent, s.events)
+	s.handle(http.MethodGet, "/api/v1/channels", accessAgent, s.listChannels)
+	s.handle(http.MethodPost, "/api/v1/admin/reload", accessAdmin, s.reload)
+}
 
-	authed := api.Group("", s.authenticate)
-	authed.GET("/conversations", s.listConversations)
-	authed.GET("/conversations/:id", s.getConversation)
-	authed.GET("/conversations/:id/messages", s.listMessages)
-	authed.POST("/conversations/:id/messages", s.reply)
-	authed.POST("/conversations/:id/status", s.setStatus)
-	authed.POST("/conversations/:id/assign", s.assign)
-	authed.GET("/contacts/:id", s.getContact)
-	authed.POST("/contacts/:id/merge", s.mergeContacts)
-	authed.GET("/contacts/:id/suggestions", s.suggestions)
-	authed.POST("/merges/:id/undo", s.undoMerge)
-	authed.POST("/identities/:id/unlink", s.unlinkIdentity)
-	authed.GET("/events", s.events)
-	authed.GET("/channels", s.listChannels)
+// handle registers one route with its access level and the middleware that
+// enforces it. Webhooks get nothing in front; every other route gets the
+// API headers; non-public routes the bearer check and, for admin routes,
+// the role check. (Every request gets the connection deadlines from
+// instrument.)
+func (s *Server) handle(method, path, access string, h gin.HandlerFunc) {
+	s.access[method+" "+path] = access
+	var chain []gin.HandlerFunc
+	if !strings.HasPrefix(path, "/webhooks/") {
+		chain = append(chain, apiHeaders)
+	}
+	switch access {
+	case accessPublic:
+	case accessAgent:
+		chain = append(chain, s.authenticate, s.requireRole(models.RoleAgent, models.RoleAdmin))
+	default: // accessAdmin, and the safe side for anything else
+		chain = append(chain, s.authenticate, s.requireRole(models.RoleAdmin))
+	}
+	s.engine.Handle(method, path, append(chain, h)...)
+}
+
+// apiHeaders marks every API answer as private and not to be sniffed.
+func apiHeaders(c *gin.Context) {
+	setAPIHeaders(c.Writer.Header())
+}
+
+func setAPIHeaders(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// setDeadlines bounds how long the client may take to send the body and the
+// server to write the answer. The deadlines are the connection's, so they
+// are wall-clock times (time.Now), not the injectable clock. Writers that
+// cannot set deadlines (tests' recorders) are fine without.
+func setDeadlines(w http.ResponseWriter, read, write time.Duration) {
+	rc := http.NewResponseController(w)
+	now := time.Now()
+	_ = rc.SetReadDeadline(now.Add(read))
+	_ = rc.SetWriteDeadline(now.Add(write))
+}
+
+// requireRole lets through actors with one of roles; others get 403.
+func (s *Server) requireRole(roles ...string) gin.HandlerFunc {
+	need := strings.Join(roles, " or ")
+	return func(c *gin.Context) {
+		role := actorOf(c).Role
+		for _, r := range roles {
+			if role == r {
+				c.Next()
+				return
+			}
+		}
+		s.writeError(c, models.Errorf(models.EFORBIDDEN, "this route needs the %s role", need))
+	}
 }
 
 // Handler returns the HTTP handler of the API.
@@ -249,8 +376,14 @@ func methodLabel(m string) string {
 // instrument counts and times every request and logs one line for it. It is
 // the only middleware in front of the webhooks, so it stays cheap: no
 // allocation unless the log level is enabled.
+//
+// It also sets every request's connection deadlines (body and answer), so
+// that no route, the console and unmatched paths included, runs without
+// them or with a stale one left by an earlier request on the connection;
+// the event stream lifts them.
 func (s *Server) instrument(c *gin.Context) {
 	start := s.now()
+	setDeadlines(c.Writer, s.bodyTimeout, s.writeTimeout)
 	c.Next()
 	elapsed := s.now().Sub(start)
 	route := routeLabel(c)
@@ -296,6 +429,9 @@ func (s *Server) recovered(c *gin.Context, rec any) {
 // noRoute serves the console, or a 404 JSON error.
 func (s *Server) noRoute(c *gin.Context) {
 	r := c.Request
+	if reservedPath(r.URL.Path) {
+		setAPIHeaders(c.Writer.Header())
+	}
 	if s.console != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && !reservedPath(r.URL.Path) {
 		c.Set(routeKey, routeConsole)
 		// Gin presets 404 for unrouted requests; the console decides.
@@ -319,6 +455,7 @@ func reservedPath(p string) bool {
 
 // noMethod answers 405 (gin has set the Allow header).
 func (s *Server) noMethod(c *gin.Context) {
+	setAPIHeaders(c.Writer.Header())
 	s.writeError(c, withStatus(http.StatusMethodNotAllowed, models.EINVALID,
 		fmt.Sprintf("method %s is not allowed here (allowed: %s)", truncate(c.Request.Method, 10), c.Writer.Header().Get("Allow"))))
 }

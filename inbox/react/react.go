@@ -192,7 +192,7 @@ func (r *Runner) loop(ctx context.Context, rx Reaction) {
 	for ctx.Err() == nil {
 		wake := r.Wake() // before reading, so no commit slips between
 		settled := time.NewTimer(r.Settle)
-		if err := r.Step(ctx, st); err != nil && ctx.Err() == nil {
+		if err := r.step(ctx, st); err != nil && ctx.Err() == nil {
 			if errors.Is(err, store.ErrLeaseLost) {
 				log.Info("reaction lease taken over by another runner")
 			} else {
@@ -223,9 +223,9 @@ func (r *Runner) loop(ctx context.Context, rx Reaction) {
 	}
 }
 
-// Step does one round for a reaction: take or renew the lease, handle every
+// step does one round for a reaction: take or renew the lease, handle every
 // event available, run a due tick.
-func (r *Runner) Step(ctx context.Context, st *state) error {
+func (r *Runner) step(ctx context.Context, st *state) error {
 	now := r.Now()
 	switch {
 	case !st.holding:

@@ -122,14 +122,14 @@ func TestNewReactionStartsAtTheNewestEvent(t *testing.T) {
 			t.Fatal(err)
 		}
 		st := &state{rx: rec}
-		if err := r.Step(ctx, st); err != nil {
+		if err := r.step(ctx, st); err != nil {
 			t.Fatal(err)
 		}
 		if n := rec.seen.Load(); n != 0 {
 			t.Fatalf("a new reaction handled %d old events, want 0", n)
 		}
 		addEvents(t, s, 2, "message.created")
-		if err := r.Step(ctx, st); err != nil {
+		if err := r.step(ctx, st); err != nil {
 			t.Fatal(err)
 		}
 		if n := rec.seen.Load(); n != 2 {
@@ -158,14 +158,14 @@ func TestEventsHandledOnceInOrderAcrossBatchesAndTypes(t *testing.T) {
 			addEvents(t, s, 1, "conversation.updated")
 		}
 		st := &state{rx: rec}
-		if err := r.Step(ctx, st); err != nil {
+		if err := r.step(ctx, st); err != nil {
 			t.Fatal(err)
 		}
 		if p := position(t, s, "bot"); p != 11 {
 			t.Fatalf("position %d, want 11 (the last commit)", p)
 		}
 		c.Advance(7 * time.Second) // a third of the lease: the renewal saves the position
-		if err := r.Step(ctx, st); err != nil {
+		if err := r.step(ctx, st); err != nil {
 			t.Fatal(err)
 		}
 		var kv []models.KV
@@ -200,7 +200,7 @@ func TestFailedEventIsRetriedAndItsWritesLandOnce(t *testing.T) {
 		}
 		addEvents(t, s, 3, "message.created")
 		rec.fail[2] = 2 // fails twice, then succeeds
-		if err := r.Step(ctx, &state{rx: rec}); err != nil {
+		if err := r.step(ctx, &state{rx: rec}); err != nil {
 			t.Fatal(err)
 		}
 		for id := int64(1); id <= 3; id++ {
@@ -211,7 +211,7 @@ func TestFailedEventIsRetriedAndItsWritesLandOnce(t *testing.T) {
 		// A reaction that keeps failing is skipped, not stuck.
 		addEvents(t, s, 2, "message.created")
 		rec.fail[4] = 100
-		if err := r.Step(ctx, &state{rx: rec, holding: true, pos: 3, saved: 3, renewed: c.Now()}); err != nil {
+		if err := r.step(ctx, &state{rx: rec, holding: true, pos: 3, saved: 3, renewed: c.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		if rec.count(4) != 0 || rec.count(5) != 1 || position(t, s, "bot") != 5 {
@@ -233,7 +233,7 @@ func TestCrashBeforeCommitResumesFromTheCursor(t *testing.T) {
 		addEvents(t, s, 2, "message.created")
 		dying, die := context.WithCancel(ctx)
 		crash := &crashing{recorder: rec, at: 2, die: die}
-		if err := r.Step(dying, &state{rx: crash}); err == nil {
+		if err := r.step(dying, &state{rx: crash}); err == nil {
 			t.Fatal("the crashing step reported no error")
 		}
 		var n int64
@@ -245,7 +245,7 @@ func TestCrashBeforeCommitResumesFromTheCursor(t *testing.T) {
 		}
 		// The replica restarts (its lease is still its own: same owner).
 		r2 := newRunner(open(), c, "a")
-		if err := r2.Step(ctx, &state{rx: rec}); err != nil {
+		if err := r2.step(ctx, &state{rx: rec}); err != nil {
 			t.Fatal(err)
 		}
 		if rec.count(1) != 1 || rec.count(2) != 1 || position(t, s, "bot") != 2 {
@@ -288,25 +288,25 @@ func TestOneRunnerAtATimeAndTakeoverAfterTheLease(t *testing.T) {
 		}
 		addEvents(t, sa, 2, "message.created")
 		stA, stB := &state{rx: rec}, &state{rx: rec}
-		if err := a.Step(ctx, stA); err != nil || !stA.holding {
+		if err := a.step(ctx, stA); err != nil || !stA.holding {
 			t.Fatalf("a: %v holding %v", err, stA.holding)
 		}
-		if err := b.Step(ctx, stB); err != nil || stB.holding {
+		if err := b.step(ctx, stB); err != nil || stB.holding {
 			t.Fatalf("b took a held lease: %v holding %v", err, stB.holding)
 		}
 		// a stalls past its lease; b takes over and handles what came since.
 		addEvents(t, sa, 1, "message.created")
 		c.Advance(21 * time.Second)
-		if err := b.Step(ctx, stB); err != nil || !stB.holding {
+		if err := b.step(ctx, stB); err != nil || !stB.holding {
 			t.Fatalf("b after the lease: %v holding %v", err, stB.holding)
 		}
 		// a wakes up and tries to commit: fenced off, nothing lands twice.
 		addEvents(t, sa, 1, "message.created")
 		stA.renewed = c.Now() // a believes its lease is fresh
-		if err := a.Step(ctx, stA); !errors.Is(err, store.ErrLeaseLost) || stA.holding {
+		if err := a.step(ctx, stA); !errors.Is(err, store.ErrLeaseLost) || stA.holding {
 			t.Fatalf("a after takeover: err %v holding %v", err, stA.holding)
 		}
-		if err := b.Step(ctx, stB); err != nil {
+		if err := b.step(ctx, stB); err != nil {
 			t.Fatal(err)
 		}
 		for id := int64(1); id <= 4; id++ {

@@ -24,6 +24,9 @@ const (
 	RedeemInvalid = "invalid"
 	// RedeemLimited: too many failures recently; the code was not checked.
 	RedeemLimited = "limited"
+	// RedeemPaused: too many failures recently across all identities;
+	// redemptions are paused for everyone and the code was not checked.
+	RedeemPaused = "paused"
 )
 
 // mergeSnapshot is what a merge changed, as it was before: enough to undo it
@@ -88,6 +91,11 @@ type RedeemRequest struct {
 	// MaxFailures within Window are allowed; after that nothing is checked.
 	MaxFailures int
 	Window      time.Duration
+	// MaxGlobalFailures failures of all identities together within
+	// GlobalWindow pause every redemption until the oldest of them ages out
+	// (0: no global limit): guessing from many accounts is bounded too.
+	MaxGlobalFailures int
+	GlobalWindow      time.Duration
 	// SystemText is the timeline entry written into the conversation.
 	SystemText string
 }
@@ -127,6 +135,18 @@ func (s *Store) Redeem(ctx context.Context, r RedeemRequest) (RedeemResult, erro
 		if res.Failures >= int64(r.MaxFailures) {
 			res.Outcome = RedeemLimited
 			return nil
+		}
+		if r.MaxGlobalFailures > 0 {
+			// The MaxGlobalFailures-th newest failure, through the primary
+			// key: cheap however long the table is.
+			var nth []models.LinkFailure
+			if err := tx.Order("id DESC").Offset(r.MaxGlobalFailures - 1).Limit(1).Find(&nth).Error; err != nil {
+				return err
+			}
+			if len(nth) == 1 && nth[0].CreatedAt.After(now.Add(-r.GlobalWindow)) {
+				res.Outcome = RedeemPaused
+				return nil
+			}
 		}
 		col := "code_hash"
 		if r.Token {
@@ -222,6 +242,14 @@ func (s *Store) MergeContacts(ctx context.Context, into, from int64, actor, syst
 			if n == 0 {
 				return notFound("contact", id)
 			}
+		}
+		// A contact emptied by an earlier merge has nothing left to move.
+		var idents int64
+		if err := tx.Model(&models.Identity{}).Where("contact_id = ?", from).Count(&idents).Error; err != nil {
+			return err
+		}
+		if idents == 0 {
+			return models.Errorf(models.ECONFLICT, "contact %d has no identities left (merged into another already?): nothing to merge", from)
 		}
 		_, err := s.mergeTx(tx, into, from, m, systemText, nil)
 		return err

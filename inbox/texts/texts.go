@@ -27,6 +27,7 @@ const (
 	HandoffCode   = "handoff_code"
 	LinkInvalid   = "link_invalid"
 	LinkLimited   = "link_limited"
+	LinkPaused    = "link_paused"
 	Linked        = "linked"
 	LinkedAgain   = "linked_already"
 	LinkedNoCase  = "linked_no_ticket"
@@ -51,6 +52,7 @@ var Placeholders = map[string][]string{
 	HandoffCode:   {"app", "name"},
 	LinkInvalid:   {"left", "minutes"},
 	LinkLimited:   nil,
+	LinkPaused:    nil,
 	Linked:        {"ticket", "problem", "status", "who"},
 	LinkedAgain:   {"ticket", "problem", "status", "who"},
 	LinkedNoCase:  nil,
@@ -77,6 +79,7 @@ var builtin = map[string]map[string]string{
 		HandoffCode:   "• {app}: send the code to {name} in a direct message",
 		LinkInvalid:   "If that was a link code, it did not work: it may be mistyped, used already or expired (codes last {minutes} minutes). Send \"link\" in the chat where you started to get a new one. Attempts left this hour: {left}.",
 		LinkLimited:   "Too many wrong link codes were sent from this account, so linking is paused for an hour for your safety. You can keep writing here: an agent will read your messages.",
+		LinkPaused:    "Too many wrong link codes were sent lately, so linking is paused for a few minutes for everyone's safety. Please try again later; you can keep writing here: an agent will read your messages.",
 		Linked:        "Welcome! This chat is now linked to your ticket #{ticket}: “{problem}”.\nStatus: {status}; {who}.\nJust write here: no need to repeat anything, and our replies now come here.",
 		LinkedAgain:   "This chat is already linked to your ticket #{ticket}: “{problem}”.\nStatus: {status}; {who}.\nJust write here: no need to repeat anything, and our replies now come here.",
 		LinkedNoCase:  "This chat is now linked to your account. Write here any time.",
@@ -103,6 +106,7 @@ var builtin = map[string]map[string]string{
 		HandoffCode:   "• {app}：私信 {name} 发送验证码",
 		LinkInvalid:   "如果这是关联验证码，它无效：可能输错、已使用或已过期（有效期 {minutes} 分钟）。请在原对话中发送“绑定”获取新的验证码。本小时剩余尝试次数：{left}。",
 		LinkLimited:   "此账号发送的错误验证码过多，为保护您的安全，关联功能暂停一小时。您仍可在这里留言，客服会查看。",
+		LinkPaused:    "近期收到的错误验证码过多，为保护大家的安全，关联功能暂停几分钟，请稍后再试。您仍可在这里留言，客服会查看。",
 		Linked:        "欢迎！本对话已关联到您的工单 #{ticket}：“{problem}”。\n状态：{status}；{who}。\n请直接在这里继续，无需重复描述问题，我们的回复也会发到这里。",
 		LinkedAgain:   "本对话已关联到您的工单 #{ticket}：“{problem}”。\n状态：{status}；{who}。\n请直接在这里继续，无需重复描述问题，我们的回复也会发到这里。",
 		LinkedNoCase:  "本对话已关联到您的账号，您可以随时在这里留言。",
@@ -129,6 +133,7 @@ var builtin = map[string]map[string]string{
 		HandoffCode:   "• {app}: invia il codice a {name} in un messaggio diretto",
 		LinkInvalid:   "Se era un codice di collegamento, non ha funzionato: forse è sbagliato, già usato o scaduto (i codici durano {minutes} minuti). Scrivi \"collega\" nella chat in cui hai iniziato per averne uno nuovo. Tentativi rimasti in quest'ora: {left}.",
 		LinkLimited:   "Da questo account sono arrivati troppi codici sbagliati, quindi il collegamento è sospeso per un'ora per la tua sicurezza. Puoi continuare a scrivere qui: un operatore leggerà i tuoi messaggi.",
+		LinkPaused:    "Di recente sono arrivati troppi codici sbagliati, quindi il collegamento è sospeso per qualche minuto per la sicurezza di tutti. Riprova più tardi; puoi continuare a scrivere qui: un operatore leggerà i tuoi messaggi.",
 		Linked:        "Benvenuto! Questa chat è ora collegata al tuo ticket #{ticket}: “{problem}”.\nStato: {status}; {who}.\nScrivi pure qui: non serve ripetere nulla, e le nostre risposte arriveranno qui.",
 		LinkedAgain:   "Questa chat è già collegata al tuo ticket #{ticket}: “{problem}”.\nStato: {status}; {who}.\nScrivi pure qui: non serve ripetere nulla, e le nostre risposte arriveranno qui.",
 		LinkedNoCase:  "Questa chat è ora collegata al tuo account. Scrivi qui quando vuoi.",
