@@ -74,13 +74,15 @@ tools=$(mktemp -d)
 trap 'rm -rf "$tools"' EXIT
 go build -o "$tools/testprogress" ./scripts/testprogress
 set +e
-go test -race -count=1 -timeout 20m -json "$@" ./... 2>&1 | "$tools/testprogress"
+go test -race -count=1 -timeout 20m -json "$@" ./... 2>&1 | "$tools/testprogress" | tee "$tools/tests.log"
 go_status=${PIPESTATUS[0]}
 set -e
 step_done
 
 if [ "$go_status" != 0 ]; then
   echo "steps: ${timings[*]/%/;} total $((SECONDS - run_start))s"
+# The tests' summary closes the output: "tests: N passed, N failed, N skipped".
+grep '^tests: ' "$tools/tests.log" | tail -n 1 || true
   echo "FAIL: go test exited with status $go_status"
   exit "$go_status"
 fi
@@ -95,3 +97,5 @@ fi
 step_done
 
 echo "steps: ${timings[*]/%/;} total $((SECONDS - run_start))s"
+# The tests' summary closes the output: "tests: N passed, N failed, N skipped".
+grep '^tests: ' "$tools/tests.log" | tail -n 1 || true
