@@ -62,6 +62,11 @@ type Config struct {
 	// BusinessHours are when agents work (optional: without it agents are
 	// always in). Outside them the bot says when agents are back.
 	BusinessHours *hours.Config `yaml:"business_hours"`
+	// Media configures how the hub fetches files agents attach by URL.
+	Media Media `yaml:"media"`
+	// Monitoring protects /metrics and the detail of /readyz, and says how
+	// long a connector may go without progress before the hub is not ready.
+	Monitoring Monitoring `yaml:"monitoring"`
 
 	file string
 	info *loadInfo
@@ -139,6 +144,37 @@ func (b Bot) Threshold() float64 {
 		return DefaultFAQThreshold
 	}
 	return *b.FAQThreshold
+}
+
+// Media configures the fetching of agents' attachments (an image given by
+// URL that a connector must upload, as WeChat's does).
+type Media struct {
+	// AllowPrivateFetch lets attachment URLs point at loopback, private,
+	// link-local and other non-public addresses. Off by default: an agent
+	// could otherwise make the hub fetch from its own network (a metadata
+	// service, an admin port). The sandbox turns it on, its stand-ins
+	// listening on loopback.
+	AllowPrivateFetch bool `yaml:"allow_private_fetch"`
+	// FetchTimeout bounds one fetch, connecting, redirects and body
+	// included: 1s to 2m, default 10s.
+	FetchTimeout time.Duration `yaml:"fetch_timeout"`
+}
+
+// Monitoring configures /metrics and /readyz.
+type Monitoring struct {
+	// Token, when set, is required as "Authorization: Bearer <token>" for
+	// /metrics and for the detail of /readyz (without it /readyz answers
+	// its status code and status only). A secret. Default: none (open).
+	Token string `yaml:"token"`
+	// LoopbackOnly serves /metrics and the detail of /readyz only to
+	// clients on loopback (as seen through server.trusted_proxies when
+	// set). With Token also set, either suffices. Default false.
+	LoopbackOnly bool `yaml:"loopback_only"`
+	// StaleAfter is, per connector type, how long a connector that reports
+	// its progress (Telegram in polling mode, Discord) may go without it
+	// before /readyz answers 503. Defaults: telegram 2m, discord 3m; 0
+	// turns the check off for that type.
+	StaleAfter map[string]time.Duration `yaml:"stale_after"`
 }
 
 // Connector is one configured platform account.
@@ -269,6 +305,9 @@ func decodeProblems(err error, path string, line int) Problems {
 func (c *Config) Redacted() *Config {
 	r := *c
 	r.Database.DSN = redactDSN(c.Database.Driver, c.Database.DSN)
+	if r.Monitoring.Token != "" {
+		r.Monitoring.Token = redactedValue
+	}
 	r.Connectors = make([]Connector, len(c.Connectors))
 	for i, conn := range c.Connectors {
 		conn.Settings = *redactNode(&conn.Settings, c.info, false)
@@ -369,6 +408,7 @@ func secretValues(c *Config) []string {
 		}
 	}
 	add(c.Database.DSN)
+	add(c.Monitoring.Token)
 	for i := range c.Connectors {
 		collectSecrets(&c.Connectors[i].Settings, c.info, false, add, 0)
 	}

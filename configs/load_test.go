@@ -495,3 +495,31 @@ func writeTemp(t *testing.T, content string) string {
 	}
 	return file
 }
+
+// TestMediaAndMonitoring: the keys load, and the monitoring token is a
+// secret: masked in String() and in problem messages.
+func TestMediaAndMonitoring(t *testing.T) {
+	c, err := Load(writeTemp(t, `
+media: { allow_private_fetch: true, fetch_timeout: 20s }
+monitoring:
+  token: "monitor-secret-0123456789"
+  loopback_only: true
+  stale_after: { telegram: 5m, discord: 0s }
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Media.AllowPrivateFetch || c.Media.FetchTimeout != 20*time.Second || !c.Monitoring.LoopbackOnly ||
+		c.Monitoring.Token != "monitor-secret-0123456789" || c.Monitoring.StaleAfter["telegram"] != 5*time.Minute {
+		t.Fatalf("loaded %+v %+v", c.Media, c.Monitoring)
+	}
+	if v, ok := c.Monitoring.StaleAfter["discord"]; !ok || v != 0 {
+		t.Fatalf("discord: 0s must be kept (it turns the check off): %v %v", v, ok)
+	}
+	if out := c.String(); strings.Contains(out, "monitor-secret") || !strings.Contains(out, "token: '[redacted]'") {
+		t.Fatalf("String() =\n%s", out)
+	}
+	if Default().Media.AllowPrivateFetch || Default().Monitoring.Token != "" {
+		t.Fatal("the defaults must be strict fetching and open monitoring")
+	}
+}

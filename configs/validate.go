@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +78,19 @@ func Validate(c *Config) error {
 	ps = append(ps, fps...)
 	_, hps := c.buildHours()
 	ps = append(ps, hps...)
+	if t := c.Media.FetchTimeout; t != 0 && (t < time.Second || t > 2*time.Minute) {
+		add("media.fetch_timeout", "%s is out of range: use 1s to 2m", t)
+	}
+	if c.Monitoring.Token != "" && len(strings.TrimSpace(c.Monitoring.Token)) < 16 {
+		add("monitoring.token", "is too short: use at least 16 characters")
+	}
+	for _, typ := range sortedKeys(c.Monitoring.StaleAfter) {
+		if _, ok := connectors.Lookup(typ); !ok {
+			add("monitoring.stale_after."+typ, "unknown connector type %q (known: %s)", typ, knownTypes())
+		} else if d := c.Monitoring.StaleAfter[typ]; d < 0 || (d > 0 && d < 30*time.Second) {
+			add("monitoring.stale_after."+typ, "%s is too short: use 0 (no check) or at least 30s", d)
+		}
+	}
 
 	firstUse := map[string]int{}
 	deps := connectors.Deps{
@@ -181,4 +195,13 @@ func checkPublicURL(s string) string {
 		return "must not have a fragment (#...)"
 	}
 	return ""
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -8,8 +8,9 @@
 // `hub check-config` can build every connector); Run does the I/O. What a
 // platform can do beyond Run and Send is told by the capability interfaces
 // in this package (WebhookHandler, ReplyWindower, DeepLinker, QRCoder,
-// DMTarget, Languager, Shutdowner), each asserted at compile time in the
-// connector's package.
+// DMTarget, Languager, ProgressReporter, Shutdowner), each asserted at
+// compile time in the connector's package. Package media fetches agents'
+// attachments for connectors that must upload them (Deps.Media).
 // Package kit holds what connector packages share (text splitting, base
 // URLs, webhook error replies); internal/backoff the retry waits.
 package connectors
@@ -26,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tongdao/hub/connectors/media"
 	"github.com/tongdao/hub/models"
 )
 
@@ -98,6 +100,10 @@ type Deps struct {
 	PublicURL string
 	// KV is shared state (may be nil in check-config).
 	KV KV
+	// Media fetches agents' attachments by URL, refusing non-public
+	// addresses unless the configuration allows them (nil: a strict
+	// fetcher with the defaults).
+	Media *media.Fetcher
 }
 
 // Config is one connector's configuration as given to a Factory.

@@ -23,6 +23,7 @@ package inbox
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -278,9 +279,20 @@ func (s *Service) LatestEventID(ctx context.Context) (int64, error) {
 	return s.store.LatestEventID(ctx)
 }
 
-// Ready reports whether the database answers.
+// Ready reports whether the database works: it answers, its file is the
+// one opened at start (SQLite), and it takes a small write.
 func (s *Service) Ready(ctx context.Context) error {
 	if err := s.store.Ping(ctx); err != nil {
+		return models.Errorf(models.EUNAVAILABLE, "database unreachable")
+	}
+	if err := s.store.Health(ctx); err != nil {
+		s.log.Warn("database health check failed", "err", err)
+		switch {
+		case errors.Is(err, store.ErrFileReplaced):
+			return models.Errorf(models.EUNAVAILABLE, "%s", store.ErrFileReplaced.Error())
+		case errors.Is(err, store.ErrNotWritable):
+			return models.Errorf(models.EUNAVAILABLE, "%s", store.ErrNotWritable.Error())
+		}
 		return models.Errorf(models.EUNAVAILABLE, "database unreachable")
 	}
 	return nil

@@ -145,4 +145,11 @@ type ConnectorState struct {
 	LastError string    `json:"last_error,omitempty"`
 	Restarts  int       `json:"restarts"`
 	Since     time.Time `json:"since"`
+	// LastProgress is when the connector last made progress with its
+	// platform (a poll answered, a gateway heartbeat acknowledged), for
+	// connectors that can tell.
+	LastProgress *time.Time `json:"last_progress,omitempty"`
+	// Stale means LastProgress is older than the type's threshold: the
+	// connector is stuck, and the hub is not ready.
+	Stale bool `json:"stale,omitempty"`
 }

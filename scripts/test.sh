@@ -6,14 +6,15 @@
 # console's JavaScript unit tests with it).
 #
 # Steps: setup, vet, pure-Go build, tests (go test -race, with a line per
-# package as it finishes and a progress line every 30 s). Arguments are
+# package as it finishes and a progress line every 30 s), fuzz (each fuzz
+# target for FUZZTIME, default 3s; FUZZTIME=0 skips it). Arguments are
 # passed to go test (e.g. -run TestE2E, -count=3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 run_start=$SECONDS
 step_no=0
-steps=4
+steps=5
 timings=()
 step() { # step NAME: announce a step
   step_no=$((step_no + 1))
@@ -73,13 +74,28 @@ tools=$(mktemp -d)
 trap 'rm -rf "$tools"' EXIT
 go build -o "$tools/testprogress" ./scripts/testprogress
 set +e
-go test -race -count=1 -timeout 20m -json "$@" ./... 2>&1 | "$tools/testprogress"
+go test -race -count=1 -timeout 20m -json "$@" ./... 2>&1 | "$tools/testprogress" | tee "$tools/tests.log"
 go_status=${PIPESTATUS[0]}
 set -e
 step_done
 
-echo "steps: ${timings[*]/%/;} total $((SECONDS - run_start))s"
 if [ "$go_status" != 0 ]; then
+  echo "steps: ${timings[*]/%/;} total $((SECONDS - run_start))s"
+# The tests' summary closes the output: "tests: N passed, N failed, N skipped".
+grep '^tests: ' "$tools/tests.log" | tail -n 1 || true
   echo "FAIL: go test exited with status $go_status"
   exit "$go_status"
 fi
+
+step fuzz
+# Each FuzzXxx target for FUZZTIME (default 3s; FUZZTIME=0 skips the pass).
+if [ "${FUZZTIME:-3s}" = 0 ]; then
+  echo "skipped (FUZZTIME=0)"
+else
+  ./scripts/fuzz.sh
+fi
+step_done
+
+echo "steps: ${timings[*]/%/;} total $((SECONDS - run_start))s"
+# The tests' summary closes the output: "tests: N passed, N failed, N skipped".
+grep '^tests: ' "$tools/tests.log" | tail -n 1 || true

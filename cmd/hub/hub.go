@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/tongdao/hub/configs"
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/connectors/media"
 	"github.com/tongdao/hub/inbox"
 	"github.com/tongdao/hub/inbox/httpapi"
 	"github.com/tongdao/hub/inbox/store"
@@ -164,7 +166,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Store.Now = m.Now
 
-	m.deps = connectors.Deps{Logger: m.Logger, Now: m.Now, PublicURL: cfg.Server.PublicURL, KV: kv{m.Store}}
+	// One fetcher for every connector's attachments: one dialer, one policy.
+	fetcher := media.New(media.Policy{AllowPrivate: cfg.Media.AllowPrivateFetch, Timeout: cfg.Media.FetchTimeout})
+	m.deps = connectors.Deps{Logger: m.Logger, Now: m.Now, PublicURL: cfg.Server.PublicURL, KV: kv{m.Store}, Media: fetcher}
 	set, err := buildSet(cfg, m.deps, nil)
 	if err != nil {
 		return err
@@ -198,8 +202,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.supervisor = &connectors.Supervisor{Sink: m.Inbox, Logger: m.Logger, Now: m.Now}
 	srv := cfg.Server
+	staleAfter := maps.Clone(connectors.DefaultStaleAfter)
+	maps.Copy(staleAfter, cfg.Monitoring.StaleAfter)
+	states := &connectorStates{sup: m.supervisor, staleAfter: staleAfter, now: m.Now,
+		lookup: func(name string) (connectors.Connector, bool) {
+			c, ok := m.live.Load().byName[name]
+			return c, ok
+		}}
 	api, err := httpapi.New(httpapi.Options{
-		Inbox: m.Inbox, Connectors: m.supervisor, Logger: m.Logger, Registry: reg, Now: m.Now,
+		Inbox: m.Inbox, Connectors: states, Logger: m.Logger, Registry: reg, Now: m.Now,
+		Monitoring:  httpapi.Monitoring{Token: cfg.Monitoring.Token, LoopbackOnly: cfg.Monitoring.LoopbackOnly},
 		Channels:    channelViews(cfg.Connectors),
 		Console:     web.Handler(),
 		BodyTimeout: srv.BodyTimeout, WriteTimeout: srv.WriteTimeout,
@@ -264,6 +276,21 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Logger.Info("hub started", "url", m.URL(), "connectors", len(m.Connectors), "database", cfg.Database.Driver)
 	return nil
+}
+
+// connectorStates reports the supervisor's connector states with each
+// connector's progress, marking stale ones (see connectors.AddProgress).
+type connectorStates struct {
+	sup        *connectors.Supervisor
+	lookup     func(name string) (connectors.Connector, bool) // the live connectors
+	staleAfter map[string]time.Duration
+	now        func() time.Time
+}
+
+func (s *connectorStates) States() []models.ConnectorState {
+	st := s.sup.States()
+	connectors.AddProgress(st, s.lookup, s.now(), s.staleAfter)
+	return st
 }
 
 // States reports connector states.

@@ -238,7 +238,8 @@ func restartWarnings(running, file *configs.Config) []string {
 	for _, sec := range []struct {
 		name string
 		a, b any
-	}{{"server", running.Server, file.Server}, {"database", running.Database, file.Database}, {"bot", running.Bot, file.Bot}} {
+	}{{"server", running.Server, file.Server}, {"database", running.Database, file.Database}, {"bot", running.Bot, file.Bot},
+		{"media", running.Media, file.Media}, {"monitoring", running.Monitoring, file.Monitoring}} {
 		a, b := reflect.ValueOf(sec.a), reflect.ValueOf(sec.b)
 		for i := range a.NumField() {
 			f := a.Type().Field(i)

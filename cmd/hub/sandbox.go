@@ -99,6 +99,9 @@ server:
 database:
   driver: sqlite
   dsn: %q
+media:
+  # The stand-ins serve files on loopback; a real hub keeps this false.
+  allow_private_fetch: true
 connectors:
   - name: tg-sandbox
     type: telegram

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -56,6 +57,14 @@ type Connector struct {
 	// supportThread caches whether a guild channel is a support thread the
 	// bot opened (true) or a channel to ignore (false).
 	supportThread map[string]bool
+
+	// session is the gateway session of the running Run (nil otherwise);
+	// progress, under progressMu, is when the connector last saw the
+	// gateway alive, by c.now, and seenAck the last heartbeat ACK seen.
+	session    atomic.Pointer[discordgo.Session]
+	progressMu sync.Mutex
+	progress   time.Time
+	seenAck    time.Time
 
 	// Hooks replaced by tests.
 	backoff      func(attempt int) time.Duration
@@ -116,6 +125,35 @@ func New(cfg connectors.Config) (connectors.Connector, error) {
 
 // Name is the configured connector name.
 func (c *Connector) Name() string { return c.name }
+
+var _ connectors.ProgressReporter = (*Connector)(nil)
+
+// Progress returns when the gateway was last seen alive: an event
+// dispatched, or a heartbeat acknowledged (noticed when Progress is called,
+// and dated then, by the connector's clock). Before the first Run it cannot
+// tell.
+func (c *Connector) Progress() (time.Time, bool) {
+	var ack time.Time
+	if s := c.session.Load(); s != nil {
+		s.RLock()
+		ack = s.LastHeartbeatAck
+		s.RUnlock()
+	}
+	c.progressMu.Lock()
+	defer c.progressMu.Unlock()
+	if !ack.IsZero() && !ack.Equal(c.seenAck) {
+		c.seenAck = ack
+		c.progress = c.now()
+	}
+	return c.progress, !c.progress.IsZero()
+}
+
+func (c *Connector) madeProgress() {
+	now := c.now()
+	c.progressMu.Lock()
+	c.progress = now
+	c.progressMu.Unlock()
+}
 
 // newSession returns an unopened discordgo session wired to api_url.
 func (c *Connector) newSession() *discordgo.Session {
@@ -187,6 +225,12 @@ func (c *Connector) setSelf(id string) {
 // good (bad token, disallowed intents); the supervisor then restarts it.
 func (c *Connector) Run(ctx context.Context, sink connectors.Sink) error {
 	s := c.newSession()
+	c.madeProgress() // staleness counts from the start
+	c.session.Store(s)
+	defer c.session.CompareAndSwap(s, nil)
+	// Every event dispatched is progress; heartbeat ACKs, which discordgo
+	// keeps to itself, are looked at by Progress.
+	s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Event) { c.madeProgress() })
 	conns := &connTracker{ctx: ctx}
 	s.Dialer = &websocket.Dialer{
 		Proxy:            http.ProxyFromEnvironment,

@@ -75,6 +75,7 @@ type envOpts struct {
 	token    string
 	server   dcfake.Options
 	noWait   bool
+	now      func() time.Time // default time.Now
 }
 
 func startEnv(t *testing.T, o envOpts) *env {
@@ -102,11 +103,15 @@ func startEnv(t *testing.T, o envOpts) *env {
 	if tok == "" {
 		tok = testToken
 	}
+	now := o.now
+	if now == nil {
+		now = time.Now
+	}
 	y := fmt.Sprintf("token: %q\napi_url: %q\nsupport_channels: [%q]\n%s", tok, srv.URL(), dcfake.DefaultSupportChannelID, o.settings)
 	cn, err := New(connectors.Config{
 		Name:   "dc-test",
 		Decode: strictDecoder(y),
-		Deps:   connectors.Deps{Logger: testLogger(), Now: time.Now},
+		Deps:   connectors.Deps{Logger: testLogger(), Now: now},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/internal/testclock"
 	"github.com/tongdao/hub/internal/wait"
+	"github.com/tongdao/hub/models"
 	"github.com/tongdao/hub/sandbox/tgfake"
 )
 
@@ -116,4 +118,62 @@ func TestPollingClickAnswered(t *testing.T) {
 		t.Errorf("action = %q", got[1].Action)
 	}
 	wait.For(t, "answer", func() bool { return fake.CallbackAnswered(up.CallbackQuery.ID) })
+}
+
+// TestPollingProgressAndStuckPoller: a polling bot reports progress on each
+// getUpdates handled; one stuck on an update it cannot commit stops making
+// progress and, past the type's threshold, is reported stale (and the hub
+// not ready), while a healthy one stays fresh.
+func TestPollingProgressAndStuckPoller(t *testing.T) {
+	fake := newFake(t)
+	clock := testclock.New(testNow)
+	s := newSink()
+	conn := newConnector(t, map[string]any{"token": testToken, "mode": "polling", "api_url": fake.URL()},
+		connectors.Deps{Now: clock.Now})
+	conn.pollTimeout = time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- conn.Run(ctx, s) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	states := func() models.ConnectorState {
+		st := []models.ConnectorState{{Name: conn.Name(), Type: "telegram", State: "running"}}
+		connectors.AddProgress(st, func(string) (connectors.Connector, bool) { return conn, true },
+			clock.Now(), connectors.DefaultStaleAfter)
+		return st[0]
+	}
+	// Healthy: after the clock moves on, a later poll brings progress along.
+	clock.Advance(5 * time.Minute)
+	wait.For(t, "progress after the clock moved", func() bool {
+		last, ok := conn.Progress()
+		return ok && !last.Before(clock.Now())
+	})
+	if st := states(); st.Stale || st.LastProgress == nil {
+		t.Fatalf("healthy poller: %+v", st)
+	}
+	// Stuck: every ingest fails, so the poller retries the same update.
+	s.failNext(1 << 30)
+	if _, err := fake.SendText(context.Background(), ana, "never committed"); err != nil {
+		t.Fatal(err)
+	}
+	wait.For(t, "the failing ingest", func() bool { _, calls := s.snapshot(); return calls >= 2 })
+	stuckAt := clock.Now()
+	clock.Advance(time.Minute)
+	if st := states(); st.Stale {
+		t.Fatalf("stale after a minute: %+v", st)
+	}
+	clock.Advance(2 * time.Minute)
+	_, calls := s.snapshot()
+	wait.For(t, "more failing retries", func() bool { _, n := s.snapshot(); return n > calls+1 })
+	st := states()
+	if !st.Stale || st.LastProgress == nil || st.LastProgress.After(stuckAt) {
+		t.Fatalf("stuck poller: %+v, want stale with progress at most %v", st, stuckAt)
+	}
+}
+
+func TestWebhookModeReportsNoProgress(t *testing.T) {
+	conn := newConnector(t, map[string]any{"token": testToken, "webhook_secret": testSecret}, connectors.Deps{})
+	if _, ok := conn.Progress(); ok {
+		t.Fatal("a webhook bot cannot tell its progress")
+	}
 }

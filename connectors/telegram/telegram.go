@@ -59,7 +59,28 @@ type Connector struct {
 	run      atomic.Pointer[runState]
 	// running prevents two concurrent Runs of one connector.
 	running atomic.Bool
+	// progress is when polling last made progress (Unix nanoseconds by
+	// c.now; 0 before the first Run in polling mode).
+	progress atomic.Int64
 }
+
+var _ connectors.ProgressReporter = (*Connector)(nil)
+
+// Progress returns when polling last made progress: the start of Run, then
+// each getUpdates answered and handled in full. A webhook bot cannot tell
+// (ok false): Telegram pushes only when customers write.
+func (c *Connector) Progress() (time.Time, bool) {
+	if c.settings.Mode != ModePolling {
+		return time.Time{}, false
+	}
+	n := c.progress.Load()
+	if n == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, n), true
+}
+
+func (c *Connector) madeProgress() { c.progress.Store(c.now().UnixNano()) }
 
 // runState is what Run hands the webhook handler.
 type runState struct {
@@ -173,6 +194,9 @@ func (c *Connector) Run(ctx context.Context, sink connectors.Sink) error {
 	}
 	defer c.running.Store(false)
 
+	if c.settings.Mode == ModePolling {
+		c.madeProgress() // staleness counts from the start
+	}
 	st := &runState{ctx: ctx, sink: sink}
 	c.run.Store(st)
 	defer func() {
@@ -281,6 +305,7 @@ func (c *Connector) poll(ctx context.Context, st *runState) error {
 			offset = next
 		}
 		if err == nil {
+			c.madeProgress()
 			failures = 0
 			continue
 		}

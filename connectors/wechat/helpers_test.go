@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/connectors/media"
 	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 )
@@ -70,7 +71,9 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func newTestConnector(t *testing.T, name string, s Settings, clock *fakeClock, kv connectors.KV) *Connector {
 	t.Helper()
 	cn, err := New(connectors.Config{Name: name, Decode: settingsDecoder(s),
-		Deps: connectors.Deps{Logger: quietLogger(), Now: clock.Now, KV: kv}})
+		Deps: connectors.Deps{Logger: quietLogger(), Now: clock.Now, KV: kv,
+			// The tests' files are served on loopback.
+			Media: media.New(media.Policy{AllowPrivate: true})}})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/connectors/media"
 	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 	"github.com/tongdao/hub/sandbox/wxfake"
@@ -587,4 +589,63 @@ func mustPNG(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestAttachmentFetchRefusedPlainly: by default an agent's image URL that
+// points at the hub's own network (loopback here, as a metadata service or
+// an admin port would be) is refused at once, permanently, with a plain
+// reason and no dial error, before any part of the message is sent; a file
+// server's 404 reads as such, and its 503 is retried within seconds, not
+// minutes.
+func TestAttachmentFetchRefusedPlainly(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.conn.fetch = media.New(media.Policy{}) // what a hub without media.allow_private_fetch has
+	ctx := context.Background()
+	if _, err := h.fake.Follow(ctx, "", "o-ivy", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.fake.SendText(ctx, "", "o-ivy", "the photo please"); err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int32
+	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		switch r.URL.Path {
+		case "/busy.png":
+			w.WriteHeader(http.StatusServiceUnavailable)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer files.Close()
+	for _, u := range []string{files.URL + "/secret.png", "http://127.0.0.1:1/closed.png", "http://169.254.169.254/latest/meta-data/"} {
+		_, err := h.conn.Send(ctx, models.Outbound{MessageID: "m-ivy", To: "o-ivy", Text: "here it is",
+			Attachments: []models.Attachment{{Type: "image", URL: u}}})
+		de := asDelivery(t, err)
+		if !de.Permanent || de.Reason != media.ReasonPrivate {
+			t.Fatalf("%s: %+v, want a permanent %q", u, de, media.ReasonPrivate)
+		}
+		if strings.Contains(de.Error(), "dial") || strings.Contains(de.Error(), "127.0.0.1") || strings.Contains(de.Error(), "refused") {
+			t.Fatalf("%s: the reason leaks the network: %q", u, de.Error())
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the loopback file server was reached %d times", n)
+	}
+	if sent := h.fake.Sent("", "o-ivy"); len(sent) != 0 {
+		t.Fatalf("%d parts sent of a message whose image was refused", len(sent))
+	}
+
+	// Allowed (the sandbox's setting): failures of the file's server read plainly.
+	h.conn.fetch = media.New(media.Policy{AllowPrivate: true})
+	_, err := h.conn.Send(ctx, models.Outbound{MessageID: "m-ivy2", To: "o-ivy",
+		Attachments: []models.Attachment{{Type: "image", URL: files.URL + "/missing.png"}}})
+	if de := asDelivery(t, err); !de.Permanent || de.Reason != "could not fetch the attachment: HTTP 404" {
+		t.Fatalf("404: %+v", de)
+	}
+	_, err = h.conn.Send(ctx, models.Outbound{MessageID: "m-ivy3", To: "o-ivy",
+		Attachments: []models.Attachment{{Type: "image", URL: files.URL + "/busy.png"}}})
+	if de := asDelivery(t, err); de.Permanent || de.RetryAfter <= 0 || de.RetryAfter > 10*time.Second {
+		t.Fatalf("503: %+v, want a retry within seconds", de)
+	}
 }

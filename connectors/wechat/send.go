@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"path"
@@ -20,6 +19,7 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 
 	"github.com/tongdao/hub/connectors/kit"
+	"github.com/tongdao/hub/connectors/media"
 	"github.com/tongdao/hub/models"
 )
 
@@ -33,6 +33,8 @@ const optionsHeader = "回复数字选择 / Reply with a number:"
 type part struct {
 	text  string
 	image *models.Attachment
+	// mediaID is the uploaded image's media_id.
+	mediaID string
 }
 
 // Send delivers out as customer-service messages: the text (split into
@@ -55,6 +57,18 @@ func (c *Connector) Send(ctx context.Context, out models.Outbound) (models.SendR
 	done := 0
 	if len(parts) > 1 {
 		done = c.progress(ctx, out.MessageID)
+	}
+	// Images are fetched and uploaded before anything is sent, so that an
+	// attachment that cannot be fetched fails the message at once, with its
+	// reason, instead of after half of it went out.
+	for i := done; i < len(parts); i++ {
+		if p := &parts[i]; p.image != nil && p.image.URL != "" {
+			id, err := c.uploadImage(ctx, *p.image)
+			if err != nil {
+				return models.SendResult{}, err
+			}
+			p.mediaID = id
+		}
 	}
 	for i := done; i < len(parts); i++ {
 		if err := ctx.Err(); err != nil {
@@ -131,12 +145,9 @@ func (c *Connector) sendPart(ctx context.Context, to string, p part) error {
 	if p.image == nil {
 		msg = message.NewCustomerTextMessage(to, p.text)
 	} else {
-		mediaID := p.image.FileID
-		if p.image.URL != "" {
-			var err error
-			if mediaID, err = c.uploadImage(ctx, *p.image); err != nil {
-				return err
-			}
+		mediaID := p.mediaID
+		if mediaID == "" {
+			mediaID = p.image.FileID
 		}
 		msg = message.NewCustomerImgMessage(to, mediaID)
 	}
@@ -149,44 +160,36 @@ func (c *Connector) sendPart(ctx context.Context, to string, p part) error {
 	return nil
 }
 
-// uploadImage downloads an agent's image (size-capped) and uploads it as
-// temporary media, returning the media_id.
+// uploadImage downloads an agent's image through the shared media fetcher
+// (public addresses only unless configured otherwise, time- and
+// size-bounded) and uploads it as temporary media, returning the media_id.
+// A fetch failure is a DeliveryError with the fetcher's plain reason.
 func (c *Connector) uploadImage(ctx context.Context, a models.Attachment) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL, nil)
+	file, err := c.fetch.Fetch(ctx, a.URL, c.maxImageBytes)
 	if err != nil {
-		return "", &models.DeliveryError{Permanent: true, Reason: "invalid image URL"}
-	}
-	resp, err := c.fetch.Do(req)
-	if err != nil {
-		return "", &models.DeliveryError{Reason: "cannot download the image: " + redact(err)}
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", &models.DeliveryError{
-			Permanent: resp.StatusCode >= 400 && resp.StatusCode < 500,
-			Reason:    fmt.Sprintf("cannot download the image: HTTP %d", resp.StatusCode),
+		var me *media.Error
+		if !errors.As(err, &me) {
+			return "", err // ctx ended
 		}
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxImageBytes+1))
-	if err != nil {
-		return "", &models.DeliveryError{Reason: "cannot download the image: " + redact(err)}
-	}
-	if int64(len(data)) > c.maxImageBytes {
-		return "", &models.DeliveryError{Permanent: true,
-			Reason: fmt.Sprintf("image larger than WeChat's %d MB limit", c.maxImageBytes>>20)}
+		c.log.Info("wechat: attachment not fetched", "reason", me.Reason, "err", me.Unwrap())
+		reason := me.Reason
+		if strings.HasPrefix(reason, "the attachment is larger than") {
+			reason = fmt.Sprintf("image larger than WeChat's %d MB limit", c.maxImageBytes>>20)
+		}
+		return "", &models.DeliveryError{Permanent: me.Permanent, RetryAfter: me.RetryAfter, Reason: reason}
 	}
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	media, err := c.material.MediaUploadFromReader(material.MediaTypeImage,
-		imageFileName(a, resp.Header.Get("Content-Type"), data), bytes.NewReader(data))
+	up, err := c.material.MediaUploadFromReader(material.MediaTypeImage,
+		imageFileName(a, file.ContentType, file.Data), bytes.NewReader(file.Data))
 	if err != nil {
 		return "", c.classify(err)
 	}
-	if media.MediaID == "" {
+	if up.MediaID == "" {
 		return "", &models.DeliveryError{Reason: "WeChat returned no media_id for the image"}
 	}
-	return media.MediaID, nil
+	return up.MediaID, nil
 }
 
 // imageFileName picks an upload file name with an extension WeChat accepts.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/connectors/media"
 	"github.com/tongdao/hub/models"
 )
 
@@ -78,7 +78,7 @@ type Connector struct {
 	// its 5 s limit; a timeout answers 500 and WeChat re-posts.
 	ingestTimeout time.Duration
 	// fetch downloads agent attachments before upload.
-	fetch *http.Client
+	fetch *media.Fetcher
 	// maxImageBytes caps an attachment download (WeChat: 10 MB for images).
 	maxImageBytes int64
 
@@ -122,8 +122,11 @@ func New(cfg connectors.Config) (connectors.Connector, error) {
 		router:        sharedRouter(),
 		cacheKey:      fmt.Sprintf("%s_access_token_%s", credential.CacheKeyOfficialAccountPrefix, s.AppID),
 		ingestTimeout: 4 * time.Second,
-		fetch:         &http.Client{Timeout: 30 * time.Second},
+		fetch:         cfg.Deps.Media,
 		maxImageBytes: 10 << 20,
+	}
+	if c.fetch == nil {
+		c.fetch = media.New(media.Policy{})
 	}
 	if base != DefaultAPIURL {
 		c.baseURL, _ = url.Parse(base)

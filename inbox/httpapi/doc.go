@@ -6,8 +6,8 @@
 // Routes:
 //
 //	GET  /healthz                        process up: {"status":"ok"}
-//	GET  /readyz                         200 when the database answers, else 503; lists connectors' states
-//	GET  /metrics                        Prometheus text format
+//	GET  /readyz                         200 when the database works and no connector is stale, else 503
+//	GET  /metrics                        Prometheus text format (Options.Monitoring may protect it)
 //	GET|POST /webhooks/{name}            the connector's own http.Handler, no bearer token
 //	GET  /api/v1/openapi.json            the OpenAPI 3.1 document (public)
 //	GET  /api/v1/conversations           filters, keyset pagination

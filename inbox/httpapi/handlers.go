@@ -414,11 +414,13 @@ func (s *Server) healthz(c *gin.Context) {
 }
 
 // readiness is the body of /readyz.
+// The detail (database, connectors, checked_at) is left out for clients
+// that may not see monitoring data.
 type readiness struct {
 	Status     string                  `json:"status"`
-	Database   componentState          `json:"database"`
-	Connectors []models.ConnectorState `json:"connectors"`
-	CheckedAt  time.Time               `json:"checked_at"`
+	Database   componentState          `json:"database,omitzero"`
+	Connectors []models.ConnectorState `json:"connectors,omitzero"`
+	CheckedAt  time.Time               `json:"checked_at,omitzero"`
 }
 
 type componentState struct {
@@ -426,9 +428,13 @@ type componentState struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// readyz answers 200 when the database answers, else 503; connectors' states
-// are listed for information and do not decide readiness (a platform outage
-// must not take the agent API out of a load balancer).
+// readyz answers 200 when the database works (it answers, takes a write,
+// and on SQLite its file is the one opened at start) and no connector is
+// stale (it reports progress and has made none for its type's threshold),
+// else 503. Other connector states are listed for information and do not
+// decide readiness (a platform refusing the bot must not take the agent API
+// out of a load balancer). Clients that may not see monitoring data get the
+// status only.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
 	defer cancel()
@@ -453,6 +459,16 @@ func (s *Server) readyz(c *gin.Context) {
 			msg = "database unreachable"
 		}
 		body.Database = componentState{Status: "unavailable", Error: msg}
+	}
+	for _, st := range body.Connectors {
+		if st.Stale {
+			status = http.StatusServiceUnavailable
+			body.Status = "unavailable"
+		}
+	}
+	if detail, ok := c.Get(detailKey); ok && detail == false {
+		c.JSON(status, readiness{Status: body.Status})
+		return
 	}
 	c.JSON(status, body)
 }

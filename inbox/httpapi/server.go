@@ -106,6 +106,8 @@ type Options struct {
 	// MaxStreamsPerToken per API token (default 8); beyond, 429.
 	MaxStreams         int
 	MaxStreamsPerToken int
+	// Monitoring protects /metrics and the detail of /readyz (zero: open).
+	Monitoring Monitoring
 }
 
 // Server is the hub's HTTP API: the agent API under /api/v1, the webhook
@@ -139,6 +141,8 @@ type Server struct {
 	access map[string]string
 	// reloadFn re-reads the configuration (POST /admin/reload).
 	reloadFn func(ctx context.Context) (models.ReloadView, error)
+	// monitoring protects /metrics and the detail of /readyz.
+	monitoring Monitoring
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -164,6 +168,7 @@ func New(opts Options) (*Server, error) {
 		bodyTimeout:  opts.BodyTimeout,
 		writeTimeout: opts.WriteTimeout,
 		access:       map[string]string{},
+		monitoring:   opts.Monitoring,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -218,6 +223,7 @@ func New(opts Options) (*Server, error) {
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
 	e.Use(s.instrument, gin.CustomRecoveryWithWriter(nil, s.recovered))
+	e.Use(s.guardMonitoring)
 	e.NoRoute(s.noRoute)
 	e.NoMethod(s.noMethod)
 	s.engine = e

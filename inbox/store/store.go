@@ -44,6 +44,8 @@ type Store struct {
 	// invalidated, on a Store made by Tx, records that the transaction
 	// called Invalidate.
 	invalidated *bool
+	// file is the SQLite file opened at start, checked by Health.
+	file *fileIdentity
 }
 
 // Open connects to the database and migrates the schema.
@@ -114,6 +116,10 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 	if err := s.prepareHot(ctx); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if err := s.rememberFile(dsn); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("database file: %w", err)
 	}
 	return s, nil
 }

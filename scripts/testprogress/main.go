@@ -2,7 +2,7 @@
 // scripts/test.sh: each package's ok/FAIL line as it finishes, the output
 // of every failing test, build errors, a line every 30 s naming the
 // packages still running (so a long run is never silent), and at the end
-// one summary line: "go tests: N passed, N failed, N skipped".
+// one summary line: "tests: N passed, N failed, N skipped".
 //
 // It reads the events on stdin and exits 0; the test command's own exit
 // status says whether the tests passed.
@@ -145,5 +145,5 @@ func main() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.flushUnfinished("")
-	s.printf("go tests: %d passed, %d failed, %d skipped\n", s.passed, s.failed, s.skipped)
+	s.printf("tests: %d passed, %d failed, %d skipped\n", s.passed, s.failed, s.skipped)
 }
