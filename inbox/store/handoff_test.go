@@ -1,0 +1,98 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/internal/testclock"
+	"github.com/tongdao/hub/models"
+)
+
+// The human queue on both databases: handoff once with its event, the
+// position by handoff time (assigned and resolved conversations leave it),
+// and the median first human response (bot messages and notes are not
+// responses).
+func TestHumanQueueAndFirstResponses(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
+		ctx := context.Background()
+		var convs []int64
+		for _, u := range []string{"1", "2", "3"} {
+			convs = append(convs, ingest(t, s, inbound(u, u+":1", "help"))[0].ConversationID)
+		}
+		if _, ok, err := s.MedianFirstResponse(ctx, 50); err != nil || ok {
+			t.Fatalf("median with no history: ok %v, %v", ok, err)
+		}
+		for _, id := range convs {
+			c.Advance(time.Minute)
+			if changed, err := s.Handoff(ctx, id, "asked"); err != nil || !changed {
+				t.Fatalf("handoff %d: %v %v", id, changed, err)
+			}
+		}
+		if changed, err := s.Handoff(ctx, convs[0], "asked"); err != nil || changed {
+			t.Fatalf("a second handoff changed: %v %v", changed, err)
+		}
+		var events int64
+		if err := s.DB.Model(&models.Event{}).Where("type = ?", models.EventTypeConversationHandoff).Count(&events).Error; err != nil || events != 3 {
+			t.Fatalf("handoff events: %d %v", events, err)
+		}
+		positions := func() []int {
+			var out []int
+			for _, id := range convs {
+				p, err := s.QueuePosition(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, p)
+			}
+			return out
+		}
+		if got := positions(); got[0] != 1 || got[1] != 2 || got[2] != 3 {
+			t.Fatalf("positions %v, want 1 2 3", got)
+		}
+		v, err := s.GetConversation(ctx, convs[1])
+		if err != nil || v.QueuePosition == nil || *v.QueuePosition != 2 || v.HandoffAt == nil {
+			t.Fatalf("view: %+v %v", v, err)
+		}
+
+		// The first is answered: a bot message and a note do not count,
+		// the agent's reply 4 minutes after the handoff does.
+		c.Advance(time.Minute)
+		for _, m := range []*models.Message{
+			{SenderType: models.SenderBot, Text: "bot"},
+			{SenderType: models.SenderAgent, Text: "note", Private: true},
+		} {
+			m.ConversationID, m.Direction, m.Kind, m.DeliveryStatus = convs[0], models.DirectionOut, models.KindMessage, models.DeliveryQueued
+			if err := s.AddMessage(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, ok, _ := s.MedianFirstResponse(ctx, 50); ok {
+			t.Fatal("a bot message or a note counted as a first response")
+		}
+		c.Advance(time.Minute)
+		if err := s.AddMessage(ctx, &models.Message{ConversationID: convs[0], Direction: models.DirectionOut, Kind: models.KindMessage,
+			SenderType: models.SenderAgent, Text: "hello", DeliveryStatus: models.DeliveryQueued}); err != nil {
+			t.Fatal(err)
+		}
+		// handoff of convs[0] at +1 min, reply at +5 min.
+		if d, ok, err := s.MedianFirstResponse(ctx, 50); err != nil || !ok || d != 4*time.Minute {
+			t.Fatalf("median %v %v %v, want 4m", d, ok, err)
+		}
+
+		// Assigned and resolved conversations leave the queue.
+		if _, err := s.UpdateConversation(ctx, convs[0], map[string]any{"assignee": "ana"}, "ana"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateConversation(ctx, convs[1], map[string]any{"status": models.StatusResolved}, "ana"); err != nil {
+			t.Fatal(err)
+		}
+		if got := positions(); got[0] != 0 || got[1] != 0 || got[2] != 1 {
+			t.Fatalf("positions %v, want 0 0 1", got)
+		}
+		if v, _ := s.GetConversation(ctx, convs[0]); v.QueuePosition != nil {
+			t.Fatalf("an assigned conversation has a position: %d", *v.QueuePosition)
+		}
+	})
+}
