@@ -450,11 +450,18 @@ func (r *ingestRun) updateIdentities() error {
 		verified := in.SharedContact != nil && in.SharedContact.Verified
 		ph := profileHash(in)
 		if ph == ref.profile && !ref.unreachable && !unreachable && !verified {
-			// Reachability is not cached: another replica may have marked
-			// the identity unreachable since.
-			cleared, err := r.hot.clearUnreachable(identID, r.now)
-			if err != nil {
-				return err
+			// Reachability is not trusted from the cache where another
+			// replica may have marked the identity unreachable since
+			// (PostgreSQL). SQLite has one process, and every write that
+			// marks an identity unreachable invalidates its cache: there the
+			// statement, one per identity and batch on the single writer,
+			// would only cost throughput.
+			cleared := false
+			if r.s.Driver == DriverPostgres {
+				var err error
+				if cleared, err = r.hot.clearUnreachable(identID, r.now); err != nil {
+					return err
+				}
 			}
 			if cleared || r.now.Sub(ref.inboundAt) >= identityTouchEvery {
 				if !cleared {
