@@ -532,6 +532,9 @@ func TestE2EWeChatLinkCodeOnlyInSealedReplies(t *testing.T) {
 			if d, err := e.fake.SendText(ctx, mode.appID, openid, "my parcel is late"); err != nil || !d.Acked {
 				t.Fatalf("text: %+v %v", d, err)
 			}
+			// The bot answers the first message with a customer-service
+			// message (never silence).
+			wait.For(t, "the bot's answer", func() bool { return len(e.kefu(openid)) == 1 })
 			d, err := e.fake.Click(ctx, mode.appID, openid, "link")
 			if err != nil || !d.Acked || d.Reply == nil {
 				t.Fatalf("link click: %+v %v", d, err)
@@ -543,13 +546,13 @@ func TestE2EWeChatLinkCodeOnlyInSealedReplies(t *testing.T) {
 				var kefu []string
 				wait.For(t, "the offer as a customer-service message", func() bool {
 					kefu = e.kefu(openid)
-					return len(kefu) == 1
+					return len(kefu) == 2
 				})
-				offerCode(t, kefu[0])
+				offerCode(t, kefu[1])
 				return
 			}
 			offerCode(t, d.Reply.Text)
-			if kefu := e.kefu(openid); len(kefu) != 0 {
+			if kefu := e.kefu(openid); len(kefu) != 1 {
 				t.Fatalf("a sealed click's offer went out twice: %q", kefu)
 			}
 		})
