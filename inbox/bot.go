@@ -97,7 +97,7 @@ func (s *Service) handoff(ctx context.Context, st *store.Store, conv int64, lang
 	if err != nil {
 		return nil, err
 	}
-	median, known, err := st.MedianFirstResponse(ctx, recentResponses)
+	median, known, err := s.waitEstimate(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +119,24 @@ func (s *Service) handoff(ctx context.Context, st *store.Store, conv int64, lang
 		return strings.Join(parts, " ")
 	})
 	return &answer{Text: text}, nil
+}
+
+// waitEstimate is the median first human response over the recent
+// conversations, recomputed at most once a minute: every handoff quotes it,
+// and it moves slowly.
+func (s *Service) waitEstimate(ctx context.Context, st *store.Store) (time.Duration, bool, error) {
+	now := s.now()
+	s.estimate.mu.Lock()
+	defer s.estimate.mu.Unlock()
+	if !s.estimate.at.IsZero() && now.Sub(s.estimate.at) < time.Minute && now.After(s.estimate.at) {
+		return s.estimate.median, s.estimate.known, nil
+	}
+	median, known, err := st.MedianFirstResponse(ctx, recentResponses)
+	if err != nil {
+		return 0, false, err
+	}
+	s.estimate.median, s.estimate.known, s.estimate.at = median, known, now
+	return median, known, nil
 }
 
 // solved resolves a conversation the bot's answer solved (deflected).

@@ -125,6 +125,14 @@ type Service struct {
 	faq   *faq.Index
 	hours *hours.Calendar
 
+	// estimate caches the wait estimate quoted at each handoff.
+	estimate struct {
+		mu     sync.Mutex
+		at     time.Time
+		median time.Duration
+		known  bool
+	}
+
 	runner    *react.Runner
 	reactions []react.Reaction
 

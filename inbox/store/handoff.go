@@ -39,7 +39,7 @@ func (s *Store) SetLastFAQ(ctx context.Context, convID int64, entry string) erro
 
 // queueOrder is the human queue: active conversations waiting for a human
 // (handoff_at set, no assignee), oldest handoff first.
-const queueWaiting = "status <> 'resolved' AND handoff_at IS NOT NULL AND (assignee IS NULL OR assignee = '')"
+const queueWaiting = "status <> 'resolved' AND handoff_at IS NOT NULL AND COALESCE(assignee, '') = ''"
 
 // QueuePosition is a conversation's place in the human queue (1 is next),
 // or 0 when it is not waiting for a human (no handoff, assigned, resolved).
@@ -55,10 +55,17 @@ func (s *Store) queuePosition(ctx context.Context, c *models.Conversation) (int,
 	if c.HandoffAt == nil || c.Assignee != "" || c.Status == models.StatusResolved {
 		return 0, nil
 	}
-	var n int64
+	// Two counts over the queue's partial index (idx_conversations_queue):
+	// those handed over earlier, and those at the same instant up to this
+	// one. An OR of both would not use the index.
+	var before, same int64
+	if err := s.Read.WithContext(ctx).Model(&models.Conversation{}).Where(queueWaiting).
+		Where("handoff_at < ?", *c.HandoffAt).Count(&before).Error; err != nil {
+		return 0, err
+	}
 	err := s.Read.WithContext(ctx).Model(&models.Conversation{}).Where(queueWaiting).
-		Where("handoff_at < ? OR (handoff_at = ? AND id <= ?)", *c.HandoffAt, *c.HandoffAt, c.ID).Count(&n).Error
-	return int(n), err
+		Where("handoff_at = ? AND id <= ?", *c.HandoffAt, c.ID).Count(&same).Error
+	return int(before + same), err
 }
 
 // queuePositions gives the queue position of each conversation of convs
