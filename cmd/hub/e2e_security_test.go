@@ -3,18 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tongdao/hub/internal/openapicheck"
+	"github.com/tongdao/hub/internal/slowclient"
 	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/sandbox/dcfake"
 	"github.com/tongdao/hub/sandbox/tgfake"
@@ -64,47 +61,6 @@ func TestE2EAgentsCannotUndoMergesNorUnlink(t *testing.T) {
 	e.api.json("POST", "/api/v1/merges/"+merge.ID+"/undo", nil, nil)
 }
 
-// rawTrickle opens a connection to addr, sends head and then one byte
-// every 20 ms, and returns what the hub answered before closing the
-// connection; it fails when the hub keeps the connection beyond bound.
-func rawTrickle(t *testing.T, addr, head string, bound time.Duration) string {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := io.WriteString(conn, head); err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				if _, err := conn.Write([]byte("a")); err != nil {
-					return
-				}
-			}
-		}
-	}()
-	defer func() { close(stop); wg.Wait() }()
-	_ = conn.SetReadDeadline(time.Now().Add(bound))
-	got, err := io.ReadAll(conn)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		t.Fatalf("the hub kept a trickling client for %s; read so far %q", bound, got)
-	}
-	return string(got)
-}
-
 // TestE2ESlowClientsAreCutOff: with the server limits from the config, a
 // client trickling its headers or a body is disconnected, and event streams
 // beyond the per-token cap get 429.
@@ -121,12 +77,12 @@ database: { driver: sqlite, dsn: %q }
 	addr := strings.TrimPrefix(m.URL(), "http://")
 	admin := adminClient(t, m)
 
-	rawTrickle(t, addr, "GET /healthz HTTP/1.1\r\nHost: hub\r\nX-Slow: ", 20*time.Second)
-	got := rawTrickle(t, addr, "POST /webhooks/tg-main HTTP/1.1\r\nHost: hub\r\nContent-Length: 1000000\r\n\r\n", 20*time.Second)
+	slowclient.Trickle(t, addr, "GET /healthz HTTP/1.1\r\nHost: hub\r\nX-Slow: ", 20*time.Second)
+	got := slowclient.Trickle(t, addr, "POST /webhooks/tg-main HTTP/1.1\r\nHost: hub\r\nContent-Length: 1000000\r\n\r\n", 20*time.Second)
 	if !strings.HasPrefix(got, "HTTP/1.1 404") || !strings.Contains(got, "Connection: close") {
 		t.Fatalf("unknown webhook: %q", got)
 	}
-	got = rawTrickle(t, addr, "POST /api/v1/conversations/1/status HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer "+admin.token+
+	got = slowclient.Trickle(t, addr, "POST /api/v1/conversations/1/status HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer "+admin.token+
 		"\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"status\":\"", 20*time.Second)
 	if !strings.HasPrefix(got, "HTTP/1.1 408") {
 		t.Fatalf("trickled API body: %q", got)

@@ -3,17 +3,16 @@ package httpapi
 import (
 	"bufio"
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tongdao/hub/internal/openapicheck"
+	"github.com/tongdao/hub/internal/slowclient"
 	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 )
@@ -198,48 +197,6 @@ func liveServer(t *testing.T, mutate func(*Options)) (*harness, string) {
 	return h, ts.Listener.Addr().String()
 }
 
-// trickle sends head, then one byte of body every interval until the
-// connection breaks or stop is closed, and returns what the server
-// answered up to the close of the connection. It fails when the server
-// keeps the connection beyond bound.
-func trickle(t *testing.T, addr, head string, bound time.Duration) string {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := io.WriteString(conn, head); err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				if _, err := conn.Write([]byte("x")); err != nil {
-					return
-				}
-			}
-		}
-	}()
-	defer func() { close(stop); wg.Wait() }()
-	_ = conn.SetReadDeadline(time.Now().Add(bound))
-	got, err := io.ReadAll(conn)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		t.Fatalf("the server kept a trickling request open for %s; read so far: %q", bound, got)
-	}
-	return string(got)
-}
-
 // TestTricklingWebhookBodyIsCutOff: an unauthenticated client announcing a
 // large body and sending it a byte at a time is cut off after the body
 // deadline, and the connection is closed.
@@ -256,7 +213,7 @@ func TestTricklingWebhookBodyIsCutOff(t *testing.T) {
 			}), true
 		}
 	})
-	got := trickle(t, addr, "POST /webhooks/tg HTTP/1.1\r\nHost: hub\r\nContent-Length: 1000000\r\n\r\nx", 20*time.Second)
+	got := slowclient.Trickle(t, addr, "POST /webhooks/tg HTTP/1.1\r\nHost: hub\r\nContent-Length: 1000000\r\n\r\nx", 20*time.Second)
 	if !strings.HasPrefix(got, "HTTP/1.1 400") || !strings.Contains(got, "Connection: close") {
 		t.Fatalf("answer: %q", got)
 	}
@@ -265,7 +222,7 @@ func TestTricklingWebhookBodyIsCutOff(t *testing.T) {
 // TestTricklingAPIBodyIsCutOff: the same for an API request with a token.
 func TestTricklingAPIBodyIsCutOff(t *testing.T) {
 	h, addr := liveServer(t, func(o *Options) { o.BodyTimeout = 300 * time.Millisecond })
-	got := trickle(t, addr, "POST /api/v1/conversations/1/messages HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer good-token\r\n"+
+	got := slowclient.Trickle(t, addr, "POST /api/v1/conversations/1/messages HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer good-token\r\n"+
 		"Content-Type: application/json\r\nContent-Length: 500000\r\n\r\n{\"text\":\"", 20*time.Second)
 	if !strings.HasPrefix(got, "HTTP/1.1 408") || !strings.Contains(got, "Connection: close") || !strings.Contains(got, `"code":"invalid"`) {
 		t.Fatalf("answer: %q", got)
