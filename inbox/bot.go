@@ -116,9 +116,22 @@ func (s *Service) handoff(ctx context.Context, st *store.Store, conv int64, lang
 		default:
 			parts = append(parts, s.texts.Text(l, texts.WaitUnknown))
 		}
-		return strings.Join(parts, " ")
+		return joinSentences(parts)
 	})
 	return &answer{Text: text}, nil
+}
+
+// joinSentences joins sentences with a space, except after a full-width
+// full stop (Chinese needs none).
+func joinSentences(parts []string) string {
+	var b strings.Builder
+	for i, p := range parts {
+		if i > 0 && !strings.HasSuffix(parts[i-1], "。") && !strings.HasSuffix(parts[i-1], "！") && !strings.HasSuffix(parts[i-1], "？") {
+			b.WriteString(" ")
+		}
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // waitEstimate is the median first human response over the recent
