@@ -3,10 +3,11 @@ package configs
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tongdao/hub/internal/seeds"
 )
 
 // FuzzLoad loads arbitrary configuration bytes, seeded with every file in
@@ -14,13 +15,7 @@ import (
 // Problems, and a configuration it accepts validates and prints with its
 // secrets masked.
 func FuzzLoad(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*/*.yaml")
-	files = append(files, exampleFile)
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range seeds.Files(f, "testdata/*/*.yaml", exampleFile) {
 		f.Add(b)
 	}
 	env := map[string]string{"TG_TOKEN": "123:abc", "PG_PASSWORD": "pg-secret-pw", "RATE": "5", "CHANNEL_ID": "42"}

@@ -2,14 +2,13 @@ package discord
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/tongdao/hub/internal/seeds"
 	"github.com/tongdao/hub/models"
 )
 
@@ -18,15 +17,7 @@ import (
 // normalises them, seeded with the real payloads in testdata: nothing
 // panics and every inbound is well formed.
 func FuzzGatewayPayload(f *testing.F) {
-	files, err := filepath.Glob("testdata/*.json")
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no seeds in testdata: %v", err)
-	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range seeds.Files(f, "testdata/*.json") {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {

@@ -3,13 +3,12 @@ package telegram
 import (
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/internal/seeds"
 	"github.com/tongdao/hub/models"
 )
 
@@ -18,15 +17,7 @@ import (
 // guarded), an update decodes only with a positive update_id, and every
 // inbound is well formed.
 func FuzzUpdate(f *testing.F) {
-	files, err := filepath.Glob("testdata/*.json")
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no seeds in testdata: %v", err)
-	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range seeds.Files(f, "testdata/*.json") {
 		f.Add(b)
 	}
 	cn, err := New(connectors.Config{Name: "tg-main",

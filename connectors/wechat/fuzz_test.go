@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/internal/seeds"
 	"github.com/tongdao/hub/models"
 )
 
@@ -56,21 +55,7 @@ func pushRequest(body []byte, cipher *string) *http.Request {
 	return httptest.NewRequest(http.MethodPost, "/webhooks/wx?"+q.Encode(), bytes.NewReader(body))
 }
 
-func xmlSeeds(f *testing.F) [][]byte {
-	files, err := filepath.Glob("testdata/*.xml")
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no seeds in testdata: %v", err)
-	}
-	var out [][]byte
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		out = append(out, b)
-	}
-	return out
-}
+func xmlSeeds(f *testing.F) [][]byte { return seeds.Files(f, "testdata/*.xml") }
 
 // checkAnswer holds for every push answer: a known status, and an ingested
 // inbound that is well formed.
