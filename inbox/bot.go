@@ -56,11 +56,8 @@ func (s *Service) botAnswer(ctx context.Context, st *store.Store, f *models.Inbo
 	case isHumanWord(in.Text):
 		return s.handoff(ctx, st, conv, langs, "asked", write)
 	}
-	c, err := st.Conversation(ctx, conv)
-	if err != nil || c.Status == models.StatusResolved {
-		return nil, err
-	}
-	if replied, err := st.HumanReplied(ctx, conv); err != nil || replied {
+	c, err := st.BotState(ctx, conv)
+	if err != nil || c.Status == models.StatusResolved || c.HumanReplied {
 		return nil, err // an agent has it: the bot keeps out of the way
 	}
 	if s.faq != nil {
@@ -78,7 +75,7 @@ func (s *Service) botAnswer(ctx context.Context, st *store.Store, f *models.Inbo
 			}}, nil
 		}
 	}
-	if c.HandoffAt == nil {
+	if !c.HandedOff {
 		return s.handoff(ctx, st, conv, langs, "no answer", write) // never silence
 	}
 	return nil, nil // already waiting for a human, who will read it
@@ -245,21 +242,57 @@ func (s *Service) welcomeButtons(connector string, langs []string) []models.Butt
 
 // botReaction is the bot's half of every conversation: it answers inbound
 // messages after they are committed, through the outbox: link words, codes
-// and tokens (linking), then everything else the bot knows.
-type botReaction struct{ s *Service }
+// and tokens (linking), then everything else the bot knows. Everything but
+// linking is database work only, so the runner answers a round's messages
+// in one transaction.
+type botReaction struct {
+	s *Service
+	// memo keeps the facts InBatch decoded for the Handle that follows.
+	memo struct {
+		id int64
+		f  *models.InboundFacts
+		ok bool
+	}
+}
 
-var _ react.Reaction = botReaction{}
+var (
+	_ react.Reaction = (*botReaction)(nil)
+	_ react.Batcher  = (*botReaction)(nil)
+)
 
-func (botReaction) Name() string    { return "bot" }
-func (botReaction) Types() []string { return []string{models.EventTypeMessageCreated} }
+func (*botReaction) Name() string    { return "bot" }
+func (*botReaction) Types() []string { return []string{models.EventTypeMessageCreated} }
 
-func (b botReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
-	f, ok := inboundFacts(ev)
+func (b *botReaction) facts(ev *models.Event) (*models.InboundFacts, bool) {
+	if b.memo.id != ev.ID || ev.ID == 0 {
+		b.memo.id = ev.ID
+		b.memo.f, b.memo.ok = inboundFacts(ev)
+	}
+	return b.memo.f, b.memo.ok
+}
+
+// InBatch: linking calls platforms (a deep link, a QR code) before it
+// commits; the rest of the bot only reads and writes the database, and
+// decides again in the transaction.
+func (b *botReaction) InBatch(ev *models.Event) bool {
+	f, ok := b.facts(ev)
+	return !ok || f.Inline || linkFollowup(&f.Inbound) == ""
+}
+
+func (b *botReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
+	f, ok := b.facts(ev)
+	b.memo.id = 0
 	if !ok || f.Inline {
 		return nil
 	}
 	if linkFollowup(&f.Inbound) != "" {
 		_, err := b.s.linkFollowUp(ctx, f, ev.ConversationID, commit)
+		return err
+	}
+	// Decide outside the transaction first: most customer messages need no
+	// answer (an agent has them), and the writer is shared with ingest. The
+	// transaction decides again, on what it reads.
+	if a, err := b.s.botAnswer(ctx, b.s.store, f, ev.ConversationID, false); err != nil || a == nil {
 		return err
 	}
 	return commit(func(tx *store.Store) error {
