@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
@@ -100,7 +101,7 @@ func (s *Service) handoff(ctx context.Context, st *store.Store, conv int64, lang
 			now := s.now().UTC()
 			if err := st.AddMessage(ctx, &models.Message{ConversationID: conv, Direction: models.DirectionOut,
 				Kind: models.KindSystem, SenderType: models.SenderSystem, SenderName: "System", Private: true,
-				Text: "Handed over to a human: " + handoffWhy[reason], DeliveryStatus: models.DeliverySent, SentAt: &now}); err != nil {
+				Text: "Handed over to a human: " + cmp.Or(handoffWhy[reason], reason), DeliveryStatus: models.DeliverySent, SentAt: &now}); err != nil {
 				return nil, err
 			}
 		}

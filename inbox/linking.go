@@ -108,8 +108,11 @@ func (s *Service) meantAsCode(ctx context.Context, st *store.Store, f *models.In
 		return false, err
 	}
 	idents, err := st.Identities(ctx, ident.ContactID)
-	if err != nil || len(idents) <= 1 {
-		return err == nil, err
+	if err != nil {
+		return false, err
+	}
+	if len(idents) <= 1 {
+		return true, nil // not linked yet
 	}
 	return st.LinkCodeAsked(ctx, ident.ContactID, s.now())
 }
