@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
@@ -51,8 +52,10 @@ func (s *Service) botAnswer(ctx context.Context, st *store.Store, f *models.Inbo
 		return s.solved(ctx, st, conv, langs, write)
 	case in.Kind == models.KindAction:
 		return &answer{Text: s.texts.Say(langs, texts.GotIt), Buttons: s.humanButton(langs)}, nil
-	case in.Kind != models.KindMessage || in.Command != "":
+	case in.Kind != models.KindMessage:
 		return nil, nil
+	case in.Command != "" || isHelpWord(in.Text):
+		return s.help(ctx, st, in, conv, langs)
 	case isHumanWord(in.Text):
 		return s.handoff(ctx, st, conv, langs, "asked", write)
 	}
@@ -86,8 +89,18 @@ func (s *Service) botAnswer(ctx context.Context, st *store.Store, f *models.Inbo
 // and the recent median first response, or when agents are back.
 func (s *Service) handoff(ctx context.Context, st *store.Store, conv int64, langs []string, reason string, write bool) (*answer, error) {
 	if write {
-		if _, err := st.Handoff(ctx, conv, reason); err != nil {
+		changed, err := st.Handoff(ctx, conv, reason)
+		if err != nil {
 			return nil, err
+		}
+		if changed {
+			// The agent sees it where they read: in the timeline.
+			now := s.now().UTC()
+			if err := st.AddMessage(ctx, &models.Message{ConversationID: conv, Direction: models.DirectionOut,
+				Kind: models.KindSystem, SenderType: models.SenderSystem, SenderName: "System", Private: true,
+				Text: "Handed over to a human: " + cmp.Or(handoffWhy[reason], reason), DeliveryStatus: models.DeliverySent, SentAt: &now}); err != nil {
+				return nil, err
+			}
 		}
 	}
 	pos, err := st.QueuePosition(ctx, conv)
@@ -116,6 +129,29 @@ func (s *Service) handoff(ctx context.Context, st *store.Store, conv int64, lang
 		return joinSentences(parts)
 	})
 	return &answer{Text: text}, nil
+}
+
+// handoffWhy words a handoff's reason for the timeline.
+var handoffWhy = map[string]string{"asked": "the customer asked for one", "no answer": "the bot had no answer"}
+
+// help answers what is addressed to the bot rather than to an agent (a
+// command, or "help"): never silence. A customer waiting for a human hears
+// where their ticket stands; anyone else gets the welcome and its buttons.
+func (s *Service) help(ctx context.Context, st *store.Store, in *models.Inbound, conv int64, langs []string) (*answer, error) {
+	c, err := st.Conversation(ctx, conv)
+	if err != nil {
+		return nil, err
+	}
+	if c.HandoffAt != nil && c.Assignee == "" && c.Status != models.StatusResolved {
+		replied, err := st.HumanReplied(ctx, conv)
+		if err != nil {
+			return nil, err
+		}
+		if !replied {
+			return s.handoff(ctx, st, conv, langs, "", false)
+		}
+	}
+	return &answer{Text: s.texts.Say(langs, texts.Welcome), Buttons: s.welcomeButtons(in.Connector, langs)}, nil
 }
 
 // joinSentences joins sentences with a space, except after a full-width
@@ -206,6 +242,13 @@ var humanWords = []string{"human", "agent", "人工", "转人工", "客服", "op
 func isHumanWord(text string) bool {
 	t := strings.ToLower(strings.TrimSpace(text))
 	return slices.Contains(humanWords, t)
+}
+
+// helpWords, as a whole message (any case), ask the bot what it does.
+var helpWords = []string{"help", "帮助", "aiuto"}
+
+func isHelpWord(text string) bool {
+	return slices.Contains(helpWords, strings.ToLower(strings.TrimSpace(text)))
 }
 
 // langs are the languages to answer a customer in: theirs when the
