@@ -143,11 +143,11 @@ func (s *Service) help(ctx context.Context, st *store.Store, in *models.Inbound,
 		return nil, err
 	}
 	if c.HandoffAt != nil && c.Assignee == "" && c.Status != models.StatusResolved {
-		replied, err := st.HumanReplied(ctx, conv)
+		b, err := st.BotState(ctx, conv)
 		if err != nil {
 			return nil, err
 		}
-		if !replied {
+		if !b.HumanReplied {
 			return s.handoff(ctx, st, conv, langs, "", false)
 		}
 	}
