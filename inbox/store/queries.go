@@ -72,6 +72,10 @@ func (s *Store) ListConversations(ctx context.Context, f models.ConversationFilt
 	if f.Team != "" {
 		q = q.Where("team = ?", f.Team)
 	}
+	if f.Label != "" {
+		// Read from the index on (label, conversation_id).
+		q = q.Where("conversations.id IN (SELECT l.conversation_id FROM conversation_labels l WHERE l.label = ?)", models.CleanText(f.Label))
+	}
 	if f.Channel != "" {
 		q = q.Where("EXISTS (SELECT 1 FROM identities i WHERE i.contact_id = conversations.contact_id AND i.channel = ?)", f.Channel)
 	}
@@ -139,6 +143,14 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 	if err != nil {
 		return nil, err
 	}
+	convIDs := make([]int64, 0, len(convs))
+	for _, c := range convs {
+		convIDs = append(convIDs, c.ID)
+	}
+	labels, err := labelsByConversation(ctx, db, convIDs)
+	if err != nil {
+		return nil, err
+	}
 	for _, c := range convs {
 		v := models.ConversationView{ID: models.ID(c.ID), Status: c.Status, Priority: c.Priority,
 			Subject: c.Subject, Contact: contacts[c.ContactID], LastMessageAt: c.LastMessageAt.UTC(),
@@ -156,6 +168,10 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 			v.ResolvedAt = &r
 		}
 		v.HandoffAt, v.Deflected = utcPtr(c.HandoffAt), c.Deflected
+		v.Labels = labels[c.ID]
+		if v.Labels == nil {
+			v.Labels = []string{}
+		}
 		if p, ok := positions[c.ID]; ok && c.HandoffAt != nil && c.Assignee == "" && c.Status != models.StatusResolved {
 			v.QueuePosition = &p
 		}
