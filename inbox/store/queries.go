@@ -73,8 +73,10 @@ func (s *Store) ListConversations(ctx context.Context, f models.ConversationFilt
 		q = q.Where("team = ?", f.Team)
 	}
 	if f.Label != "" {
-		// Read from the index on (label, conversation_id).
-		q = q.Where("conversations.id IN (SELECT l.conversation_id FROM conversation_labels l WHERE l.label = ?)", models.CleanText(f.Label))
+		var err error
+		if q, err = s.whereLabel(ctx, q, models.CleanText(f.Label)); err != nil {
+			return nil, "", err
+		}
 	}
 	if f.Channel != "" {
 		q = q.Where("EXISTS (SELECT 1 FROM identities i WHERE i.contact_id = conversations.contact_id AND i.channel = ?)", f.Channel)
