@@ -182,13 +182,13 @@ func (s *Server) listMessages(c *gin.Context) {
 
 // replyBody is the body of POST /conversations/{id}/messages.
 type replyBody struct {
-	Text string `json:"text"`
-	// CannedID sends a canned response instead of text.
-	CannedID    *string             `json:"canned_id"`
+	Text        string              `json:"text"`
 	Private     bool                `json:"private"`
 	Via         *string             `json:"via"`
 	Attachments []models.Attachment `json:"attachments"`
 	Buttons     []models.Button     `json:"buttons"`
+	// CannedID sends a canned response instead of text.
+	CannedID *string `json:"canned_id"`
 }
 
 var attachmentTypes = []string{"image", "audio", "voice", "video", "document", "sticker", "link"}
