@@ -62,6 +62,10 @@ type Config struct {
 	// BusinessHours are when agents work (optional: without it agents are
 	// always in). Outside them the bot says when agents are back.
 	BusinessHours *hours.Config `yaml:"business_hours"`
+	// SLA are the service-level policies, one per priority: how long a
+	// first response, a next response and the resolution may take, counted
+	// in business hours, and whom a breach escalates to.
+	SLA []SLAPolicy `yaml:"sla"`
 	// Media configures how the hub fetches files agents attach by URL.
 	Media Media `yaml:"media"`
 	// Monitoring protects /metrics and the detail of /readyz, and says how

@@ -37,6 +37,7 @@ import (
 	"github.com/tongdao/hub/inbox/faq"
 	"github.com/tongdao/hub/inbox/hours"
 	"github.com/tongdao/hub/inbox/react"
+	"github.com/tongdao/hub/inbox/sla"
 	"github.com/tongdao/hub/inbox/store"
 	"github.com/tongdao/hub/inbox/texts"
 	"github.com/tongdao/hub/models"
@@ -93,6 +94,11 @@ type Options struct {
 	FAQ *faq.Index
 	// Hours are the agents' business hours (nil: always in).
 	Hours *hours.Calendar
+	// SLA are the service-level policies (nil: no SLA clocks).
+	SLA *sla.Policies
+	// SLAEvery is how often the SLA clocks are checked for warnings and
+	// breaches (default 5 s).
+	SLAEvery time.Duration
 	// ReactionLease is how long a replica owns a reaction without renewing
 	// (default 20 s).
 	ReactionLease time.Duration
@@ -128,9 +134,11 @@ type Service struct {
 	touchMu sync.Mutex
 	touched map[int64]time.Time
 
-	texts *texts.Catalog
-	faq   *faq.Index
-	hours *hours.Calendar
+	texts    *texts.Catalog
+	faq      *faq.Index
+	hours    *hours.Calendar
+	sla      *sla.Policies
+	slaEvery time.Duration
 
 	// estimate caches the wait estimate quoted at each handoff.
 	estimate struct {
@@ -162,6 +170,7 @@ func New(o Options) *Service {
 		ingestQ:     make(chan *ingestReq, 4096), stop: make(chan struct{}), done: make(chan struct{}),
 		notifyCh: make(chan struct{}), outboxWake: make(chan struct{}, 1), touched: map[int64]time.Time{},
 		reminderEvery: o.ReminderInterval, texts: o.Texts, faq: o.FAQ, hours: o.Hours,
+		sla: o.SLA, slaEvery: cmp.Or(o.SLAEvery, 5*time.Second),
 	}
 	s.SetConnectors(ConnectorInfo{ReplyWindows: o.ReplyWindows, Handoffs: o.Handoffs, Titles: o.Titles,
 		FallbackLanguages: o.FallbackLanguages})
@@ -198,7 +207,7 @@ func New(o Options) *Service {
 		}}
 	// Every feature that reacts to what happened is a reaction here, never
 	// code inside ingest.
-	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}}
+	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}, slaReaction{s}}
 	s.m = metrics{
 		ingested:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_messages_total", Help: "Inbound messages committed."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_duplicates_total", Help: "Inbound platform retries dropped as duplicates."}),

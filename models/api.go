@@ -18,9 +18,12 @@ type ConversationView struct {
 	CreatedAt     time.Time   `json:"created_at"`
 	UpdatedAt     time.Time   `json:"updated_at"`
 	ResolvedAt    *time.Time  `json:"resolved_at"`
-	// SLA due times; null until SLA policies exist.
+	// SLA due times of the running clocks (null when none runs), and the
+	// clocks that ever breached.
 	FirstResponseDue *time.Time `json:"first_response_due"`
+	NextResponseDue  *time.Time `json:"next_response_due"`
 	ResolutionDue    *time.Time `json:"resolution_due"`
+	SLABreaches      []string   `json:"sla_breaches"`
 	// HandoffAt is when a human was asked for or the bot gave up; null
 	// while the bot copes.
 	HandoffAt *time.Time `json:"handoff_at"`

@@ -12,6 +12,11 @@ const (
 	// the human queue (the customer asked for a human, or the bot could
 	// not answer).
 	EventTypeConversationHandoff = "conversation.handoff"
+	// SLA clocks: a clock reached 80% of its business time (sla.warning),
+	// or its end (sla.breached: the priority went up one step and the
+	// conversation was reassigned to the policy's escalate_to).
+	EventTypeSLAWarning  = "sla.warning"
+	EventTypeSLABreached = "sla.breached"
 	// EventTypeInboundSkipped announces an inbound that could not be stored
 	// (a data error), so the connector moved on.
 	EventTypeInboundSkipped = "inbound.skipped"

@@ -177,3 +177,21 @@ type SkippedInbound struct {
 	Reason     string `gorm:"not null"`
 	CreatedAt  time.Time
 }
+
+// SLAClock is one service-level clock of a conversation (a row, not a
+// goroutine: it survives restarts and fires once with several replicas).
+// Kind is first_response, next_response or resolution; a clock runs from
+// StartedAt until StoppedAt (met, or no longer needed), warns at WarnAt and
+// breaches at DueAt. Breaches counts every breach of this kind, also of
+// earlier runs (a next response clock restarts after each customer message).
+type SLAClock struct {
+	ConversationID int64  `gorm:"primaryKey;autoIncrement:false"`
+	Kind           string `gorm:"primaryKey;size:20"`
+	StartedAt      time.Time
+	WarnAt         time.Time
+	DueAt          time.Time
+	Warned         bool
+	BreachedAt     *time.Time
+	Breaches       int
+	StoppedAt      *time.Time
+}

@@ -61,7 +61,7 @@ func newFakeInbox() *fakeInbox {
 	conv := models.ConversationView{
 		ID: "1", Status: models.StatusOpen, Priority: "normal",
 		Contact: models.ContactView{ID: "10", Name: "Li Wei", Identities: []models.IdentityView{}},
-		Labels:  []string{},
+		Labels:  []string{}, SLABreaches: []string{},
 	}
 	return &fakeInbox{
 		tokens: map[string]models.Actor{

@@ -153,6 +153,10 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 	if err != nil {
 		return nil, err
 	}
+	clocks, err := slaViews(ctx, db, convIDs)
+	if err != nil {
+		return nil, err
+	}
 	for _, c := range convs {
 		v := models.ConversationView{ID: models.ID(c.ID), Status: c.Status, Priority: c.Priority,
 			Subject: c.Subject, Contact: contacts[c.ContactID], LastMessageAt: c.LastMessageAt.UTC(),
@@ -173,6 +177,23 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 		v.Labels = labels[c.ID]
 		if v.Labels == nil {
 			v.Labels = []string{}
+		}
+		v.SLABreaches = []string{}
+		for _, k := range clocks[c.ID] {
+			if k.StoppedAt == nil {
+				due := k.DueAt.UTC()
+				switch k.Kind {
+				case "first_response":
+					v.FirstResponseDue = &due
+				case "next_response":
+					v.NextResponseDue = &due
+				case "resolution":
+					v.ResolutionDue = &due
+				}
+			}
+			if k.Breaches > 0 {
+				v.SLABreaches = append(v.SLABreaches, k.Kind)
+			}
 		}
 		if p, ok := positions[c.ID]; ok && c.HandoffAt != nil && c.Assignee == "" && c.Status != models.StatusResolved {
 			v.QueuePosition = &p
