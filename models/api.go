@@ -29,6 +29,15 @@ type ConversationView struct {
 	QueuePosition *int `json:"queue_position"`
 	// Deflected is true when the bot's answer solved it.
 	Deflected bool `json:"deflected"`
+	// CSAT is the customer's rating of an agent's help; null until rated.
+	CSAT *CSATView `json:"csat"`
+}
+
+// CSATView is a customer's rating: a score 1–5, an optional comment.
+type CSATView struct {
+	Score   int       `json:"score"`
+	Comment *string   `json:"comment"`
+	At      time.Time `json:"at"`
 }
 
 // ContactView is the API's Contact.

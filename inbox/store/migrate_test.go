@@ -55,11 +55,12 @@ func autoMigrate(t *testing.T, driver, dsn string, version int) {
 			t.Fatal(err)
 		}
 	}
-	// Version 4 added the handoff columns; an adopted install predates them.
+	// Versions 4 and 7 added the handoff and rating columns; an adopted
+	// install predates them.
 	if err := db.Exec(`DROP INDEX IF EXISTS idx_conversations_handoff_at`).Error; err != nil {
 		t.Fatal(err)
 	}
-	for _, col := range []string{"handoff_at", "deflected", "last_faq"} {
+	for _, col := range []string{"handoff_at", "deflected", "last_faq", "csat_score", "csat_comment", "csat_at", "csat_stage", "csat_until"} {
 		if err := db.Exec(`ALTER TABLE conversations DROP COLUMN ` + col).Error; err != nil {
 			t.Fatal(err)
 		}

@@ -156,6 +156,7 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 			v.ResolvedAt = &r
 		}
 		v.HandoffAt, v.Deflected = utcPtr(c.HandoffAt), c.Deflected
+		v.CSAT = csatView(&c)
 		if p, ok := positions[c.ID]; ok && c.HandoffAt != nil && c.Assignee == "" && c.Status != models.StatusResolved {
 			v.QueuePosition = &p
 		}

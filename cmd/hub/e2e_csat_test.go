@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tongdao/hub/internal/wait"
+	"github.com/tongdao/hub/sandbox/dcfake"
+	"github.com/tongdao/hub/sandbox/tgfake"
+)
+
+// The rating after an agent resolves, through the real program and its
+// stand-ins.
+
+// csatConversation is a conversation with its rating.
+type csatConversation struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	CSAT   *struct {
+		Score   int        `json:"score"`
+		Comment *string    `json:"comment"`
+		At      *time.Time `json:"at"`
+	} `json:"csat"`
+}
+
+func (e *linkEnv) csat(t *testing.T, id string) csatConversation {
+	t.Helper()
+	var c csatConversation
+	e.api.json("GET", "/api/v1/conversations/"+id, nil, &c)
+	return c
+}
+
+// resolve is an agent resolving a conversation.
+func (e *linkEnv) resolve(id string) {
+	e.api.json("POST", "/api/v1/conversations/"+id+"/status", map[string]any{"status": "resolved"}, nil)
+}
+
+// csatEvents counts the rating events of a conversation.
+func (e *linkEnv) csatEvents(t *testing.T, typ, conv string) int {
+	n := 0
+	for _, ev := range eventsOf(t, e.sb.Main, typ) {
+		if ev.ConversationID == conv {
+			n++
+		}
+	}
+	return n
+}
+
+// customerConversations counts a customer's conversations, resolved ones
+// included.
+func (e *linkEnv) customerConversations(externalID string) int {
+	n := 0
+	for _, c := range e.api.conversations() {
+		for _, i := range c.Contact.Identities {
+			if i.ExternalID == externalID {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func TestE2ECSATTelegramButtonLowScoreCommentThenANewMessageOpensAnew(t *testing.T) {
+	e := startLinkSandbox(t)
+	e.setClock("2026-12-02 10:00")
+	ctx := context.Background()
+	u := tgfake.User{ID: 7601, FirstName: "Ugo", LanguageCode: "en"}
+	e.tgSay(t, u, "my cat chewed through the router cable")
+	conv := e.conversationWith(t, "7601").ID
+	e.api.reply(conv, map[string]any{"text": "A new cable is on its way."})
+	e.resolve(conv)
+
+	// One prompt: the ticket, the question, five buttons.
+	sent, err := waitSent(e.tg, u.ID, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := sent[2]
+	mustContain(t, "the rating prompt", prompt.Text, "#"+conv, "is resolved", "How did we do?", "from 1")
+	if b := strings.Join(tgButtons(prompt), ","); b != "csat:1,csat:2,csat:3,csat:4,csat:5" {
+		t.Fatalf("the prompt offers %s, want the five scores", b)
+	}
+	if _, err := e.tg.Click(ctx, u, prompt.MessageID, "csat:2"); err != nil {
+		t.Fatal(err)
+	}
+	sent, err = waitSent(e.tg, u.ID, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "the question after the score", sent[3].Text, "Anything to add?")
+	if b := strings.Join(tgButtons(sent[3]), ","); b != "csat:skip" {
+		t.Fatalf("after the score the bot offers %s, want skip", b)
+	}
+	c := e.csat(t, conv)
+	if c.Status != "resolved" || c.CSAT == nil || c.CSAT.Score != 2 || c.CSAT.Comment != nil || c.CSAT.At == nil {
+		t.Fatalf("after a score of 2: %+v %+v", c, c.CSAT)
+	}
+	if r, l := e.csatEvents(t, "csat.received", conv), e.csatEvents(t, "csat.low", conv); r != 1 || l != 1 {
+		t.Fatalf("events: %d csat.received, %d csat.low; want 1 and 1", r, l)
+	}
+
+	// The next message is the comment: thanks, no new question, no reopen.
+	mustContain(t, "the thanks", e.tgSay(t, u, "The cable took a week to arrive."), "Thank you!")
+	c = e.csat(t, conv)
+	if c.Status != "resolved" || c.CSAT == nil || c.CSAT.Comment == nil || *c.CSAT.Comment != "The cable took a week to arrive." {
+		t.Fatalf("after the comment: %+v %+v", c, c.CSAT)
+	}
+	if n := e.customerConversations("7601"); n != 1 {
+		t.Fatalf("the rating opened conversations: the customer has %d, want 1", n)
+	}
+	msgs := e.api.messages(conv)
+	if !hasText(msgs, "The cable took a week") || !hasText(msgs, "Anything to add?") {
+		t.Fatalf("the rating is not in the resolved conversation's timeline: %+v", msgs)
+	}
+
+	// After the rating, a new message opens the conversation anew (a new
+	// ticket, answered as every first message is).
+	got := e.tgSay(t, u, "my dog chewed through the new cable")
+	again := e.conversationWith(t, "7601")
+	if again.ID == conv {
+		t.Fatalf("the new message did not open a new ticket")
+	}
+	mustContain(t, "the answer to the new message", got, "#"+again.ID)
+	if c := e.csat(t, conv); c.CSAT == nil || c.CSAT.Score != 2 || *c.CSAT.Comment != "The cable took a week to arrive." {
+		t.Fatalf("the new message changed the rating: %+v", c.CSAT)
+	}
+}
+
+func TestE2ECSATDiscordButtonAndSkip(t *testing.T) {
+	e := startLinkSandbox(t)
+	e.setClock("2026-12-02 10:00")
+	ctx := context.Background()
+	du := dcfake.User{ID: "900000000000007601", Username: "vi"}
+	e.dcDM(t, du, "my cat chewed through the router cable")
+	e.dcWait(t, du.ID, 1)
+	conv := e.conversationWith(t, du.ID).ID
+	e.resolve(conv)
+
+	mustContain(t, "the Discord prompt", e.dcWait(t, du.ID, 2), "#"+conv, "How did we do?")
+	prompt := e.dc.Sent(du.ID)[1]
+	var ids []string
+	for _, b := range prompt.Buttons {
+		ids = append(ids, b.CustomID)
+	}
+	if strings.Join(ids, ",") != "csat:1,csat:2,csat:3,csat:4,csat:5" {
+		t.Fatalf("the Discord prompt offers %v", ids)
+	}
+	if _, err := e.dc.Click(ctx, du.ID, prompt.ID, "csat:5"); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "the question after the score", e.dcWait(t, du.ID, 3), "Anything to add?")
+	ask := e.dc.Sent(du.ID)[2]
+	if len(ask.Buttons) != 1 || ask.Buttons[0].CustomID != "csat:skip" || ask.Buttons[0].Label != "Skip" {
+		t.Fatalf("after the score: %+v, want the skip button", ask.Buttons)
+	}
+	if _, err := e.dc.Click(ctx, du.ID, ask.ID, "csat:skip"); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "the thanks", e.dcWait(t, du.ID, 4), "Thank you!")
+	c := e.csat(t, conv)
+	if c.Status != "resolved" || c.CSAT == nil || c.CSAT.Score != 5 || c.CSAT.Comment != nil {
+		t.Fatalf("after 5 and skip: %+v %+v", c, c.CSAT)
+	}
+	if r, l := e.csatEvents(t, "csat.received", conv), e.csatEvents(t, "csat.low", conv); r != 1 || l != 0 {
+		t.Fatalf("events: %d csat.received, %d csat.low; want 1 and 0", r, l)
+	}
+	if n := e.customerConversations(du.ID); n != 1 {
+		t.Fatalf("the rating opened conversations: the customer has %d, want 1", n)
+	}
+}
+
+func TestE2ECSATWeChatDigitsOutOfRangeIgnored(t *testing.T) {
+	e := startLinkSandbox(t)
+	e.setClock("2026-12-02 10:00")
+	openid := e.wxUser(t)
+	if d := e.wxSend(t, openid, "屏幕一直黑屏"); d.Reply == nil {
+		t.Fatalf("no answer to the first message: %+v", d)
+	}
+	conv := e.conversationWith(t, openid).ID
+	e.resolve(conv)
+
+	// WeChat has no buttons: the scores are the numbers 1–5.
+	prompt := e.wxKefu(t, openid, 1)
+	mustContain(t, "the WeChat prompt", prompt, "#"+conv, "回复数字 1–5 / Reply 1–5")
+	if strings.Contains(prompt, "1. 1") {
+		t.Fatalf("the scores are listed one by one:\n%s", prompt)
+	}
+	for _, digit := range []string{"7", "0", "12"} {
+		d := e.wxSend(t, openid, digit)
+		if d.Reply == nil {
+			t.Fatalf("no answer to %q", digit)
+		}
+		mustContain(t, "the answer to "+digit, d.Reply.Text, "1 到 5", "1–5")
+		if c := e.csat(t, conv); c.CSAT != nil {
+			t.Fatalf("%q counted as a rating: %+v", digit, c.CSAT)
+		}
+	}
+	d := e.wxSend(t, openid, "４")
+	if d.Reply == nil {
+		t.Fatal("no answer to the score")
+	}
+	mustContain(t, "the question after the score", d.Reply.Text, "还有什么想补充的吗")
+	c := e.csat(t, conv)
+	if c.CSAT == nil || c.CSAT.Score != 4 {
+		t.Fatalf("after 4: %+v", c.CSAT)
+	}
+	d = e.wxSend(t, openid, "客服很耐心")
+	mustContain(t, "the thanks", d.Reply.Text, "谢谢")
+	if c := e.csat(t, conv); c.CSAT == nil || c.CSAT.Comment == nil || *c.CSAT.Comment != "客服很耐心" {
+		t.Fatalf("after the comment: %+v", c.CSAT)
+	}
+	if n := e.customerConversations(openid); n != 1 {
+		t.Fatalf("the rating opened conversations: the customer has %d, want 1", n)
+	}
+}
+
+func TestE2ECSATNoPromptAfterADeflectionNorAfterTheWindow(t *testing.T) {
+	e := startLinkSandbox(t)
+	e.setClock("2026-12-02 10:00")
+	ctx := context.Background()
+
+	// The bot's answer solved it: no rating of an agent's help.
+	bot := tgfake.User{ID: 7611, FirstName: "Ida", LanguageCode: "en"}
+	e.tgSay(t, bot, "How do I get a refund?")
+	if _, err := e.tg.Click(ctx, bot, e.tgLast(bot).MessageID, "solved"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitSent(e.tg, bot.ID, 2); err != nil {
+		t.Fatal(err)
+	}
+	deflected := e.conversationWith(t, "7611").ID
+	wait.For(t, "the deflected conversation resolved", func() bool { return e.csat(t, deflected).Status == "resolved" })
+
+	// An agent resolves another conversation afterwards: once its prompt is
+	// out, the rating reaction has passed the deflection.
+	u := tgfake.User{ID: 7612, FirstName: "Pia", LanguageCode: "en"}
+	e.tgSay(t, u, "my cat chewed through the router cable")
+	conv := e.conversationWith(t, "7612").ID
+	e.resolve(conv)
+	sent, err := waitSent(e.tg, u.ID, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "the prompt", sent[1].Text, "How did we do?")
+	if got := e.tg.Sent(bot.ID); len(got) != 2 {
+		t.Fatalf("the deflected customer got %d messages, want 2 (no prompt): last %q", len(got), got[len(got)-1].Text)
+	}
+
+	// A score after the 24 hours no longer counts.
+	e.clock.Advance(25 * time.Hour)
+	if _, err := e.tg.Click(ctx, u, sent[1].MessageID, "csat:5"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitSent(e.tg, u.ID, 3); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.csat(t, conv); c.CSAT != nil {
+		t.Fatalf("a score after the window counted: %+v", c.CSAT)
+	}
+}
