@@ -59,30 +59,33 @@ func (r csatReaction) Handle(ctx context.Context, ev *models.Event, commit react
 	if deflected, _ := d.Changes["deflected"].(bool); deflected {
 		return nil // the bot's answer solved it: no rating of an agent's help
 	}
-	return commit(func(tx *store.Store) error { return r.s.askCSAT(ctx, tx, ev.ConversationID) })
+	return r.s.askCSAT(ctx, ev.ConversationID, commit)
 }
 
 // askCSAT sends the rating prompt for a conversation an agent resolved, if
 // it is still resolved, its customer has no other conversation going, and a
 // channel can still reach them.
-func (s *Service) askCSAT(ctx context.Context, tx *store.Store, conv int64) error {
-	c, err := tx.Conversation(ctx, conv)
+func (s *Service) askCSAT(ctx context.Context, conv int64, commit react.Commit) error {
+	c, err := s.store.Conversation(ctx, conv)
 	if err != nil || c.Status != models.StatusResolved {
 		return err
 	}
-	if other, err := tx.ActiveConversation(ctx, c.ContactID); err != nil || other != nil {
-		return err // the customer has moved on to a new conversation
-	}
+	// Read before the transaction: on SQLite it holds the one connection.
 	ident, err := s.route(ctx, c.ContactID, 0)
 	if err != nil {
 		s.log.Debug("no rating prompt: the customer cannot be reached", "conversation", conv, "reason", models.ErrorMessage(err))
 		return nil
 	}
-	if ok, err := tx.AskCSAT(ctx, conv, s.now().Add(CSATAskWindow)); err != nil || !ok {
-		return err
-	}
 	langs := s.langs(ident.Connector, ident.Language, "")
-	return s.botTo(ctx, tx, conv, &ident, &answer{Text: s.texts.Say(langs, texts.CSATAsk, "ticket", conv), Buttons: scoreButtons()})
+	return commit(func(tx *store.Store) error {
+		if other, err := tx.ActiveConversation(ctx, c.ContactID); err != nil || other != nil {
+			return err // the customer has moved on to a new conversation
+		}
+		if ok, err := tx.AskCSAT(ctx, conv, s.now().Add(CSATAskWindow)); err != nil || !ok {
+			return err // reopened meanwhile
+		}
+		return s.botTo(ctx, tx, conv, &ident, &answer{Text: s.texts.Say(langs, texts.CSATAsk, "ticket", conv), Buttons: scoreButtons()})
+	})
 }
 
 // scoreButtons are the five scores, labelled with their digits (WeChat

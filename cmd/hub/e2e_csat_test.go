@@ -175,39 +175,34 @@ func TestE2ECSATWeChatDigitsOutOfRangeIgnored(t *testing.T) {
 	e := startLinkSandbox(t)
 	e.setClock("2026-12-02 10:00")
 	openid := e.wxUser(t)
-	if d := e.wxSend(t, openid, "屏幕一直黑屏"); d.Reply == nil {
-		t.Fatalf("no answer to the first message: %+v", d)
-	}
+	e.wxSend(t, openid, "屏幕一直黑屏")
+	e.wxKefu(t, openid, 1) // the handoff
 	conv := e.conversationWith(t, openid).ID
 	e.resolve(conv)
 
 	// WeChat has no buttons: the scores are the numbers 1–5.
-	prompt := e.wxKefu(t, openid, 1)
+	prompt := e.wxKefu(t, openid, 2)
 	mustContain(t, "the WeChat prompt", prompt, "#"+conv, "回复数字 1–5 / Reply 1–5")
 	if strings.Contains(prompt, "1. 1") {
 		t.Fatalf("the scores are listed one by one:\n%s", prompt)
 	}
+	n := 2
 	for _, digit := range []string{"7", "0", "12"} {
-		d := e.wxSend(t, openid, digit)
-		if d.Reply == nil {
-			t.Fatalf("no answer to %q", digit)
-		}
-		mustContain(t, "the answer to "+digit, d.Reply.Text, "1 到 5", "1–5")
+		e.wxSend(t, openid, digit)
+		n++
+		mustContain(t, "the answer to "+digit, e.wxKefu(t, openid, n), "1 到 5", "1–5")
 		if c := e.csat(t, conv); c.CSAT != nil {
 			t.Fatalf("%q counted as a rating: %+v", digit, c.CSAT)
 		}
 	}
-	d := e.wxSend(t, openid, "４")
-	if d.Reply == nil {
-		t.Fatal("no answer to the score")
-	}
-	mustContain(t, "the question after the score", d.Reply.Text, "还有什么想补充的吗")
+	e.wxSend(t, openid, "４")
+	mustContain(t, "the question after the score", e.wxKefu(t, openid, n+1), "还有什么想补充的吗")
 	c := e.csat(t, conv)
 	if c.CSAT == nil || c.CSAT.Score != 4 {
 		t.Fatalf("after 4: %+v", c.CSAT)
 	}
-	d = e.wxSend(t, openid, "客服很耐心")
-	mustContain(t, "the thanks", d.Reply.Text, "谢谢")
+	e.wxSend(t, openid, "客服很耐心")
+	mustContain(t, "the thanks", e.wxKefu(t, openid, n+2), "谢谢")
 	if c := e.csat(t, conv); c.CSAT == nil || c.CSAT.Comment == nil || *c.CSAT.Comment != "客服很耐心" {
 		t.Fatalf("after the comment: %+v", c.CSAT)
 	}
@@ -224,13 +219,13 @@ func TestE2ECSATNoPromptAfterADeflectionNorAfterTheWindow(t *testing.T) {
 	// The bot's answer solved it: no rating of an agent's help.
 	bot := tgfake.User{ID: 7611, FirstName: "Ida", LanguageCode: "en"}
 	e.tgSay(t, bot, "How do I get a refund?")
+	deflected := e.conversationWith(t, "7611").ID
 	if _, err := e.tg.Click(ctx, bot, e.tgLast(bot).MessageID, "solved"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := waitSent(e.tg, bot.ID, 2); err != nil {
 		t.Fatal(err)
 	}
-	deflected := e.conversationWith(t, "7611").ID
 	wait.For(t, "the deflected conversation resolved", func() bool { return e.csat(t, deflected).Status == "resolved" })
 
 	// An agent resolves another conversation afterwards: once its prompt is
@@ -244,6 +239,9 @@ func TestE2ECSATNoPromptAfterADeflectionNorAfterTheWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustContain(t, "the prompt", sent[1].Text, "How did we do?")
+	if hasText(e.api.messages(deflected), "How did we do?") {
+		t.Fatal("a deflected conversation was asked for a rating")
+	}
 	if got := e.tg.Sent(bot.ID); len(got) != 2 {
 		t.Fatalf("the deflected customer got %d messages, want 2 (no prompt): last %q", len(got), got[len(got)-1].Text)
 	}

@@ -95,7 +95,7 @@ func (s *Store) CommentCSAT(ctx context.Context, convID int64, comment *string) 
 			return err
 		}
 		return tx.Create(&models.Event{Type: models.EventTypeConversationUpdated, ConversationID: convID,
-			Data: mustJSON(map[string]any{"id": models.ID(convID), "changes": map[string]any{"csat": csatView(&c)}, "by": "customer"}),
+			Data:      mustJSON(map[string]any{"id": models.ID(convID), "changes": map[string]any{"csat": csatView(&c)}, "by": "customer"}),
 			CreatedAt: now}).Error
 	})
 	return done, err
