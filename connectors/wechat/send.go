@@ -126,11 +126,11 @@ func withOptions(text string, buttons []models.Button) string {
 		// Options labelled with their own numbers (a score): "1. 1" would
 		// say nothing more than the range.
 		fmt.Fprintf(&b, "回复数字 1–%d / Reply 1–%d", len(buttons), len(buttons))
-		return joinLines(text, b.String())
-	}
-	b.WriteString(optionsHeader)
-	for i, btn := range buttons {
-		fmt.Fprintf(&b, "\n%d. %s", i+1, btn.Label)
+	} else {
+		b.WriteString(optionsHeader)
+		for i, btn := range buttons {
+			fmt.Fprintf(&b, "\n%d. %s", i+1, btn.Label)
+		}
 	}
 	if text != "" {
 		text += "\n"
