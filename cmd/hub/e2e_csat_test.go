@@ -169,6 +169,13 @@ func TestE2ECSATDiscordButtonAndSkip(t *testing.T) {
 	if n := e.customerConversations(du.ID); n != 1 {
 		t.Fatalf("the rating opened conversations: the customer has %d, want 1", n)
 	}
+	// The bot's messages after the handoff (the prompt, the thanks) are no
+	// first response: no agent ever answered, so there is no estimate
+	// (recomputed: the estimate is cached for a minute).
+	e.clock.Advance(2 * time.Minute)
+	next := dcfake.User{ID: "900000000000007602", Username: "wu"}
+	e.dcDM(t, next, "my cat chewed through the router cable")
+	mustContain(t, "the next handoff", e.dcWait(t, next.ID, 1), "We cannot estimate the wait yet")
 }
 
 func TestE2ECSATWeChatDigitsOutOfRangeIgnored(t *testing.T) {
