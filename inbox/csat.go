@@ -121,7 +121,7 @@ func feedbackStages(in *models.Inbound) []string {
 		return []string{store.CSATComment}
 	case in.Kind == models.KindAction:
 		if _, ok := scoreAction(in.Action); ok {
-			return []string{store.CSATAsked}
+			return []string{store.CSATAsked, store.CSATComment} // a second tap: see csatAnswer
 		}
 	case in.Kind == models.KindMessage && in.Command == "" && (in.Text != "" || len(in.Attachments) > 0):
 		if _, ok := bareNumber(in.Text); ok {
@@ -172,8 +172,16 @@ func (s *Service) csatAnswer(ctx context.Context, st *store.Store, f *models.Inb
 		// (its message then lands in the new conversation): it rates the
 		// conversation that asked.
 		c, err := st.PendingCSAT(ctx, f.ContactID, store.CSATAsked)
-		if err != nil || c == nil {
+		if err != nil {
 			return nil, false, err
+		}
+		if c == nil {
+			// Tapped again after the score: the first one stands, and
+			// the comment is still welcome.
+			if c, err = st.PendingCSAT(ctx, f.ContactID, store.CSATComment); err != nil || c == nil {
+				return nil, false, err
+			}
+			return s.rate(ctx, st, c.ID, score, langs, false)
 		}
 		return s.rate(ctx, st, c.ID, score, langs, write)
 	}

@@ -101,6 +101,19 @@ func TestE2ECSATTelegramButtonLowScoreCommentThenANewMessageOpensAnew(t *testing
 		t.Fatalf("events: %d csat.received, %d csat.low; want 1 and 1", r, l)
 	}
 
+	// A second tap changes nothing and opens nothing: the comment is
+	// still welcome.
+	if _, err := e.tg.Click(ctx, u, prompt.MessageID, "csat:4"); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err = waitSent(e.tg, u.ID, 5); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "the answer to a second tap", sent[4].Text, "Anything to add?")
+	if c := e.csat(t, conv); c.CSAT == nil || c.CSAT.Score != 2 || e.customerConversations("7601") != 1 {
+		t.Fatalf("a second tap: %+v, %d conversations", c.CSAT, e.customerConversations("7601"))
+	}
+
 	// The next message is the comment: thanks, no new question, no reopen.
 	mustContain(t, "the thanks", e.tgSay(t, u, "The cable took a week to arrive."), "Thank you!")
 	c = e.csat(t, conv)
