@@ -127,3 +127,25 @@ func TestRatingAnswersOutsideTheirStageOrWindowOpenANewConversation(t *testing.T
 		}
 	})
 }
+
+// Replica A resolves and asks for the rating; the score reaches replica B,
+// which still caches the conversation as active: the batch is retried
+// without the cache, and the retry still knows the inbound answers a
+// rating (it lands in the rated conversation, opening none).
+func TestRatingAnswerOnAnotherReplicaSurvivesTheStaleRetry(t *testing.T) {
+	a, b := twoReplicas(t)
+	ctx := context.Background()
+	conv := ingest(t, b, inbound("1", "1:1", "hello"))[0].ConversationID
+	if _, err := a.UpdateConversation(ctx, conv, map[string]any{"status": models.StatusResolved}, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := a.AskCSAT(ctx, conv, a.Now().Add(time.Hour)); err != nil || !ok {
+		t.Fatalf("ask: %v %v", ok, err)
+	}
+	score := inbound("1", "1:2", "")
+	score.Kind, score.Action = models.KindAction, "csat:5"
+	it := feedback(t, b, score, store.CSATAsked)
+	if it.ConversationID != conv || !it.Rating {
+		t.Fatalf("the score landed in %d (rating %v), want the rated conversation %d", it.ConversationID, it.Rating, conv)
+	}
+}
