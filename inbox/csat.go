@@ -59,6 +59,9 @@ func (r csatReaction) Handle(ctx context.Context, ev *models.Event, commit react
 	if deflected, _ := d.Changes["deflected"].(bool); deflected {
 		return nil // the bot's answer solved it: no rating of an agent's help
 	}
+	if again, err := r.s.store.ResolvedBefore(ctx, ev.ConversationID, ev.ID); err != nil || again {
+		return err // resolved twice in a row: asked already
+	}
 	return r.s.askCSAT(ctx, ev.ConversationID, commit)
 }
 

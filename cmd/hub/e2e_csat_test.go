@@ -150,6 +150,7 @@ func TestE2ECSATDiscordButtonAndSkip(t *testing.T) {
 	e.dcWait(t, du.ID, 1)
 	conv := e.conversationWith(t, du.ID).ID
 	e.resolve(conv)
+	e.resolve(conv) // twice in a row (a double click): one resolve, one prompt
 
 	mustContain(t, "the Discord prompt", e.dcWait(t, du.ID, 2), "#"+conv, "How did we do?")
 	prompt := e.dc.Sent(du.ID)[1]
@@ -189,6 +190,20 @@ func TestE2ECSATDiscordButtonAndSkip(t *testing.T) {
 	next := dcfake.User{ID: "900000000000007602", Username: "wu"}
 	e.dcDM(t, next, "my cat chewed through the router cable")
 	mustContain(t, "the next handoff", e.dcWait(t, next.ID, 1), "We cannot estimate the wait yet")
+
+	// Once the next customer's prompt is out, the rating reaction has
+	// passed the second resolve: it asked nothing.
+	e.resolve(e.conversationWith(t, next.ID).ID)
+	mustContain(t, "the next prompt", e.dcWait(t, next.ID, 2), "How did we do?")
+	prompts := 0
+	for _, m := range e.api.messages(conv) {
+		if strings.Contains(m.Text, "How did we do?") {
+			prompts++
+		}
+	}
+	if prompts != 1 {
+		t.Fatalf("%d prompts for one resolve clicked twice, want 1", prompts)
+	}
 }
 
 func TestE2ECSATWeChatDigitsOutOfRangeIgnored(t *testing.T) {
@@ -276,5 +291,36 @@ func TestE2ECSATNoPromptAfterADeflectionNorAfterTheWindow(t *testing.T) {
 	}
 	if c := e.csat(t, conv); c.CSAT != nil {
 		t.Fatalf("a score after the window counted: %+v", c.CSAT)
+	}
+}
+
+func TestE2ECSATReopenedAndResolvedAgainAsksAgain(t *testing.T) {
+	e := startLinkSandbox(t)
+	e.setClock("2026-12-02 10:00")
+	ctx := context.Background()
+	u := tgfake.User{ID: 7621, FirstName: "Rea", LanguageCode: "en"}
+	e.tgSay(t, u, "my cat chewed through the router cable")
+	conv := e.conversationWith(t, "7621").ID
+	e.resolve(conv)
+	if _, err := waitSent(e.tg, u.ID, 2); err != nil {
+		t.Fatal(err)
+	}
+	// The agent reopens it (say, resolved by mistake), then resolves it
+	// again: a new end of the help, asked again.
+	e.api.json("POST", "/api/v1/conversations/"+conv+"/status", map[string]any{"status": "open"}, nil)
+	e.resolve(conv)
+	sent, err := waitSent(e.tg, u.ID, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "the second prompt", sent[2].Text, "#"+conv, "How did we do?")
+	if _, err := e.tg.Click(ctx, u, sent[2].MessageID, "csat:3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitSent(e.tg, u.ID, 4); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.csat(t, conv); c.CSAT == nil || c.CSAT.Score != 3 {
+		t.Fatalf("after the second prompt's score: %+v", c.CSAT)
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"gorm.io/gorm"
@@ -24,6 +25,31 @@ func (s *Store) AskCSAT(ctx context.Context, convID int64, until time.Time) (boo
 	res := s.DB.WithContext(ctx).Model(&models.Conversation{}).Where("id = ? AND status = ?", convID, models.StatusResolved).
 		Updates(map[string]any{"csat_stage": CSATAsked, "csat_until": until.UTC()})
 	return res.RowsAffected > 0, res.Error
+}
+
+// ResolvedBefore reports whether a conversation was already resolved just
+// before the event before: its latest status change earlier in the log set
+// resolved (a second "resolve" is no new end of the help).
+func (s *Store) ResolvedBefore(ctx context.Context, convID, before int64) (bool, error) {
+	var evs []models.Event
+	err := s.DB.WithContext(ctx).Select("id, data").
+		Where("conversation_id = ? AND type = ? AND id < ? AND data LIKE ?", convID, models.EventTypeConversationUpdated, before, `%"status"%`).
+		Order("id DESC").Limit(20).Find(&evs).Error
+	if err != nil {
+		return false, err
+	}
+	for _, e := range evs {
+		var d struct {
+			Changes map[string]any `json:"changes"`
+		}
+		if json.Unmarshal([]byte(e.Data), &d) != nil {
+			continue
+		}
+		if st, ok := d.Changes["status"].(string); ok {
+			return st == models.StatusResolved, nil
+		}
+	}
+	return false, nil
 }
 
 // PendingCSAT is the contact's newest resolved conversation whose rating
