@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -62,10 +63,45 @@ func (e *linkEnv) customerConversations(externalID string) int {
 	return n
 }
 
-func TestE2ECSATTelegramButtonLowScoreCommentThenANewMessageOpensAnew(t *testing.T) {
+// startCSAT is the sandbox on a working day's morning.
+func startCSAT(t *testing.T) *linkEnv {
 	e := startLinkSandbox(t)
 	e.setClock("2026-12-02 10:00")
-	ctx := context.Background()
+	return e
+}
+
+// tgTap is a Telegram customer tapping a button; it returns the bot's
+// messages to them once there are n.
+func (e *linkEnv) tgTap(t *testing.T, u tgfake.User, messageID int, data string, n int) []tgfake.SentMessage {
+	t.Helper()
+	if _, err := e.tg.Click(context.Background(), u, messageID, data); err != nil {
+		t.Fatal(err)
+	}
+	return e.tgWait(t, u, n)
+}
+
+// tgWait returns the bot's messages to u once there are n.
+func (e *linkEnv) tgWait(t *testing.T, u tgfake.User, n int) []tgfake.SentMessage {
+	t.Helper()
+	sent, err := waitSent(e.tg, u.ID, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sent
+}
+
+// tgResolved is a Telegram customer's new ticket, answered by the bot and
+// resolved by an agent; it returns the conversation's id.
+func (e *linkEnv) tgResolved(t *testing.T, u tgfake.User, text string) string {
+	t.Helper()
+	e.tgSay(t, u, text)
+	conv := e.conversationWith(t, fmt.Sprint(u.ID)).ID
+	e.resolve(conv)
+	return conv
+}
+
+func TestE2ECSATTelegramButtonLowScoreCommentThenANewMessageOpensAnew(t *testing.T) {
+	e := startCSAT(t)
 	u := tgfake.User{ID: 7601, FirstName: "Ugo", LanguageCode: "en"}
 	e.tgSay(t, u, "my cat chewed through the router cable")
 	conv := e.conversationWith(t, "7601").ID
@@ -73,22 +109,12 @@ func TestE2ECSATTelegramButtonLowScoreCommentThenANewMessageOpensAnew(t *testing
 	e.resolve(conv)
 
 	// One prompt: the ticket, the question, five buttons.
-	sent, err := waitSent(e.tg, u.ID, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prompt := sent[2]
+	prompt := e.tgWait(t, u, 3)[2]
 	mustContain(t, "the rating prompt", prompt.Text, "#"+conv, "is resolved", "How did we do?", "from 1")
 	if b := strings.Join(tgButtons(prompt), ","); b != "csat:1,csat:2,csat:3,csat:4,csat:5" {
 		t.Fatalf("the prompt offers %s, want the five scores", b)
 	}
-	if _, err := e.tg.Click(ctx, u, prompt.MessageID, "csat:2"); err != nil {
-		t.Fatal(err)
-	}
-	sent, err = waitSent(e.tg, u.ID, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sent := e.tgTap(t, u, prompt.MessageID, "csat:2", 4)
 	mustContain(t, "the question after the score", sent[3].Text, "Anything to add?")
 	if b := strings.Join(tgButtons(sent[3]), ","); b != "csat:skip" {
 		t.Fatalf("after the score the bot offers %s, want skip", b)
@@ -103,12 +129,7 @@ func TestE2ECSATTelegramButtonLowScoreCommentThenANewMessageOpensAnew(t *testing
 
 	// A second tap changes nothing and opens nothing: the comment is
 	// still welcome.
-	if _, err := e.tg.Click(ctx, u, prompt.MessageID, "csat:4"); err != nil {
-		t.Fatal(err)
-	}
-	if sent, err = waitSent(e.tg, u.ID, 5); err != nil {
-		t.Fatal(err)
-	}
+	sent = e.tgTap(t, u, prompt.MessageID, "csat:4", 5)
 	mustContain(t, "the answer to a second tap", sent[4].Text, "Anything to add?")
 	if c := e.csat(t, conv); c.CSAT == nil || c.CSAT.Score != 2 || e.customerConversations("7601") != 1 {
 		t.Fatalf("a second tap: %+v, %d conversations", c.CSAT, e.customerConversations("7601"))
@@ -142,8 +163,7 @@ func TestE2ECSATTelegramButtonLowScoreCommentThenANewMessageOpensAnew(t *testing
 }
 
 func TestE2ECSATDiscordButtonAndSkip(t *testing.T) {
-	e := startLinkSandbox(t)
-	e.setClock("2026-12-02 10:00")
+	e := startCSAT(t)
 	ctx := context.Background()
 	du := dcfake.User{ID: "900000000000007601", Username: "vi"}
 	e.dcDM(t, du, "my cat chewed through the router cable")
@@ -207,8 +227,7 @@ func TestE2ECSATDiscordButtonAndSkip(t *testing.T) {
 }
 
 func TestE2ECSATWeChatDigitsOutOfRangeIgnored(t *testing.T) {
-	e := startLinkSandbox(t)
-	e.setClock("2026-12-02 10:00")
+	e := startCSAT(t)
 	openid := e.wxUser(t)
 	e.wxSend(t, openid, "屏幕一直黑屏")
 	e.wxKefu(t, openid, 1) // the handoff
@@ -247,33 +266,21 @@ func TestE2ECSATWeChatDigitsOutOfRangeIgnored(t *testing.T) {
 }
 
 func TestE2ECSATNoPromptAfterADeflectionNorAfterTheWindow(t *testing.T) {
-	e := startLinkSandbox(t)
-	e.setClock("2026-12-02 10:00")
-	ctx := context.Background()
+	e := startCSAT(t)
 
 	// The bot's answer solved it: no rating of an agent's help.
 	bot := tgfake.User{ID: 7611, FirstName: "Ida", LanguageCode: "en"}
 	e.tgSay(t, bot, "How do I get a refund?")
 	deflected := e.conversationWith(t, "7611").ID
-	if _, err := e.tg.Click(ctx, bot, e.tgLast(bot).MessageID, "solved"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := waitSent(e.tg, bot.ID, 2); err != nil {
-		t.Fatal(err)
-	}
+	e.tgTap(t, bot, e.tgLast(bot).MessageID, "solved", 2)
 	wait.For(t, "the deflected conversation resolved", func() bool { return e.csat(t, deflected).Status == "resolved" })
 
 	// An agent resolves another conversation afterwards: once its prompt is
 	// out, the rating reaction has passed the deflection.
 	u := tgfake.User{ID: 7612, FirstName: "Pia", LanguageCode: "en"}
-	e.tgSay(t, u, "my cat chewed through the router cable")
-	conv := e.conversationWith(t, "7612").ID
-	e.resolve(conv)
-	sent, err := waitSent(e.tg, u.ID, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustContain(t, "the prompt", sent[1].Text, "How did we do?")
+	conv := e.tgResolved(t, u, "my cat chewed through the router cable")
+	prompt := e.tgWait(t, u, 2)[1]
+	mustContain(t, "the prompt", prompt.Text, "How did we do?")
 	if hasText(e.api.messages(deflected), "How did we do?") {
 		t.Fatal("a deflected conversation was asked for a rating")
 	}
@@ -283,43 +290,24 @@ func TestE2ECSATNoPromptAfterADeflectionNorAfterTheWindow(t *testing.T) {
 
 	// A score after the 24 hours no longer counts.
 	e.clock.Advance(25 * time.Hour)
-	if _, err := e.tg.Click(ctx, u, sent[1].MessageID, "csat:5"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := waitSent(e.tg, u.ID, 3); err != nil {
-		t.Fatal(err)
-	}
+	e.tgTap(t, u, prompt.MessageID, "csat:5", 3)
 	if c := e.csat(t, conv); c.CSAT != nil {
 		t.Fatalf("a score after the window counted: %+v", c.CSAT)
 	}
 }
 
 func TestE2ECSATReopenedAndResolvedAgainAsksAgain(t *testing.T) {
-	e := startLinkSandbox(t)
-	e.setClock("2026-12-02 10:00")
-	ctx := context.Background()
+	e := startCSAT(t)
 	u := tgfake.User{ID: 7621, FirstName: "Rea", LanguageCode: "en"}
-	e.tgSay(t, u, "my cat chewed through the router cable")
-	conv := e.conversationWith(t, "7621").ID
-	e.resolve(conv)
-	if _, err := waitSent(e.tg, u.ID, 2); err != nil {
-		t.Fatal(err)
-	}
+	conv := e.tgResolved(t, u, "my cat chewed through the router cable")
+	e.tgWait(t, u, 2)
 	// The agent reopens it (say, resolved by mistake), then resolves it
 	// again: a new end of the help, asked again.
 	e.api.json("POST", "/api/v1/conversations/"+conv+"/status", map[string]any{"status": "open"}, nil)
 	e.resolve(conv)
-	sent, err := waitSent(e.tg, u.ID, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustContain(t, "the second prompt", sent[2].Text, "#"+conv, "How did we do?")
-	if _, err := e.tg.Click(ctx, u, sent[2].MessageID, "csat:3"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := waitSent(e.tg, u.ID, 4); err != nil {
-		t.Fatal(err)
-	}
+	prompt := e.tgWait(t, u, 3)[2]
+	mustContain(t, "the second prompt", prompt.Text, "#"+conv, "How did we do?")
+	e.tgTap(t, u, prompt.MessageID, "csat:3", 4)
 	if c := e.csat(t, conv); c.CSAT == nil || c.CSAT.Score != 3 {
 		t.Fatalf("after the second prompt's score: %+v", c.CSAT)
 	}

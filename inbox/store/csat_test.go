@@ -20,6 +20,26 @@ func feedback(t *testing.T, s *store.Store, in models.Inbound, stages ...string)
 	return it
 }
 
+// askedAfterResolve resolves conv through s and asks for its rating, until
+// window from now.
+func askedAfterResolve(t *testing.T, s *store.Store, conv int64, window time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.UpdateConversation(ctx, conv, map[string]any{"status": models.StatusResolved}, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.AskCSAT(ctx, conv, s.Now().Add(window)); err != nil || !ok {
+		t.Fatalf("ask: %v %v", ok, err)
+	}
+}
+
+// scoreAction is the customer's tap on a score button.
+func scoreAction(user, msg, action string) models.Inbound {
+	in := inbound(user, msg, "")
+	in.Kind, in.Action = models.KindAction, action
+	return in
+}
+
 func eventCount(t *testing.T, s *store.Store, typ string, conv int64) int64 {
 	t.Helper()
 	var n int64
@@ -37,16 +57,9 @@ func TestRatingAnswersLandInTheResolvedConversation(t *testing.T) {
 	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		ctx := context.Background()
 		conv := ingest(t, s, inbound("7", "7:1", "help"))[0].ConversationID
-		if _, err := s.UpdateConversation(ctx, conv, map[string]any{"status": models.StatusResolved}, "ana"); err != nil {
-			t.Fatal(err)
-		}
-		if ok, err := s.AskCSAT(ctx, conv, c.Now().Add(24*time.Hour)); err != nil || !ok {
-			t.Fatalf("ask: %v %v", ok, err)
-		}
+		askedAfterResolve(t, s, conv, 24*time.Hour)
 
-		score := inbound("7", "7:2", "")
-		score.Kind, score.Action = models.KindAction, "csat:2"
-		it := feedback(t, s, score, store.CSATAsked)
+		it := feedback(t, s, scoreAction("7", "7:2", "csat:2"), store.CSATAsked)
 		if it.ConversationID != conv || !it.Rating || it.NewConversation {
 			t.Fatalf("the score landed in %d (rating %v, new %v), want %d", it.ConversationID, it.Rating, it.NewConversation, conv)
 		}
@@ -96,12 +109,7 @@ func TestRatingAnswersOutsideTheirStageOrWindowOpenANewConversation(t *testing.T
 	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		ctx := context.Background()
 		a := ingest(t, s, inbound("8", "8:1", "help"))[0].ConversationID
-		if _, err := s.UpdateConversation(ctx, a, map[string]any{"status": models.StatusResolved}, "ana"); err != nil {
-			t.Fatal(err)
-		}
-		if ok, err := s.AskCSAT(ctx, a, c.Now().Add(time.Hour)); err != nil || !ok {
-			t.Fatalf("ask: %v %v", ok, err)
-		}
+		askedAfterResolve(t, s, a, time.Hour)
 		// A question while the score is awaited is a new conversation.
 		it := feedback(t, s, inbound("8", "8:2", "and my other order?"), store.CSATComment)
 		if it.ConversationID == a || it.Rating {
@@ -112,9 +120,7 @@ func TestRatingAnswersOutsideTheirStageOrWindowOpenANewConversation(t *testing.T
 		}
 		// After the window, a score lands nowhere special either.
 		c.Advance(2 * time.Hour)
-		score := inbound("8", "8:3", "")
-		score.Kind, score.Action = models.KindAction, "csat:4"
-		it = feedback(t, s, score, store.CSATAsked)
+		it = feedback(t, s, scoreAction("8", "8:3", "csat:4"), store.CSATAsked)
 		if it.ConversationID == a || it.Rating || !it.NewConversation {
 			t.Fatalf("a score after the window landed in %d (rating %v)", it.ConversationID, it.Rating)
 		}
@@ -134,17 +140,9 @@ func TestRatingAnswersOutsideTheirStageOrWindowOpenANewConversation(t *testing.T
 // rating (it lands in the rated conversation, opening none).
 func TestRatingAnswerOnAnotherReplicaSurvivesTheStaleRetry(t *testing.T) {
 	a, b := twoReplicas(t)
-	ctx := context.Background()
 	conv := ingest(t, b, inbound("1", "1:1", "hello"))[0].ConversationID
-	if _, err := a.UpdateConversation(ctx, conv, map[string]any{"status": models.StatusResolved}, "ana"); err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := a.AskCSAT(ctx, conv, a.Now().Add(time.Hour)); err != nil || !ok {
-		t.Fatalf("ask: %v %v", ok, err)
-	}
-	score := inbound("1", "1:2", "")
-	score.Kind, score.Action = models.KindAction, "csat:5"
-	it := feedback(t, b, score, store.CSATAsked)
+	askedAfterResolve(t, a, conv, time.Hour)
+	it := feedback(t, b, scoreAction("1", "1:2", "csat:5"), store.CSATAsked)
 	if it.ConversationID != conv || !it.Rating {
 		t.Fatalf("the score landed in %d (rating %v), want the rated conversation %d", it.ConversationID, it.Rating, conv)
 	}
