@@ -116,8 +116,8 @@ func (s *Service) botTo(ctx context.Context, tx *store.Store, conv int64, ident 
 
 // feedbackStages are the rating stages an inbound may answer (see
 // store.IngestItem.Feedback): a score button or a bare number the score, a
-// message or the skip button the comment. Commands and other actions
-// answer none.
+// message or the skip button the comment. Commands, the words for a human
+// or for help, and other actions answer none.
 func feedbackStages(in *models.Inbound) []string {
 	switch {
 	case in.Kind == models.KindAction && in.Action == ActionSkip:
@@ -126,7 +126,10 @@ func feedbackStages(in *models.Inbound) []string {
 		if _, ok := scoreAction(in.Action); ok {
 			return []string{store.CSATAsked, store.CSATComment} // a second tap: see csatAnswer
 		}
-	case in.Kind == models.KindMessage && in.Command == "" && (in.Text != "" || len(in.Attachments) > 0):
+	case in.Kind == models.KindMessage && in.Command == "" && (in.Text != "" || len(in.Attachments) > 0) &&
+		!isHumanWord(in.Text) && !isHelpWord(in.Text):
+		// ("human" and "help" are no comment: the bot answers them in a new
+		// conversation, as after any resolve.)
 		if _, ok := bareNumber(in.Text); ok {
 			return []string{store.CSATAsked, store.CSATComment}
 		}

@@ -28,6 +28,8 @@ func TestFeedbackStages(t *testing.T) {
 		{models.Inbound{Kind: models.KindMessage, Text: "4 stars"}, []string{comment}},
 		{models.Inbound{Kind: models.KindMessage, Attachments: []models.Attachment{{Type: "image"}}}, []string{comment}},
 		{models.Inbound{Kind: models.KindMessage, Text: "/start", Command: "start"}, nil},
+		{models.Inbound{Kind: models.KindMessage, Text: " Human "}, nil},
+		{models.Inbound{Kind: models.KindMessage, Text: "帮助"}, nil},
 		{models.Inbound{Kind: models.KindMessage}, nil},
 		{models.Inbound{Kind: models.KindEvent, Event: models.EventSubscribe}, nil},
 	} {
