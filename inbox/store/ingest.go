@@ -379,7 +379,7 @@ func (r *ingestRun) conversation(it *IngestItem, ref identityRef) (id int64, dup
 			return 0, false, errStale
 		}
 	}
-	if len(it.Feedback) > 0 {
+	if len(it.Feedback) > 0 && !it.NewContact {
 		// The answer to a rating prompt belongs to the rated conversation
 		// (see inbox/csat.go); it neither reopens it nor opens a new one.
 		if err := r.tx.Model(&models.Conversation{}).Select("id").
