@@ -66,6 +66,13 @@ const (
 	ButtonSkip  = "button_skip"
 )
 
+// Agent helpers.
+const (
+	// NameUnknown is what a canned response's {name} becomes when the
+	// customer has no name at all.
+	NameUnknown = "name_unknown"
+)
+
 // Weekdays are the keys of the days' names, by time.Weekday (Sunday first).
 var Weekdays = [7]string{DaySun, DayMon, DayTue, DayWed, DayThu, DayFri, DaySat}
 
@@ -100,6 +107,7 @@ var Placeholders = map[string][]string{
 	StatusOpen:    nil, StatusPend: nil, StatusSnooze: nil, StatusDone: nil,
 	ReminderLead: {"left", "app", "window"},
 	CSATAsk:      {"ticket"}, CSATRetry: nil, CSATComment: nil, CSATThanks: nil, ButtonSkip: nil,
+	NameUnknown: nil,
 }
 
 // builtin holds the texts shipped with the hub.
@@ -144,6 +152,7 @@ var builtin = map[string]map[string]string{
 		CSATComment:   "Thank you for your rating! Anything to add? Write it in one message.",
 		CSATThanks:    "Thank you! Your feedback helps us improve. Write here any time if you need more.",
 		ButtonSkip:    "Skip",
+		NameUnknown:   "customer",
 	},
 	"zh": {
 		Welcome:       "欢迎！随时在这里留言，我们 7×24 小时为您服务，一键即可转人工。",
@@ -185,6 +194,7 @@ var builtin = map[string]map[string]string{
 		CSATComment:   "感谢您的评分！还有什么想补充的吗？请用一条消息告诉我们。",
 		CSATThanks:    "谢谢！您的反馈帮助我们改进。如需帮助，可随时在这里留言。",
 		ButtonSkip:    "跳过",
+		NameUnknown:   "客户",
 	},
 	"it": {
 		Welcome:       "Benvenuto! Scrivi qui la tua domanda quando vuoi: rispondiamo 24 ore su 24, 7 giorni su 7, e un operatore è a un tocco di distanza.",
@@ -226,6 +236,7 @@ var builtin = map[string]map[string]string{
 		CSATComment:   "Grazie per il voto! Vuoi aggiungere qualcosa? Scrivilo in un messaggio.",
 		CSATThanks:    "Grazie! Il tuo parere ci aiuta a migliorare. Scrivi qui quando vuoi se ti serve altro.",
 		ButtonSkip:    "Salta",
+		NameUnknown:   "cliente",
 	},
 }
 
