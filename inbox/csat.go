@@ -51,7 +51,6 @@ func (csatReaction) Types() []string { return []string{models.EventTypeConversat
 func (r csatReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
 	var d struct {
 		Changes map[string]any `json:"changes"`
-		By      string         `json:"by"`
 	}
 	if json.Unmarshal([]byte(ev.Data), &d) != nil || d.Changes["status"] != models.StatusResolved {
 		return nil
