@@ -34,6 +34,15 @@ type ConversationView struct {
 	Deflected bool `json:"deflected"`
 	// Labels are the conversation's labels, sorted; [] when none.
 	Labels []string `json:"labels"`
+	// CSAT is the customer's rating of an agent's help; null until rated.
+	CSAT *CSATView `json:"csat"`
+}
+
+// CSATView is a customer's rating: a score 1–5, an optional comment.
+type CSATView struct {
+	Score   int       `json:"score"`
+	Comment *string   `json:"comment"`
+	At      time.Time `json:"at"`
 }
 
 // ContactView is the API's Contact.

@@ -29,6 +29,12 @@ const (
 	EventTypeMergeUndone      = "contact.merge_undone"
 	EventTypeIdentityUnlinked = "identity.unlinked"
 
+	// The customer's rating after an agent resolved their conversation
+	// (data: {"id", "score", "at"}); csat.low follows csat.received for a
+	// score of 2 or less, for review.
+	EventTypeCSATReceived = "csat.received"
+	EventTypeCSATLow      = "csat.low"
+
 	// The hub's own configuration (no conversation): a reload applied
 	// (data: ReloadView) or refused (data: {"problems": [...]}).
 	EventTypeConfigReloaded = "config.reloaded"

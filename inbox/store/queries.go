@@ -174,6 +174,7 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 			v.ResolvedAt = &r
 		}
 		v.HandoffAt, v.Deflected = utcPtr(c.HandoffAt), c.Deflected
+		v.CSAT = csatView(&c)
 		v.Labels = labels[c.ID]
 		if v.Labels == nil {
 			v.Labels = []string{}
