@@ -381,6 +381,8 @@
     state.selectedId = id;
     state.conv = null;
     state.messages = [];
+    setPrivate(false);
+    byId('reply-text').value = '';
     document.body.classList.add('has-conv');
     show(byId('conv-empty'), false);
     show(byId('conv-main'), true);
@@ -399,6 +401,7 @@
     state.conv = null;
     state.messages = [];
     state.convSeq++;
+    setPrivate(false);
     document.body.classList.remove('has-conv');
     show(byId('conv-main'), false);
     show(byId('conv-empty'), true);
@@ -639,6 +642,7 @@
     api('POST', '/conversations/' + id + '/messages', body).then(function (m) {
       if (id !== state.selectedId) return;
       byId('reply-text').value = '';
+      setPrivate(false);
       upsertMessage(m);
       renderTimeline(true);
     }, function (err) {
@@ -648,6 +652,23 @@
       btn.disabled = false;
       byId('reply-text').focus();
     });
+  }
+
+  /**
+   * setPrivate switches the composer between a reply the customer sees and
+   * a private note. It is switched back to a reply after every send and on
+   * every change of conversation, so that a note mode left on never turns
+   * the next reply to another customer into a note they never see.
+   */
+  function setPrivate(on) {
+    byId('reply-private').checked = on;
+    byId('reply-form').classList.toggle('reply-private', on);
+    show(byId('reply-note-warning'), on);
+    byId('reply-via').disabled = on;
+    byId('reply-send').textContent = on ? 'Add private note' : 'Send';
+    byId('reply-text').placeholder = on
+      ? 'Private note: only agents see it. The customer is not sent anything.'
+      : 'Write a reply… (Enter sends, Shift+Enter for a new line)';
   }
 
   function replyKeys(e) {
@@ -814,10 +835,7 @@
     byId('reply-form').addEventListener('submit', sendReply);
     byId('reply-text').addEventListener('keydown', replyKeys);
     byId('reply-private').addEventListener('change', function () {
-      var on = byId('reply-private').checked;
-      byId('reply-form').classList.toggle('reply-private', on);
-      byId('reply-via').disabled = on;
-      byId('reply-send').textContent = on ? 'Add note' : 'Send';
+      setPrivate(byId('reply-private').checked);
     });
     window.addEventListener('popstate', function () { selectFromPath(true); });
     document.addEventListener('keydown', function (e) {

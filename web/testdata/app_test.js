@@ -370,3 +370,58 @@ test('a failed delivery shows the platform\'s reason', async () => {
   })]);
   assert.ok(b.el('timeline').textContent.includes('failed: the customer\'s DMs are closed (50007)'));
 });
+
+// noteMode reports what the agent sees of the composer's note mode.
+function noteMode(b) {
+  return {
+    checked: b.el('reply-private').checked,
+    styled: b.el('reply-form').classList.contains('reply-private'),
+    warning: !b.el('reply-note-warning').hidden,
+    button: b.el('reply-send').textContent,
+  };
+}
+const NOTE_OFF = { checked: false, styled: false, warning: false, button: 'Send' };
+const NOTE_ON = { checked: true, styled: true, warning: true, button: 'Add private note' };
+
+test('the private-note toggle is unmistakable while on and off again after a send', async () => {
+  const b = await openConversation([message('1')], {
+    'POST /api/v1/conversations/7/messages': (call) => json(202, message('9', { direction: 'out', text: call.body.text, private: call.body.private,
+      sender: { type: 'agent', id: 'ana', name: 'ana' }, delivery: { status: call.body.private ? 'sent' : 'queued', error: null } })),
+  });
+  assert.deepStrictEqual(noteMode(b), NOTE_OFF);
+  b.el('reply-private').checked = true;
+  b.el('reply-private').dispatch('change');
+  assert.deepStrictEqual(noteMode(b), NOTE_ON);
+  b.el('reply-text').value = 'customer sounded angry';
+  b.el('reply-form').dispatch('submit');
+  await settle();
+  const posts = b.calls.filter((c) => c.method === 'POST');
+  assert.strictEqual(posts[0].body.private, true);
+  assert.deepStrictEqual(noteMode(b), NOTE_OFF, 'note mode stayed on after the note was sent');
+  b.el('reply-text').value = 'It ships today.';
+  b.el('reply-form').dispatch('submit');
+  await settle();
+  assert.strictEqual(b.calls.filter((c) => c.method === 'POST')[1].body.private, false);
+});
+
+test('switching conversations turns the private-note toggle off', async () => {
+  const b = await openConversation([message('1')], {
+    'GET /api/v1/conversations': list([conversation('7'), conversation('8')]),
+    'GET /api/v1/conversations/8': json(200, conversation('8')),
+    'GET /api/v1/conversations/8/messages': messages([]),
+    'POST /api/v1/conversations/8/messages': (call) => json(202, message('9', { conversation_id: '8', direction: 'out', text: call.body.text })),
+  });
+  b.el('reply-private').checked = true;
+  b.el('reply-private').dispatch('change');
+  assert.deepStrictEqual(noteMode(b), NOTE_ON);
+  const row8 = all(b.el('conv-list')).find((e) => e.dataset.id === '8');
+  row8.dispatch('click');
+  await settle();
+  assert.deepStrictEqual(noteMode(b), NOTE_OFF, 'note mode survived the switch to another customer');
+  b.el('reply-text').value = 'Hello, how can I help?';
+  b.el('reply-form').dispatch('submit');
+  await settle();
+  const post = b.calls.find((c) => c.method === 'POST');
+  assert.strictEqual(post.path, '/api/v1/conversations/8/messages');
+  assert.strictEqual(post.body.private, false);
+});
