@@ -29,6 +29,13 @@ type ConversationView struct {
 	QueuePosition *int `json:"queue_position"`
 	// Deflected is true when the bot's answer solved it.
 	Deflected bool `json:"deflected"`
+	// LastMessage is the newest message of the timeline (notes and system
+	// entries included); null when the conversation has none.
+	LastMessage *MessagePreview `json:"last_message"`
+	// WaitingSince is when the customer started waiting for an answer: their
+	// first message after the last reply (neither private notes nor system
+	// entries count); null when they wrote nothing since.
+	WaitingSince *time.Time `json:"waiting_since"`
 }
 
 // ContactView is the API's Contact.
@@ -107,6 +114,10 @@ type ConversationFilter struct {
 	Query    string // text search in messages and contact names
 	Cursor   string
 	Limit    int
+	// View is a work queue (ViewMine …), "" for none; Me is the caller's
+	// name, which ViewMine selects.
+	View string
+	Me   string
 }
 
 // Actor is who performs an API action (from the bearer token).

@@ -72,6 +72,13 @@ func (s *Store) ListConversations(ctx context.Context, f models.ConversationFilt
 	if f.Team != "" {
 		q = q.Where("team = ?", f.Team)
 	}
+	if f.View != "" {
+		cond, args, err := viewCondition(f.View, models.CleanText(f.Me))
+		if err != nil {
+			return nil, "", err
+		}
+		q = q.Where(cond, args...)
+	}
 	if f.Channel != "" {
 		q = q.Where("EXISTS (SELECT 1 FROM identities i WHERE i.contact_id = conversations.contact_id AND i.channel = ?)", f.Channel)
 	}
@@ -139,6 +146,28 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 	if err != nil {
 		return nil, err
 	}
+	convIDs := make([]int64, 0, len(convs))
+	var vague []int64
+	for _, c := range convs {
+		convIDs = append(convIDs, c.ID)
+		if models.IsOpeningNoise(c.Subject) {
+			vague = append(vague, c.ID)
+		}
+	}
+	lasts, err := lastMessages(ctx, db, convIDs)
+	if err != nil {
+		return nil, err
+	}
+	waits, err := waitingSince(ctx, db, convIDs)
+	if err != nil {
+		return nil, err
+	}
+	subjects := map[int64]string{}
+	if len(vague) > 0 {
+		if subjects, err = openingSubjects(ctx, db, vague); err != nil {
+			return nil, err
+		}
+	}
 	for _, c := range convs {
 		v := models.ConversationView{ID: models.ID(c.ID), Status: c.Status, Priority: c.Priority,
 			Subject: c.Subject, Contact: contacts[c.ContactID], LastMessageAt: c.LastMessageAt.UTC(),
@@ -156,6 +185,14 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 			v.ResolvedAt = &r
 		}
 		v.HandoffAt, v.Deflected = utcPtr(c.HandoffAt), c.Deflected
+		v.LastMessage = lasts[c.ID]
+		if w, ok := waits[c.ID]; ok {
+			v.WaitingSince = &w
+		}
+		if models.IsOpeningNoise(c.Subject) {
+			// The customer's first meaningful words, "" until they write some.
+			v.Subject = subjects[c.ID]
+		}
 		if p, ok := positions[c.ID]; ok && c.HandoffAt != nil && c.Assignee == "" && c.Status != models.StatusResolved {
 			v.QueuePosition = &p
 		}
