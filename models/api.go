@@ -33,8 +33,8 @@ type ConversationView struct {
 	// entries included); null when the conversation has none.
 	LastMessage *MessagePreview `json:"last_message"`
 	// WaitingSince is when the customer started waiting for an answer: their
-	// first message after the last reply (neither private notes nor system
-	// entries count); null when they wrote nothing since.
+	// first message after the last answer (an agent's message, or the bot's
+	// before a human was asked for); null when nothing waits for one.
 	WaitingSince *time.Time `json:"waiting_since"`
 }
 

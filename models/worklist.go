@@ -1,6 +1,7 @@
 package models
 
 import (
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -17,8 +18,9 @@ const (
 	// ViewHuman: not resolved, nobody assigned, and the customer asked for
 	// a human (or the bot gave up): handoff_at is set.
 	ViewHuman = "human"
-	// ViewWaiting: not resolved, and the customer wrote last (the newest
-	// message that is neither a private note nor a system entry is theirs).
+	// ViewWaiting: not resolved, and the customer wrote last: nothing
+	// answered their newest message (an answer is an agent's message, or
+	// the bot's before a human was asked for; never a private note).
 	ViewWaiting = "waiting"
 	// ViewAll: every conversation, resolved ones included.
 	ViewAll = "all"
@@ -59,12 +61,16 @@ var LinkWords = map[string]bool{"link": true, "绑定": true, "collega": true}
 
 // IsOpeningNoise reports whether a customer's text says nothing of their
 // problem: empty, a command (/start, /start link_…), a timeline marker
-// ("[followed the account]"), a word asking for a link code, or a link code.
+// ("[followed the account]"), a word asking for a link code, a link code,
+// or a bare option number (a WeChat customer's "1" choosing a button).
 func IsOpeningNoise(text string) bool {
 	t := strings.TrimSpace(text)
 	return t == "" || strings.HasPrefix(t, "/") || strings.HasPrefix(t, "[") ||
-		LinkWords[strings.ToLower(t)] || LooksLikeLinkCode(t)
+		LinkWords[strings.ToLower(t)] || LooksLikeLinkCode(t) || optionNumber.MatchString(t)
 }
+
+// optionNumber is an answer to numbered options: "1", "2.", full-width "２".
+var optionNumber = regexp.MustCompile(`^[0-9０-９]{1,2}[.。、]?$`)
 
 // Preview shortens text to at most n characters on one line.
 func Preview(text string, n int) string {

@@ -17,11 +17,26 @@ import (
 // message of the source's active conversation into the target's.
 const sqlShown = "EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id)"
 
-// sqlWaiting is true when the customer wrote last: the newest message that
-// is neither a private note nor a system entry is inbound. Its one argument
-// is false (the private flag).
-const sqlWaiting = "(SELECT m.direction FROM messages m WHERE m.conversation_id = conversations.id AND m.private = ? AND m.sender_type <> '" +
-	models.SenderSystem + "' ORDER BY m.id DESC LIMIT 1) = '" + models.DirectionIn + "'"
+// sqlReply is true when message o answers the customer: an agent's
+// message, or the bot's before a human was asked for (after that, the bot's
+// acknowledgements answer nothing). Private notes and system entries never
+// do. Its one argument is false (the private flag).
+func sqlReply(o string) string {
+	return fmt.Sprintf(`(%[1]s.direction = '%[2]s' AND %[1]s.private = ? AND (%[1]s.sender_type = '%[3]s' OR (%[1]s.sender_type = '%[4]s'
+	AND (conversations.handoff_at IS NULL OR %[1]s.created_at < conversations.handoff_at))))`,
+		o, models.DirectionOut, models.SenderAgent, models.SenderBot)
+}
+
+// sqlCustomerWrote is true when message m is the customer's (events such as
+// following the account are not).
+func sqlCustomerWrote(m string) string {
+	return fmt.Sprintf("(%[1]s.direction = '%[2]s' AND %[1]s.kind <> '%[3]s')", m, models.DirectionIn, models.KindEvent)
+}
+
+// sqlWaiting is true when the customer wrote last: their newest message is
+// newer than the newest reply. Its one argument is false.
+var sqlWaiting = "EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND " + sqlCustomerWrote("m") +
+	" AND m.id > COALESCE((SELECT MAX(o.id) FROM messages o WHERE o.conversation_id = conversations.id AND " + sqlReply("o") + "), 0))"
 
 const sqlActive = "conversations.status <> '" + models.StatusResolved + "'"
 
@@ -94,9 +109,10 @@ func lastMessages(ctx context.Context, db *gorm.DB, convIDs []int64) (map[int64]
 func waitingSince(ctx context.Context, db *gorm.DB, convIDs []int64) (map[int64]time.Time, error) {
 	var msgs []models.Message
 	err := db.WithContext(ctx).Select("conversation_id", "created_at").Where(`id IN (SELECT MIN(m.id) FROM messages m
-WHERE m.conversation_id IN ? AND m.direction = ? AND m.id > COALESCE((SELECT MAX(o.id) FROM messages o
-	WHERE o.conversation_id = m.conversation_id AND o.direction = ? AND o.private = ? AND o.sender_type <> ?), 0)
-GROUP BY m.conversation_id)`, convIDs, models.DirectionIn, models.DirectionOut, false, models.SenderSystem).Find(&msgs).Error
+JOIN conversations ON conversations.id = m.conversation_id
+WHERE m.conversation_id IN ? AND `+sqlCustomerWrote("m")+` AND m.id > COALESCE((SELECT MAX(o.id) FROM messages o
+	WHERE o.conversation_id = m.conversation_id AND `+sqlReply("o")+`), 0)
+GROUP BY m.conversation_id)`, convIDs, false).Find(&msgs).Error
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,13 @@ func TestWorkQueuesAndTheirCounts(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Advance(time.Second)
+		// The bot's acknowledgement after the handoff answers nothing.
+		botSays(t, s, a, "A human agent will answer you here.")
+		c.Advance(time.Second)
+		// f: the bot answered, nobody asked for a human: nothing waits.
+		f := ingest(t, s, inbound("5", "f1", "opening hours?"))[0].ConversationID
+		botSays(t, s, f, "We are open 9 to 18.")
+		c.Advance(time.Second)
 		// b: assigned to ana, ana answered last.
 		b := ingest(t, s, inbound("2", "b1", "refund please"))[0].ConversationID
 		if _, err := s.UpdateConversation(ctx, b, map[string]any{"assignee": "ana"}, "ana"); err != nil {
@@ -65,10 +72,10 @@ func TestWorkQueuesAndTheirCounts(t *testing.T) {
 			want []string
 		}{
 			{models.ViewMine, []string{id(b)}},
-			{models.ViewUnassigned, []string{id(a)}},
+			{models.ViewUnassigned, []string{id(f), id(a)}},
 			{models.ViewHuman, []string{id(a)}},
 			{models.ViewWaiting, []string{id(d), id(a)}},
-			{models.ViewAll, []string{id(e), id(d), id(b), id(a)}},
+			{models.ViewAll, []string{id(e), id(d), id(b), id(f), id(a)}},
 		} {
 			if got := viewIDs(t, s, tc.view, "ana"); !equal(got, tc.want) {
 				t.Errorf("view %s = %v, want %v", tc.view, got, tc.want)
@@ -77,7 +84,7 @@ func TestWorkQueuesAndTheirCounts(t *testing.T) {
 		for _, tc := range []struct {
 			conv    int64
 			waiting bool
-		}{{a, true}, {b, false}, {d, true}} {
+		}{{a, true}, {b, false}, {d, true}, {f, false}} {
 			v, err := s.GetConversation(ctx, tc.conv)
 			if err != nil || (v.WaitingSince != nil) != tc.waiting {
 				t.Errorf("conversation %d: waiting since %v, want waiting %v (%v)", tc.conv, v.WaitingSince, tc.waiting, err)
@@ -87,8 +94,8 @@ func TestWorkQueuesAndTheirCounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := models.ViewsView{Me: "ana", Views: []models.ViewCount{{ID: "mine", Count: 1}, {ID: "unassigned", Count: 1},
-			{ID: "human", Count: 1}, {ID: "waiting", Count: 2}, {ID: "all", Count: 4}}}
+		want := models.ViewsView{Me: "ana", Views: []models.ViewCount{{ID: "mine", Count: 1}, {ID: "unassigned", Count: 2},
+			{ID: "human", Count: 1}, {ID: "waiting", Count: 2}, {ID: "all", Count: 5}}}
 		if !equalCounts(counts, want) {
 			t.Errorf("counts %+v, want %+v", counts, want)
 		}
@@ -161,6 +168,14 @@ func TestSubjectSkipsCommandsAndCodesAndLastMessageIsShown(t *testing.T) {
 			t.Errorf("last message %+v", got.LastMessage)
 		}
 	})
+}
+
+func botSays(t *testing.T, s *store.Store, conv int64, text string) {
+	t.Helper()
+	if err := s.AddMessage(context.Background(), &models.Message{ConversationID: conv, Direction: models.DirectionOut, Kind: models.KindMessage,
+		SenderType: models.SenderBot, SenderName: "Bot", Text: text, DeliveryStatus: models.DeliveryQueued}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func equal(a, b []string) bool {
