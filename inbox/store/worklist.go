@@ -33,10 +33,12 @@ func sqlCustomerWrote(m string) string {
 	return fmt.Sprintf("(%[1]s.direction = '%[2]s' AND %[1]s.kind <> '%[3]s')", m, models.DirectionIn, models.KindEvent)
 }
 
-// sqlWaiting is true when the customer wrote last: their newest message is
-// newer than the newest reply. Its one argument is false.
-var sqlWaiting = "EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND " + sqlCustomerWrote("m") +
-	" AND m.id > COALESCE((SELECT MAX(o.id) FROM messages o WHERE o.conversation_id = conversations.id AND " + sqlReply("o") + "), 0))"
+// sqlWaiting is true when the customer wrote last: of the customer's
+// messages and the answers, the newest is the customer's. It reads the
+// conversation's messages from the newest and stops at the first that
+// counts. Its one argument is false.
+var sqlWaiting = "(SELECT m.direction FROM messages m WHERE m.conversation_id = conversations.id AND (" + sqlCustomerWrote("m") +
+	" OR " + sqlReply("m") + ") ORDER BY m.id DESC LIMIT 1) = '" + models.DirectionIn + "'"
 
 const sqlActive = "conversations.status <> '" + models.StatusResolved + "'"
 
@@ -105,18 +107,33 @@ func lastMessages(ctx context.Context, db *gorm.DB, convIDs []int64) (map[int64]
 }
 
 // waitingSince returns, for the conversations whose customer wrote last,
-// the time of their first message after the last reply, in one query.
+// the time of their first message after the last answer. Two queries, each
+// reading a few index entries per conversation: the first customer message
+// after the last answer (found from the newest message back, then used as
+// the start of an index range), then those messages' times.
 func waitingSince(ctx context.Context, db *gorm.DB, convIDs []int64) (map[int64]time.Time, error) {
-	var msgs []models.Message
-	err := db.WithContext(ctx).Select("conversation_id", "created_at").Where(`id IN (SELECT MIN(m.id) FROM messages m
-JOIN conversations ON conversations.id = m.conversation_id
-WHERE m.conversation_id IN ? AND `+sqlCustomerWrote("m")+` AND m.id > COALESCE((SELECT MAX(o.id) FROM messages o
-	WHERE o.conversation_id = m.conversation_id AND `+sqlReply("o")+`), 0)
-GROUP BY m.conversation_id)`, convIDs, false).Find(&msgs).Error
+	var firsts []struct{ First *int64 }
+	err := db.WithContext(ctx).Raw(`SELECT (SELECT x.id FROM messages x WHERE x.conversation_id = conversations.id
+	AND x.id > COALESCE((SELECT o.id FROM messages o WHERE o.conversation_id = conversations.id AND `+sqlReply("o")+` ORDER BY o.id DESC LIMIT 1), 0)
+	AND `+sqlCustomerWrote("x")+` ORDER BY x.id LIMIT 1) AS first FROM conversations WHERE conversations.id IN ?`, false, convIDs).
+		Scan(&firsts).Error
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int64]time.Time, len(msgs))
+	ids := make([]int64, 0, len(firsts))
+	for _, f := range firsts {
+		if f.First != nil {
+			ids = append(ids, *f.First)
+		}
+	}
+	out := make(map[int64]time.Time, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var msgs []models.Message
+	if err := db.WithContext(ctx).Select("conversation_id", "created_at").Where("id IN ?", ids).Find(&msgs).Error; err != nil {
+		return nil, err
+	}
 	for _, m := range msgs {
 		out[m.ConversationID] = m.CreatedAt.UTC()
 	}
