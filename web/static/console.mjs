@@ -11,7 +11,7 @@ import {
   parseTime, query, reachability, sameDay, shortTime, ticket,
 } from './format.mjs';
 import {
-  STATUSES, VIEWS, choiceLabel, countsOf, defaultView, isView, matchesFilters, matchesView, mergeMessage,
+  STATUSES, VIEWS, choiceLabel, choiceNumber, countsOf, defaultView, isView, matchesFilters, matchesView, mergeMessage,
   neighbour, place, previewLine, withChanges, withMessage,
 } from './inbox.mjs';
 import { SHORTCUTS, shortcut } from './keys.mjs';
@@ -23,6 +23,7 @@ const PAGE = 25;
 const MESSAGE_PAGE = 100;
 const MAX_MESSAGE_PAGES = 20;
 const CHANNEL_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+const OUTSIDE_MAX = 500;
 
 /**
  * start runs the console in env: {document, window, fetch, setTimeout,
@@ -44,6 +45,8 @@ export function start(env) {
     counts: {},
     filters: { status: '', channel: '', q: '' },
     convs: [], // the loaded rows of the view, newest activity first
+    outside: new Map(), // conversations read but not in the view, by id (kept up to date by events)
+    pending: new Set(), // ids of conversations being read
     nextCursor: null,
     listSeq: 0, // guards against out-of-order list responses
     selectedId: '',
@@ -264,6 +267,7 @@ export function start(env) {
       if (seq !== state.listSeq) return;
       const rows = page.conversations || [];
       state.convs = more ? state.convs.concat(rows.filter((r) => !state.convs.some((c) => c.id === r.id))) : rows;
+      if (!more) state.outside.clear();
       state.nextCursor = page.next_cursor || null;
       show(byId('list-error'), false);
       renderList();
@@ -341,9 +345,21 @@ export function start(env) {
     rows[e.key === 'ArrowDown' ? Math.min(rows.length - 1, i + 1) : Math.max(0, i - 1)].focus();
   }
 
+  /**
+   * remember keeps the last copy of a conversation outside the view, so that
+   * its events are applied to it instead of reading it again.
+   */
+  function remember(c) {
+    state.outside.delete(c.id);
+    state.outside.set(c.id, c);
+    if (state.outside.size > OUTSIDE_MAX) state.outside.delete(state.outside.keys().next().value);
+  }
+
   /** keepRow puts a changed conversation into the list, or takes it out. */
   function keepRow(c) {
     const keep = matchesView(c, state.view, state.me) && matchesFilters(c, state.filters);
+    if (keep) state.outside.delete(c.id);
+    else remember(c);
     const had = state.convs.some((x) => x.id === c.id);
     if (!keep && !had) return;
     // With a text search the hub decides what matches: update, never add.
@@ -352,12 +368,15 @@ export function start(env) {
     renderList();
   }
 
-  /** fetchRow reads one conversation the list does not hold yet. */
+  /** fetchRow reads one conversation the console knows nothing of yet. */
   function fetchRow(id) {
+    if (state.pending.has(id)) return;
+    state.pending.add(id);
     api('GET', '/conversations/' + id).then((c) => {
+      state.pending.delete(id);
       if (!state.token || state.convs.some((x) => x.id === c.id)) return;
       keepRow(c);
-    }, () => { /* the next event or reload catches up */ });
+    }, () => { state.pending.delete(id); /* the next event or reload catches up */ });
   }
 
   // ---- the selected conversation ----------------------------------------
@@ -556,10 +575,16 @@ export function start(env) {
       kind === 'bot' && who !== 'Bot' ? h('span', { className: 'bot-tag' }, 'Bot') : null,
       timeEl(m.created_at, clock));
     const label = choiceLabel(state.messages, i);
-    const body = label !== null
-      ? h('div', { className: 'msg-text msg-choice' }, 'Chose ', h('span', { className: 'chip chip-chosen' }, label),
-        m.text && m.text !== label ? h('span', { className: 'muted' }, ' (' + m.text + ')') : null)
-      : (m.text ? h('div', { className: 'msg-text' }, m.text) : null);
+    const number = m.kind === 'action' ? choiceNumber(m.text) : 0;
+    let body = m.text ? h('div', { className: 'msg-text' }, m.text) : null;
+    if (label !== null) {
+      body = h('div', { className: 'msg-text msg-choice' }, 'Chose ', h('span', { className: 'chip chip-chosen' }, label),
+        m.text && m.text !== label ? h('span', { className: 'muted' }, ' (' + m.text + ')') : null);
+    } else if (number > 0) {
+      // The offer is not in this timeline (a welcome sent before the
+      // conversation began): at least say it was a choice.
+      body = h('div', { className: 'msg-text msg-choice' }, 'Chose option ', h('span', { className: 'chip chip-chosen' }, String(number)));
+    }
     return h('li', { className: cls, dataset: { id: m.id } },
       h('div', { className: 'bubble' }, head, body, attachmentsEl(m), buttonsEl(m),
         h('div', { className: 'msg-foot' }, deliveryEl(m))));
@@ -748,7 +773,11 @@ export function start(env) {
     }, 400);
   }
 
-  function row(id) { return state.convs.find((c) => c.id === id) || (state.conv && state.conv.id === id ? state.conv : null); }
+  /** row is what the console knows of a conversation (null: nothing). */
+  function row(id) {
+    return state.convs.find((c) => c.id === id) || (state.conv && state.conv.id === id ? state.conv : null) ||
+      state.outside.get(id) || null;
+  }
 
   function onEvent(ev) {
     let e;

@@ -512,13 +512,15 @@ test('a WeChat numbered answer and a button click show the chosen button\'s labe
   const offer = (id) => message(id, { direction: 'out', kind: 'message', text: 'How can I help?', sender: { type: 'bot', id: '', name: 'Bot' },
     buttons: [{ id: 'faq', label: 'Read the FAQ' }, { id: 'human', label: 'Talk to a person' }], delivery: { status: 'sent', error: null } });
   const b = await openConversation([
+    message('0', { kind: 'action', channel: 'wechat', text: '1' }), // the welcome's offer is not in the timeline
     offer('1'),
     message('2', { kind: 'action', channel: 'wechat', text: '2' }),
     offer('3'),
     message('4', { kind: 'action', text: '[chose: faq]' }),
   ]);
   const chosen = all(b.el('timeline')).filter((e) => e.cls.has('chip-chosen')).map((e) => e.textContent);
-  assert.deepStrictEqual(chosen, ['Talk to a person', 'Read the FAQ']);
+  assert.deepStrictEqual(chosen, ['1', 'Talk to a person', 'Read the FAQ']);
+  assert.ok(b.el('timeline').textContent.includes('Chose option 1'), b.el('timeline').textContent);
 });
 
 const EARLIER = { last_message_at: '2026-11-02T08:00:00Z' };
@@ -564,4 +566,28 @@ test('a new customer message in the open conversation is announced to screen rea
   const b = await openConversation([message('1')]);
   b.event('message.created', '7', message('4', { text: 'are you there?' }));
   assert.strictEqual(b.el('announcer').textContent, 'New message from Ana Li: are you there?');
+});
+
+test('events about a conversation outside the view are applied to the copy read once', async () => {
+  const b = boot({
+    storage: { 'tongdao.token': 'tdk_test' },
+    routes: {
+      'GET /api/v1/views': viewCounts({ mine: 1 }),
+      'GET /api/v1/conversations': list([conversation('7', { assignee: 'ana' })]),
+      'GET /api/v1/conversations/9': json(200, conversation('9', { assignee: 'bo', subject: 'Printer on fire' })),
+    },
+  });
+  await settle();
+  const reads = () => b.calls.filter((c) => c.path === '/api/v1/conversations/9').length;
+  b.event('message.created', '9', message('20', { conversation_id: '9', text: 'hello?' }));
+  b.event('conversation.created', '9', { id: '9', contact_id: 'c9' });
+  await settle();
+  assert.strictEqual(reads(), 1, 'two events, one read');
+  assert.deepStrictEqual(rowIds(b), ['7'], 'bo\'s conversation is not "mine"');
+  b.event('message.created', '9', message('21', { conversation_id: '9', text: 'still burning' }));
+  b.event('conversation.updated', '9', { id: '9', changes: { assignee: 'ana' }, by: 'bo' });
+  await settle();
+  assert.strictEqual(reads(), 1, 'the copy was read again');
+  assert.deepStrictEqual(rowIds(b), ['9', '7'], 'assigned to ana, it joins "Mine" from the event alone');
+  assert.ok(b.el('conv-list').textContent.includes('← Customer: still burning'), b.el('conv-list').textContent);
 });
