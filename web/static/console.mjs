@@ -12,7 +12,7 @@ import {
 } from './format.mjs';
 import {
   STATUSES, VIEWS, choiceLabel, choiceNumber, countsOf, defaultView, isView, matchesFilters, matchesView, mergeMessage,
-  neighbour, place, previewLine, withChanges, withMessage,
+  neighbour, place, previewLine, reconcile, withChanges, withMessage,
 } from './inbox.mjs';
 import { SHORTCUTS, shortcut } from './keys.mjs';
 
@@ -47,6 +47,7 @@ export function start(env) {
     convs: [], // the loaded rows of the view, newest activity first
     outside: new Map(), // conversations read but not in the view, by id (kept up to date by events)
     pending: new Set(), // ids of conversations being read
+    touched: null, // while the first page is read: the rows events changed meanwhile, by id
     nextCursor: null,
     listSeq: 0, // guards against out-of-order list responses
     selectedId: '',
@@ -260,14 +261,20 @@ export function start(env) {
       view: state.view, status: state.filters.status, channel: state.filters.channel, q: state.filters.q, limit: PAGE,
     };
     if (more) params.cursor = state.nextCursor;
+    else state.touched = new Map();
     const list = byId('conv-list');
     list.setAttribute('aria-busy', 'true');
     byId('load-more').disabled = true;
     return api('GET', '/conversations' + query(params)).then((page) => {
       if (seq !== state.listSeq) return;
-      const rows = page.conversations || [];
+      let rows = page.conversations || [];
+      if (!more) {
+        const touched = state.touched ? [...state.touched.values()] : [];
+        state.touched = null;
+        state.outside.clear();
+        rows = reconcile(rows, touched, belongs, !state.filters.q);
+      }
       state.convs = more ? state.convs.concat(rows.filter((r) => !state.convs.some((c) => c.id === r.id))) : rows;
-      if (!more) state.outside.clear();
       state.nextCursor = page.next_cursor || null;
       show(byId('list-error'), false);
       renderList();
@@ -355,9 +362,13 @@ export function start(env) {
     if (state.outside.size > OUTSIDE_MAX) state.outside.delete(state.outside.keys().next().value);
   }
 
+  /** belongs says whether a conversation belongs in the view and filters. */
+  function belongs(c) { return matchesView(c, state.view, state.me) && matchesFilters(c, state.filters); }
+
   /** keepRow puts a changed conversation into the list, or takes it out. */
   function keepRow(c) {
-    const keep = matchesView(c, state.view, state.me) && matchesFilters(c, state.filters);
+    if (state.touched) state.touched.set(c.id, c);
+    const keep = belongs(c);
     if (keep) state.outside.delete(c.id);
     else remember(c);
     const had = state.convs.some((x) => x.id === c.id);

@@ -133,6 +133,25 @@ export function place(list, conv, keep) {
   return out;
 }
 
+/**
+ * reconcile applies to a page just read the rows that events changed while
+ * it was being read: the page may predate them. A row the events left newer
+ * (later activity or update) replaces the page's copy, or leaves the page
+ * when it no longer belongs (keep); one the page lacks joins it when it
+ * belongs and addNew allows (not with a text search, which only the hub can
+ * decide).
+ */
+export function reconcile(rows, touched, keep, addNew) {
+  let out = rows;
+  for (const c of touched) {
+    const read = out.find((r) => r.id === c.id);
+    if (read && !(c.last_message_at > read.last_message_at || c.updated_at > read.updated_at)) continue;
+    if (!read && !(addNew && keep(c))) continue;
+    out = place(out, c, keep(c));
+  }
+  return out;
+}
+
 /** neighbour is the id of the row after (dir 1) or before (dir -1) id. */
 export function neighbour(list, id, dir) {
   if (!list.length) return '';

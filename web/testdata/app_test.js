@@ -591,3 +591,20 @@ test('events about a conversation outside the view are applied to the copy read 
   assert.deepStrictEqual(rowIds(b), ['9', '7'], 'assigned to ana, it joins "Mine" from the event alone');
   assert.ok(b.el('conv-list').textContent.includes('← Customer: still burning'), b.el('conv-list').textContent);
 });
+
+test('a conversation that arrives while the list is being read is not lost', async () => {
+  let answer;
+  const b = boot({
+    storage: { 'tongdao.token': 'tdk_test' },
+    routes: {
+      'GET /api/v1/conversations': () => new Promise((resolve) => { answer = resolve; }),
+      'GET /api/v1/conversations/9': json(200, conversation('9', { subject: 'Printer on fire', last_message_at: '2026-11-02T09:10:00Z' })),
+    },
+  });
+  await settle();
+  b.event('conversation.created', '9', { id: '9', contact_id: 'c9' });
+  await settle();
+  answer(list([conversation('7')])); // read before conversation 9 existed
+  await settle();
+  assert.deepStrictEqual(rowIds(b), ['9', '7']);
+});

@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert';
 import {
   choiceLabel, choiceNumber, countsOf, defaultView, isStale, matchesFilters, matchesView, mergeMessage, neighbour,
-  order, place, preview, previewLine, withChanges, withMessage,
+  order, place, preview, previewLine, reconcile, withChanges, withMessage,
 } from '../static/inbox.mjs';
 import { shortcut, SHORTCUTS } from '../static/keys.mjs';
 import { ago, contactName, identityName, query, reachability, ticket } from '../static/format.mjs';
@@ -169,4 +169,19 @@ test('format: names, tickets, queries, ages, reply windows', () => {
   assert.deepStrictEqual(reachability({ reachable: false, unreachable_reason: 'blocked' }, now), { ok: false, text: 'unreachable: blocked' });
   assert.deepStrictEqual(reachability({ reachable: true, reply_until: '2026-11-02T11:00:00Z' }, now), { ok: false, text: 'window closed' });
   assert.strictEqual(reachability({ reachable: true, reply_until: null }, now).ok, true);
+});
+
+test('a page read while events came keeps what the events changed', () => {
+  const at = (h) => '2026-11-02T' + h + ':00:00Z';
+  const page = [conv({ id: '2', last_message_at: at('09'), updated_at: at('09') }), conv({ id: '1', last_message_at: at('08'), updated_at: at('08') })];
+  const keep = (c) => c.status !== 'resolved';
+  const touched = [
+    conv({ id: '3', last_message_at: at('10'), updated_at: at('10') }), // new meanwhile
+    conv({ id: '1', status: 'resolved', last_message_at: at('08'), updated_at: at('11') }), // resolved meanwhile
+    conv({ id: '2', subject: 'stale', last_message_at: at('07'), updated_at: at('07') }), // older than the page's copy
+  ];
+  const out = reconcile(page, touched, keep, true);
+  assert.deepStrictEqual(out.map((c) => c.id), ['3', '2']);
+  assert.notStrictEqual(out[1].subject, 'stale');
+  assert.deepStrictEqual(reconcile(page, touched, keep, false).map((c) => c.id), ['2'], 'with a text search nothing joins');
 });
