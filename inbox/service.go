@@ -351,6 +351,13 @@ func (s *Service) CountViews(ctx context.Context, me string) (models.ViewsView, 
 
 // ListConversations lists the inbox.
 func (s *Service) ListConversations(ctx context.Context, f models.ConversationFilter) ([]models.ConversationView, string, error) {
+	if f.Label != "" {
+		l, err := models.NormalizeLabel(f.Label)
+		if err != nil {
+			return nil, "", models.Errorf(models.EINVALID, "label: %s", models.ErrorMessage(err))
+		}
+		f.Label = l
+	}
 	return s.store.ListConversations(ctx, f)
 }
 

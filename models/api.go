@@ -36,6 +36,8 @@ type ConversationView struct {
 	// first message after the last answer (an agent's message, or the bot's
 	// before a human was asked for); null when nothing waits for one.
 	WaitingSince *time.Time `json:"waiting_since"`
+	// Labels are the conversation's labels, sorted; [] when none.
+	Labels []string `json:"labels"`
 }
 
 // ContactView is the API's Contact.
@@ -112,6 +114,7 @@ type ConversationFilter struct {
 	Team     string
 	Channel  string // a registered channel (GET /api/v1/channels)
 	Query    string // text search in messages and contact names
+	Label    string // a label (normalised), or "" for any
 	Cursor   string
 	Limit    int
 	// View is a work queue (ViewMine …), "" for none; Me is the caller's
@@ -137,6 +140,9 @@ type ReplyRequest struct {
 	Attachments []Attachment
 	Buttons     []Button
 	Actor       Actor
+	// CannedID sends a canned response instead of Text (exactly one of
+	// the two), its placeholders filled.
+	CannedID int64
 }
 
 // ChannelView is a channel as listed by GET /api/v1/channels: a channel of

@@ -41,6 +41,12 @@ var wantAccess = map[string]string{
 	"GET /api/v1/channels":                    accessAgent,
 	"GET /api/v1/views":                       accessAgent,
 	"POST /api/v1/admin/reload":               accessAdmin,
+	// Agent helpers.
+	"GET /api/v1/canned":                    accessAgent,
+	"POST /api/v1/canned":                   accessAdmin,
+	"PUT /api/v1/canned/:id":                accessAdmin,
+	"DELETE /api/v1/canned/:id":             accessAdmin,
+	"POST /api/v1/conversations/:id/labels": accessAgent,
 }
 
 // okWebhook is a connector handler that accepts everything.
@@ -73,7 +79,7 @@ func TestRoutesByRole(t *testing.T) {
 		for _, caller := range []struct{ role, token string }{{"anonymous", ""}, {models.RoleAgent, "good-token"}, {models.RoleAdmin, "admin-token"}} {
 			t.Run(key+" as "+caller.role, func(t *testing.T) {
 				req := httptest.NewRequest(r.Method, path, nil)
-				if r.Method == http.MethodPost {
+				if r.Method == http.MethodPost || r.Method == http.MethodPut {
 					req = httptest.NewRequest(r.Method, path, strings.NewReader(`{}`))
 					req.Header.Set("Content-Type", "application/json")
 				}
