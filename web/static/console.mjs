@@ -309,7 +309,8 @@ export function start(env) {
     const flags = h('span', { className: 'row-flags' },
       c.handoff_at && !c.assignee && c.status !== 'resolved' ? h('span', { className: 'flag flag-human' }, 'asked for a human') : null,
       waiting && c.status !== 'resolved' ? h('span', { className: 'flag flag-waiting', title: 'waiting since ' + fmtFull.format(waiting) }, 'waiting ' + ago(waiting, now())) : null,
-      c.priority && c.priority !== 'normal' ? h('span', { className: 'flag flag-priority' }, c.priority) : null);
+      c.priority && c.priority !== 'normal' ? h('span', { className: 'flag flag-priority' }, c.priority) : null,
+      ...(c.labels || []).map((l) => h('span', { className: 'flag flag-label' }, l)));
     const row = h('button', {
       type: 'button', className: 'conv-row' + (selected ? ' selected' : ''),
       'aria-current': selected ? 'true' : null, dataset: { id: c.id },

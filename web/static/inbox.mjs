@@ -109,6 +109,7 @@ export function withChanges(conv, changes, at) {
     const v = changes[k];
     c[k] = (k === 'assignee' || k === 'team') && !v ? null : v;
   }
+  if (Array.isArray(changes.labels)) c.labels = changes.labels.slice();
   if ('status' in changes) c.resolved_at = changes.status === 'resolved' ? (at || c.updated_at) : null;
   if (at) c.updated_at = at;
   return c;

@@ -497,6 +497,10 @@ test('a row leaves the view when an event assigns it to someone else', async () 
   await settle();
   assert.deepStrictEqual(rowIds(b), ['7']);
   assert.ok(b.el('conv-list').textContent.includes('bo'));
+  b.event('conversation.updated', '7', { id: '7', changes: { labels: ['vip'] }, by: 'bo' });
+  await settle();
+  const labels = all(b.el('conv-list')).filter((e) => e.cls.has('flag-label')).map((e) => e.textContent);
+  assert.deepStrictEqual(labels, ['vip']);
 });
 
 test('the ticket number and subject head the conversation; each row shows its ticket number', async () => {

@@ -86,6 +86,7 @@ test('preview lines mark the direction and who wrote', () => {
 test('conversation.updated changes apply to the row', () => {
   const c = withChanges(conv({ assignee: 'ana' }), { assignee: '', status: 'resolved' }, '2026-11-02T10:00:00Z');
   assert.deepStrictEqual([c.assignee, c.status, c.resolved_at], [null, 'resolved', '2026-11-02T10:00:00Z']);
+  assert.deepStrictEqual(withChanges(c, { labels: ['vip', 'refund'] }).labels, ['vip', 'refund']);
   const d = withChanges(c, { status: 'open' });
   assert.strictEqual(d.resolved_at, null);
 });
