@@ -353,6 +353,11 @@ func (s *Service) CreateToken(ctx context.Context, name, role string) (string, e
 	return plain, err
 }
 
+// CountViews counts the conversations of each work queue for agent me.
+func (s *Service) CountViews(ctx context.Context, me string) (models.ViewsView, error) {
+	return s.store.CountViews(ctx, me)
+}
+
 // ListConversations lists the inbox.
 func (s *Service) ListConversations(ctx context.Context, f models.ConversationFilter) ([]models.ConversationView, string, error) {
 	if f.Label != "" {

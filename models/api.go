@@ -32,6 +32,13 @@ type ConversationView struct {
 	QueuePosition *int `json:"queue_position"`
 	// Deflected is true when the bot's answer solved it.
 	Deflected bool `json:"deflected"`
+	// LastMessage is the newest message of the timeline (notes and system
+	// entries included); null when the conversation has none.
+	LastMessage *MessagePreview `json:"last_message"`
+	// WaitingSince is when the customer started waiting for an answer: their
+	// first message after the last answer (an agent's message, or the bot's
+	// before a human was asked for); null when nothing waits for one.
+	WaitingSince *time.Time `json:"waiting_since"`
 	// Labels are the conversation's labels, sorted; [] when none.
 	Labels []string `json:"labels"`
 	// CSAT is the customer's rating of an agent's help; null until rated.
@@ -122,6 +129,10 @@ type ConversationFilter struct {
 	Label    string // a label (normalised), or "" for any
 	Cursor   string
 	Limit    int
+	// View is a work queue (ViewMine …), "" for none; Me is the caller's
+	// name, which ViewMine selects.
+	View string
+	Me   string
 }
 
 // Actor is who performs an API action (from the bearer token).

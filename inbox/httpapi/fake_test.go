@@ -87,6 +87,14 @@ func (f *fakeInbox) Authenticate(_ context.Context, token string) (models.Actor,
 	return a, nil
 }
 
+func (f *fakeInbox) CountViews(_ context.Context, me string) (models.ViewsView, error) {
+	v := models.ViewsView{Me: me}
+	for _, id := range models.Views {
+		v.Views = append(v.Views, models.ViewCount{ID: id})
+	}
+	return v, nil
+}
+
 func (f *fakeInbox) ListConversations(_ context.Context, filter models.ConversationFilter) ([]models.ConversationView, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -39,6 +39,7 @@ var wantAccess = map[string]string{
 	"POST /api/v1/identities/:id/unlink":      accessAdmin,
 	"GET /api/v1/events":                      accessAgent,
 	"GET /api/v1/channels":                    accessAgent,
+	"GET /api/v1/views":                       accessAgent,
 	"POST /api/v1/admin/reload":               accessAdmin,
 	// Agent helpers.
 	"GET /api/v1/canned":                    accessAgent,

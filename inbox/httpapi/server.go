@@ -277,6 +277,7 @@ func (s *Server) routes() {
 	s.handle(http.MethodPost, "/api/v1/identities/:id/unlink", accessAdmin, s.unlinkIdentity)
 	s.handle(http.MethodGet, "/api/v1/events", accessAgent, s.events)
 	s.handle(http.MethodGet, "/api/v1/channels", accessAgent, s.listChannels)
+	s.handle(http.MethodGet, "/api/v1/views", accessAgent, s.countViews)
 	s.handle(http.MethodPost, "/api/v1/admin/reload", accessAdmin, s.reload)
 	// Agent helpers: canned responses are shared settings, written by
 	// admins; labels are everyday work.

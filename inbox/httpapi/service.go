@@ -16,6 +16,9 @@ type Inbox interface {
 
 	ListConversations(ctx context.Context, f models.ConversationFilter) (items []models.ConversationView, nextCursor string, err error)
 	GetConversation(ctx context.Context, id int64) (models.ConversationView, error)
+	// CountViews counts the conversations of each work queue (models.Views)
+	// for the agent named me.
+	CountViews(ctx context.Context, me string) (models.ViewsView, error)
 	// ListMessages returns a conversation's timeline oldest first, keyset
 	// paginated by cursor.
 	ListMessages(ctx context.Context, conversationID int64, cursor string, limit int) (items []models.MessageView, nextCursor string, err error)
