@@ -40,6 +40,13 @@ var wantAccess = map[string]string{
 	"GET /api/v1/events":                      accessAgent,
 	"GET /api/v1/channels":                    accessAgent,
 	"POST /api/v1/admin/reload":               accessAdmin,
+	// Agents and tokens.
+	"GET /api/v1/agents":        accessAgent,
+	"GET /api/v1/me":            accessAgent,
+	"POST /api/v1/me/presence":  accessAgent,
+	"GET /api/v1/tokens":        accessAdmin,
+	"POST /api/v1/tokens":       accessAdmin,
+	"DELETE /api/v1/tokens/:id": accessAdmin,
 }
 
 // okWebhook is a connector handler that accepts everything.
