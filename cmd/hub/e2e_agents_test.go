@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tongdao/hub/internal/openapicheck"
 	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
 )
@@ -301,5 +302,92 @@ func TestE2EPresenceAcrossReplicas(t *testing.T) {
 	want := "online/online,away/away,online/online,offline/online"
 	if got := strings.Join(presenceEvents(t, b, "ana"), ","); got != want {
 		t.Fatalf("ana's events %s, want %s (each change once)", got, want)
+	}
+}
+
+// TestE2EAgentsAnswersMatchTheOpenAPIDocument checks the answers of the
+// agents' and tokens' routes, and agent.presence events, against the
+// document the hub serves.
+func TestE2EAgentsAnswersMatchTheOpenAPIDocument(t *testing.T) {
+	dir := t.TempDir()
+	m := startHub(t, listenLocal(t), agentsConfig(t, dir, "sqlite", filepath.Join(dir, "hub.db")))
+	admin := adminClient(t, m)
+	_, raw := admin.do("GET", "/api/v1/openapi.json", nil)
+	doc, err := openapicheck.Load(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(c *client, method, path string, body any, want int) []byte {
+		t.Helper()
+		code, b := c.do(method, path, body)
+		if code != want {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, code, b, want)
+		}
+		if err := doc.CheckResponse(method, path, code, b); err != nil {
+			t.Errorf("%s %s: %v", method, path, err)
+		}
+		return b
+	}
+	var created models.NewTokenView
+	if err := json.Unmarshal(check(admin, "POST", "/api/v1/tokens", map[string]string{"name": "ana", "role": "agent"}, 201), &created); err != nil {
+		t.Fatal(err)
+	}
+	ana := &client{t: t, base: m.URL(), token: created.Token}
+	check(admin, "POST", "/api/v1/tokens", map[string]string{"name": "ana"}, 400)
+	check(ana, "POST", "/api/v1/tokens", map[string]string{"name": "x", "role": "agent"}, 403)
+	check(admin, "GET", "/api/v1/tokens", nil, 200)
+	check(ana, "GET", "/api/v1/tokens", nil, 403)
+	ana.openStream()
+	check(ana, "GET", "/api/v1/me", nil, 200)
+	check(ana, "POST", "/api/v1/me/presence", map[string]string{"status": "away"}, 200)
+	check(ana, "POST", "/api/v1/me/presence", map[string]string{"status": "gone"}, 400)
+	check(ana, "GET", "/api/v1/agents", nil, 200)
+	check(admin, "GET", "/api/v1/agents?x=1", nil, 400)
+	check(admin, "DELETE", "/api/v1/tokens/999", nil, 404)
+	check(admin, "DELETE", "/api/v1/tokens/"+created.ID, nil, 200)
+	check(ana, "GET", "/api/v1/me", nil, 401)
+	evs := eventsOf(t, m, models.EventTypeAgentPresence)
+	if len(evs) != 2 {
+		t.Fatalf("agent.presence events: %+v, want online then away", evs)
+	}
+	for _, e := range evs {
+		b, _ := json.Marshal(e)
+		if err := doc.CheckSchema("Event", b); err != nil {
+			t.Errorf("event %s: %v", b, err)
+		}
+	}
+}
+
+// TestE2EReloadAppliesTeams: a reload applies changed members and
+// capacities at once, and says that a changed default team needs a restart.
+func TestE2EReloadAppliesTeams(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "hub.db")
+	m := startHub(t, listenLocal(t), agentsConfig(t, dir, "sqlite", db))
+	admin := adminClient(t, m)
+	admin.newToken("cy", models.RoleAgent)
+	admin.newToken("ana", models.RoleAgent)
+	if a := admin.agents()["cy"]; len(a.Teams) != 0 || a.Capacity != models.DefaultCapacity {
+		t.Fatalf("cy before: %+v", a)
+	}
+	writeConfig(t, dir, fmt.Sprintf(`
+database: { driver: sqlite, dsn: %q }
+teams:
+  - name: billing
+    members: [ana, bo]
+  - name: risk
+    members: [ana, cy]
+    capacity: 4
+default_team: risk
+`, db))
+	v := admin.reloadOK()
+	if strings.Join(v.Warnings, "\n") != "default_team changed; it is not applied until the hub restarts" {
+		t.Fatalf("warnings %q", v.Warnings)
+	}
+	if a := admin.agents()["cy"]; strings.Join(a.Teams, ",") != "risk" || a.Capacity != 4 {
+		t.Fatalf("cy after the reload: %+v", a)
+	}
+	if a := admin.agents()["ana"]; a.Capacity != 4 {
+		t.Fatalf("ana after the reload: %+v (billing now has the default 10, risk 4)", a)
 	}
 }
