@@ -258,7 +258,7 @@ func TestE2EPresenceFromEventStreams(t *testing.T) {
 
 // TestE2EPresenceAcrossReplicas: two hubs on one PostgreSQL. A stream on
 // one makes the agent online on both; its expiry is announced once though
-// both sweep.
+// both sweep; a token revoked on one is refused by the other at once.
 func TestE2EPresenceAcrossReplicas(t *testing.T) {
 	dsn := pgDSN(t)
 	clock := &offsetClock{}
@@ -266,7 +266,7 @@ func TestE2EPresenceAcrossReplicas(t *testing.T) {
 	b := startHubAt(t, listenLocal(t), agentsConfig(t, t.TempDir(), "postgres", dsn), clock.Now)
 	adminA := adminClient(t, a)
 	adminB := &client{t: t, base: b.URL(), token: adminA.token}
-	ana, _ := adminB.newToken("ana", models.RoleAgent)
+	ana, created := adminB.newToken("ana", models.RoleAgent)
 	ana.base = a.URL()
 
 	closeStream := ana.openStream()
@@ -302,6 +302,13 @@ func TestE2EPresenceAcrossReplicas(t *testing.T) {
 	want := "online/online,away/away,online/online,offline/online"
 	if got := strings.Join(presenceEvents(t, b, "ana"), ","); got != want {
 		t.Fatalf("ana's events %s, want %s (each change once)", got, want)
+	}
+
+	// Revoked on one replica, refused on the other at once.
+	ana.json("GET", "/api/v1/me", nil, nil)
+	adminA.json("DELETE", "/api/v1/tokens/"+created.ID, nil, nil)
+	if code, body := ana.do("GET", "/api/v1/me", nil); code != http.StatusUnauthorized {
+		t.Fatalf("token revoked on a, on b: %d %s, want 401", code, body)
 	}
 }
 
