@@ -133,8 +133,12 @@ func (s *Service) StreamStarted(ctx context.Context, by models.Actor) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := s.store.RefreshStream(ctx, id, s.now().Add(s.presenceTTL)); err != nil && ctx.Err() == nil {
+				again, err := s.store.RefreshStream(ctx, id, by.Name, s.now().Add(s.presenceTTL))
+				if err != nil && ctx.Err() == nil {
 					s.log.Warn("refresh agent stream", "agent", by.Name, "err", err)
+				}
+				if again {
+					s.syncPresence(ctx, by.Name)
 				}
 			}
 		}

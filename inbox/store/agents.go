@@ -58,10 +58,16 @@ func (s *Store) OpenStream(ctx context.Context, id, agent string, expires time.T
 	return s.DB.WithContext(ctx).Create(&models.AgentStream{ID: id, Agent: agent, ExpiresAt: expires.UTC()}).Error
 }
 
-// RefreshStream moves a live stream's expiry to expires.
-func (s *Store) RefreshStream(ctx context.Context, id string, expires time.Time) error {
-	return s.DB.WithContext(ctx).Model(&models.AgentStream{}).Where("id = ?", id).
-		Update("expires_at", expires.UTC()).Error
+// RefreshStream moves a live stream's expiry to expires. A stream whose row
+// is gone (it expired, a refresh having failed, and a sweep deleted it) is
+// recorded again, and RefreshStream reports that it was.
+func (s *Store) RefreshStream(ctx context.Context, id, agent string, expires time.Time) (recreated bool, err error) {
+	res := s.DB.WithContext(ctx).Model(&models.AgentStream{}).Where("id = ?", id).
+		Update("expires_at", expires.UTC())
+	if res.Error != nil || res.RowsAffected > 0 {
+		return false, res.Error
+	}
+	return true, s.OpenStream(ctx, id, agent, expires)
 }
 
 // SetAgentStatus records what an agent said of their presence: "" (or

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/internal/testclock"
 	"github.com/tongdao/hub/models"
 )
 
@@ -73,4 +74,43 @@ func TestPresenceChangeIsAnnouncedOnceAcrossReplicas(t *testing.T) {
 	if n := presenceEventCount(t, a); n != 3 {
 		t.Fatalf("%d agent.presence events after online, want 3", n)
 	}
+}
+
+// A stream that expired and was swept while its refresh failed is recorded
+// again by its next refresh: a live stream never stops counting for good.
+// Its end is announced by the sweep, its return by the caller's sync.
+func TestStreamSweptWhileAliveComesBackAtItsNextRefresh(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
+		ctx := context.Background()
+		if err := s.OpenStream(ctx, "s1", "ana", c.Now().Add(45*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		live := func() bool {
+			p, err := s.Presence(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p["ana"].Live
+		}
+		if !live() {
+			t.Fatal("ana's stream is not live")
+		}
+		c.Advance(time.Minute) // refreshes failed meanwhile
+		if agents, err := s.PresenceToSync(ctx); err != nil || len(agents) != 1 || agents[0] != "ana" {
+			t.Fatalf("to sync: %v %v, want [ana]", agents, err)
+		}
+		if live() {
+			t.Fatal("an expired stream is live")
+		}
+		again, err := s.RefreshStream(ctx, "s1", "ana", c.Now().Add(45*time.Second))
+		if err != nil || !again {
+			t.Fatalf("refresh of a swept stream: recreated %v, %v", again, err)
+		}
+		if !live() {
+			t.Fatal("the refreshed stream does not count")
+		}
+		if again, err := s.RefreshStream(ctx, "s1", "ana", c.Now().Add(45*time.Second)); err != nil || again {
+			t.Fatalf("refresh of a live stream: recreated %v, %v", again, err)
+		}
+	})
 }
