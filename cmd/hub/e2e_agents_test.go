@@ -132,8 +132,10 @@ func TestE2ETokensOverTheAPI(t *testing.T) {
 	if code, body := admin.do("POST", "/api/v1/tokens", map[string]string{"name": "x", "role": "owner"}); code != http.StatusBadRequest {
 		t.Fatalf("bad role: %d %s", code, body)
 	}
-	if code, body := admin.do("POST", "/api/v1/tokens", map[string]string{"role": "agent"}); code != http.StatusBadRequest {
-		t.Fatalf("no name: %d %s", code, body)
+	for _, name := range []string{"", "  ", " ana"} {
+		if code, body := admin.do("POST", "/api/v1/tokens", map[string]string{"name": name, "role": "agent"}); code != http.StatusBadRequest {
+			t.Fatalf("name %q: %d %s", name, code, body)
+		}
 	}
 
 	// The list shows every token, never a secret or a hash.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -38,8 +39,8 @@ func (s *Server) createToken(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	if body.Name == "" {
-		s.writeError(c, invalid("name is required"))
+	if strings.TrimSpace(body.Name) == "" || strings.TrimSpace(body.Name) != body.Name {
+		s.writeError(c, invalid("name is required, without leading or trailing spaces"))
 		return
 	}
 	if len([]rune(body.Name)) > maxNameLen {
