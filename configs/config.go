@@ -72,6 +72,14 @@ type Config struct {
 	// long a connector may go without progress before the hub is not ready.
 	Monitoring Monitoring `yaml:"monitoring"`
 
+	// Agents and teams (teams.go).
+	// Teams are the agents' teams: members (API token names), capacity and
+	// optional business hours.
+	Teams []Team `yaml:"teams"`
+	// DefaultTeam is the team of conversations no routing rule places
+	// (optional; must name a team).
+	DefaultTeam string `yaml:"default_team"`
+
 	file string
 	info *loadInfo
 }

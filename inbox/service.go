@@ -102,6 +102,17 @@ type Options struct {
 	// ReactionLease is how long a replica owns a reaction without renewing
 	// (default 20 s).
 	ReactionLease time.Duration
+
+	// Agents and teams (agents.go).
+	// Teams are the configured teams (SetTeams replaces them).
+	Teams []models.Team
+	// PresenceTTL is how long an event stream counts as live without a
+	// refresh (default 45 s; refreshed every third of it): an agent whose
+	// streams all ended is offline after about this long.
+	PresenceTTL time.Duration
+	// PresenceSweep is how often expired streams are looked for (default
+	// 10 s).
+	PresenceSweep time.Duration
 }
 
 // Service is the inbox.
@@ -151,6 +162,11 @@ type Service struct {
 	runner    *react.Runner
 	reactions []react.Reaction
 
+	// Agents and teams (agents.go).
+	teams         atomic.Pointer[[]models.Team]
+	presenceTTL   time.Duration
+	presenceSweep time.Duration
+
 	m metrics
 }
 
@@ -180,6 +196,9 @@ func New(o Options) *Service {
 	if s.reminderEvery <= 0 {
 		s.reminderEvery = 5 * time.Minute
 	}
+	s.SetTeams(o.Teams)
+	s.presenceTTL = cmp.Or(o.PresenceTTL, defaultPresenceTTL)
+	s.presenceSweep = cmp.Or(o.PresenceSweep, defaultPresenceSweep)
 	if s.log == nil {
 		s.log = slog.Default()
 	}

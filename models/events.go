@@ -39,4 +39,8 @@ const (
 	// (data: ReloadView) or refused (data: {"problems": [...]}).
 	EventTypeConfigReloaded = "config.reloaded"
 	EventTypeConfigRejected = "config.rejected"
+
+	// Agents: an agent's effective presence changed (data:
+	// AgentPresenceView).
+	EventTypeAgentPresence = "agent.presence"
 )

@@ -280,6 +280,38 @@ func (f *fakeInbox) EventsNotify() <-chan struct{} {
 	return f.notify
 }
 
+// Agents, tokens and presence: the fake knows its two tokens; the real
+// behaviour is tested on the real inbox (cmd/hub, inbox).
+func (f *fakeInbox) IssueToken(_ context.Context, name, role string, _ models.Actor) (models.NewTokenView, error) {
+	return models.NewTokenView{ID: "3", Name: name, Role: role, Token: "tdk_new"}, f.err
+}
+
+func (f *fakeInbox) ListTokens(context.Context) ([]models.TokenView, error) {
+	return []models.TokenView{{ID: "1", Name: "alice", Role: models.RoleAgent}}, f.err
+}
+
+func (f *fakeInbox) RevokeToken(_ context.Context, id int64, _ models.Actor) (models.TokenView, error) {
+	return models.TokenView{ID: models.ID(id), Name: "alice", Role: models.RoleAgent}, f.err
+}
+
+func (f *fakeInbox) ListAgents(context.Context) ([]models.AgentView, error) {
+	return []models.AgentView{{Name: "alice", Role: models.RoleAgent, Teams: []string{}, Presence: models.PresenceOffline,
+		Status: models.PresenceOnline, Capacity: models.DefaultCapacity}}, f.err
+}
+
+func (f *fakeInbox) Me(_ context.Context, by models.Actor) (models.AgentView, error) {
+	return models.AgentView{Name: by.Name, Role: by.Role, Teams: []string{}, Presence: models.PresenceOffline,
+		Status: models.PresenceOnline, Capacity: models.DefaultCapacity}, f.err
+}
+
+func (f *fakeInbox) SetPresence(ctx context.Context, status string, by models.Actor) (models.AgentView, error) {
+	v, err := f.Me(ctx, by)
+	v.Status = status
+	return v, err
+}
+
+func (f *fakeInbox) StreamStarted(context.Context, models.Actor) error { return nil }
+
 func (f *fakeInbox) Ready(context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
