@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
@@ -124,5 +125,48 @@ func TestProgressPushesOncePerAgentChangeAcrossRestarts(t *testing.T) {
 		if m.Sender.Type == models.SenderBot && m.Channel != "telegram" {
 			t.Fatalf("a push on %q, want the customer's channel: %+v", m.Channel, m)
 		}
+	}
+}
+
+// A change while no channel can reach the customer (the WeChat reply
+// window closed) pushes nothing, and does not hold up the next one.
+func TestProgressPushSkippedWhenNoChannelReachesTheCustomer(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.runReactions(t)
+	f.ingest(t, msg("wx", "wechat", "oUser", "m1", "我的快递一直没有到"))
+	id, _ := models.ParseID(f.onlyConversation(t).ID)
+	wait.For(t, "the bot's handoff", func() bool { return len(f.botTexts(t, id, "#")) == 1 })
+
+	f.clock.Advance(49 * time.Hour)
+	f.ingest(t, msg("tg", "telegram", "7", "7:1", "hello"))
+	convs, _, err := f.svc.ListConversations(ctx, models.ConversationFilter{Status: models.StatusOpen})
+	if err != nil || len(convs) != 2 {
+		t.Fatalf("conversations: %d %v", len(convs), err)
+	}
+	var sentinel int64
+	for _, c := range convs {
+		if c.ID != models.ID(id) {
+			sentinel, _ = models.ParseID(c.ID)
+		}
+	}
+	ana, bo := "Ana", "Bo"
+	if _, err := f.svc.Assign(ctx, id, &ana, nil, agent); err != nil {
+		t.Fatal(err)
+	}
+	// A sentinel: another customer's assignment, handled after it.
+	if _, err := f.svc.Assign(ctx, sentinel, &bo, nil, agent); err != nil {
+		t.Fatal(err)
+	}
+	wait.For(t, "the sentinel push", func() bool { return len(f.botTexts(t, sentinel, "Bo is on it")) == 1 })
+	// The customer writes again (the window reopens) and the agent waits
+	// for an answer: that push comes, alone.
+	f.ingest(t, msg("wx", "wechat", "oUser", "m2", "还在吗"))
+	if _, err := f.svc.SetStatus(ctx, id, models.StatusPending, agent); err != nil {
+		t.Fatal(err)
+	}
+	wait.For(t, "the pending push", func() bool { return len(f.botTexts(t, id, "Ana 正在等待您的回复")) == 1 })
+	if got := f.botTexts(t, id, "Ana 正在处理"); len(got) != 0 {
+		t.Fatalf("pushed while the window was closed: %q", got)
 	}
 }
