@@ -4,7 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/sandbox/dcfake"
 	"github.com/tongdao/hub/sandbox/tgfake"
 )
@@ -66,8 +68,13 @@ func TestE2EProgressOnTelegramInEnglishAndItalian(t *testing.T) {
 
 	// An agent takes it: pushed at once, and /status names them.
 	n := len(e.tg.Sent(u.ID))
+	start := time.Now() // a measurement, not business time
 	e.assign(conv.ID, "Ana")
+	wait.For(t, "the push in the timeline", func() bool { return hasText(e.api.messages(conv.ID), "Ana is on it") })
+	stored := time.Since(start)
 	push := e.tgPushed(t, u, n)
+	t.Logf("assignment to push: in the timeline after %v, on Telegram after %v (the outbox keeps about 1 message/s per chat)",
+		stored.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	if push.Text != "Ana is on it (ticket #"+conv.ID+")." {
 		t.Fatalf("the assignment push: %q", push.Text)
 	}
