@@ -89,10 +89,10 @@ func TestE2EProgressOnTelegramInEnglishAndItalian(t *testing.T) {
 	mustContain(t, "the pending push", e.tgPushed(t, u, n).Text, "Ana is waiting for your answer on ticket #"+conv.ID)
 	mustContain(t, "/status while pending", e.tgSay(t, u, "/status"), "Ticket #"+conv.ID+": pending; Ana is handling it.")
 
-	// Italian, by the platform's language; the bot's own resolve pushes
-	// nothing of ours, and afterwards there is no open ticket.
+	// Italian, by the platform's language.
 	it := tgfake.User{ID: 7602, FirstName: "Giulia", LanguageCode: "it"}
 	mustContain(t, "the Italian FAQ answer", e.tgSay(t, it, "Come posso avere un rimborso?"), "Il rimborso arriva")
+	faqAnswer := e.tgLast(it)
 	itConv := e.conversationWith(t, "7602")
 	mustContain(t, "stato", e.tgSay(t, it, "Stato"), "Ticket #"+itConv.ID+": aperto; ti sta rispondendo il nostro bot")
 	n = len(e.tg.Sent(it.ID))
@@ -104,7 +104,14 @@ func TestE2EProgressOnTelegramInEnglishAndItalian(t *testing.T) {
 	if got != "Ticket #"+itConv.ID+": in attesa; se ne occupa Marco." {
 		t.Fatalf("the Italian /status once assigned: %q", got)
 	}
-	e.setStatus(itConv.ID, "resolved")
+	// The customer taps "This solved it" after all: the bot's own resolve
+	// pushes nothing of ours, and afterwards there is no open ticket.
+	n = len(e.tg.Sent(it.ID))
+	if _, err := e.tg.Click(context.Background(), it, faqAnswer.MessageID, "solved"); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "the thanks", e.tgPushed(t, it, n).Text, "#"+itConv.ID)
+	wait.For(t, "the conversation resolved", func() bool { return e.journey(t, itConv.ID).Status == "resolved" })
 	got = e.tgSay(t, it, "stato")
 	mustContain(t, "stato after the resolve", got, "Il tuo ultimo ticket #"+itConv.ID+" è risolto.", "Non hai ticket aperti.")
 
@@ -114,11 +121,11 @@ func TestE2EProgressOnTelegramInEnglishAndItalian(t *testing.T) {
 	mustContain(t, "Discord's /status", e.dcWait(t, du.ID, 1), "You have no open ticket right now.")
 
 	// Nothing but the answers above and the pushes: no push for the bot's
-	// handoff, its FAQ answers or the resolve.
+	// handoff, its FAQ answers or its resolve.
 	for _, tc := range []struct {
 		u    tgfake.User
 		want int
-	}{{u, 9}, {it, 6}} {
+	}{{u, 9}, {it, 7}} {
 		if sent := e.tg.Sent(tc.u.ID); len(sent) != tc.want {
 			var texts []string
 			for _, m := range sent {
