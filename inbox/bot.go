@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
@@ -53,16 +54,15 @@ func (s *Service) botAnswer(ctx context.Context, st *store.Store, f *models.Inbo
 		return s.solved(ctx, st, conv, langs, write)
 	case in.Kind == models.KindAction:
 		return &answer{Text: s.texts.Say(langs, texts.GotIt), Buttons: s.humanButton(langs)}, nil
-	case in.Kind != models.KindMessage || in.Command != "":
+	case in.Kind != models.KindMessage:
 		return nil, nil
+	case in.Command != "" || isHelpWord(in.Text):
+		return s.help(ctx, st, in, conv, langs)
 	case isHumanWord(in.Text):
 		return s.handoff(ctx, st, conv, langs, "asked", write)
 	}
-	c, err := st.Conversation(ctx, conv)
-	if err != nil || c.Status == models.StatusResolved {
-		return nil, err
-	}
-	if replied, err := st.HumanReplied(ctx, conv); err != nil || replied {
+	c, err := st.BotState(ctx, conv)
+	if err != nil || c.Status == models.StatusResolved || c.HumanReplied {
 		return nil, err // an agent has it: the bot keeps out of the way
 	}
 	if s.faq != nil {
@@ -80,7 +80,7 @@ func (s *Service) botAnswer(ctx context.Context, st *store.Store, f *models.Inbo
 			}}, nil
 		}
 	}
-	if c.HandoffAt == nil {
+	if !c.HandedOff {
 		return s.handoff(ctx, st, conv, langs, "no answer", write) // never silence
 	}
 	return nil, nil // already waiting for a human, who will read it
@@ -91,8 +91,18 @@ func (s *Service) botAnswer(ctx context.Context, st *store.Store, f *models.Inbo
 // and the recent median first response, or when agents are back.
 func (s *Service) handoff(ctx context.Context, st *store.Store, conv int64, langs []string, reason string, write bool) (*answer, error) {
 	if write {
-		if _, err := st.Handoff(ctx, conv, reason); err != nil {
+		changed, err := st.Handoff(ctx, conv, reason)
+		if err != nil {
 			return nil, err
+		}
+		if changed {
+			// The agent sees it where they read: in the timeline.
+			now := s.now().UTC()
+			if err := st.AddMessage(ctx, &models.Message{ConversationID: conv, Direction: models.DirectionOut,
+				Kind: models.KindSystem, SenderType: models.SenderSystem, SenderName: "System", Private: true,
+				Text: "Handed over to a human: " + cmp.Or(handoffWhy[reason], reason), DeliveryStatus: models.DeliverySent, SentAt: &now}); err != nil {
+				return nil, err
+			}
 		}
 	}
 	w, err := s.queueWait(ctx, st, conv)
@@ -147,6 +157,29 @@ func (s *Service) waitSentences(lang string, w waitInfo) []string {
 		parts = append(parts, s.texts.Text(lang, texts.WaitUnknown))
 	}
 	return parts
+}
+
+// handoffWhy words a handoff's reason for the timeline.
+var handoffWhy = map[string]string{"asked": "the customer asked for one", "no answer": "the bot had no answer"}
+
+// help answers what is addressed to the bot rather than to an agent (a
+// command, or "help"): never silence. A customer waiting for a human hears
+// where their ticket stands; anyone else gets the welcome and its buttons.
+func (s *Service) help(ctx context.Context, st *store.Store, in *models.Inbound, conv int64, langs []string) (*answer, error) {
+	c, err := st.Conversation(ctx, conv)
+	if err != nil {
+		return nil, err
+	}
+	if c.HandoffAt != nil && c.Assignee == "" && c.Status != models.StatusResolved {
+		b, err := st.BotState(ctx, conv)
+		if err != nil {
+			return nil, err
+		}
+		if !b.HumanReplied {
+			return s.handoff(ctx, st, conv, langs, "", false)
+		}
+	}
+	return &answer{Text: s.texts.Say(langs, texts.Welcome), Buttons: s.welcomeButtons(in.Connector, langs)}, nil
 }
 
 // joinSentences joins sentences with a space, except after a full-width
@@ -239,6 +272,13 @@ func isHumanWord(text string) bool {
 	return slices.Contains(humanWords, t)
 }
 
+// helpWords, as a whole message (any case), ask the bot what it does.
+var helpWords = []string{"help", "帮助", "aiuto"}
+
+func isHelpWord(text string) bool {
+	return slices.Contains(helpWords, strings.ToLower(strings.TrimSpace(text)))
+}
+
 // langs are the languages to answer a customer in: theirs when the
 // platform's language code or the script of their text tells it, else the
 // connector's default languages (WeChat: Chinese, then English), else the
@@ -273,21 +313,57 @@ func (s *Service) welcomeButtons(connector string, langs []string) []models.Butt
 
 // botReaction is the bot's half of every conversation: it answers inbound
 // messages after they are committed, through the outbox: link words, codes
-// and tokens (linking), then everything else the bot knows.
-type botReaction struct{ s *Service }
+// and tokens (linking), then everything else the bot knows. Everything but
+// linking is database work only, so the runner answers a round's messages
+// in one transaction.
+type botReaction struct {
+	s *Service
+	// memo keeps the facts InBatch decoded for the Handle that follows.
+	memo struct {
+		id int64
+		f  *models.InboundFacts
+		ok bool
+	}
+}
 
-var _ react.Reaction = botReaction{}
+var (
+	_ react.Reaction = (*botReaction)(nil)
+	_ react.Batcher  = (*botReaction)(nil)
+)
 
-func (botReaction) Name() string    { return "bot" }
-func (botReaction) Types() []string { return []string{models.EventTypeMessageCreated} }
+func (*botReaction) Name() string    { return "bot" }
+func (*botReaction) Types() []string { return []string{models.EventTypeMessageCreated} }
 
-func (b botReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
-	f, ok := inboundFacts(ev)
+func (b *botReaction) facts(ev *models.Event) (*models.InboundFacts, bool) {
+	if b.memo.id != ev.ID || ev.ID == 0 {
+		b.memo.id = ev.ID
+		b.memo.f, b.memo.ok = inboundFacts(ev)
+	}
+	return b.memo.f, b.memo.ok
+}
+
+// InBatch: linking calls platforms (a deep link, a QR code) before it
+// commits; the rest of the bot only reads and writes the database, and
+// decides again in the transaction.
+func (b *botReaction) InBatch(ev *models.Event) bool {
+	f, ok := b.facts(ev)
+	return !ok || f.Inline || linkFollowup(&f.Inbound) == ""
+}
+
+func (b *botReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
+	f, ok := b.facts(ev)
+	b.memo.id = 0
 	if !ok || f.Inline {
 		return nil
 	}
 	if linkFollowup(&f.Inbound) != "" {
 		_, err := b.s.linkFollowUp(ctx, f, ev.ConversationID, commit)
+		return err
+	}
+	// Decide outside the transaction first: most customer messages need no
+	// answer (an agent has them), and the writer is shared with ingest. The
+	// transaction decides again, on what it reads.
+	if a, err := b.s.botAnswer(ctx, b.s.store, f, ev.ConversationID, false); err != nil || a == nil {
 		return err
 	}
 	return commit(func(tx *store.Store) error {

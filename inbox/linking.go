@@ -97,6 +97,26 @@ func linkFollowup(in *models.Inbound) string {
 
 func normalizeCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 
+// meantAsCode reports whether a code-shaped message is meant as a link
+// code: it is when its sender is not linked yet (their contact has this one
+// identity) or asked for a code that is still open. A customer linked
+// already who did not ask is sending an order number or the like: never a
+// redemption, so never a failure counted against them.
+func (s *Service) meantAsCode(ctx context.Context, st *store.Store, f *models.InboundFacts) (bool, error) {
+	ident, err := st.Identity(ctx, f.IdentityID)
+	if err != nil {
+		return false, err
+	}
+	idents, err := st.Identities(ctx, ident.ContactID)
+	if err != nil {
+		return false, err
+	}
+	if len(idents) <= 1 {
+		return true, nil // not linked yet
+	}
+	return st.LinkCodeAsked(ctx, ident.ContactID, s.now())
+}
+
 // newLinkCode returns a random code from LinkCodeAlphabet with at least one
 // letter and one digit.
 func newLinkCode() (string, error) {
@@ -159,6 +179,22 @@ func (s *Service) linkFollowUp(ctx context.Context, f *models.InboundFacts, conv
 	case followRedeemCode, followRedeemToken:
 		var text string
 		err := commit(func(tx *store.Store) error {
+			if kind == followRedeemCode {
+				meant, err := s.meantAsCode(ctx, tx, f)
+				if err != nil {
+					return err
+				}
+				if !meant {
+					// An order number or the like: a message like any
+					// other, answered as such; nothing counted.
+					a, err := s.botAnswer(ctx, tx, f, conv, true)
+					if err != nil || a == nil {
+						return err
+					}
+					text = a.Text
+					return s.botSay(ctx, tx, f, conv, a, f.Inline)
+				}
+			}
 			var conv2 int64
 			var err error
 			if text, conv2, err = s.redeem(ctx, tx, f, conv, kind == followRedeemToken); err != nil {
@@ -390,14 +426,22 @@ func (s *Service) greeting(ctx context.Context, st *store.Store, convID int64, l
 	if already {
 		key = texts.LinkedAgain
 	}
+	// Who has it: the assignee, else the agent who answered last (never
+	// "waiting for the next free agent" after an agent has answered).
+	agent := conv.Assignee
+	if agent == "" {
+		if agent, err = st.LastReplier(ctx, convID); err != nil {
+			return "", err
+		}
+	}
 	parts := make([]string, len(langs))
 	for i, l := range langs {
 		var who string
 		switch {
-		case conv.Assignee != "" && conv.Team != "":
-			who = s.texts.Text(l, texts.WhoAgentTeam, "agent", conv.Assignee, "team", conv.Team)
-		case conv.Assignee != "":
-			who = s.texts.Text(l, texts.WhoAgent, "agent", conv.Assignee)
+		case agent != "" && conv.Team != "":
+			who = s.texts.Text(l, texts.WhoAgentTeam, "agent", agent, "team", conv.Team)
+		case agent != "":
+			who = s.texts.Text(l, texts.WhoAgent, "agent", agent)
 		case conv.Team != "":
 			who = s.texts.Text(l, texts.WhoTeam, "team", conv.Team)
 		default:

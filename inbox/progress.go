@@ -85,10 +85,11 @@ func (s *Service) status(ctx context.Context, st *store.Store, f *models.Inbound
 		})
 		return &answer{Text: text, Buttons: s.humanButton(langs)}, nil
 	}
-	replied, err := st.HumanReplied(ctx, c.ID)
+	b, err := st.BotState(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}
+	replied := b.HumanReplied
 	var w waitInfo
 	queued := c.HandoffAt != nil && c.Assignee == "" && !replied
 	if queued {

@@ -191,7 +191,7 @@ func New(o Options) *Service {
 		}}
 	// Every feature that reacts to what happened is a reaction here, never
 	// code inside ingest.
-	s.reactions = []react.Reaction{botReaction{s}, reminderReaction{s}, progressReaction{s}}
+	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}, progressReaction{s}}
 	s.m = metrics{
 		ingested:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_messages_total", Help: "Inbound messages committed."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_duplicates_total", Help: "Inbound platform retries dropped as duplicates."}),

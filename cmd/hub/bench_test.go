@@ -73,7 +73,7 @@ func BenchmarkWebhookThroughput(b *testing.B) {
 	hl := listenLocal(b)
 	m := startHub(b, hl, telegramConfig(b, dir, hl.Addr().String(), fake.URL(), "webhook", driver, dsn))
 	hub := load(b, m.URL()+"/webhooks/tg-main", e2eTGSecret, dur, conns, users)
-	stored := countRows(b, m, "messages")
+	stored := countInbound(b, m)
 	batch, commit := meanBatch(b, m.URL())
 
 	b.ReportMetric(hub.rate, "msg/s")

@@ -244,10 +244,14 @@ connectors:
 		api.json("POST", "/api/v1/conversations/"+convs[0].ID+"/messages", map[string]any{"text": fmt.Sprintf("reply %d", i)}, nil)
 	}
 	wait.For(t, "the first attempt to be refused", func() bool {
-		msgs := api.messages(convs[0].ID)
 		// The refusal is recorded (not merely the attempt leased).
-		return msgs[2].Delivery.Attempts == 1 && msgs[2].Delivery.Status == "queued" &&
-			msgs[2].Delivery.Error != nil && strings.Contains(*msgs[2].Delivery.Error, "429")
+		for _, m := range api.messages(convs[0].ID) {
+			if m.Text == "reply 1" {
+				return m.Delivery.Attempts == 1 && m.Delivery.Status == "queued" &&
+					m.Delivery.Error != nil && strings.Contains(*m.Delivery.Error, "429")
+			}
+		}
+		return false
 	})
 	if got := fake.Sent(ana.ID); len(got) != 1 {
 		t.Fatalf("nothing may be delivered yet: %+v", got)

@@ -57,6 +57,23 @@ type Ticker interface {
 	Tick(ctx context.Context, commit Commit) error
 }
 
+// Batcher is a reaction that handles some events with database writes only.
+// For an event where InBatch is true, the runner lets Handle decide outside
+// any transaction (reading what it needs) and defers the function it gives
+// commit: it runs later, in order with those of the events around it, in
+// one transaction that moves the cursor past them all. So the writer that
+// ingest shares is held only for the writes, once per round, not once per
+// event. Such a Handle makes no platform call, ignores commit's result
+// (nil), and its function must check again, in the transaction, what Handle
+// read outside it (an earlier event of the batch may have changed it). The
+// runner calls InBatch for an event right before its Handle, on the
+// reaction's one goroutine. When the batch's transaction fails, nothing of
+// it is kept and its events are handled again one at a time, each with its
+// own commit and retries.
+type Batcher interface {
+	InBatch(ev *models.Event) bool
+}
+
 // Store is what the runner needs of the database.
 type Store interface {
 	EnsureCursor(ctx context.Context, name string) error
@@ -270,10 +287,18 @@ func (r *Runner) drain(ctx context.Context, st *state) error {
 		if err != nil {
 			return err
 		}
-		for i := range evs {
-			if err := r.handle(ctx, st, &evs[i]); err != nil {
+		for i := 0; i < len(evs); {
+			n, err := r.handleBatch(ctx, st, evs[i:])
+			if err != nil {
 				return err
 			}
+			if n == 0 {
+				if err := r.handle(ctx, st, &evs[i]); err != nil {
+					return err
+				}
+				n = 1
+			}
+			i += n
 		}
 		if len(evs) < r.Batch {
 			// Every event of interest up to latest is handled. The position
@@ -347,6 +372,71 @@ func (r *Runner) handle(ctx context.Context, st *state, ev *models.Event) error 
 		case <-t.C:
 		}
 	}
+}
+
+// handleBatch handles the leading events of evs that the reaction takes in
+// a batch and returns how many it handled: 0 when the first is not for a
+// batch (or failed: it is then handled on its own, with retries).
+func (r *Runner) handleBatch(ctx context.Context, st *state, evs []models.Event) (int, error) {
+	b, ok := st.rx.(Batcher)
+	if !ok {
+		return 0, nil
+	}
+	var writes []func(tx *store.Store) error
+	n := 0
+	for ; n < len(evs) && b.InBatch(&evs[n]); n++ {
+		used := false
+		err := st.rx.Handle(ctx, &evs[n], func(fn func(tx *store.Store) error) error {
+			if used {
+				return errors.New("react: commit called twice for one event")
+			}
+			used = true
+			writes = append(writes, fn)
+			return nil
+		})
+		if err != nil {
+			if errors.Is(err, store.ErrLeaseLost) || ctx.Err() != nil {
+				return 0, err
+			}
+			if used {
+				writes = writes[:len(writes)-1]
+			}
+			break // handled again on its own, with retries
+		}
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	last := evs[n-1].ID
+	if len(writes) == 0 {
+		st.pos = max(st.pos, last) // saved at the next commit or renewal
+		return n, nil
+	}
+	now := r.Now()
+	err := r.Store.Tx(ctx, func(tx *store.Store) error {
+		for _, w := range writes {
+			if err := w(tx); err != nil {
+				return err
+			}
+		}
+		return tx.AdvanceCursor(ctx, st.rx.Name(), r.Owner, last, now.Add(r.Lease))
+	})
+	switch {
+	case err == nil:
+		st.pos, st.saved, st.renewed = max(st.pos, last), max(st.saved, last), now
+		r.AfterCommit()
+		return n, nil
+	case errors.Is(err, store.ErrLeaseLost) || ctx.Err() != nil:
+		return 0, err
+	}
+	// Nothing of the batch was kept: its events go one at a time, each with
+	// its own commit and retries.
+	for i := range n {
+		if err := r.handle(ctx, st, &evs[i]); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
 }
 
 func (r *Runner) tick(ctx context.Context, st *state) error {

@@ -369,3 +369,155 @@ func TestTwoRunnersConcurrentlyHandleEveryEventOnce(t *testing.T) {
 		}
 	})
 }
+
+// batching is a recorder that takes every event in a batch but those in io
+// (which, say, call a platform); failWrite makes an event's write fail in
+// the transaction (its remaining count).
+type batching struct {
+	*recorder
+	io        map[int64]bool
+	failWrite map[int64]int
+}
+
+func newBatching(ioEvents ...int64) *batching {
+	b := &batching{recorder: newRecorder("bot"), io: map[int64]bool{}, failWrite: map[int64]int{}}
+	for _, id := range ioEvents {
+		b.io[id] = true
+	}
+	return b
+}
+
+func (b *batching) InBatch(ev *models.Event) bool { return !b.io[ev.ID] }
+
+func (b *batching) Handle(ctx context.Context, ev *models.Event, commit Commit) error {
+	b.mu.Lock()
+	fail := b.failWrite[ev.ID] > 0
+	if fail {
+		b.failWrite[ev.ID]--
+	}
+	b.mu.Unlock()
+	if fail {
+		return commit(func(tx *store.Store) error {
+			if err := tx.KVSet(ctx, "doomed", "1", 0); err != nil {
+				return err
+			}
+			return errors.New("write failed")
+		})
+	}
+	return b.recorder.Handle(ctx, ev, commit)
+}
+
+// kvRows is how many rows the recorders wrote.
+func kvRows(t *testing.T, s *store.Store) int64 {
+	t.Helper()
+	var n int64
+	if err := s.DB.Model(&models.KV{}).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestBatchHandlesARunOfEventsInOneTransaction(t *testing.T) {
+	eachDriver(t, func(t *testing.T, open func() *store.Store, c *testclock.Clock) {
+		s, ctx := open(), context.Background()
+		rec := newBatching(4)
+		r := newRunner(s, c, "a")
+		r.Batch = 10
+		commits := 0
+		r.AfterCommit = func() { commits++ }
+		if err := r.Init(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		addEvents(t, s, 7, "message.created")
+		if err := r.step(ctx, &state{rx: rec}); err != nil {
+			t.Fatal(err)
+		}
+		// 1–3 in one transaction, 4 alone, 5–7 in one.
+		if commits != 3 {
+			t.Fatalf("%d commits, want 3", commits)
+		}
+		if n := kvRows(t, s); n != 7 {
+			t.Fatalf("%d rows written, want 7", n)
+		}
+		for id := int64(1); id <= 7; id++ {
+			if got := rec.count(id); got != 1 {
+				t.Errorf("event %d committed %d times, want 1", id, got)
+			}
+		}
+		if p := position(t, s, "bot"); p != 7 {
+			t.Fatalf("position %d, want 7", p)
+		}
+	})
+}
+
+// An event whose Handle fails ends the batch before it: the batch's writes
+// land, the event is retried on its own. A write that fails in the batch's
+// transaction keeps nothing of the batch: its events go one at a time.
+func TestFailuresInABatch(t *testing.T) {
+	eachDriver(t, func(t *testing.T, open func() *store.Store, c *testclock.Clock) {
+		s, ctx := open(), context.Background()
+		rec := newBatching()
+		r := newRunner(s, c, "a")
+		r.Batch = 10
+		if err := r.Init(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		addEvents(t, s, 8, "message.created")
+		rec.fail[3] = 2      // fails in the batch, and once more on its own
+		rec.failWrite[6] = 1 // its write fails in the transaction of 4–8
+		var rows []int64
+		r.AfterCommit = func() { rows = append(rows, kvRows(t, s)) }
+		if err := r.step(ctx, &state{rx: rec}); err != nil {
+			t.Fatal(err)
+		}
+		// 1–2 in a batch, 3 on its own, 4–8 rolled back and then one at a
+		// time: nothing of the failed transaction (its "doomed" row) stays.
+		if want := []int64{2, 3, 4, 5, 6, 7, 8}; fmt.Sprint(rows) != fmt.Sprint(want) {
+			t.Fatalf("rows after each commit %v, want %v", rows, want)
+		}
+		var doomed int64
+		if err := s.DB.Model(&models.KV{}).Where("key = ?", "doomed").Count(&doomed).Error; err != nil || doomed != 0 {
+			t.Fatalf("the rolled back write stayed: %d %v", doomed, err)
+		}
+		if p := position(t, s, "bot"); p != 8 {
+			t.Fatalf("position %d, want 8", p)
+		}
+	})
+}
+
+// A runner that lost its lease keeps nothing of its batch.
+func TestBatchOfARunnerThatLostItsLeaseIsRolledBack(t *testing.T) {
+	eachDriver(t, func(t *testing.T, open func() *store.Store, c *testclock.Clock) {
+		ctx := context.Background()
+		sa, sb := open(), open()
+		rec := newBatching()
+		a, b := newRunner(sa, c, "replica-a"), newRunner(sb, c, "replica-b")
+		a.Batch, b.Batch = 10, 10
+		if err := a.Init(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		stA := &state{rx: rec}
+		if err := a.step(ctx, stA); err != nil || !stA.holding {
+			t.Fatalf("a: %v holding %v", err, stA.holding)
+		}
+		c.Advance(21 * time.Second)
+		stB := &state{rx: rec}
+		if err := b.step(ctx, stB); err != nil || !stB.holding {
+			t.Fatalf("b after the lease: %v holding %v", err, stB.holding)
+		}
+		addEvents(t, sa, 3, "message.created")
+		stA.renewed = c.Now()
+		if err := a.step(ctx, stA); !errors.Is(err, store.ErrLeaseLost) || stA.holding {
+			t.Fatalf("a after takeover: err %v holding %v", err, stA.holding)
+		}
+		if n := kvRows(t, sa); n != 0 {
+			t.Fatalf("the fenced runner's batch left %d rows", n)
+		}
+		if err := b.step(ctx, stB); err != nil {
+			t.Fatal(err)
+		}
+		if n := kvRows(t, sa); n != 3 || position(t, sa, "bot") != 3 {
+			t.Fatalf("after b: %d rows, position %d; want 3, 3", n, position(t, sa, "bot"))
+		}
+	})
+}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"slices"
 	"time"
 
@@ -29,6 +31,43 @@ func (s *Store) Handoff(ctx context.Context, convID int64, reason string) (chang
 			Data: mustJSON(map[string]any{"id": models.ID(convID), "handoff_at": now, "reason": reason}), CreatedAt: now}).Error
 	})
 	return changed, err
+}
+
+// BotState is what the bot needs to know of a conversation before it
+// answers a customer's message.
+type BotState struct {
+	Status string
+	// HandedOff: the conversation is in (or went through) the human queue.
+	HandedOff bool
+	// LastFAQ is the FAQ entry the bot answered last.
+	LastFAQ string
+	// HumanReplied: an agent has answered the customer (a private note is
+	// not an answer).
+	HumanReplied bool
+}
+
+// BotState reads a conversation's BotState in one query: the bot asks it for
+// every customer message, so it costs one indexed lookup (with a statement
+// prepared once, inside a reaction's transaction), not a row load and a
+// count.
+func (s *Store) BotState(ctx context.Context, convID int64) (BotState, error) {
+	var row *sql.Row
+	switch tx, ok := s.DB.Statement.ConnPool.(*sql.Tx); {
+	case ok && s.hot.botState != nil:
+		row = tx.StmtContext(ctx, s.hot.botState).QueryRowContext(ctx, convID)
+	case !ok && s.hot.readBotState != nil:
+		row = s.hot.readBotState.QueryRowContext(ctx, convID)
+	default:
+		row = s.Read.WithContext(ctx).Raw(sqlBotState, convID).Row()
+	}
+	var b BotState
+	if err := row.Scan(&b.Status, &b.HandedOff, &b.LastFAQ, &b.HumanReplied); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return b, notFound("conversation", convID)
+		}
+		return b, err
+	}
+	return b, nil
 }
 
 // SetLastFAQ records the FAQ entry the bot answered last in a conversation.
@@ -101,8 +140,7 @@ func (s *Store) queuePositions(ctx context.Context, convs []models.Conversation)
 func (s *Store) FirstResponses(ctx context.Context, limit int) ([]time.Duration, error) {
 	var convs []models.Conversation
 	err := s.Read.WithContext(ctx).Select("id, handoff_at").
-		Where("handoff_at IS NOT NULL AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND m.sender_type = ? AND m.private = ? AND m.created_at >= conversations.handoff_at)",
-			models.SenderAgent, false).
+		Where("handoff_at IS NOT NULL AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND " + agentReply + " AND m.created_at >= conversations.handoff_at)").
 		Order("handoff_at DESC, id DESC").Limit(limit).Find(&convs).Error
 	if err != nil || len(convs) == 0 {
 		return nil, err
@@ -113,7 +151,7 @@ func (s *Store) FirstResponses(ctx context.Context, limit int) ([]time.Duration,
 	}
 	var msgs []models.Message
 	if err := s.Read.WithContext(ctx).Select("conversation_id, created_at").
-		Where("conversation_id IN ? AND sender_type = ? AND private = ?", ids, models.SenderAgent, false).
+		Where("conversation_id IN ? AND "+agentReplyUnaliased, ids).
 		Order("created_at, id").Find(&msgs).Error; err != nil {
 		return nil, err
 	}
@@ -142,13 +180,4 @@ func (s *Store) MedianFirstResponse(ctx context.Context, limit int) (d time.Dura
 		return ds[n/2], true, nil
 	}
 	return (ds[n/2-1] + ds[n/2]) / 2, true, nil
-}
-
-// HumanReplied reports whether an agent has answered the customer in a
-// conversation (a message that is not private).
-func (s *Store) HumanReplied(ctx context.Context, convID int64) (bool, error) {
-	var n int64
-	err := s.Read.WithContext(ctx).Model(&models.Message{}).
-		Where("conversation_id = ? AND sender_type = ? AND private = ?", convID, models.SenderAgent, false).Limit(1).Count(&n).Error
-	return n > 0, err
 }

@@ -21,6 +21,30 @@ func TestHumanQueueAndFirstResponses(t *testing.T) {
 		for _, u := range []string{"1", "2", "3"} {
 			convs = append(convs, ingest(t, s, inbound(u, u+":1", "help"))[0].ConversationID)
 		}
+		botState := func(id int64) store.BotState {
+			t.Helper()
+			b, err := s.BotState(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// In a transaction, the statement prepared once reads the same.
+			if err := s.Tx(ctx, func(tx *store.Store) error {
+				inTx, err := tx.BotState(ctx, id)
+				if err == nil && inTx != b {
+					t.Errorf("bot state in a transaction %+v, outside %+v", inTx, b)
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		if b := botState(convs[0]); b != (store.BotState{Status: models.StatusOpen}) {
+			t.Fatalf("bot state of a new conversation: %+v", b)
+		}
+		if _, err := s.BotState(ctx, 999); models.ErrorCode(err) != models.ENOTFOUND {
+			t.Fatalf("bot state of no conversation: %v", err)
+		}
 		if _, ok, err := s.MedianFirstResponse(ctx, 50); err != nil || ok {
 			t.Fatalf("median with no history: ok %v, %v", ok, err)
 		}
@@ -71,10 +95,16 @@ func TestHumanQueueAndFirstResponses(t *testing.T) {
 		if _, ok, _ := s.MedianFirstResponse(ctx, 50); ok {
 			t.Fatal("a bot message or a note counted as a first response")
 		}
+		if b := botState(convs[0]); !b.HandedOff || b.HumanReplied {
+			t.Fatalf("bot state after a handoff, a bot message and a note: %+v", b)
+		}
 		c.Advance(time.Minute)
 		if err := s.AddMessage(ctx, &models.Message{ConversationID: convs[0], Direction: models.DirectionOut, Kind: models.KindMessage,
 			SenderType: models.SenderAgent, Text: "hello", DeliveryStatus: models.DeliveryQueued}); err != nil {
 			t.Fatal(err)
+		}
+		if b := botState(convs[0]); !b.HumanReplied {
+			t.Fatalf("bot state after an agent's reply: %+v", b)
 		}
 		// handoff of convs[0] at +1 min, reply at +5 min.
 		if d, ok, err := s.MedianFirstResponse(ctx, 50); err != nil || !ok || d != 4*time.Minute {

@@ -41,6 +41,16 @@ const (
 	// sqlReachable clears an unreachable mark that a delivery failure (on
 	// any replica, so never cached) left: a customer who writes is reachable.
 	sqlReachable = `UPDATE identities SET unreachable_reason = '', last_inbound_at = ?, updated_at = ? WHERE id = ? AND unreachable_reason <> ''`
+	// sqlBotState is what the bot reads before answering each customer
+	// message (BotState): in a reaction's transaction, prepared like ingest's.
+	sqlBotState = `SELECT c.status, c.handoff_at IS NOT NULL, COALESCE(c.last_faq, ''),
+	EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND ` + agentReply + `)
+FROM conversations c WHERE c.id = ?`
+	// agentReply is an agent's reply (not a note) in messages m, spelled as
+	// the partial index idx_messages_agent_replies is (migration 00010), so
+	// that SQLite uses it.
+	agentReply          = `m.sender_type = 'agent' AND m.private = false`
+	agentReplyUnaliased = `sender_type = 'agent' AND private = false`
 )
 
 type hotStmts struct {
@@ -50,6 +60,9 @@ type hotStmts struct {
 	// evts[n] inserts n events in one statement (n ≥ 2).
 	evts                                                 [maxEventsPerStmt + 1]*sql.Stmt
 	findIdent, activeConv, newContact, newIdent, newConv *sql.Stmt
+	// botState reads in a transaction (the writer's connection);
+	// readBotState on the read pool.
+	botState, readBotState *sql.Stmt
 }
 
 // rebind turns ? placeholders into PostgreSQL's $n.
@@ -97,10 +110,17 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		{&s.hot.findIdent, sqlFindIdentity}, {&s.hot.activeConv, sqlActiveConv}, {&s.hot.newContact, newContact},
 		{&s.hot.newIdent, newIdent}, {&s.hot.newConv, newConv}, {&s.hot.evt, sqlInsertEvt},
 		{&s.hot.touchConv, sqlTouchConv}, {&s.hot.reopen, sqlReopenConv}, {&s.hot.touchIdent, sqlTouchIdent},
-		{&s.hot.reachable, sqlReachable}} {
+		{&s.hot.reachable, sqlReachable}, {&s.hot.botState, sqlBotState}} {
 		if *p.dst, err = db.PrepareContext(ctx, rebind(s.Driver, p.q)); err != nil {
 			return fmt.Errorf("prepare %q: %w", p.q, err)
 		}
+	}
+	read, err := s.Read.DB()
+	if err != nil {
+		return err
+	}
+	if s.hot.readBotState, err = read.PrepareContext(ctx, rebind(s.Driver, sqlBotState)); err != nil {
+		return fmt.Errorf("prepare %q: %w", sqlBotState, err)
 	}
 	return nil
 }
@@ -303,7 +323,7 @@ func (h *hotStmts) close() {
 		}
 	}
 	for _, st := range []*sql.Stmt{h.dup, h.msg, h.in, h.evt, h.touchConv, h.reopen, h.touchIdent, h.reachable,
-		h.findIdent, h.activeConv, h.newContact, h.newIdent, h.newConv} {
+		h.findIdent, h.activeConv, h.newContact, h.newIdent, h.newConv, h.botState, h.readBotState} {
 		if st != nil {
 			st.Close()
 		}

@@ -154,6 +154,10 @@ func sqliteDSN(dsn string, writer bool) string {
 		q.Add("_pragma", "wal_autocheckpoint(10000)")
 	}
 	q.Add("_pragma", "cache_size(-65536)")
+	// Temporary files in memory: a savepoint's sub-journal, sorts of big
+	// lists. On disk, every savepoint of a reaction's batch wrote its pages
+	// to a file once more.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if writer {
 		q.Set("_txlock", "immediate")
 	} else {
