@@ -23,6 +23,7 @@
 package inbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -68,6 +69,11 @@ type Options struct {
 	OutboxPoll time.Duration
 	// OutboxConcurrency bounds deliveries in flight (default 16).
 	OutboxConcurrency int
+	// OutboxLease is how long a delivery attempt holds its message without
+	// renewal (default 10 s; renewed every third of it while the send is in
+	// flight): a replica that crashed mid-send has its message retried
+	// after about this long.
+	OutboxLease time.Duration
 	// Handoffs lists, in order, the connectors a customer can continue on
 	// and how (cmd/hub builds them from connector capabilities).
 	Handoffs []HandoffTarget
@@ -107,6 +113,7 @@ type Service struct {
 	maxBatch    int
 	outboxPoll  time.Duration
 	concurrency int
+	outboxLease time.Duration
 
 	reminderEvery time.Duration
 
@@ -152,7 +159,8 @@ func New(o Options) *Service {
 	s := &Service{
 		store: o.Store, log: o.Logger, now: o.Now, senders: o.Senders,
 		maxBatch: o.MaxBatch, outboxPoll: o.OutboxPoll, concurrency: o.OutboxConcurrency,
-		ingestQ: make(chan *ingestReq, 4096), stop: make(chan struct{}), done: make(chan struct{}),
+		outboxLease: cmp.Or(o.OutboxLease, defaultOutboxLease),
+		ingestQ:     make(chan *ingestReq, 4096), stop: make(chan struct{}), done: make(chan struct{}),
 		notifyCh: make(chan struct{}), outboxWake: make(chan struct{}, 1), touched: map[int64]time.Time{},
 		reminderEvery: o.ReminderInterval, texts: o.Texts, faq: o.FAQ, hours: o.Hours,
 	}
