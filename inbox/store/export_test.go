@@ -1,4 +1,7 @@
 package store
 
-// SQLBotState is the bot's per-message question, for the plan test.
-const SQLBotState = sqlBotState
+// The reactions' per-message questions, for the plan test.
+const (
+	SQLBotState      = sqlBotState
+	SQLQueuePosition = sqlQueuePosition
+)
