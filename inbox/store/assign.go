@@ -52,7 +52,7 @@ func (s *Store) AssignQueue(ctx context.Context, team string, members []string, 
 		var queue []int64
 		if err := tx.Model(&models.Conversation{}).
 			Where("team = ? AND (assignee = '' OR assignee IS NULL) AND status <> ?", team, models.StatusResolved).
-			Order(priorityRank + ", created_at, id").Pluck("id", &queue).Error; err != nil {
+			Order(priorityRank+", created_at, id").Pluck("id", &queue).Error; err != nil {
 			return err
 		}
 		if len(queue) == 0 {
@@ -126,7 +126,7 @@ func (s *Store) AssignQueue(ctx context.Context, team string, members []string, 
 				return err
 			}
 			if err := tx.Create(&models.Event{Type: models.EventTypeConversationAssigned, ConversationID: id,
-				Data: mustJSON(models.AssignedView{ID: models.ID(id), Assignee: c.agent, Team: team, By: AssignedBy}),
+				Data:      mustJSON(models.AssignedView{ID: models.ID(id), Assignee: c.agent, Team: team, By: AssignedBy}),
 				CreatedAt: now}).Error; err != nil {
 				return err
 			}
