@@ -23,7 +23,8 @@ const (
 // by default_team, which it gives a new conversation without a team) goes
 // to the online member of its team with the fewest open assigned
 // conversations and free capacity, the least recently assigned among
-// equals; otherwise it waits in the team queue (conversation.queued), by
+// equals (a conversation the hub moves to another team, as a routing rule
+// after default_team, changes hands the same way); otherwise it waits in the team queue (conversation.queued), by
 // priority then age, until a member frees capacity (a conversation of
 // theirs is resolved or given to someone else) or comes online
 // (agent.presence). On a schedule it hands the unanswered conversations of
@@ -102,11 +103,25 @@ func (r assignReaction) Handle(ctx context.Context, ev *models.Event, commit rea
 		}
 		// Assigned by someone else than this reaction: announce it.
 		announce := a.Assignee != "" && a.Assignee != b.Assignee && ch.By != store.AssignedBy
-		if len(teams) == 0 && !announce {
+		// The hub moved it (a routing rule after default_team, an
+		// escalation) to a team its assignee is not in: it changes hands.
+		moved := a.Team != b.Team && a.Team != "" && a.Assignee != "" && ch.ByType != models.SenderAgent &&
+			a.Status != models.StatusResolved && !slices.Contains(r.s.teamMembers(a.Team), a.Assignee)
+		if len(teams) == 0 && !announce && !moved {
 			return nil
 		}
 		conv := ev.ConversationID
 		return commit(func(tx *store.Store) error {
+			if moved {
+				// The update this makes is handled in turn: it queues and
+				// assigns in the new team.
+				c, err := tx.Conversation(ctx, conv)
+				if err != nil || c.Team != a.Team || c.Assignee != a.Assignee {
+					return err
+				}
+				_, err = tx.UpdateConversation(ctx, conv, map[string]any{"assignee": ""}, store.AssignedBy)
+				return err
+			}
 			if announce {
 				if err := tx.AddConversationEvent(ctx, conv, models.EventTypeConversationAssigned,
 					models.AssignedView{ID: models.ID(conv), Assignee: a.Assignee, Team: a.Team, By: ch.By}); err != nil {

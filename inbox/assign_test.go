@@ -232,6 +232,35 @@ func TestQueueOrderAndAssignmentOnPresenceAndFreedCapacity(t *testing.T) {
 	f.waitAssignee(t, c1, "cy")
 }
 
+// A conversation the hub moves to another team (a routing rule that
+// comes after default_team, an escalation) goes to a member of that team;
+// an agent's move keeps the assignee they chose.
+func TestTeamChangedByTheHubChangesHands(t *testing.T) {
+	f := newFixture(t, withTeams("billing",
+		models.Team{Name: "billing", Members: []string{"ana"}, Capacity: 5},
+		models.Team{Name: "risk", Members: []string{"cy"}, Capacity: 5}))
+	f.runReactions(t)
+	ctx := context.Background()
+	online(t, f.svc, "ana")
+	online(t, f.svc, "cy")
+	c1 := f.open(t, "1")
+	f.waitAssignee(t, c1, "ana")
+	if _, err := f.st.UpdateConversation(ctx, c1, map[string]any{"team": "risk", "priority": "urgent"}, "routing:fraud"); err != nil {
+		t.Fatal(err)
+	}
+	f.waitAssignee(t, c1, "cy")
+	c2 := f.open(t, "2")
+	f.waitAssignee(t, c2, "ana")
+	if _, err := f.svc.Assign(ctx, c2, nil, ptr("risk"), actor("ana")); err != nil {
+		t.Fatal(err)
+	}
+	c3 := f.open(t, "3") // a marker: handled after the move
+	f.waitAssignee(t, c3, "ana")
+	if a := assigneeOf(f.conv(t, c2)); a != "ana" {
+		t.Fatalf("an agent's move changed hands to %q", a)
+	}
+}
+
 func ptr(s string) *string { return &s }
 
 // An agent offline past the grace period hands back the conversations no
