@@ -233,7 +233,10 @@ func TestEventsNewEventWakesWaitingClients(t *testing.T) {
 	for i := range streams {
 		streams[i] = s.connect(t, "", "0")
 	}
-	s.waitAfterCalls(t, clients)
+	// Every stream is subscribed and the tailer has read the (empty) log.
+	wait.For(t, "every stream to wait on the tailer", func() bool {
+		return s.srv.tail.Subscribers() == clients && s.srv.tail.Reads() >= 1
+	})
 	s.inbox.addEvents(2)
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
