@@ -168,6 +168,10 @@ func (t *Tailer) Subscribe(after int64, onCut func()) *Sub {
 	s := &Sub{t: t, after: after, onCut: onCut, done: make(chan struct{})}
 	t.mu.Lock()
 	t.subs[s] = struct{}{}
+	if t.synced && after >= t.base {
+		// In the ring from now on: its lag counts even before it reads.
+		s.enterRing()
+	}
 	start := !t.running
 	t.running = true
 	t.mu.Unlock()
@@ -239,10 +243,7 @@ func (s *Sub) Read(ctx context.Context, dst [][]byte, max int) (out [][]byte, mo
 			t.mu.RUnlock()
 			return s.readGap(ctx, dst, max)
 		}
-		// The first entry after s.after (ids increase with sequences).
-		i := sort.Search(t.n, func(i int) bool { return t.at(t.seq0+uint64(i)).id > s.after })
-		s.seq.Store(t.seq0 + uint64(i))
-		s.inRing = true
+		s.enterRing()
 	}
 	seq := s.seq.Load()
 	if seq < t.seq0 {
@@ -265,6 +266,15 @@ func (s *Sub) Read(ctx context.Context, dst [][]byte, max int) (out [][]byte, mo
 	t.mu.RUnlock()
 	s.seq.Store(seq + k)
 	return dst, seq+k < end, nil
+}
+
+// enterRing positions the stream at the first entry after its position (ids
+// increase with sequences). Call it with t.mu held.
+func (s *Sub) enterRing() {
+	t := s.t
+	i := sort.Search(t.n, func(i int) bool { return t.at(t.seq0+uint64(i)).id > s.after })
+	s.seq.Store(t.seq0 + uint64(i))
+	s.inRing = true
 }
 
 // readGap reads the events after the stream's position from the database.
