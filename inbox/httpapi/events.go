@@ -71,6 +71,9 @@ func (s *Server) events(c *gin.Context) {
 	sub := s.tail.Subscribe(last, func() { _ = rc.SetWriteDeadline(time.Unix(1, 0)) })
 	defer sub.Close()
 	err = s.stream(ctx, w, sub)
+	if cut := sub.Err(); cut != nil {
+		err = cut // a write failed because the stream was cut off
+	}
 	switch {
 	case errors.Is(err, tail.ErrTooSlow):
 		s.metrics.streamsCut.Inc()

@@ -17,7 +17,8 @@
 // exactly the events after p in it.
 //
 // A slow stream never holds the others: the tailer never waits for a stream.
-// A stream may fall at most Buffer events behind the newest; past that it is
+// A stream may fall at most Buffer events behind the events there were
+// before the tailer's latest read (plus that read); past that it is
 // cut off (its Done channel closes, its OnCut callback runs so that a write
 // blocked on a stalled client fails at once) and its reader returns
 // ErrTooSlow. The client resumes with the id of the last event it received
@@ -201,6 +202,16 @@ func (s *Sub) After() int64 { return s.after }
 
 // Done is closed when the stream is cut off; Read then returns why.
 func (s *Sub) Done() <-chan struct{} { return s.done }
+
+// Err returns why the stream was cut off, or nil.
+func (s *Sub) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
 
 // Wake returns a channel closed when new events may be there. Take it before
 // Read, then wait on it, so that no event is missed in between.
@@ -429,6 +440,9 @@ func (t *Tailer) append(evs []models.EventView, sync bool) error {
 	}
 
 	t.mu.Lock()
+	// Lag is counted against the events there were before this batch: a
+	// stream woken by each append is always a batch behind at this point.
+	prevEnd := t.seq0 + uint64(t.n)
 	for _, e := range ents {
 		if t.n == t.size {
 			t.base = t.at(t.seq0).id
@@ -442,10 +456,9 @@ func (t *Tailer) append(evs []models.EventView, sync bool) error {
 	t.last = last
 	t.synced = true
 	t.broadcast()
-	end := t.seq0 + uint64(t.n)
 	var slow []*Sub
 	for s := range t.subs {
-		if s.inRingSeq(end, t.buffer) {
+		if s.inRingSeq(prevEnd, t.buffer) {
 			slow = append(slow, s)
 		}
 	}
@@ -457,7 +470,7 @@ func (t *Tailer) append(evs []models.EventView, sync bool) error {
 }
 
 // inRingSeq reports whether the stream reads the ring and is more than
-// buffer events behind end. A stream not yet in the ring reads the database
+// buffer events behind end (the end of the ring before the latest append). A stream not yet in the ring reads the database
 // at its own pace and holds nobody.
 func (s *Sub) inRingSeq(end uint64, buffer int) bool {
 	seq := s.seq.Load()
