@@ -38,14 +38,16 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tongdao/hub/models"
 )
 
 // Defaults for Options left zero.
 const (
-	DefaultSize  = 4096
-	DefaultBatch = 500
+	DefaultSize     = 4096
+	DefaultBatch    = 500
+	DefaultInterval = 10 * time.Millisecond
 )
 
 // ErrTooSlow ends a stream that fell more than Buffer events behind.
@@ -77,12 +79,19 @@ type Options struct {
 	Batch int
 	// Logger receives the tailer's failures (default slog.Default()).
 	Logger *slog.Logger
+	// Interval is the least time between two reads of the tailer (default
+	// 10 ms): commits closer together are read, and woken, together, which
+	// bounds the wake-ups of every stream. Negative: none.
+	Interval time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 }
 
 // entry is one encoded event in the ring.
 type entry struct {
 	id    int64
-	frame []byte
+	batch uint64 // the read it came from: a read's frames are contiguous
+	frame []byte // read-only; its capacity runs on over the read's next frames
 }
 
 // Tailer reads the event log once for every stream of a replica.
@@ -112,6 +121,9 @@ type Tailer struct {
 	wake       chan struct{} // closed when the ring or the state changes
 	subs       map[*Sub]struct{}
 	reads      atomic.Int64
+	batches    uint64
+	interval   time.Duration
+	now        func() time.Time
 }
 
 // New returns a Tailer; it starts reading with its first subscriber.
@@ -120,7 +132,14 @@ func New(o Options) (*Tailer, error) {
 		return nil, errors.New("tail: Options.Source and Options.Encode are required")
 	}
 	t := &Tailer{src: o.Source, encode: o.Encode, size: o.Size, buffer: o.Buffer, batch: o.Batch, log: o.Logger,
+		interval: o.Interval, now: o.Now,
 		kick: make(chan struct{}, 1), wake: make(chan struct{}), subs: map[*Sub]struct{}{}}
+	if t.interval == 0 {
+		t.interval = DefaultInterval
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
 	if t.size <= 0 {
 		t.size = DefaultSize
 	}
@@ -232,7 +251,8 @@ func (s *Sub) cut(err error) {
 }
 
 // Read appends to dst the encoded events after the stream's position, at
-// most max of them, and moves the position past them. more reports that
+// most max of them, and moves the position past them. Events read together
+// by the tailer come as one slice; the slices are read-only. more reports that
 // further events can be read at once. Reading from the ring never waits for
 // the database; a position older than the ring reads the database (one
 // query per call) until it reaches the ring. The error is ErrTooSlow, the
@@ -271,7 +291,12 @@ func (s *Sub) Read(ctx context.Context, dst [][]byte, max int) (out [][]byte, mo
 	k := min(end-seq, uint64(max))
 	for i := range k {
 		e := t.at(seq + i)
-		dst = append(dst, e.frame)
+		if n := len(dst); i > 0 && n > 0 && t.at(seq+i-1).batch == e.batch {
+			// Contiguous with the previous frame: one slice, one write.
+			dst[n-1] = dst[n-1][:len(dst[n-1])+len(e.frame)]
+		} else {
+			dst = append(dst, e.frame)
+		}
 		s.after = e.id
 	}
 	t.mu.RUnlock()
@@ -380,6 +405,7 @@ func (t *Tailer) loop(ctx context.Context) error {
 	synced := false
 	for {
 		notify := t.src.EventsNotify()
+		lastRead := t.now()
 		for {
 			t.reads.Add(1)
 			evs, err := t.src.EventsAfter(ctx, t.last, t.batch)
@@ -403,6 +429,16 @@ func (t *Tailer) loop(ctx context.Context) error {
 		select {
 		case <-notify:
 		case <-t.kick:
+			continue
+		}
+		// Let commits close together be read together.
+		if d := t.interval - t.now().Sub(lastRead); d > 0 {
+			timer := time.NewTimer(d)
+			select {
+			case <-timer.C:
+			case <-t.kick:
+			}
+			timer.Stop()
 		}
 	}
 }
@@ -433,9 +469,11 @@ func (t *Tailer) append(evs []models.EventView, sync bool) error {
 	// The slices were taken while buf grew: take them again from the final
 	// buffer so that they share one array.
 	off := 0
+	t.batches++
 	for i := range ents {
 		l := len(ents[i].frame)
-		ents[i].frame = buf[off : off+l : off+l]
+		ents[i].frame = buf[off : off+l]
+		ents[i].batch = t.batches
 		off += l
 	}
 

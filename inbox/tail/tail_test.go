@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -117,12 +118,14 @@ func (r *reader) run(ctx context.Context, s *tail.Sub, max int) {
 			var err error
 			frames, more, err = s.Read(ctx, frames[:0], max)
 			r.mu.Lock()
-			for _, f := range frames {
-				id, perr := strconv.ParseInt(string(f[:len(f)-1]), 10, 64)
-				if perr != nil {
-					err = perr
+			for _, f := range frames { // one or more "id," frames
+				for _, part := range strings.Split(strings.TrimSuffix(string(f), ","), ",") {
+					id, perr := strconv.ParseInt(part, 10, 64)
+					if perr != nil {
+						err = perr
+					}
+					r.ids = append(r.ids, id)
 				}
-				r.ids = append(r.ids, id)
 			}
 			r.err = err
 			r.mu.Unlock()
