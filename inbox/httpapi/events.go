@@ -26,8 +26,12 @@ const eventBatch = 500
 // EventSource) and gets exactly the events after that id, in order; without
 // either it gets only events committed from now on.
 //
-// Everything runs on the request's goroutine: nothing keeps the *gin.Context,
-// and the handler returns when the client goes away.
+// The events come from the replica's tailer (package tail), which reads the
+// log once for every stream; a resume older than its ring reads the gap from
+// the database. A stream that falls too far behind is cut off, and its client
+// resumes with Last-Event-ID. Everything else runs on the request's
+// goroutine: nothing keeps the *gin.Context, and the handler returns when the
+// client goes away.
 func (s *Server) events(c *gin.Context) {
 	ctx := c.Request.Context()
 	q, err := queryParams(c, "last_event_id")
