@@ -15,10 +15,14 @@ import (
 
 // Outbox delivery parameters.
 const (
-	maxAttempts  = 8
-	sendTimeout  = 30 * time.Second
-	leaseTimeout = 2 * sendTimeout
-	maxBackoff   = 10 * time.Minute
+	maxAttempts = 8
+	sendTimeout = 30 * time.Second
+	// defaultOutboxLease is how long a delivery attempt holds its message
+	// without renewal: the worker renews it every third of that while the
+	// send is in flight, so a replica that crashed mid-send has its message
+	// retried after about this long, while a slow send is never taken twice.
+	defaultOutboxLease = 10 * time.Second
+	maxBackoff         = 10 * time.Minute
 )
 
 func (s *Service) wakeOutbox() {
@@ -28,17 +32,60 @@ func (s *Service) wakeOutbox() {
 	}
 }
 
-// RunOutbox delivers queued messages until ctx ends.
+// RunOutbox delivers queued messages until ctx ends, with a pool of
+// s.concurrency workers that is fed continuously: a slot freed by one send
+// takes the next due message at once, so a slow send holds only its own
+// chat (whose later messages wait behind it, in order), never the others.
 func (s *Service) RunOutbox(ctx context.Context) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		inflight = map[int64]bool{} // message ids being delivered
+	)
+	defer wg.Wait()
+	slots := make(chan struct{}, s.concurrency)
 	for {
-		n, err := s.DeliverDue(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.log.Error("outbox scan failed", "err", err)
+		started := 0
+		if free := cap(slots) - len(slots); free > 0 {
+			mu.Lock()
+			busy := len(inflight)
+			mu.Unlock()
+			due, err := s.store.DueDeliveries(ctx, s.now(), free+busy)
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("outbox scan failed", "err", err)
+			}
+			for i := range due {
+				d := &due[i]
+				mu.Lock()
+				taken := inflight[d.Message.ID]
+				if !taken && len(slots) < cap(slots) {
+					inflight[d.Message.ID] = true
+					slots <- struct{}{}
+					started++
+				} else {
+					taken = true
+				}
+				mu.Unlock()
+				if taken {
+					continue
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					s.deliver(ctx, d)
+					mu.Lock()
+					delete(inflight, d.Message.ID)
+					mu.Unlock()
+					<-slots
+					s.notify()
+					s.wakeOutbox() // the chat's next message, or a waiting one
+				}()
+			}
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		if n > 0 {
+		if started > 0 {
 			continue // more may be due right away
 		}
 		wait := s.outboxPoll
@@ -86,7 +133,7 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 func (s *Service) deliver(ctx context.Context, d *store.Delivery) {
 	m, ident := &d.Message, &d.Identity
 	now := s.now()
-	won, err := s.store.Lease(ctx, m.ID, m.Attempts, now.Add(leaseTimeout))
+	won, err := s.store.Lease(ctx, m.ID, m.Attempts, now.Add(s.outboxLease))
 	if err != nil {
 		s.log.Error("outbox lease", "message", m.ID, "err", err)
 		return
@@ -115,7 +162,9 @@ func (s *Service) deliver(ctx context.Context, d *store.Delivery) {
 			_ = json.Unmarshal([]byte(m.Buttons), &out.Buttons)
 		}
 		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		stopRenew := s.renewLease(sctx, m.ID, attempt)
 		res, err := sender.Send(sctx, out)
+		stopRenew()
 		cancel()
 		o = s.outcome(res, err, attempt)
 		if err != nil {
@@ -133,6 +182,32 @@ func (s *Service) deliver(ctx context.Context, d *store.Delivery) {
 		if err := s.store.MaskMessage(fctx, m.ID, models.MaskLinkOffer(m.Text)); err != nil {
 			s.log.Error("mask link offer", "message", m.ID, "err", err)
 		}
+	}
+}
+
+// renewLease keeps a delivery's lease while its send is in flight, every
+// third of the lease, until the returned stop is called.
+func (s *Service) renewLease(ctx context.Context, id int64, attempt int) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.outboxLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := s.store.RenewLease(ctx, id, attempt, s.now().Add(s.outboxLease)); err != nil && ctx.Err() == nil {
+					s.log.Warn("outbox lease renewal", "message", id, "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
 	}
 }
 

@@ -22,6 +22,7 @@
 package inbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -67,6 +68,11 @@ type Options struct {
 	OutboxPoll time.Duration
 	// OutboxConcurrency bounds deliveries in flight (default 16).
 	OutboxConcurrency int
+	// OutboxLease is how long a delivery attempt holds its message without
+	// renewal (default 10 s; renewed every third of it while the send is in
+	// flight): a replica that crashed mid-send has its message retried
+	// after about this long.
+	OutboxLease time.Duration
 	// Handoffs lists, in order, the connectors a customer can continue on
 	// and how (cmd/hub builds them from connector capabilities).
 	Handoffs []HandoffTarget
@@ -106,6 +112,7 @@ type Service struct {
 	maxBatch    int
 	outboxPoll  time.Duration
 	concurrency int
+	outboxLease time.Duration
 
 	reminderEvery time.Duration
 
@@ -151,7 +158,8 @@ func New(o Options) *Service {
 	s := &Service{
 		store: o.Store, log: o.Logger, now: o.Now, senders: o.Senders,
 		maxBatch: o.MaxBatch, outboxPoll: o.OutboxPoll, concurrency: o.OutboxConcurrency,
-		ingestQ: make(chan *ingestReq, 4096), stop: make(chan struct{}), done: make(chan struct{}),
+		outboxLease: cmp.Or(o.OutboxLease, defaultOutboxLease),
+		ingestQ:     make(chan *ingestReq, 4096), stop: make(chan struct{}), done: make(chan struct{}),
 		notifyCh: make(chan struct{}), outboxWake: make(chan struct{}, 1), touched: map[int64]time.Time{},
 		reminderEvery: o.ReminderInterval, texts: o.Texts, faq: o.FAQ, hours: o.Hours,
 	}
@@ -338,6 +346,13 @@ func (s *Service) CreateToken(ctx context.Context, name, role string) (string, e
 
 // ListConversations lists the inbox.
 func (s *Service) ListConversations(ctx context.Context, f models.ConversationFilter) ([]models.ConversationView, string, error) {
+	if f.Label != "" {
+		l, err := models.NormalizeLabel(f.Label)
+		if err != nil {
+			return nil, "", models.Errorf(models.EINVALID, "label: %s", models.ErrorMessage(err))
+		}
+		f.Label = l
+	}
 	return s.store.ListConversations(ctx, f)
 }
 

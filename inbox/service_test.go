@@ -28,9 +28,21 @@ type platform struct {
 	mu   sync.Mutex
 	sent []models.Outbound
 	errs []error
+	// hold makes the send of a text wait until its channel is closed.
+	hold map[string]chan struct{}
 }
 
-func (p *platform) Send(_ context.Context, out models.Outbound) (models.SendResult, error) {
+func (p *platform) Send(ctx context.Context, out models.Outbound) (models.SendResult, error) {
+	p.mu.Lock()
+	held := p.hold[out.Text]
+	p.mu.Unlock()
+	if held != nil {
+		select {
+		case <-held:
+		case <-ctx.Done():
+			return models.SendResult{}, ctx.Err()
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.errs) > 0 {
@@ -75,14 +87,14 @@ type fixture struct {
 	wx    *platform
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, opts ...func(*inbox.Options)) *fixture {
 	t.Helper()
 	st, err := store.Open(context.Background(), store.DriverSQLite, filepath.Join(t.TempDir(), "hub.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{st: st, clock: testclock.New(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)), tg: &platform{}, wx: &platform{}}
-	f.svc = inbox.New(inbox.Options{Store: st, Now: f.clock.Now,
+	o2 := inbox.Options{Store: st, Now: f.clock.Now,
 		ReplyWindows: map[string]time.Duration{"wx": 48 * time.Hour},
 		Senders: func(name string) (inbox.Sender, bool) {
 			switch name {
@@ -92,7 +104,11 @@ func newFixture(t *testing.T) *fixture {
 				return f.wx, true
 			}
 			return nil, false
-		}})
+		}}
+	for _, o := range opts {
+		o(&o2)
+	}
+	f.svc = inbox.New(o2)
 	t.Cleanup(func() { f.svc.Close(); st.Close() })
 	return f
 }
@@ -340,5 +356,119 @@ func TestReplicasShareEvents(t *testing.T) {
 	evs, err := b.EventsAfter(ctx, 0, 10)
 	if err != nil || len(evs) == 0 {
 		t.Fatalf("replica b reads the shared log: %v %v", evs, err)
+	}
+}
+
+// runOutbox runs the fixture's outbox until the test ends.
+func (f *fixture) runOutbox(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.svc.RunOutbox(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
+func (f *fixture) reply(t *testing.T, conv int64, text string) int64 {
+	t.Helper()
+	v, err := f.svc.Reply(context.Background(), models.ReplyRequest{ConversationID: conv, Text: text, Actor: agent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := models.ParseID(v.ID)
+	return id
+}
+
+func (f *fixture) stored(t *testing.T, id int64) models.Message {
+	t.Helper()
+	var m models.Message
+	if err := f.st.DB.Take(&m, id).Error; err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// The outbox is fed continuously: a slow send holds its own chat (whose
+// next message waits behind it, in order) and no other.
+func TestOutboxSlowSendHoldsOnlyItsOwnChat(t *testing.T) {
+	f := newFixture(t)
+	release := make(chan struct{})
+	f.tg.hold = map[string]chan struct{}{"slow": release}
+	for _, u := range []string{"1", "2"} {
+		f.ingest(t, msg("tg", "telegram", u, u+":1", "hi"))
+	}
+	var convs []int64
+	all, _, err := f.svc.ListConversations(context.Background(), models.ConversationFilter{})
+	if err != nil || len(all) != 2 {
+		t.Fatalf("conversations: %d %v", len(all), err)
+	}
+	for _, c := range all {
+		id, _ := models.ParseID(c.ID)
+		convs = append(convs, id)
+	}
+	slow := f.reply(t, convs[0], "slow")
+	f.reply(t, convs[0], "after slow")
+	f.runOutbox(t)
+	wait.For(t, "the slow send started", func() bool { return f.stored(t, slow).Attempts == 1 })
+	f.reply(t, convs[1], "quick") // queued while the slow send hangs
+	wait.For(t, "the other chat's reply delivered while a send hangs", func() bool { return len(f.tg.texts()) == 1 })
+	if got := f.tg.texts(); got[0] != "quick" {
+		t.Fatalf("delivered %v, want only quick", got)
+	}
+	close(release)
+	wait.For(t, "the held chat delivered", func() bool { return len(f.tg.texts()) == 3 })
+	if got := f.tg.texts(); got[1] != "slow" || got[2] != "after slow" {
+		t.Fatalf("delivered %v: the held chat out of order", got)
+	}
+}
+
+// While a send is in flight its lease is renewed, so another replica never
+// takes it; a replica that crashed mid-send (its lease lapsed, never
+// renewed) has the message retried after the lease.
+func TestOutboxLeaseIsRenewedWhileASendIsInFlight(t *testing.T) {
+	const lease = 300 * time.Millisecond
+	f := newFixture(t, func(o *inbox.Options) { o.OutboxLease = lease })
+	release := make(chan struct{})
+	f.tg.hold = map[string]chan struct{}{"slow": release}
+	f.ingest(t, msg("tg", "telegram", "1", "1:1", "hi"))
+	conv, _ := models.ParseID(f.onlyConversation(t).ID)
+	id := f.reply(t, conv, "slow")
+	f.runOutbox(t)
+	wait.For(t, "the send started", func() bool { return f.stored(t, id).Attempts == 1 })
+	f.clock.Advance(time.Second) // the first lease has lapsed by the clock
+	want := f.clock.Now().Add(lease).UTC()
+	wait.For(t, "the lease renewed", func() bool {
+		m := f.stored(t, id)
+		return m.NextAttemptAt != nil && m.NextAttemptAt.Equal(want)
+	})
+	// Another replica finds nothing due.
+	other := &platform{}
+	replica := inbox.New(inbox.Options{Store: f.st, Now: f.clock.Now, OutboxLease: lease,
+		Senders: func(string) (inbox.Sender, bool) { return other, true }})
+	defer replica.Close()
+	if n, err := replica.DeliverDue(context.Background()); err != nil || n != 0 || len(other.texts()) != 0 {
+		t.Fatalf("another replica took a message in flight: %d %v %v", n, err, other.texts())
+	}
+	close(release)
+	wait.For(t, "delivered", func() bool { return f.stored(t, id).DeliveryStatus == models.DeliverySent })
+	if m := f.stored(t, id); m.Attempts != 1 || len(f.tg.texts()) != 1 {
+		t.Fatalf("after the slow send: %d attempts, sent %v", m.Attempts, f.tg.texts())
+	}
+
+	// A crash mid-send: the lease was taken and never renewed nor finished.
+	id = f.reply(t, conv, "orphan")
+	if won, err := f.st.Lease(context.Background(), id, 0, f.clock.Now().Add(lease)); err != nil || !won {
+		t.Fatalf("lease: %v %v", won, err)
+	}
+	if n, _ := replica.DeliverDue(context.Background()); n != 0 {
+		t.Fatal("a leased message was due before its lease lapsed")
+	}
+	f.clock.Advance(lease)
+	if n, err := replica.DeliverDue(context.Background()); err != nil || n != 1 || len(other.texts()) != 1 {
+		t.Fatalf("the orphaned message after its lease: %d %v %v", n, err, other.texts())
 	}
 }

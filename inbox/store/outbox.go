@@ -87,6 +87,16 @@ func (s *Store) Lease(ctx context.Context, id int64, attempts int, until time.Ti
 	return res.RowsAffected == 1, res.Error
 }
 
+// RenewLease extends the lease of a delivery attempt still in flight (the
+// attempts count its Lease set); false when the message is no longer that
+// attempt's (finished, or taken over).
+func (s *Store) RenewLease(ctx context.Context, id int64, attempts int, until time.Time) (bool, error) {
+	res := s.DB.WithContext(ctx).Model(&models.Message{}).
+		Where("id = ? AND delivery_status = ? AND attempts = ?", id, models.DeliveryQueued, attempts).
+		Update("next_attempt_at", until.UTC())
+	return res.RowsAffected == 1, res.Error
+}
+
 // DeliveryOutcome is the result of one delivery attempt.
 type DeliveryOutcome struct {
 	Status      string // sent, failed, or queued (retry at NextAttempt)

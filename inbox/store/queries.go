@@ -72,6 +72,12 @@ func (s *Store) ListConversations(ctx context.Context, f models.ConversationFilt
 	if f.Team != "" {
 		q = q.Where("team = ?", f.Team)
 	}
+	if f.Label != "" {
+		var err error
+		if q, err = s.whereLabel(ctx, q, models.CleanText(f.Label)); err != nil {
+			return nil, "", err
+		}
+	}
 	if f.Channel != "" {
 		q = q.Where("EXISTS (SELECT 1 FROM identities i WHERE i.contact_id = conversations.contact_id AND i.channel = ?)", f.Channel)
 	}
@@ -139,6 +145,14 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 	if err != nil {
 		return nil, err
 	}
+	convIDs := make([]int64, 0, len(convs))
+	for _, c := range convs {
+		convIDs = append(convIDs, c.ID)
+	}
+	labels, err := labelsByConversation(ctx, db, convIDs)
+	if err != nil {
+		return nil, err
+	}
 	for _, c := range convs {
 		v := models.ConversationView{ID: models.ID(c.ID), Status: c.Status, Priority: c.Priority,
 			Subject: c.Subject, Contact: contacts[c.ContactID], LastMessageAt: c.LastMessageAt.UTC(),
@@ -156,6 +170,10 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 			v.ResolvedAt = &r
 		}
 		v.HandoffAt, v.Deflected = utcPtr(c.HandoffAt), c.Deflected
+		v.Labels = labels[c.ID]
+		if v.Labels == nil {
+			v.Labels = []string{}
+		}
 		if p, ok := positions[c.ID]; ok && c.HandoffAt != nil && c.Assignee == "" && c.Status != models.StatusResolved {
 			v.QueuePosition = &p
 		}
@@ -272,6 +290,21 @@ func (s *Store) AddMessage(ctx context.Context, m *models.Message) error {
 	m.CreatedAt = now
 	m.Text, m.SenderName, m.SenderID = models.CleanText(m.Text), models.CleanText(m.SenderName), models.CleanText(m.SenderID)
 	m.Attachments, m.Buttons = models.CleanText(m.Attachments), models.CleanText(m.Buttons)
+	if h, ok := s.hotTx(ctx); ok {
+		// In a transaction already (a reaction's): the prepared statements
+		// of the hot path, no savepoint.
+		if err := s.lockEvents(s.DB); err != nil {
+			return err
+		}
+		if err := h.insertMessage(m); err != nil {
+			return err
+		}
+		if _, err := h.stmt(&h.h.touchAny).ExecContext(ctx, now, now, m.ConversationID); err != nil {
+			return err
+		}
+		return h.insertEvent(&models.Event{Type: models.EventTypeMessageCreated, ConversationID: m.ConversationID,
+			Data: mustJSON(m.View()), CreatedAt: now})
+	}
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.lockEvents(tx); err != nil {
 			return err
