@@ -47,7 +47,7 @@ import (
 const (
 	DefaultSize     = 4096
 	DefaultBatch    = 500
-	DefaultInterval = 10 * time.Millisecond
+	DefaultInterval = 25 * time.Millisecond
 )
 
 // ErrTooSlow ends a stream that fell more than Buffer events behind.
