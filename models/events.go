@@ -12,6 +12,11 @@ const (
 	// the human queue (the customer asked for a human, or the bot could
 	// not answer).
 	EventTypeConversationHandoff = "conversation.handoff"
+	// SLA clocks: a clock reached 80% of its business time (sla.warning),
+	// or its end (sla.breached: the priority went up one step and the
+	// conversation was reassigned to the policy's escalate_to).
+	EventTypeSLAWarning  = "sla.warning"
+	EventTypeSLABreached = "sla.breached"
 	// EventTypeInboundSkipped announces an inbound that could not be stored
 	// (a data error), so the connector moved on.
 	EventTypeInboundSkipped = "inbound.skipped"
@@ -24,8 +29,41 @@ const (
 	EventTypeMergeUndone      = "contact.merge_undone"
 	EventTypeIdentityUnlinked = "identity.unlinked"
 
+	// The customer's rating after an agent resolved their conversation
+	// (data: {"id", "score", "at"}); csat.low follows csat.received for a
+	// score of 2 or less, for review.
+	EventTypeCSATReceived = "csat.received"
+	EventTypeCSATLow      = "csat.low"
+
 	// The hub's own configuration (no conversation): a reload applied
 	// (data: ReloadView) or refused (data: {"problems": [...]}).
 	EventTypeConfigReloaded = "config.reloaded"
 	EventTypeConfigRejected = "config.rejected"
+
+	// Agents: an agent's effective presence changed (data:
+	// AgentPresenceView).
+	EventTypeAgentPresence = "agent.presence"
 )
+
+// ConversationChange is what a conversation.updated event tells the
+// reactions (Event.Detail; reactions read an event's detail instead of its
+// data when it has one): who made the change, and the conversation's
+// status, assignee and team before and after it. Events written before it
+// existed have no detail.
+type ConversationChange struct {
+	// By is the actor's name, as in the event's data.
+	By string `json:"by"`
+	// ByType is "agent" for a change an agent or admin made through the
+	// API, and empty for the hub's own (the bot, a rule).
+	ByType string            `json:"by_type,omitempty"`
+	Before ConversationState `json:"before"`
+	After  ConversationState `json:"after"`
+}
+
+// ConversationState is the part of a conversation a change is compared on.
+type ConversationState struct {
+	Status   string `json:"status"`
+	Assignee string `json:"assignee"`
+	Team     string `json:"team"`
+	Priority string `json:"priority,omitempty"`
+}

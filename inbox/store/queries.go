@@ -72,6 +72,13 @@ func (s *Store) ListConversations(ctx context.Context, f models.ConversationFilt
 	if f.Team != "" {
 		q = q.Where("team = ?", f.Team)
 	}
+	if f.View != "" {
+		cond, args, err := viewCondition(f.View, models.CleanText(f.Me))
+		if err != nil {
+			return nil, "", err
+		}
+		q = q.Where(cond, args...)
+	}
 	if f.Label != "" {
 		var err error
 		if q, err = s.whereLabel(ctx, q, models.CleanText(f.Label)); err != nil {
@@ -146,10 +153,32 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 		return nil, err
 	}
 	convIDs := make([]int64, 0, len(convs))
+	var vague []int64
 	for _, c := range convs {
 		convIDs = append(convIDs, c.ID)
+		if models.IsOpeningNoise(c.Subject) {
+			vague = append(vague, c.ID)
+		}
+	}
+	lasts, err := lastMessages(ctx, db, convIDs)
+	if err != nil {
+		return nil, err
+	}
+	waits, err := waitingSince(ctx, db, convIDs)
+	if err != nil {
+		return nil, err
+	}
+	subjects := map[int64]string{}
+	if len(vague) > 0 {
+		if subjects, err = openingSubjects(ctx, db, vague); err != nil {
+			return nil, err
+		}
 	}
 	labels, err := labelsByConversation(ctx, db, convIDs)
+	if err != nil {
+		return nil, err
+	}
+	clocks, err := slaViews(ctx, db, convIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -170,9 +199,35 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 			v.ResolvedAt = &r
 		}
 		v.HandoffAt, v.Deflected = utcPtr(c.HandoffAt), c.Deflected
+		v.CSAT = csatView(&c)
+		v.LastMessage = lasts[c.ID]
+		if w, ok := waits[c.ID]; ok {
+			v.WaitingSince = &w
+		}
+		if models.IsOpeningNoise(c.Subject) {
+			// The customer's first meaningful words, "" until they write some.
+			v.Subject = subjects[c.ID]
+		}
 		v.Labels = labels[c.ID]
 		if v.Labels == nil {
 			v.Labels = []string{}
+		}
+		v.SLABreaches = []string{}
+		for _, k := range clocks[c.ID] {
+			if k.StoppedAt == nil {
+				due := k.DueAt.UTC()
+				switch k.Kind {
+				case "first_response":
+					v.FirstResponseDue = &due
+				case "next_response":
+					v.NextResponseDue = &due
+				case "resolution":
+					v.ResolutionDue = &due
+				}
+			}
+			if k.Breaches > 0 {
+				v.SLABreaches = append(v.SLABreaches, k.Kind)
+			}
 		}
 		if p, ok := positions[c.ID]; ok && c.HandoffAt != nil && c.Assignee == "" && c.Status != models.StatusResolved {
 			v.QueuePosition = &p
@@ -325,6 +380,17 @@ func (s *Store) AddMessage(ctx context.Context, m *models.Message) error {
 // Resolving sets resolved_at; reopening a resolved conversation fails with
 // conflict when the contact already has another active one.
 func (s *Store) UpdateConversation(ctx context.Context, id int64, fields map[string]any, actor string) (models.ConversationView, error) {
+	return s.updateConversation(ctx, id, fields, actor, "")
+}
+
+// UpdateConversationByAgent is UpdateConversation for a change an agent or
+// admin makes (through the API): its event says so, for the reactions that
+// tell the customer (progress pushes).
+func (s *Store) UpdateConversationByAgent(ctx context.Context, id int64, fields map[string]any, agent string) (models.ConversationView, error) {
+	return s.updateConversation(ctx, id, fields, agent, models.SenderAgent)
+}
+
+func (s *Store) updateConversation(ctx context.Context, id int64, fields map[string]any, actor, byType string) (models.ConversationView, error) {
 	now := s.Now().UTC()
 	for k, v := range fields {
 		if str, ok := v.(string); ok {
@@ -344,6 +410,15 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, fields map[str
 		if err := s.lockEvents(tx); err != nil {
 			return err
 		}
+		// The values before the change go into the event's detail (under the
+		// events lock, so they are the ones this change replaced).
+		var before models.ConversationState
+		if err := tx.Model(&models.Conversation{}).Select("status", "assignee", "team", "priority").Where("id = ?", id).Take(&before).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return notFound("conversation", id)
+			}
+			return err
+		}
 		res := tx.Model(&models.Conversation{}).Where("id = ?", id).Updates(fields)
 		if res.Error != nil {
 			if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
@@ -354,10 +429,15 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, fields map[str
 		if res.RowsAffected == 0 {
 			return notFound("conversation", id)
 		}
+		change := models.ConversationChange{By: actor, ByType: byType, Before: before}
+		if err := tx.Model(&models.Conversation{}).Select("status", "assignee", "team", "priority").Where("id = ?", id).Take(&change.After).Error; err != nil {
+			return err
+		}
 		delete(fields, "updated_at")
 		delete(fields, "resolved_at")
 		return tx.Create(&models.Event{Type: models.EventTypeConversationUpdated, ConversationID: id,
-			Data: mustJSON(map[string]any{"id": models.ID(id), "changes": fields, "by": actor}), CreatedAt: now}).Error
+			Data:   mustJSON(map[string]any{"id": models.ID(id), "changes": fields, "by": actor}),
+			Detail: mustJSON(change), CreatedAt: now}).Error
 	})
 	if err != nil {
 		return models.ConversationView{}, err
