@@ -83,7 +83,7 @@ type messageList struct {
 }
 
 func (s *Server) listConversations(c *gin.Context) {
-	q, err := queryParams(c, "status", "assignee", "team", "channel", "label", "q", "cursor", "limit")
+	q, err := queryParams(c, "status", "assignee", "team", "channel", "label", "q", "cursor", "limit", "view")
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -95,8 +95,13 @@ func (s *Server) listConversations(c *gin.Context) {
 		Channel:  q.Get("channel"),
 		Query:    strings.TrimSpace(q.Get("q")),
 		Cursor:   q.Get("cursor"),
+		View:     q.Get("view"),
+		Me:       actorOf(c).Name,
 	}
 	f.Limit, err = parseLimit(q.Get("limit"), conversationsDefaultLimit, conversationsMaxLimit)
+	if err == nil {
+		err = oneOf("view", f.View, models.Views...)
+	}
 	if err == nil {
 		err = oneOf("status", f.Status, models.StatusOpen, models.StatusPending, models.StatusSnoozed, models.StatusResolved)
 	}
