@@ -11,9 +11,9 @@ import (
 	"github.com/tongdao/hub/models"
 )
 
-// startReactions runs the service's reactions until the returned stop is
+// runReactions runs the service's reactions until the returned stop is
 // called (stop waits for them to end: a restart).
-func (f *fixture) startReactions(t *testing.T) (stop func()) {
+func (f *fixture) runReactions(t *testing.T) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := f.svc.InitReactions(ctx); err != nil {
@@ -52,7 +52,7 @@ func (f *fixture) botTexts(t *testing.T, id int64, sub string) []string {
 func TestProgressPushesOncePerAgentChangeAcrossRestarts(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	stop := f.startReactions(t)
+	stop := f.runReactions(t)
 	f.ingest(t, msg("tg", "telegram", "1", "1:1", "my parcel never arrived"))
 	id, _ := models.ParseID(f.onlyConversation(t).ID)
 
@@ -87,7 +87,7 @@ func TestProgressPushesOncePerAgentChangeAcrossRestarts(t *testing.T) {
 	if _, err := f.svc.Assign(ctx, id, &bo, nil, agent); err != nil {
 		t.Fatal(err)
 	}
-	stop = f.startReactions(t)
+	stop = f.runReactions(t)
 	wait.For(t, "the push after the restart", func() bool { return len(f.botTexts(t, id, "Bo is on it")) >= 1 })
 	stop()
 	// A sentinel change after a second restart: once its push is there,
@@ -98,7 +98,7 @@ func TestProgressPushesOncePerAgentChangeAcrossRestarts(t *testing.T) {
 	if _, err := f.svc.SetStatus(ctx, id, models.StatusPending, agent); err != nil {
 		t.Fatal(err)
 	}
-	f.startReactions(t)
+	f.runReactions(t)
 	wait.For(t, "the sentinel push", func() bool { return len(f.botTexts(t, id, "Bo is waiting")) == 1 })
 	if a, b := f.botTexts(t, id, "Ana is on it"), f.botTexts(t, id, "Bo is on it"); len(a) != 1 || len(b) != 1 {
 		t.Fatalf("assignment pushes after restarts: %q %q, want one each", a, b)
@@ -133,7 +133,7 @@ func TestProgressPushesOncePerAgentChangeAcrossRestarts(t *testing.T) {
 func TestProgressPushSkippedWhenNoChannelReachesTheCustomer(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.startReactions(t)
+	f.runReactions(t)
 	f.ingest(t, msg("wx", "wechat", "oUser", "m1", "我的快递一直没有到"))
 	id, _ := models.ParseID(f.onlyConversation(t).ID)
 	wait.For(t, "the bot's handoff", func() bool { return len(f.botTexts(t, id, "#")) == 1 })

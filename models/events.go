@@ -65,4 +65,5 @@ type ConversationState struct {
 	Status   string `json:"status"`
 	Assignee string `json:"assignee"`
 	Team     string `json:"team"`
+	Priority string `json:"priority,omitempty"`
 }

@@ -36,8 +36,8 @@ func TestConversationChangeDetailAndLastConversation(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := models.ConversationChange{By: "ana-token", ByType: "agent",
-			Before: models.ConversationState{Status: "open"},
-			After:  models.ConversationState{Status: "open", Assignee: " Ana ", Team: "billing"}}
+			Before: models.ConversationState{Status: "open", Priority: "normal"},
+			After:  models.ConversationState{Status: "open", Assignee: " Ana ", Team: "billing", Priority: "normal"}}
 		if agent != want {
 			t.Fatalf("the agent's change: %+v, want %+v", agent, want)
 		}

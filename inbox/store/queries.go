@@ -413,7 +413,7 @@ func (s *Store) updateConversation(ctx context.Context, id int64, fields map[str
 		// The values before the change go into the event's detail (under the
 		// events lock, so they are the ones this change replaced).
 		var before models.ConversationState
-		if err := tx.Model(&models.Conversation{}).Select("status", "assignee", "team").Where("id = ?", id).Take(&before).Error; err != nil {
+		if err := tx.Model(&models.Conversation{}).Select("status", "assignee", "team", "priority").Where("id = ?", id).Take(&before).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return notFound("conversation", id)
 			}
@@ -430,7 +430,7 @@ func (s *Store) updateConversation(ctx context.Context, id int64, fields map[str
 			return notFound("conversation", id)
 		}
 		change := models.ConversationChange{By: actor, ByType: byType, Before: before}
-		if err := tx.Model(&models.Conversation{}).Select("status", "assignee", "team").Where("id = ?", id).Take(&change.After).Error; err != nil {
+		if err := tx.Model(&models.Conversation{}).Select("status", "assignee", "team", "priority").Where("id = ?", id).Take(&change.After).Error; err != nil {
 			return err
 		}
 		delete(fields, "updated_at")
