@@ -17,8 +17,8 @@
 // exactly the events after p in it.
 //
 // A slow stream never holds the others: the tailer never waits for a stream.
-// A stream may fall at most Buffer events behind the events there were
-// before the tailer's latest read (plus that read); past that it is
+// A stream may fall at most Buffer events behind the end of the ring as it
+// was when the tailer last waited for a notification; past that it is
 // cut off (its Done channel closes, its OnCut callback runs so that a write
 // blocked on a stalled client fails at once) and its reader returns
 // ErrTooSlow. The client resumes with the id of the last event it received
@@ -72,8 +72,10 @@ type Options struct {
 	Encode func(dst []byte, ev *models.EventView) ([]byte, error)
 	// Size is how many events the ring keeps (default 4096).
 	Size int
-	// Buffer is how many events a stream may fall behind the newest before
-	// it is cut off: at least 1, at most Size (default Size).
+	// Buffer is how many events a stream may fall behind before it is cut
+	// off (default Size), counted against the end of the ring when the
+	// tailer last waited. A stream whose position a burst pushed out of the
+	// ring before it could read reads the gap from the database.
 	Buffer int
 	// Batch is how many events one database read fetches (default 500).
 	Batch int
@@ -143,7 +145,7 @@ func New(o Options) (*Tailer, error) {
 	if t.size <= 0 {
 		t.size = DefaultSize
 	}
-	if t.buffer <= 0 || t.buffer > t.size {
+	if t.buffer <= 0 {
 		t.buffer = t.size
 	}
 	if t.batch <= 0 {
@@ -278,9 +280,12 @@ func (s *Sub) Read(ctx context.Context, dst [][]byte, max int) (out [][]byte, mo
 	}
 	seq := s.seq.Load()
 	if seq < t.seq0 {
+		// A burst pushed the stream's position out of the ring before it
+		// could read: the gap comes from the database.
 		t.mu.RUnlock()
-		s.cut(ErrTooSlow)
-		return dst, false, ErrTooSlow
+		s.seq.Store(0)
+		s.inRing = false
+		return s.readGap(ctx, dst, max)
 	}
 	end := t.seq0 + uint64(t.n)
 	// A stream may start ahead of the ring (its position came from the
@@ -406,6 +411,9 @@ func (t *Tailer) loop(ctx context.Context) error {
 	for {
 		notify := t.src.EventsNotify()
 		lastRead := t.now()
+		t.mu.RLock()
+		mark := t.seq0 + uint64(t.n)
+		t.mu.RUnlock()
 		for {
 			t.reads.Add(1)
 			evs, err := t.src.EventsAfter(ctx, t.last, t.batch)
@@ -420,6 +428,7 @@ func (t *Tailer) loop(ctx context.Context) error {
 				break
 			}
 		}
+		t.cutSlow(mark)
 		t.mu.RLock()
 		idle := len(t.subs) == 0
 		t.mu.RUnlock()
@@ -478,9 +487,6 @@ func (t *Tailer) append(evs []models.EventView, sync bool) error {
 	}
 
 	t.mu.Lock()
-	// Lag is counted against the events there were before this batch: a
-	// stream woken by each append is always a batch behind at this point.
-	prevEnd := t.seq0 + uint64(t.n)
 	for _, e := range ents {
 		if t.n == t.size {
 			t.base = t.at(t.seq0).id
@@ -494,22 +500,30 @@ func (t *Tailer) append(evs []models.EventView, sync bool) error {
 	t.last = last
 	t.synced = true
 	t.broadcast()
-	var slow []*Sub
-	for s := range t.subs {
-		if s.inRingSeq(prevEnd, t.buffer) {
-			slow = append(slow, s)
-		}
-	}
 	t.mu.Unlock()
-	for _, s := range slow {
-		s.cut(ErrTooSlow)
-	}
 	return nil
 }
 
+// cutSlow cuts off the streams more than buffer events behind mark, the end
+// of the ring when the tailer last waited: every stream has had that wait to
+// read up to it.
+func (t *Tailer) cutSlow(mark uint64) {
+	t.mu.RLock()
+	var slow []*Sub
+	for s := range t.subs {
+		if s.inRingSeq(mark, t.buffer) {
+			slow = append(slow, s)
+		}
+	}
+	t.mu.RUnlock()
+	for _, s := range slow {
+		s.cut(ErrTooSlow)
+	}
+}
+
 // inRingSeq reports whether the stream reads the ring and is more than
-// buffer events behind end (the end of the ring before the latest append). A stream not yet in the ring reads the database
-// at its own pace and holds nobody.
+// buffer events behind end. A stream not in the ring reads the database at
+// its own pace and holds nobody.
 func (s *Sub) inRingSeq(end uint64, buffer int) bool {
 	seq := s.seq.Load()
 	return seq != 0 && end > seq && end-seq > uint64(buffer)

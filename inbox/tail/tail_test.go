@@ -183,7 +183,7 @@ func waitFor(t *testing.T, what string, r *reader, want []int64) {
 func TestManyStreamsReadEveryEventInOrderOnceWithOneReadPerWake(t *testing.T) {
 	src := sqlite(t)
 	ingest(t, src.Service, 5, "before") // history the streams must not get
-	tl := newTailer(t, src, 64, 64)
+	tl := newTailer(t, src, 4096, 4096)
 	const streams = 50
 	readers := make([]*reader, streams)
 	latest, _ := src.LatestEventID(context.Background())
@@ -211,7 +211,7 @@ func TestManyStreamsReadEveryEventInOrderOnceWithOneReadPerWake(t *testing.T) {
 
 func TestResumeOlderThanTheRingReadsTheGapOnceThenTheRing(t *testing.T) {
 	src := sqlite(t)
-	tl := newTailer(t, src, 8, 8)
+	tl := newTailer(t, src, 8, 1<<20) // a small ring; nobody is cut off
 	_, keeper := start(t, tl, 0, 100) // keeps the tailer running
 	ingest(t, src.Service, 30, "a")
 	all := logIDs(t, src.Service, 0)
@@ -318,7 +318,7 @@ func TestReplicaSeesTheOtherReplicasEventsInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl := newTailer(t, b, 32, 32)
+	tl := newTailer(t, b, 32, 1<<20)
 	_, r := start(t, tl, start0, 7)
 	var wg sync.WaitGroup
 	for w := range 3 {
