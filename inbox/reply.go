@@ -19,9 +19,14 @@ const MaxReplyRunes = 4096
 const closingSoon = 2 * time.Hour
 
 // Reply stores an agent reply (queued for the outbox) or a private note.
+// A canned response (CannedID) stands for the text, its placeholders
+// filled; giving both is invalid.
 func (s *Service) Reply(ctx context.Context, req models.ReplyRequest) (models.MessageView, error) {
+	if req.CannedID != 0 && req.Text != "" {
+		return models.MessageView{}, models.Errorf(models.EINVALID, "give text or canned_id, not both")
+	}
 	text := strings.TrimSpace(req.Text)
-	if text == "" && len(req.Attachments) == 0 {
+	if text == "" && req.CannedID == 0 && len(req.Attachments) == 0 {
 		return models.MessageView{}, models.Errorf(models.EINVALID, "text is required")
 	}
 	if n := utf8.RuneCountInString(req.Text); n > MaxReplyRunes {
@@ -30,6 +35,14 @@ func (s *Service) Reply(ctx context.Context, req models.ReplyRequest) (models.Me
 	conv, err := s.store.Conversation(ctx, req.ConversationID)
 	if err != nil {
 		return models.MessageView{}, err
+	}
+	if req.CannedID != 0 {
+		if req.Text, err = s.cannedText(ctx, conv, req.CannedID, req.Actor.Name); err != nil {
+			return models.MessageView{}, err
+		}
+		if n := utf8.RuneCountInString(req.Text); n > MaxReplyRunes {
+			return models.MessageView{}, models.Errorf(models.EINVALID, "the canned response with its placeholders filled is %d characters long; the limit is %d", n, MaxReplyRunes)
+		}
 	}
 	m := &models.Message{ConversationID: conv.ID, Direction: models.DirectionOut, Kind: models.KindMessage,
 		SenderType: models.SenderAgent, SenderID: models.ID(req.Actor.TokenID), SenderName: req.Actor.Name,

@@ -346,6 +346,13 @@ func (s *Service) CreateToken(ctx context.Context, name, role string) (string, e
 
 // ListConversations lists the inbox.
 func (s *Service) ListConversations(ctx context.Context, f models.ConversationFilter) ([]models.ConversationView, string, error) {
+	if f.Label != "" {
+		l, err := models.NormalizeLabel(f.Label)
+		if err != nil {
+			return nil, "", models.Errorf(models.EINVALID, "label: %s", models.ErrorMessage(err))
+		}
+		f.Label = l
+	}
 	return s.store.ListConversations(ctx, f)
 }
 

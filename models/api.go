@@ -29,6 +29,8 @@ type ConversationView struct {
 	QueuePosition *int `json:"queue_position"`
 	// Deflected is true when the bot's answer solved it.
 	Deflected bool `json:"deflected"`
+	// Labels are the conversation's labels, sorted; [] when none.
+	Labels []string `json:"labels"`
 }
 
 // ContactView is the API's Contact.
@@ -105,6 +107,7 @@ type ConversationFilter struct {
 	Team     string
 	Channel  string // a registered channel (GET /api/v1/channels)
 	Query    string // text search in messages and contact names
+	Label    string // a label (normalised), or "" for any
 	Cursor   string
 	Limit    int
 }
@@ -126,6 +129,9 @@ type ReplyRequest struct {
 	Attachments []Attachment
 	Buttons     []Button
 	Actor       Actor
+	// CannedID sends a canned response instead of Text (exactly one of
+	// the two), its placeholders filled.
+	CannedID int64
 }
 
 // ChannelView is a channel as listed by GET /api/v1/channels: a channel of

@@ -48,6 +48,8 @@ type fakeInbox struct {
 	undone    []int64
 	unlinked  []int64
 
+	helpers fakeHelpers
+
 	events      []models.EventView
 	notify      chan struct{}
 	eventsErr   error
@@ -59,6 +61,7 @@ func newFakeInbox() *fakeInbox {
 	conv := models.ConversationView{
 		ID: "1", Status: models.StatusOpen, Priority: "normal",
 		Contact: models.ContactView{ID: "10", Name: "Li Wei", Identities: []models.IdentityView{}},
+		Labels:  []string{},
 	}
 	return &fakeInbox{
 		tokens: map[string]models.Actor{

@@ -17,6 +17,8 @@ var fuzzRoutes = []string{
 	"/api/v1/conversations/1/status",
 	"/api/v1/conversations/1/assign",
 	"/api/v1/contacts/10/merge",
+	"/api/v1/conversations/1/labels",
+	"/api/v1/canned", // as an admin
 }
 
 // FuzzRequestBody posts arbitrary bodies to every route that decodes one,
@@ -32,6 +34,9 @@ func FuzzRequestBody(f *testing.F) {
 		`{"text": "a", "text": "b"}`,
 		`{"Text": "case"}`,
 		`{"text": "\u0000"}`,
+		`{"add": ["VIP"], "remove": ["refund"]}`,
+		`{"canned_id": "1"}`,
+		`{"shortcut": "thanks", "text": "Thank you, {name}!"}`,
 		`[]`, `null`, `{}`, `{"text": 1e999}`, `{"buttons": [{"id": "` + strings.Repeat("x", 65) + `", "label": "L"}]}`,
 	} {
 		f.Add(uint8(i), []byte(body))
@@ -45,6 +50,9 @@ func FuzzRequestBody(f *testing.F) {
 		path := fuzzRoutes[int(route)%len(fuzzRoutes)]
 		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(string(body)))
 		req.Header.Set("Authorization", "Bearer good-token")
+		if path == "/api/v1/canned" {
+			req.Header.Set("Authorization", "Bearer admin-token")
+		}
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, req)

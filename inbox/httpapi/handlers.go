@@ -83,7 +83,7 @@ type messageList struct {
 }
 
 func (s *Server) listConversations(c *gin.Context) {
-	q, err := queryParams(c, "status", "assignee", "team", "channel", "q", "cursor", "limit")
+	q, err := queryParams(c, "status", "assignee", "team", "channel", "label", "q", "cursor", "limit")
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -108,6 +108,11 @@ func (s *Server) listConversations(c *gin.Context) {
 	}
 	if err == nil {
 		err = checkName("team", f.Team)
+	}
+	if err == nil && q.Has("label") {
+		if f.Label, err = models.NormalizeLabel(q.Get("label")); err != nil {
+			err = invalid("label: %s", models.ErrorMessage(err))
+		}
 	}
 	if err == nil && utf8.RuneCountInString(f.Query) > maxQueryLen {
 		err = invalid("q must be at most %d characters", maxQueryLen)
@@ -182,14 +187,34 @@ type replyBody struct {
 	Via         *string             `json:"via"`
 	Attachments []models.Attachment `json:"attachments"`
 	Buttons     []models.Button     `json:"buttons"`
+	// CannedID sends a canned response instead of text.
+	CannedID *string `json:"canned_id"`
 }
 
 var attachmentTypes = []string{"image", "audio", "voice", "video", "document", "sticker", "link"}
 
-func (b *replyBody) validate() (via int64, err error) {
-	if strings.TrimSpace(b.Text) == "" && len(b.Attachments) == 0 {
-		return 0, invalid("text is required unless attachments are given")
+func (b *replyBody) validate() (via, canned int64, err error) {
+	if b.CannedID != nil && *b.CannedID != "" {
+		if b.Text != "" {
+			return 0, 0, invalid("give text or canned_id, not both")
+		}
+		id, ok := parseID(*b.CannedID)
+		switch {
+		case !ok && wellFormedID(*b.CannedID):
+			return 0, 0, invalid("canned_id: canned response %s does not exist", *b.CannedID)
+		case !ok:
+			return 0, 0, invalid("canned_id must be a canned response id (a decimal string), not %q", truncate(*b.CannedID, 40))
+		}
+		canned = id
+	} else if strings.TrimSpace(b.Text) == "" && len(b.Attachments) == 0 {
+		return 0, 0, invalid("text is required (or canned_id) unless attachments are given")
 	}
+	via, err = b.check()
+	return via, canned, err
+}
+
+// check validates everything but the text's source.
+func (b *replyBody) check() (via int64, err error) {
 	if n := utf8.RuneCountInString(b.Text); n > maxReplyRunes {
 		return 0, invalid("text is %d characters long; at most %d are allowed", n, maxReplyRunes)
 	}
@@ -275,7 +300,7 @@ func (s *Server) reply(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	via, err := body.validate()
+	via, canned, err := body.validate()
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -288,6 +313,7 @@ func (s *Server) reply(c *gin.Context) {
 		Attachments:    body.Attachments,
 		Buttons:        body.Buttons,
 		Actor:          actorOf(c),
+		CannedID:       canned,
 	})
 	if err != nil {
 		s.writeError(c, err)

@@ -40,6 +40,12 @@ var wantAccess = map[string]string{
 	"GET /api/v1/events":                      accessAgent,
 	"GET /api/v1/channels":                    accessAgent,
 	"POST /api/v1/admin/reload":               accessAdmin,
+	// Agent helpers.
+	"GET /api/v1/canned":                    accessAgent,
+	"POST /api/v1/canned":                   accessAdmin,
+	"PUT /api/v1/canned/:id":                accessAdmin,
+	"DELETE /api/v1/canned/:id":             accessAdmin,
+	"POST /api/v1/conversations/:id/labels": accessAgent,
 }
 
 // okWebhook is a connector handler that accepts everything.
@@ -72,7 +78,7 @@ func TestRoutesByRole(t *testing.T) {
 		for _, caller := range []struct{ role, token string }{{"anonymous", ""}, {models.RoleAgent, "good-token"}, {models.RoleAdmin, "admin-token"}} {
 			t.Run(key+" as "+caller.role, func(t *testing.T) {
 				req := httptest.NewRequest(r.Method, path, nil)
-				if r.Method == http.MethodPost {
+				if r.Method == http.MethodPost || r.Method == http.MethodPut {
 					req = httptest.NewRequest(r.Method, path, strings.NewReader(`{}`))
 					req.Header.Set("Content-Type", "application/json")
 				}

@@ -278,6 +278,13 @@ func (s *Server) routes() {
 	s.handle(http.MethodGet, "/api/v1/events", accessAgent, s.events)
 	s.handle(http.MethodGet, "/api/v1/channels", accessAgent, s.listChannels)
 	s.handle(http.MethodPost, "/api/v1/admin/reload", accessAdmin, s.reload)
+	// Agent helpers: canned responses are shared settings, written by
+	// admins; labels are everyday work.
+	s.handle(http.MethodGet, "/api/v1/canned", accessAgent, s.listCanned)
+	s.handle(http.MethodPost, "/api/v1/canned", accessAdmin, s.createCanned)
+	s.handle(http.MethodPut, "/api/v1/canned/:id", accessAdmin, s.updateCanned)
+	s.handle(http.MethodDelete, "/api/v1/canned/:id", accessAdmin, s.deleteCanned)
+	s.handle(http.MethodPost, "/api/v1/conversations/:id/labels", accessAgent, s.updateLabels)
 }
 
 // handle registers one route with its access level and the middleware that

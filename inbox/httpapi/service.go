@@ -38,6 +38,17 @@ type Inbox interface {
 	// WeChat UnionID with the contact; they are never merged automatically.
 	Suggestions(ctx context.Context, contactID int64) ([]models.SuggestionView, error)
 
+	// ListCanned lists canned responses by shortcut; q (may be "")
+	// searches shortcuts and texts, ignoring case.
+	ListCanned(ctx context.Context, q string) ([]models.CannedView, error)
+	// CreateCanned, UpdateCanned and DeleteCanned write canned responses
+	// (admins); a shortcut in use is a conflict.
+	CreateCanned(ctx context.Context, in models.CannedInput, by models.Actor) (models.CannedView, error)
+	UpdateCanned(ctx context.Context, id int64, in models.CannedInput, by models.Actor) (models.CannedView, error)
+	DeleteCanned(ctx context.Context, id int64, by models.Actor) error
+	// UpdateLabels removes and adds labels on a conversation and returns it.
+	UpdateLabels(ctx context.Context, conversationID int64, add, remove []string, by models.Actor) (models.ConversationView, error)
+
 	// EventsAfter returns up to limit events with id > after, oldest first.
 	EventsAfter(ctx context.Context, after int64, limit int) ([]models.EventView, error)
 	// LatestEventID returns the id of the newest event in the log, or 0 when

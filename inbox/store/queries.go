@@ -72,6 +72,12 @@ func (s *Store) ListConversations(ctx context.Context, f models.ConversationFilt
 	if f.Team != "" {
 		q = q.Where("team = ?", f.Team)
 	}
+	if f.Label != "" {
+		var err error
+		if q, err = s.whereLabel(ctx, q, models.CleanText(f.Label)); err != nil {
+			return nil, "", err
+		}
+	}
 	if f.Channel != "" {
 		q = q.Where("EXISTS (SELECT 1 FROM identities i WHERE i.contact_id = conversations.contact_id AND i.channel = ?)", f.Channel)
 	}
@@ -139,6 +145,14 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 	if err != nil {
 		return nil, err
 	}
+	convIDs := make([]int64, 0, len(convs))
+	for _, c := range convs {
+		convIDs = append(convIDs, c.ID)
+	}
+	labels, err := labelsByConversation(ctx, db, convIDs)
+	if err != nil {
+		return nil, err
+	}
 	for _, c := range convs {
 		v := models.ConversationView{ID: models.ID(c.ID), Status: c.Status, Priority: c.Priority,
 			Subject: c.Subject, Contact: contacts[c.ContactID], LastMessageAt: c.LastMessageAt.UTC(),
@@ -156,6 +170,10 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 			v.ResolvedAt = &r
 		}
 		v.HandoffAt, v.Deflected = utcPtr(c.HandoffAt), c.Deflected
+		v.Labels = labels[c.ID]
+		if v.Labels == nil {
+			v.Labels = []string{}
+		}
 		if p, ok := positions[c.ID]; ok && c.HandoffAt != nil && c.Assignee == "" && c.Status != models.StatusResolved {
 			v.QueuePosition = &p
 		}

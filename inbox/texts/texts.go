@@ -59,6 +59,13 @@ const (
 	DaySun        = "day_sun"
 )
 
+// Agent helpers.
+const (
+	// NameUnknown is what a canned response's {name} becomes when the
+	// customer has no name at all.
+	NameUnknown = "name_unknown"
+)
+
 // Weekdays are the keys of the days' names, by time.Weekday (Sunday first).
 var Weekdays = [7]string{DaySun, DayMon, DayTue, DayWed, DayThu, DayFri, DaySat}
 
@@ -92,6 +99,7 @@ var Placeholders = map[string][]string{
 	WhoNobody:     nil,
 	StatusOpen:    nil, StatusPend: nil, StatusSnooze: nil, StatusDone: nil,
 	ReminderLead: {"left", "app", "window"},
+	NameUnknown:  nil,
 }
 
 // builtin holds the texts shipped with the hub.
@@ -131,6 +139,7 @@ var builtin = map[string]map[string]string{
 		StatusSnooze:  "snoozed",
 		StatusDone:    "resolved",
 		ReminderLead:  "We can answer you in this chat for about {left} more ({app} allows replies only for {window} after your last message).",
+		NameUnknown:   "customer",
 	},
 	"zh": {
 		Welcome:       "欢迎！随时在这里留言，我们 7×24 小时为您服务，一键即可转人工。",
@@ -167,6 +176,7 @@ var builtin = map[string]map[string]string{
 		StatusSnooze:  "稍后处理",
 		StatusDone:    "已解决",
 		ReminderLead:  "本对话还可回复约 {left}（{app} 只允许在您最后一条消息后 {window} 内回复）。",
+		NameUnknown:   "客户",
 	},
 	"it": {
 		Welcome:       "Benvenuto! Scrivi qui la tua domanda quando vuoi: rispondiamo 24 ore su 24, 7 giorni su 7, e un operatore è a un tocco di distanza.",
@@ -203,6 +213,7 @@ var builtin = map[string]map[string]string{
 		StatusSnooze:  "rimandato",
 		StatusDone:    "risolto",
 		ReminderLead:  "Possiamo risponderti in questa chat ancora per circa {left} ({app} consente risposte solo per {window} dopo il tuo ultimo messaggio).",
+		NameUnknown:   "cliente",
 	},
 }
 
