@@ -13,6 +13,7 @@ import (
 
 	"github.com/tongdao/hub/inbox/faq"
 	"github.com/tongdao/hub/inbox/hours"
+	"github.com/tongdao/hub/inbox/routing"
 )
 
 // Built-in defaults, used for keys a file leaves out and when there is no
@@ -67,6 +68,13 @@ type Config struct {
 	// Monitoring protects /metrics and the detail of /readyz, and says how
 	// long a connector may go without progress before the hub is not ready.
 	Monitoring Monitoring `yaml:"monitoring"`
+	// DefaultTeam takes the conversations no routing rule sends to a team
+	// (optional).
+	DefaultTeam string `yaml:"default_team"`
+	// Routing are the rules that route each new conversation, in order: the
+	// first whose conditions all match the opening message sets its team,
+	// priority and labels.
+	Routing []routing.Rule `yaml:"routing"`
 
 	file string
 	info *loadInfo

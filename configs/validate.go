@@ -78,6 +78,7 @@ func Validate(c *Config) error {
 	ps = append(ps, fps...)
 	_, hps := c.buildHours()
 	ps = append(ps, hps...)
+	ps = append(ps, c.checkRouting()...)
 	if t := c.Media.FetchTimeout; t != 0 && (t < time.Second || t > 2*time.Minute) {
 		add("media.fetch_timeout", "%s is out of range: use 1s to 2m", t)
 	}
