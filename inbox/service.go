@@ -14,11 +14,12 @@
 //	bot.go        the bot: a reaction that answers customers after the commit
 //	linking.go    link codes and tokens, offers, redemptions, merges
 //	reminders.go  a reaction on a schedule: offers a link before a window closes
+//	routing.go    a reaction that routes each new conversation (team, priority, labels)
 //	service.go    wiring, the event log, queries and the agents' actions
 //
 // Pure logic lives in small packages beside it: texts (what customers
 // read, and their language), faq (the answer ranker), hours (business
-// hours), react (the reaction runner).
+// hours), react (the reaction runner), routing (the routing rules).
 package inbox
 
 import (
@@ -37,6 +38,7 @@ import (
 	"github.com/tongdao/hub/inbox/faq"
 	"github.com/tongdao/hub/inbox/hours"
 	"github.com/tongdao/hub/inbox/react"
+	"github.com/tongdao/hub/inbox/routing"
 	"github.com/tongdao/hub/inbox/store"
 	"github.com/tongdao/hub/inbox/texts"
 	"github.com/tongdao/hub/models"
@@ -93,6 +95,9 @@ type Options struct {
 	FAQ *faq.Index
 	// Hours are the agents' business hours (nil: always in).
 	Hours *hours.Calendar
+	// Routing are the routing rules and default team of new conversations
+	// (nil or empty: conversations stay without team, priority normal).
+	Routing *routing.Table
 	// ReactionLease is how long a replica owns a reaction without renewing
 	// (default 20 s).
 	ReactionLease time.Duration
@@ -199,6 +204,9 @@ func New(o Options) *Service {
 	// Every feature that reacts to what happened is a reaction here, never
 	// code inside ingest.
 	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}}
+	if !o.Routing.Empty() {
+		s.reactions = append(s.reactions, &routingReaction{s: s, table: o.Routing})
+	}
 	s.m = metrics{
 		ingested:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_messages_total", Help: "Inbound messages committed."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_duplicates_total", Help: "Inbound platform retries dropped as duplicates."}),

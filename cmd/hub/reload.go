@@ -256,6 +256,9 @@ func restartWarnings(running, file *configs.Config) []string {
 	if !reflect.DeepEqual(running.BusinessHours, file.BusinessHours) {
 		out = append(out, "business_hours changed; it is not applied until the hub restarts")
 	}
+	if !reflect.DeepEqual(running.Routing, file.Routing) || running.DefaultTeam != file.DefaultTeam {
+		out = append(out, "routing changed; it is not applied until the hub restarts")
+	}
 	return out
 }
 

@@ -72,6 +72,9 @@ func (s *Store) ListConversations(ctx context.Context, f models.ConversationFilt
 	if f.Team != "" {
 		q = q.Where("team = ?", f.Team)
 	}
+	if f.Priority != "" {
+		q = q.Where("priority = ?", models.CleanText(f.Priority))
+	}
 	if f.Label != "" {
 		var err error
 		if q, err = s.whereLabel(ctx, q, models.CleanText(f.Label)); err != nil {

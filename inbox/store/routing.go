@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/tongdao/hub/models"
+)
+
+// Route applies a routing decision to a new conversation: its team (only
+// while it has none: an agent's choice stands), its priority, and labels
+// added. What changes is written with one conversation.updated event
+// ({"changes": {"team", "priority", "labels"}, "by": by}, labels as the
+// whole new list); a decision that changes nothing, or a conversation
+// already resolved or gone, writes nothing. It reports whether anything changed.
+func (s *Store) Route(ctx context.Context, id int64, team, priority string, labels []string, by string) (bool, error) {
+	now := s.Now().UTC()
+	changed := false
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lockEvents(tx); err != nil {
+			return err
+		}
+		var c models.Conversation
+		if err := tx.Take(&c, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil // gone (merged away): nothing to route
+		} else if err != nil {
+			return err
+		}
+		if c.Status == models.StatusResolved {
+			return nil
+		}
+		changes := map[string]any{}
+		fields := map[string]any{}
+		if team = models.CleanText(team); team != "" && c.Team == "" {
+			fields["team"], changes["team"] = team, team
+		}
+		if priority != "" && priority != c.Priority {
+			fields["priority"], changes["priority"] = priority, priority
+		}
+		if len(labels) > 0 {
+			before, err := labelsOf(tx, id)
+			if err != nil {
+				return err
+			}
+			rows := make([]models.ConversationLabel, 0, len(labels))
+			for _, l := range labels {
+				if !slices.Contains(before, l) {
+					rows = append(rows, models.ConversationLabel{ConversationID: id, Label: models.CleanText(l), CreatedAt: now})
+				}
+			}
+			if len(rows) > 0 && len(before)+len(rows) <= models.MaxLabels {
+				if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+					return err
+				}
+				after, err := labelsOf(tx, id)
+				if err != nil {
+					return err
+				}
+				changes["labels"] = after
+			}
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		fields["updated_at"] = now
+		if err := tx.Model(&models.Conversation{}).Where("id = ?", id).Updates(fields).Error; err != nil {
+			return err
+		}
+		changed = true
+		return tx.Create(&models.Event{Type: models.EventTypeConversationUpdated, ConversationID: id,
+			Data: mustJSON(map[string]any{"id": models.ID(id), "changes": changes, "by": models.CleanText(by)}), CreatedAt: now}).Error
+	})
+	return changed && err == nil, err
+}
+
+// ContactLabels returns the labels on any of a contact's conversations,
+// sorted and distinct: what routing's contact_labels look at.
+func (s *Store) ContactLabels(ctx context.Context, contactID int64) ([]string, error) {
+	out := []string{}
+	err := s.DB.WithContext(ctx).Raw(`SELECT DISTINCT l.label FROM conversation_labels l JOIN conversations c ON c.id = l.conversation_id
+		WHERE c.contact_id = ? ORDER BY l.label`, contactID).Scan(&out).Error
+	return out, err
+}
