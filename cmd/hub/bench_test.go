@@ -30,7 +30,9 @@ import (
 //
 // Knobs (environment): BENCH_DURATION (default 10s), BENCH_CONNS (32),
 // BENCH_USERS (5000), BENCH_DB (sqlite|postgres; postgres uses the test
-// cluster), BENCH_SKIP_BASELINE (set it to profile the hub alone).
+// cluster), BENCH_SKIP_BASELINE (set it to profile the hub alone),
+// BENCH_ROUTING (set it to route every new conversation: default_team and
+// the sandbox's rules).
 func BenchmarkWebhookThroughput(b *testing.B) {
 	dur := envDuration("BENCH_DURATION", 10*time.Second)
 	conns := envInt("BENCH_CONNS", 32)
@@ -71,7 +73,11 @@ func BenchmarkWebhookThroughput(b *testing.B) {
 		dsn = pgDSN(b)
 	}
 	hl := listenLocal(b)
-	m := startHub(b, hl, telegramConfig(b, dir, hl.Addr().String(), fake.URL(), "webhook", driver, dsn))
+	cfgPath := telegramConfig(b, dir, hl.Addr().String(), fake.URL(), "webhook", driver, dsn)
+	if os.Getenv("BENCH_ROUTING") != "" { // every new conversation routed (to the default team)
+		appendConfig(b, cfgPath, "default_team: general\n"+sandboxRouting)
+	}
+	m := startHub(b, hl, cfgPath)
 	hub := load(b, m.URL()+"/webhooks/tg-main", e2eTGSecret, dur, conns, users)
 	stored := countInbound(b, m)
 	batch, commit := meanBatch(b, m.URL())

@@ -129,6 +129,19 @@ func TestE2ERoutingRules(t *testing.T) {
 	}
 }
 
+// appendConfig adds YAML at the end of a config file.
+func appendConfig(t testing.TB, path, yaml string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString(yaml)
+	if err := errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestE2ERoutingDefaultTeam: without a match, the default team and
 // priority normal; a match without a team also takes the default team.
 func TestE2ERoutingDefaultTeam(t *testing.T) {
@@ -136,11 +149,7 @@ func TestE2ERoutingDefaultTeam(t *testing.T) {
 	dir := t.TempDir()
 	l := listenLocal(t)
 	path := telegramConfig(t, dir, l.Addr().String(), fake.URL(), "webhook", "sqlite", filepath.Join(dir, "hub.db"))
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.WriteString(`default_team: general
+	appendConfig(t, path, `default_team: general
 routing:
   - name: fraud
     when: { keywords: [frozen] }
@@ -149,9 +158,6 @@ routing:
     when: { regex: '(?i)order\s*#?\d{4,}' }
     then: { priority: high }
 `)
-	if err := errors.Join(err, f.Close()); err != nil {
-		t.Fatal(err)
-	}
 	m := startHub(t, l, path)
 	api := adminClient(t, m)
 	wait.For(t, "setWebhook", func() bool { return fake.Webhook().URL == m.URL()+"/webhooks/tg-main" })
