@@ -332,11 +332,14 @@ func (b *botReaction) Handle(ctx context.Context, ev *models.Event, commit react
 		_, err := b.s.linkFollowUp(ctx, f, ev.ConversationID, commit)
 		return err
 	}
-	// Decide outside the transaction first: most customer messages need no
-	// answer (an agent has them), and the writer is shared with ingest. The
-	// transaction decides again, on what it reads.
-	if a, err := b.s.botAnswer(ctx, b.s.store, f, ev.ConversationID, false); err != nil || a == nil {
-		return err
+	// Decide outside the transaction first: most customer messages in a
+	// conversation under way need no answer (an agent has them), and the
+	// writer is shared with ingest. (A new conversation is always answered.)
+	// The transaction decides again, on what it reads.
+	if !f.NewConversation {
+		if a, err := b.s.botAnswer(ctx, b.s.store, f, ev.ConversationID, false); err != nil || a == nil {
+			return err
+		}
 	}
 	return commit(func(tx *store.Store) error {
 		a, err := b.s.botAnswer(ctx, tx, f, ev.ConversationID, true)

@@ -1,7 +1,10 @@
 package store
 
-// SQLBotState is the bot's per-message question, for the plan test.
-const SQLBotState = sqlBotState
+// The reactions' per-message questions, for the plan test.
+const (
+	SQLBotState      = sqlBotState
+	SQLQueuePosition = sqlQueuePosition
+)
 
 // SetLabelFewRows sets where the label filter changes its plan, for the
 // tests of both plans; the returned function restores it.

@@ -17,6 +17,24 @@ import (
 // already).
 func (s *Store) Handoff(ctx context.Context, convID int64, reason string) (changed bool, err error) {
 	now := s.Now().UTC()
+	ev := func() *models.Event {
+		return &models.Event{Type: models.EventTypeConversationHandoff, ConversationID: convID,
+			Data: mustJSON(map[string]any{"id": models.ID(convID), "handoff_at": now, "reason": reason}), CreatedAt: now}
+	}
+	if h, ok := s.hotTx(ctx); ok {
+		// In a reaction's transaction: prepared statements, no savepoint.
+		if err := s.lockEvents(s.DB); err != nil {
+			return false, err
+		}
+		res, err := h.stmt(&h.h.handoff).ExecContext(ctx, now, now, convID)
+		if err != nil {
+			return false, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return false, err
+		}
+		return true, h.insertEvent(ev())
+	}
 	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.lockEvents(tx); err != nil {
 			return err
@@ -27,8 +45,7 @@ func (s *Store) Handoff(ctx context.Context, convID int64, reason string) (chang
 			return res.Error
 		}
 		changed = true
-		return tx.Create(&models.Event{Type: models.EventTypeConversationHandoff, ConversationID: convID,
-			Data: mustJSON(map[string]any{"id": models.ID(convID), "handoff_at": now, "reason": reason}), CreatedAt: now}).Error
+		return tx.Create(ev()).Error
 	})
 	return changed, err
 }
@@ -51,15 +68,7 @@ type BotState struct {
 // prepared once, inside a reaction's transaction), not a row load and a
 // count.
 func (s *Store) BotState(ctx context.Context, convID int64) (BotState, error) {
-	var row *sql.Row
-	switch tx, ok := s.DB.Statement.ConnPool.(*sql.Tx); {
-	case ok && s.hot.botState != nil:
-		row = tx.StmtContext(ctx, s.hot.botState).QueryRowContext(ctx, convID)
-	case !ok && s.hot.readBotState != nil:
-		row = s.hot.readBotState.QueryRowContext(ctx, convID)
-	default:
-		row = s.Read.WithContext(ctx).Raw(sqlBotState, convID).Row()
-	}
+	row := s.queryRow(ctx, s.hot.botState, s.hot.readBotState, sqlBotState, convID)
 	var b BotState
 	if err := row.Scan(&b.Status, &b.HandedOff, &b.LastFAQ, &b.HumanReplied); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -83,28 +92,14 @@ const queueWaiting = "status <> 'resolved' AND handoff_at IS NOT NULL AND COALES
 // QueuePosition is a conversation's place in the human queue (1 is next),
 // or 0 when it is not waiting for a human (no handoff, assigned, resolved).
 func (s *Store) QueuePosition(ctx context.Context, convID int64) (int, error) {
-	var c models.Conversation
-	if err := s.Read.WithContext(ctx).Take(&c, convID).Error; err != nil {
+	var pos int
+	if err := s.queryRow(ctx, s.hot.queuePos, s.hot.readQueuePos, sqlQueuePosition, convID).Scan(&pos); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, notFound("conversation", convID)
+		}
 		return 0, err
 	}
-	return s.queuePosition(ctx, &c)
-}
-
-func (s *Store) queuePosition(ctx context.Context, c *models.Conversation) (int, error) {
-	if c.HandoffAt == nil || c.Assignee != "" || c.Status == models.StatusResolved {
-		return 0, nil
-	}
-	// Two counts over the queue's partial index (idx_conversations_queue):
-	// those handed over earlier, and those at the same instant up to this
-	// one. An OR of both would not use the index.
-	var before, same int64
-	if err := s.Read.WithContext(ctx).Model(&models.Conversation{}).Where(queueWaiting).
-		Where("handoff_at < ?", *c.HandoffAt).Count(&before).Error; err != nil {
-		return 0, err
-	}
-	err := s.Read.WithContext(ctx).Model(&models.Conversation{}).Where(queueWaiting).
-		Where("handoff_at = ? AND id <= ?", *c.HandoffAt, c.ID).Count(&same).Error
-	return int(before + same), err
+	return pos, nil
 }
 
 // queuePositions gives the queue position of each conversation of convs

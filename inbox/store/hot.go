@@ -46,8 +46,22 @@ const (
 	sqlBotState = `SELECT c.status, c.handoff_at IS NOT NULL, COALESCE(c.last_faq, ''),
 	EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND ` + agentReply + `)
 FROM conversations c WHERE c.id = ?`
+	// sqlQueuePosition is a conversation's place in the human queue (0 when
+	// it does not wait for a human): two counts over the queue's partial
+	// index (idx_conversations_queue), those handed over earlier and those at
+	// the same instant up to this one (an OR of both would not use it).
+	sqlQueuePosition = `SELECT CASE WHEN c.handoff_at IS NULL OR COALESCE(c.assignee, '') <> '' OR c.status = 'resolved' THEN 0 ELSE
+	(SELECT COUNT(*) FROM conversations q WHERE ` + queueWaitingQ + ` AND q.handoff_at < c.handoff_at) +
+	(SELECT COUNT(*) FROM conversations q WHERE ` + queueWaitingQ + ` AND q.handoff_at = c.handoff_at AND q.id <= c.id) END
+FROM conversations c WHERE c.id = ?`
+	queueWaitingQ = `q.status <> 'resolved' AND q.handoff_at IS NOT NULL AND COALESCE(q.assignee, '') = ''`
+	// sqlTouchAny bumps a conversation's activity whatever its status (an
+	// outbound message: AddMessage).
+	sqlTouchAny = `UPDATE conversations SET last_message_at = ?, updated_at = ? WHERE id = ?`
+	// sqlHandoff puts a conversation in the human queue, once (Handoff).
+	sqlHandoff = `UPDATE conversations SET handoff_at = ?, updated_at = ? WHERE id = ? AND handoff_at IS NULL`
 	// agentReply is an agent's reply (not a note) in messages m, spelled as
-	// the partial index idx_messages_agent_replies is (migration 00010), so
+	// the partial index idx_messages_agent_replies is (migration 00010_reaction_indexes), so
 	// that SQLite uses it.
 	agentReply          = `m.sender_type = 'agent' AND m.private = false`
 	agentReplyUnaliased = `sender_type = 'agent' AND private = false`
@@ -60,9 +74,10 @@ type hotStmts struct {
 	// evts[n] inserts n events in one statement (n ≥ 2).
 	evts                                                 [maxEventsPerStmt + 1]*sql.Stmt
 	findIdent, activeConv, newContact, newIdent, newConv *sql.Stmt
-	// botState reads in a transaction (the writer's connection);
-	// readBotState on the read pool.
-	botState, readBotState *sql.Stmt
+	// Reactions' questions, prepared for a transaction (the writer's
+	// connection) and for the read pool.
+	botState, readBotState, queuePos, readQueuePos *sql.Stmt
+	touchAny, handoff                              *sql.Stmt
 }
 
 // rebind turns ? placeholders into PostgreSQL's $n.
@@ -110,7 +125,8 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		{&s.hot.findIdent, sqlFindIdentity}, {&s.hot.activeConv, sqlActiveConv}, {&s.hot.newContact, newContact},
 		{&s.hot.newIdent, newIdent}, {&s.hot.newConv, newConv}, {&s.hot.evt, sqlInsertEvt},
 		{&s.hot.touchConv, sqlTouchConv}, {&s.hot.reopen, sqlReopenConv}, {&s.hot.touchIdent, sqlTouchIdent},
-		{&s.hot.reachable, sqlReachable}, {&s.hot.botState, sqlBotState}} {
+		{&s.hot.reachable, sqlReachable}, {&s.hot.botState, sqlBotState}, {&s.hot.queuePos, sqlQueuePosition},
+		{&s.hot.touchAny, sqlTouchAny}, {&s.hot.handoff, sqlHandoff}} {
 		if *p.dst, err = db.PrepareContext(ctx, rebind(s.Driver, p.q)); err != nil {
 			return fmt.Errorf("prepare %q: %w", p.q, err)
 		}
@@ -119,8 +135,13 @@ func (s *Store) prepareHot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.hot.readBotState, err = read.PrepareContext(ctx, rebind(s.Driver, sqlBotState)); err != nil {
-		return fmt.Errorf("prepare %q: %w", sqlBotState, err)
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{{&s.hot.readBotState, sqlBotState}, {&s.hot.readQueuePos, sqlQueuePosition}} {
+		if *p.dst, err = read.PrepareContext(ctx, rebind(s.Driver, p.q)); err != nil {
+			return fmt.Errorf("prepare %q: %w", p.q, err)
+		}
 	}
 	return nil
 }
@@ -216,6 +237,29 @@ func (t *hotTx) newCustomer(in *models.Inbound, now time.Time) (identityRef, err
 // newConversation opens a conversation for a contact.
 func (t *hotTx) newConversation(contactID int64, subject string, now time.Time) (int64, error) {
 	return t.insertID(&t.h.newConv, contactID, subject, now, now, now)
+}
+
+// queryRow runs one of the reactions' prepared questions: in s's
+// transaction when s is one, else on the read pool; q is the SQL to run
+// when the statements are not prepared.
+func (s *Store) queryRow(ctx context.Context, inTx, onRead *sql.Stmt, q string, args ...any) *sql.Row {
+	switch tx, ok := s.DB.Statement.ConnPool.(*sql.Tx); {
+	case ok && inTx != nil:
+		return tx.StmtContext(ctx, inTx).QueryRowContext(ctx, args...)
+	case !ok && onRead != nil:
+		return onRead.QueryRowContext(ctx, args...)
+	}
+	return s.Read.WithContext(ctx).Raw(q, args...).Row()
+}
+
+// hotTx returns the prepared statements bound to s's transaction, if s is
+// one and they are prepared.
+func (s *Store) hotTx(ctx context.Context) (*hotTx, bool) {
+	tx, ok := s.DB.Statement.ConnPool.(*sql.Tx)
+	if !ok || s.hot.msg == nil {
+		return nil, false
+	}
+	return &hotTx{ctx: ctx, tx: tx, h: &s.hot, bound: make(map[**sql.Stmt]*sql.Stmt, 4)}, true
 }
 
 func (t *hotTx) insertMessage(m *models.Message) error {
@@ -323,7 +367,7 @@ func (h *hotStmts) close() {
 		}
 	}
 	for _, st := range []*sql.Stmt{h.dup, h.msg, h.in, h.evt, h.touchConv, h.reopen, h.touchIdent, h.reachable,
-		h.findIdent, h.activeConv, h.newContact, h.newIdent, h.newConv, h.botState, h.readBotState} {
+		h.findIdent, h.activeConv, h.newContact, h.newIdent, h.newConv, h.botState, h.readBotState, h.queuePos, h.readQueuePos, h.touchAny, h.handoff} {
 		if st != nil {
 			st.Close()
 		}

@@ -20,7 +20,8 @@ func TestPerMessageQueriesUseTheirIndexes(t *testing.T) {
 	}
 	defer s.Close()
 	for _, q := range []struct{ name, sql, index string }{
-		{"bot state", store.SQLBotState, "idx_messages_agent_replies"},
+		{"bot state", store.SQLBotState, "COVERING INDEX idx_messages_agent_replies"},
+		{"queue position", store.SQLQueuePosition, "COVERING INDEX idx_conversations_queue"},
 	} {
 		rows, err := s.DB.WithContext(ctx).Raw("EXPLAIN QUERY PLAN "+q.sql, 1).Rows()
 		if err != nil {
@@ -38,6 +39,8 @@ func TestPerMessageQueriesUseTheirIndexes(t *testing.T) {
 		rows.Close()
 		if p := strings.Join(plan, "; "); !strings.Contains(p, q.index) {
 			t.Errorf("%s: plan %q does not use %s", q.name, p, q.index)
+		} else {
+			t.Logf("%s: %s", q.name, p)
 		}
 	}
 }

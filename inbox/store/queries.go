@@ -293,6 +293,21 @@ func (s *Store) AddMessage(ctx context.Context, m *models.Message) error {
 	m.CreatedAt = now
 	m.Text, m.SenderName, m.SenderID = models.CleanText(m.Text), models.CleanText(m.SenderName), models.CleanText(m.SenderID)
 	m.Attachments, m.Buttons = models.CleanText(m.Attachments), models.CleanText(m.Buttons)
+	if h, ok := s.hotTx(ctx); ok {
+		// In a transaction already (a reaction's): the prepared statements
+		// of the hot path, no savepoint.
+		if err := s.lockEvents(s.DB); err != nil {
+			return err
+		}
+		if err := h.insertMessage(m); err != nil {
+			return err
+		}
+		if _, err := h.stmt(&h.h.touchAny).ExecContext(ctx, now, now, m.ConversationID); err != nil {
+			return err
+		}
+		return h.insertEvent(&models.Event{Type: models.EventTypeMessageCreated, ConversationID: m.ConversationID,
+			Data: mustJSON(m.View()), CreatedAt: now})
+	}
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.lockEvents(tx); err != nil {
 			return err
