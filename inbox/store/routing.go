@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"slices"
 
@@ -20,7 +21,7 @@ import (
 func (s *Store) Route(ctx context.Context, id int64, team, priority string, labels []string, by string) (bool, error) {
 	now := s.Now().UTC()
 	changed := false
-	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	body := func(tx *gorm.DB) error {
 		if err := s.lockEvents(tx); err != nil {
 			return err
 		}
@@ -73,7 +74,13 @@ func (s *Store) Route(ctx context.Context, id int64, team, priority string, labe
 		changed = true
 		return tx.Create(&models.Event{Type: models.EventTypeConversationUpdated, ConversationID: id,
 			Data: mustJSON(map[string]any{"id": models.ID(id), "changes": changes, "by": models.CleanText(by)}), CreatedAt: now}).Error
-	})
+	}
+	var err error
+	if _, ok := s.DB.Statement.ConnPool.(*sql.Tx); ok {
+		err = body(s.DB.WithContext(ctx)) // in a reaction's transaction: no savepoint
+	} else {
+		err = s.DB.WithContext(ctx).Transaction(body)
+	}
 	return changed && err == nil, err
 }
 

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -78,6 +79,31 @@ func TestRouteConversation(t *testing.T) {
 			t.Fatalf("unknown Route: %v %v", changed, err)
 		}
 
+		// In a reaction's transaction (no savepoint): kept with it, or
+		// rolled back with it.
+		d := ingest(t, s, inbound("4", "4:1", "invoice"))[0].ConversationID
+		errRollback := errors.New("rolled back")
+		if err := s.Tx(ctx, func(tx *store.Store) error {
+			if changed, err := tx.Route(ctx, d, "billing", "", nil, "routing:invoices"); err != nil || !changed {
+				t.Fatalf("Route in a transaction: %v %v", changed, err)
+			}
+			return errRollback
+		}); !errors.Is(err, errRollback) {
+			t.Fatal(err)
+		}
+		if v, _ := s.GetConversation(ctx, d); v.Team != nil || len(routedEvents(t, s, d)) != 0 {
+			t.Fatalf("a rolled-back route was kept: %+v", v)
+		}
+		if err := s.Tx(ctx, func(tx *store.Store) error {
+			_, err := tx.Route(ctx, d, "billing", "", nil, "routing:invoices")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := s.GetConversation(ctx, d); v.Team == nil || *v.Team != "billing" || len(routedEvents(t, s, d)) != 1 {
+			t.Fatalf("route in a transaction: %+v", v)
+		}
+
 		// The contact's labels are those of all its conversations; the
 		// list filters by priority.
 		if _, err := s.UpdateLabels(ctx, b, []string{"vip"}, nil, "ana"); err != nil {
@@ -94,7 +120,7 @@ func TestRouteConversation(t *testing.T) {
 		if got, err := s.ContactLabels(ctx, contact); err != nil || !slices.Equal(got, []string{"vip"}) {
 			t.Fatalf("ContactLabels = %v %v", got, err)
 		}
-		for prio, want := range map[string]int{"urgent": 1, "normal": 2, "low": 0} {
+		for prio, want := range map[string]int{"urgent": 1, "normal": 3, "low": 0} {
 			got, _, err := s.ListConversations(ctx, models.ConversationFilter{Priority: prio})
 			if err != nil || len(got) != want {
 				t.Errorf("priority=%s: %d conversations (%v), want %d", prio, len(got), err, want)
