@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 
 	"github.com/tongdao/hub/inbox/react"
@@ -14,7 +15,9 @@ import (
 // (inbox/routing) on its opening message set its team, priority and
 // labels, in the reaction's commit, with a conversation.updated event whose
 // "by" names the rule ("routing:fraud"). A customer who writes again after
-// their ticket was resolved opens a new conversation, routed again. It
+// their ticket was resolved opens a new conversation, routed again; a
+// conversation an agent sets open again is routed again on its opening
+// message (a team it has stays). It
 // writes to the database only, so the runner takes a round of new
 // conversations in one transaction.
 type routingReaction struct {
@@ -27,8 +30,10 @@ var (
 	_ react.Batcher  = (*routingReaction)(nil)
 )
 
-func (*routingReaction) Name() string               { return "routing" }
-func (*routingReaction) Types() []string            { return []string{models.EventTypeMessageCreated} }
+func (*routingReaction) Name() string { return "routing" }
+func (*routingReaction) Types() []string {
+	return []string{models.EventTypeMessageCreated, models.EventTypeConversationUpdated}
+}
 func (*routingReaction) InBatch(*models.Event) bool { return true }
 
 // newConversationMark is how the facts of an inbound that opened a
@@ -37,6 +42,9 @@ func (*routingReaction) InBatch(*models.Event) bool { return true }
 const newConversationMark = `"new_conversation":true`
 
 func (r *routingReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
+	if ev.Type == models.EventTypeConversationUpdated {
+		return r.reopened(ctx, ev, commit)
+	}
 	if ev.ConversationID == 0 || !strings.Contains(ev.Detail, newConversationMark) {
 		return nil
 	}
@@ -60,6 +68,43 @@ func (r *routingReaction) Handle(ctx context.Context, ev *models.Event, commit r
 		}
 		d := r.table.Route(m)
 		_, err := tx.Route(ctx, ev.ConversationID, d.Team, d.Priority, d.Labels, d.By())
+		return err
+	})
+}
+
+// reopenMark is how a change of status to open reads in an update's JSON.
+const reopenMark = `"status":"open"`
+
+// reopened routes again a conversation an agent reopened, on its opening
+// message: a team it has stays, the rule's priority and labels apply.
+func (r *routingReaction) reopened(ctx context.Context, ev *models.Event, commit react.Commit) error {
+	if ev.ConversationID == 0 || !strings.Contains(ev.Data, reopenMark) {
+		return nil
+	}
+	var d struct {
+		Changes struct {
+			Status string `json:"status"`
+		} `json:"changes"`
+	}
+	if err := json.Unmarshal([]byte(ev.Data), &d); err != nil || d.Changes.Status != models.StatusOpen {
+		return nil
+	}
+	return commit(func(tx *store.Store) error {
+		o, ok, err := tx.OpeningMessage(ctx, ev.ConversationID)
+		if err != nil || !ok {
+			return err
+		}
+		m := routing.Message{Connector: o.Connector, Channel: o.Channel, Language: o.Language, Text: o.Text}
+		if m.Language == "" {
+			m.Language, _ = r.s.texts.Language("", o.Text)
+		}
+		if r.table.NeedsContactLabels() {
+			if m.ContactLabels, err = tx.ContactLabels(ctx, o.ContactID); err != nil {
+				return err
+			}
+		}
+		dec := r.table.Route(m)
+		_, err = tx.Route(ctx, ev.ConversationID, dec.Team, dec.Priority, dec.Labels, dec.By())
 		return err
 	})
 }

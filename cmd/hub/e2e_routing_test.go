@@ -127,6 +127,18 @@ func TestE2ERoutingRules(t *testing.T) {
 	if by := routedBy(t, e.sb.Main, fraud.ID); strings.Join(by, ",") != "routing:fraud,"+sandboxAdminName {
 		t.Fatalf("fraud conversation updated by %v", by)
 	}
+
+	// An agent reopens a resolved conversation whose team was cleared: it
+	// is routed again on its opening message.
+	e.api.json("POST", "/api/v1/conversations/"+invoice.ID+"/assign", map[string]any{"team": nil}, nil)
+	e.api.json("POST", "/api/v1/conversations/"+invoice.ID+"/status", map[string]string{"status": "resolved"}, nil)
+	waitRouted(t, e.api, invoice.ID, "", "normal", "")
+	e.api.json("POST", "/api/v1/conversations/"+invoice.ID+"/status", map[string]string{"status": "open"}, nil)
+	waitRouted(t, e.api, invoice.ID, "billing", "normal", "")
+	admin := sandboxAdminName
+	if by := routedBy(t, e.sb.Main, invoice.ID); strings.Join(by, ",") != "routing:invoices,"+admin+","+admin+","+admin+",routing:invoices" {
+		t.Fatalf("invoice conversation updated by %v", by)
+	}
 }
 
 // appendConfig adds YAML at the end of a config file.

@@ -92,3 +92,32 @@ func (s *Store) ContactLabels(ctx context.Context, contactID int64) ([]string, e
 		WHERE c.contact_id = ? ORDER BY l.label`, contactID).Scan(&out).Error
 	return out, err
 }
+
+// Opening is a conversation's opening message as routing sees it: the
+// customer's first message, its connector and channel, the language of the
+// identity that wrote it.
+type Opening struct {
+	Connector, Channel, Language, Text string
+	ContactID                          int64
+}
+
+// OpeningMessage returns a conversation's opening message; ok is false
+// when it has no customer message.
+func (s *Store) OpeningMessage(ctx context.Context, convID int64) (o Opening, ok bool, err error) {
+	rows, err := s.DB.WithContext(ctx).Raw(`SELECT m.connector, m.channel, COALESCE(i.language, ''), m.text, c.contact_id
+		FROM messages m JOIN conversations c ON c.id = m.conversation_id LEFT JOIN identities i ON i.id = m.identity_id
+		WHERE m.conversation_id = ? AND m.direction = ? AND m.sender_type = ? ORDER BY m.id LIMIT 1`,
+		convID, models.DirectionIn, models.SenderCustomer).Rows()
+	if err != nil {
+		return o, false, err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var conn, ch, text sql.NullString
+		if err := rows.Scan(&conn, &ch, &o.Language, &text, &o.ContactID); err != nil {
+			return o, false, err
+		}
+		o.Connector, o.Channel, o.Text, ok = conn.String, ch.String, text.String, true
+	}
+	return o, ok, rows.Err()
+}

@@ -79,6 +79,15 @@ func TestRouteConversation(t *testing.T) {
 			t.Fatalf("unknown Route: %v %v", changed, err)
 		}
 
+		// The opening message is the customer's first.
+		ingest(t, s, inbound("1", "1:2", "and another thing"))
+		if o, ok, err := s.OpeningMessage(ctx, a); err != nil || !ok || o.Text != "my account is frozen" || o.Connector != "tg-main" || o.Channel != models.ChannelTelegram {
+			t.Fatalf("OpeningMessage = %+v %v %v", o, ok, err)
+		}
+		if _, ok, err := s.OpeningMessage(ctx, 9999); err != nil || ok {
+			t.Fatalf("OpeningMessage of nothing: %v %v", ok, err)
+		}
+
 		// In a reaction's transaction (no savepoint): kept with it, or
 		// rolled back with it.
 		d := ingest(t, s, inbound("4", "4:1", "invoice"))[0].ConversationID
