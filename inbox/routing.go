@@ -90,6 +90,11 @@ func (r *routingReaction) reopened(ctx context.Context, ev *models.Event, commit
 		return nil
 	}
 	return commit(func(tx *store.Store) error {
+		// Only a resolved conversation opened again is routed again (not
+		// one back from pending or snoozed).
+		if was, err := tx.StatusBefore(ctx, ev.ConversationID, ev.ID); err != nil || was != models.StatusResolved {
+			return err
+		}
 		o, ok, err := tx.OpeningMessage(ctx, ev.ConversationID)
 		if err != nil || !ok {
 			return err

@@ -139,6 +139,15 @@ func TestE2ERoutingRules(t *testing.T) {
 	if by := routedBy(t, e.sb.Main, invoice.ID); strings.Join(by, ",") != "routing:invoices,"+admin+","+admin+","+admin+",routing:invoices" {
 		t.Fatalf("invoice conversation updated by %v", by)
 	}
+	// Back from pending is no reopen: not routed again. The sentinel: a
+	// later new conversation, routed after it.
+	e.api.json("POST", "/api/v1/conversations/"+invoice.ID+"/assign", map[string]any{"team": nil}, nil)
+	e.api.json("POST", "/api/v1/conversations/"+invoice.ID+"/status", map[string]string{"status": "pending"}, nil)
+	e.api.json("POST", "/api/v1/conversations/"+invoice.ID+"/status", map[string]string{"status": "open"}, nil)
+	gus := tgfake.User{ID: 7405, FirstName: "Gus", LanguageCode: "en"}
+	e.tgFirst(t, gus, "fraud alert")
+	waitRouted(t, e.api, e.conversationWith(t, "7405").ID, "risk", "urgent", "fraud")
+	waitRouted(t, e.api, invoice.ID, "", "normal", "")
 }
 
 // appendConfig adds YAML at the end of a config file.

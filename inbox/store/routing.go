@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"slices"
 
@@ -120,4 +121,21 @@ func (s *Store) OpeningMessage(ctx context.Context, convID int64) (o Opening, ok
 		o.Connector, o.Channel, o.Text, ok = conn.String, ch.String, text.String, true
 	}
 	return o, ok, rows.Err()
+}
+
+// StatusBefore returns the status a conversation's last status change
+// before the event before set ("" when none did: it opened then).
+func (s *Store) StatusBefore(ctx context.Context, convID, before int64) (string, error) {
+	var data []string
+	if err := s.DB.WithContext(ctx).Model(&models.Event{}).Where(`conversation_id = ? AND type = ? AND id < ? AND data LIKE '%"status":%'`,
+		convID, models.EventTypeConversationUpdated, before).Order("id DESC").Limit(1).Pluck("data", &data).Error; err != nil || len(data) == 0 {
+		return "", err
+	}
+	var d struct {
+		Changes struct {
+			Status string `json:"status"`
+		} `json:"changes"`
+	}
+	_ = json.Unmarshal([]byte(data[0]), &d) // written by the store: valid
+	return d.Changes.Status, nil
 }

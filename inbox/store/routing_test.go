@@ -79,6 +79,13 @@ func TestRouteConversation(t *testing.T) {
 			t.Fatalf("unknown Route: %v %v", changed, err)
 		}
 
+		// The status before an event: the last status change before it.
+		if was, err := s.StatusBefore(ctx, b, 1<<40); err != nil || was != models.StatusResolved {
+			t.Fatalf("StatusBefore = %q %v, want resolved", was, err)
+		}
+		if was, err := s.StatusBefore(ctx, a, 1<<40); err != nil || was != "" {
+			t.Fatalf("StatusBefore without a change = %q %v", was, err)
+		}
 		// The opening message is the customer's first.
 		ingest(t, s, inbound("1", "1:2", "and another thing"))
 		if o, ok, err := s.OpeningMessage(ctx, a); err != nil || !ok || o.Text != "my account is frozen" || o.Connector != "tg-main" || o.Channel != models.ChannelTelegram {
