@@ -454,9 +454,9 @@ func TestOutboxLeaseIsRenewedWhileASendIsInFlight(t *testing.T) {
 		t.Fatalf("another replica took a message in flight: %d %v %v", n, err, other.texts())
 	}
 	close(release)
-	wait.For(t, "delivered", func() bool { return len(f.tg.texts()) == 1 })
-	if m := f.stored(t, id); m.DeliveryStatus != models.DeliverySent || m.Attempts != 1 {
-		t.Fatalf("after the slow send: %s, %d attempts", m.DeliveryStatus, m.Attempts)
+	wait.For(t, "delivered", func() bool { return f.stored(t, id).DeliveryStatus == models.DeliverySent })
+	if m := f.stored(t, id); m.Attempts != 1 || len(f.tg.texts()) != 1 {
+		t.Fatalf("after the slow send: %d attempts, sent %v", m.Attempts, f.tg.texts())
 	}
 
 	// A crash mid-send: the lease was taken and never renewed nor finished.
