@@ -63,17 +63,26 @@ type Config struct {
 	// BusinessHours are when agents work (optional: without it agents are
 	// always in). Outside them the bot says when agents are back.
 	BusinessHours *hours.Config `yaml:"business_hours"`
+	// SLA are the service-level policies, one per priority: how long a
+	// first response, a next response and the resolution may take, counted
+	// in business hours, and whom a breach escalates to.
+	SLA []SLAPolicy `yaml:"sla"`
 	// Media configures how the hub fetches files agents attach by URL.
 	Media Media `yaml:"media"`
 	// Monitoring protects /metrics and the detail of /readyz, and says how
 	// long a connector may go without progress before the hub is not ready.
 	Monitoring Monitoring `yaml:"monitoring"`
-	// DefaultTeam takes the conversations no routing rule sends to a team
-	// (optional).
+
+	// Agents and teams (teams.go).
+	// Teams are the agents' teams: members (API token names), capacity and
+	// optional business hours.
+	Teams []Team `yaml:"teams"`
+	// DefaultTeam is the team of conversations no routing rule places
+	// (optional; must name a team).
 	DefaultTeam string `yaml:"default_team"`
 	// Routing are the rules that route each new conversation, in order: the
 	// first whose conditions all match the opening message sets its team,
-	// priority and labels.
+	// priority and labels (routing.go).
 	Routing []routing.Rule `yaml:"routing"`
 
 	file string

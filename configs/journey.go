@@ -109,20 +109,7 @@ func (c *Config) buildHours() (*hours.Calendar, Problems) {
 	if c.BusinessHours == nil {
 		return nil, nil
 	}
-	cal, err := hours.New(*c.BusinessHours)
-	if err == nil {
-		return cal, nil
-	}
-	var ps Problems
-	for _, e := range unjoin(err) {
-		var p *hours.Problem
-		if errors.As(e, &p) {
-			ps = append(ps, Problem{Path: "business_hours." + p.Path, Message: p.Message})
-		} else {
-			ps = append(ps, Problem{Path: "business_hours", Message: e.Error()})
-		}
-	}
-	return nil, ps
+	return buildCalendar(*c.BusinessHours, "business_hours")
 }
 
 func unjoin(err error) []error {

@@ -1,10 +1,6 @@
 package configs
 
 import (
-	"fmt"
-	"slices"
-	"strings"
-
 	"github.com/tongdao/hub/inbox/routing"
 )
 
@@ -17,15 +13,12 @@ func (c *Config) RoutingTable() (*routing.Table, error) {
 	return routing.New(c.Routing, c.DefaultTeam)
 }
 
-// checkRouting lists the problems of routing and default_team; team names
-// must be configured teams when teams are configured.
+// checkRouting lists the problems of routing (checkTeams those of
+// default_team); team names must be configured teams when teams are
+// configured.
 func (c *Config) checkRouting() Problems {
 	var ps Problems
-	teams := c.routingTeams()
-	if t := c.DefaultTeam; t != "" && teams != nil && !slices.Contains(teams, t) {
-		ps = append(ps, Problem{Path: "default_team", Message: fmt.Sprintf("unknown team %q (teams: %s)", t, strings.Join(teams, ", "))})
-	}
-	for _, p := range routing.Check(c.Routing, teams) {
+	for _, p := range routing.Check(c.Routing, c.routingTeams()) {
 		ps = append(ps, Problem{Path: "routing" + p.Path, Message: p.Message})
 	}
 	return ps
@@ -34,5 +27,12 @@ func (c *Config) checkRouting() Problems {
 // routingTeams are the configured teams' names, or nil when no teams are
 // configured (any team name goes).
 func (c *Config) routingTeams() []string {
-	return nil
+	if len(c.Teams) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(c.Teams))
+	for _, t := range c.Teams {
+		names = append(names, t.Name)
+	}
+	return names
 }

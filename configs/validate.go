@@ -78,6 +78,9 @@ func Validate(c *Config) error {
 	ps = append(ps, fps...)
 	_, hps := c.buildHours()
 	ps = append(ps, hps...)
+	_, sps := c.buildSLA()
+	ps = append(ps, sps...)
+	ps = append(ps, c.checkTeams()...)
 	ps = append(ps, c.checkRouting()...)
 	if t := c.Media.FetchTimeout; t != 0 && (t < time.Second || t > 2*time.Minute) {
 		add("media.fetch_timeout", "%s is out of range: use 1s to 2m", t)

@@ -40,6 +40,12 @@ type answer struct {
 func (s *Service) botAnswer(ctx context.Context, st *store.Store, f *models.InboundFacts, conv int64, write bool) (*answer, error) {
 	in := &f.Inbound
 	langs := s.langs(in.Connector, in.From.Language, in.Text)
+	if conv != 0 {
+		// The answers to a rating prompt (see csat.go).
+		if a, ok, err := s.csatAnswer(ctx, st, f, conv, langs, write); ok || err != nil {
+			return a, err
+		}
+	}
 	switch {
 	case in.Kind == models.KindEvent && in.Event == models.EventSubscribe,
 		in.Command == "start" && (f.NewContact || f.NewConversation) && in.Payload == "":

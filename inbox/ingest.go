@@ -27,7 +27,7 @@ func (s *Service) Ingest(ctx context.Context, in models.Inbound) (models.IngestR
 	if err := validateInbound(&in); err != nil {
 		return models.IngestResult{}, err
 	}
-	r := &ingestReq{item: store.IngestItem{In: in, UnreachableReason: unreachableReason(&in)}, done: make(chan struct{})}
+	r := &ingestReq{item: store.IngestItem{In: in, UnreachableReason: unreachableReason(&in), Feedback: feedbackStages(&in)}, done: make(chan struct{})}
 	queued := time.Now() // a measurement for the metrics, not business time
 	select {
 	case s.ingestQ <- r:

@@ -39,6 +39,7 @@ import (
 	"github.com/tongdao/hub/inbox/hours"
 	"github.com/tongdao/hub/inbox/react"
 	"github.com/tongdao/hub/inbox/routing"
+	"github.com/tongdao/hub/inbox/sla"
 	"github.com/tongdao/hub/inbox/store"
 	"github.com/tongdao/hub/inbox/texts"
 	"github.com/tongdao/hub/models"
@@ -98,9 +99,25 @@ type Options struct {
 	// Routing are the routing rules and default team of new conversations
 	// (nil or empty: conversations stay without team, priority normal).
 	Routing *routing.Table
+	// SLA are the service-level policies (nil: no SLA clocks).
+	SLA *sla.Policies
+	// SLAEvery is how often the SLA clocks are checked for warnings and
+	// breaches (default 5 s).
+	SLAEvery time.Duration
 	// ReactionLease is how long a replica owns a reaction without renewing
 	// (default 20 s).
 	ReactionLease time.Duration
+
+	// Agents and teams (agents.go).
+	// Teams are the configured teams (SetTeams replaces them).
+	Teams []models.Team
+	// PresenceTTL is how long an event stream counts as live without a
+	// refresh (default 45 s; refreshed every third of it): an agent whose
+	// streams all ended is offline after about this long.
+	PresenceTTL time.Duration
+	// PresenceSweep is how often expired streams are looked for (default
+	// 10 s).
+	PresenceSweep time.Duration
 }
 
 // Service is the inbox.
@@ -133,9 +150,11 @@ type Service struct {
 	touchMu sync.Mutex
 	touched map[int64]time.Time
 
-	texts *texts.Catalog
-	faq   *faq.Index
-	hours *hours.Calendar
+	texts    *texts.Catalog
+	faq      *faq.Index
+	hours    *hours.Calendar
+	sla      *sla.Policies
+	slaEvery time.Duration
 
 	// estimate caches the wait estimate quoted at each handoff.
 	estimate struct {
@@ -147,6 +166,11 @@ type Service struct {
 
 	runner    *react.Runner
 	reactions []react.Reaction
+
+	// Agents and teams (agents.go).
+	teams         atomic.Pointer[[]models.Team]
+	presenceTTL   time.Duration
+	presenceSweep time.Duration
 
 	m metrics
 }
@@ -167,6 +191,7 @@ func New(o Options) *Service {
 		ingestQ:     make(chan *ingestReq, 4096), stop: make(chan struct{}), done: make(chan struct{}),
 		notifyCh: make(chan struct{}), outboxWake: make(chan struct{}, 1), touched: map[int64]time.Time{},
 		reminderEvery: o.ReminderInterval, texts: o.Texts, faq: o.FAQ, hours: o.Hours,
+		sla: o.SLA, slaEvery: cmp.Or(o.SLAEvery, 5*time.Second),
 	}
 	s.SetConnectors(ConnectorInfo{ReplyWindows: o.ReplyWindows, Handoffs: o.Handoffs, Titles: o.Titles,
 		FallbackLanguages: o.FallbackLanguages})
@@ -176,6 +201,9 @@ func New(o Options) *Service {
 	if s.reminderEvery <= 0 {
 		s.reminderEvery = 5 * time.Minute
 	}
+	s.SetTeams(o.Teams)
+	s.presenceTTL = cmp.Or(o.PresenceTTL, defaultPresenceTTL)
+	s.presenceSweep = cmp.Or(o.PresenceSweep, defaultPresenceSweep)
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -203,7 +231,7 @@ func New(o Options) *Service {
 		}}
 	// Every feature that reacts to what happened is a reaction here, never
 	// code inside ingest.
-	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}}
+	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}, csatReaction{s}, slaReaction{s}}
 	if !o.Routing.Empty() {
 		s.reactions = append(s.reactions, &routingReaction{s: s, table: o.Routing})
 	}
@@ -350,6 +378,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (models.Actor,
 func (s *Service) CreateToken(ctx context.Context, name, role string) (string, error) {
 	plain, _, err := s.store.CreateToken(ctx, name, role)
 	return plain, err
+}
+
+// CountViews counts the conversations of each work queue for agent me.
+func (s *Service) CountViews(ctx context.Context, me string) (models.ViewsView, error) {
+	return s.store.CountViews(ctx, me)
 }
 
 // ListConversations lists the inbox.

@@ -359,18 +359,23 @@ func TestReplicasShareEvents(t *testing.T) {
 	}
 }
 
-// runOutbox runs the fixture's outbox until the test ends.
-func (f *fixture) runOutbox(t *testing.T) {
+// inBackground runs fn until the test ends.
+func inBackground(t *testing.T, fn func(ctx context.Context)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		f.svc.RunOutbox(ctx)
+		fn(ctx)
 	}()
 	t.Cleanup(func() {
 		cancel()
 		<-done
 	})
+}
+
+// runOutbox runs the fixture's outbox until the test ends.
+func (f *fixture) runOutbox(t *testing.T) {
+	inBackground(t, func(ctx context.Context) { f.svc.RunOutbox(ctx) })
 }
 
 func (f *fixture) reply(t *testing.T, conv int64, text string) int64 {

@@ -18,9 +18,12 @@ type ConversationView struct {
 	CreatedAt     time.Time   `json:"created_at"`
 	UpdatedAt     time.Time   `json:"updated_at"`
 	ResolvedAt    *time.Time  `json:"resolved_at"`
-	// SLA due times; null until SLA policies exist.
+	// SLA due times of the running clocks (null when none runs), and the
+	// clocks that ever breached.
 	FirstResponseDue *time.Time `json:"first_response_due"`
+	NextResponseDue  *time.Time `json:"next_response_due"`
 	ResolutionDue    *time.Time `json:"resolution_due"`
+	SLABreaches      []string   `json:"sla_breaches"`
 	// HandoffAt is when a human was asked for or the bot gave up; null
 	// while the bot copes.
 	HandoffAt *time.Time `json:"handoff_at"`
@@ -29,8 +32,24 @@ type ConversationView struct {
 	QueuePosition *int `json:"queue_position"`
 	// Deflected is true when the bot's answer solved it.
 	Deflected bool `json:"deflected"`
+	// LastMessage is the newest message of the timeline (notes and system
+	// entries included); null when the conversation has none.
+	LastMessage *MessagePreview `json:"last_message"`
+	// WaitingSince is when the customer started waiting for an answer: their
+	// first message after the last answer (an agent's message, or the bot's
+	// before a human was asked for); null when nothing waits for one.
+	WaitingSince *time.Time `json:"waiting_since"`
 	// Labels are the conversation's labels, sorted; [] when none.
 	Labels []string `json:"labels"`
+	// CSAT is the customer's rating of an agent's help; null until rated.
+	CSAT *CSATView `json:"csat"`
+}
+
+// CSATView is a customer's rating: a score 1–5, an optional comment.
+type CSATView struct {
+	Score   int       `json:"score"`
+	Comment *string   `json:"comment"`
+	At      time.Time `json:"at"`
 }
 
 // ContactView is the API's Contact.
@@ -111,6 +130,10 @@ type ConversationFilter struct {
 	Label    string // a label (normalised), or "" for any
 	Cursor   string
 	Limit    int
+	// View is a work queue (ViewMine …), "" for none; Me is the caller's
+	// name, which ViewMine selects.
+	View string
+	Me   string
 }
 
 // Actor is who performs an API action (from the bearer token).

@@ -12,6 +12,11 @@ const (
 	// the human queue (the customer asked for a human, or the bot could
 	// not answer).
 	EventTypeConversationHandoff = "conversation.handoff"
+	// SLA clocks: a clock reached 80% of its business time (sla.warning),
+	// or its end (sla.breached: the priority went up one step and the
+	// conversation was reassigned to the policy's escalate_to).
+	EventTypeSLAWarning  = "sla.warning"
+	EventTypeSLABreached = "sla.breached"
 	// EventTypeInboundSkipped announces an inbound that could not be stored
 	// (a data error), so the connector moved on.
 	EventTypeInboundSkipped = "inbound.skipped"
@@ -24,8 +29,18 @@ const (
 	EventTypeMergeUndone      = "contact.merge_undone"
 	EventTypeIdentityUnlinked = "identity.unlinked"
 
+	// The customer's rating after an agent resolved their conversation
+	// (data: {"id", "score", "at"}); csat.low follows csat.received for a
+	// score of 2 or less, for review.
+	EventTypeCSATReceived = "csat.received"
+	EventTypeCSATLow      = "csat.low"
+
 	// The hub's own configuration (no conversation): a reload applied
 	// (data: ReloadView) or refused (data: {"problems": [...]}).
 	EventTypeConfigReloaded = "config.reloaded"
 	EventTypeConfigRejected = "config.rejected"
+
+	// Agents: an agent's effective presence changed (data:
+	// AgentPresenceView).
+	EventTypeAgentPresence = "agent.presence"
 )

@@ -88,6 +88,16 @@ type Conversation struct {
 	// LastFAQ is the id of the FAQ entry the bot answered last, so that it
 	// never gives the same answer twice in a row.
 	LastFAQ string `gorm:"size:100"`
+	// The customer's rating of an agent's help (see inbox/csat.go): the
+	// score 1–5, the optional comment and when it was given (nil until
+	// rated); CSATStage is what the customer was last asked ("asked": the
+	// score, "comment": anything to add, "": nothing) and CSATUntil until
+	// when their answer counts.
+	CSATScore   *int       `gorm:"column:csat_score"`
+	CSATComment *string    `gorm:"column:csat_comment"`
+	CSATAt      *time.Time `gorm:"column:csat_at"`
+	CSATStage   string     `gorm:"column:csat_stage;size:10;not null;default:''"`
+	CSATUntil   *time.Time `gorm:"column:csat_until"`
 }
 
 // Message is one entry of a conversation's timeline.
@@ -176,4 +186,22 @@ type SkippedInbound struct {
 	ExternalID string `gorm:"not null"`
 	Reason     string `gorm:"not null"`
 	CreatedAt  time.Time
+}
+
+// SLAClock is one service-level clock of a conversation (a row, not a
+// goroutine: it survives restarts and fires once with several replicas).
+// Kind is first_response, next_response or resolution; a clock runs from
+// StartedAt until StoppedAt (met, or no longer needed), warns at WarnAt and
+// breaches at DueAt. Breaches counts every breach of this kind, also of
+// earlier runs (a next response clock restarts after each customer message).
+type SLAClock struct {
+	ConversationID int64  `gorm:"primaryKey;autoIncrement:false"`
+	Kind           string `gorm:"primaryKey;size:20"`
+	StartedAt      time.Time
+	WarnAt         time.Time
+	DueAt          time.Time
+	Warned         bool
+	BreachedAt     *time.Time
+	Breaches       int
+	StoppedAt      *time.Time
 }

@@ -2,8 +2,9 @@
 # Runs every test of the project, printing each step and how long it took.
 # On a fresh Debian machine it first installs what the tests need:
 # PostgreSQL's server (the store's tests run against SQLite AND a real
-# PostgreSQL, started by the tests) and Node.js (web/'s tests run the
-# console's JavaScript unit tests with it).
+# PostgreSQL, started by the tests), Node.js (web/'s tests run the
+# console's JavaScript unit tests with it) and Chromium (cmd/hub's browser
+# tests drive the console in it, headless).
 #
 # Steps: setup, vet, pure-Go build, tests (go test -race, with a line per
 # package as it finishes and a progress line every 30 s), fuzz (each fuzz
@@ -51,10 +52,14 @@ if ! command -v node >/dev/null 2>&1; then
   echo "installing Node.js from Debian's packages (for the web console's tests)..."
   apt_install nodejs
 fi
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing Chromium from Debian's packages (for the console's browser tests)..."
+  apt_install chromium
+fi
 step_done
 
-# Tests that need PostgreSQL or node fail here rather than skip.
-export TONGDAO_REQUIRE_POSTGRES=1 TONGDAO_REQUIRE_NODE=1
+# Tests that need PostgreSQL, node or the browser fail here rather than skip.
+export TONGDAO_REQUIRE_POSTGRES=1 TONGDAO_REQUIRE_NODE=1 TONGDAO_REQUIRE_BROWSER=1
 export CGO_ENABLED="${CGO_ENABLED:-1}" # -race needs cgo; the binary itself builds with CGO_ENABLED=0
 
 step vet

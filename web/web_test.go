@@ -68,7 +68,7 @@ func TestIndexForRootAndUnknownPaths(t *testing.T) {
 			}
 			checkCSP(t, rec)
 			body := rec.Body.String()
-			if !strings.HasPrefix(body, "<!doctype html>") || !strings.Contains(body, `<script defer src="/app.js?v=`) {
+			if !strings.HasPrefix(body, "<!doctype html>") || !strings.Contains(body, `<script type="module" src="/app.js?v=`) {
 				t.Errorf("not the versioned index.html: %.200s", body)
 			}
 		})
@@ -187,7 +187,7 @@ func TestIndexHasNoInlineCode(t *testing.T) {
 			t.Errorf("index.html has a script without a same-origin src: %s", tag)
 		}
 	}
-	for _, js := range []string{"app.js", "sse.js"} {
+	for _, js := range scripts(t) {
 		src := embedded(t, js)
 		for _, bad := range []string{"eval(", "new Function", "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"} {
 			if strings.Contains(src, bad) {
@@ -207,13 +207,13 @@ func TestScriptIDsExistInIndex(t *testing.T) {
 		}
 		ids[m[1]] = true
 	}
-	uses := regexp.MustCompile(`byId\('([^']+)'\)`).FindAllStringSubmatch(embedded(t, "app.js"), -1)
+	uses := regexp.MustCompile(`byId\('([^']+)'\)`).FindAllStringSubmatch(embedded(t, "console.mjs"), -1)
 	if len(uses) < 20 {
-		t.Fatalf("app.js looks up only %d ids", len(uses))
+		t.Fatalf("console.mjs looks up only %d ids", len(uses))
 	}
 	for _, m := range uses {
 		if !ids[m[1]] {
-			t.Errorf("app.js uses id %q, which index.html lacks", m[1])
+			t.Errorf("console.mjs uses id %q, which index.html lacks", m[1])
 		}
 	}
 	for _, m := range regexp.MustCompile(`\sfor="([^"]+)"`).FindAllStringSubmatch(index, -1) {
@@ -269,15 +269,16 @@ func nodeOrSkip(t *testing.T) string {
 	return node
 }
 
-// TestConsoleApp runs the JavaScript unit tests of app.js (node --test).
+// TestConsoleApp runs the JavaScript unit tests of the console's modules
+// (node --test): the whole console in a fake browser, and each pure module.
 func TestConsoleApp(t *testing.T) {
-	cmd := exec.Command(nodeOrSkip(t), "--test", "--test-reporter=tap", "testdata/app_test.js")
+	cmd := exec.Command(nodeOrSkip(t), "--test", "--test-reporter=tap", "testdata/app_test.js", "testdata/modules_test.mjs")
 	cmd.Env = append(os.Environ(), "NODE_NO_WARNINGS=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("node --test testdata/app_test.js: %v\n%s", err, out)
+		t.Fatalf("node --test testdata/app_test.js testdata/modules_test.mjs: %v\n%s", err, out)
 	}
-	if !regexp.MustCompile(`(?m)^# pass [1-9]`).Match(out) || !strings.Contains(string(out), "\n# fail 0\n") {
+	if !regexp.MustCompile(`(?m)^# pass [1-9][0-9]`).Match(out) || !strings.Contains(string(out), "\n# fail 0\n") {
 		t.Fatalf("no test ran, or one failed:\n%s", out)
 	}
 }
@@ -300,7 +301,7 @@ func TestSSEParser(t *testing.T) {
 // app.css may give some channels a colour of their own.
 func TestConsoleListsNoPlatforms(t *testing.T) {
 	literal := regexp.MustCompile(`(?i)['"](telegram|wechat|discord)['"]|\b(telegram|wechat|discord)\s*:`)
-	for _, name := range []string{"app.js", "index.html", "sse.js"} {
+	for _, name := range append(scripts(t), "index.html") {
 		for i, line := range strings.Split(embedded(t, name), "\n") {
 			if m := literal.FindString(line); m != "" {
 				t.Errorf("%s:%d names a platform (%s): %s", name, i+1, m, strings.TrimSpace(line))
@@ -314,8 +315,57 @@ func TestConsoleListsNoPlatforms(t *testing.T) {
 	if n := strings.Count(sel[1], "<option"); n != 1 {
 		t.Errorf("the channel filter has %d options in index.html, want only \"All channels\" (the rest come from the API)", n)
 	}
-	js := embedded(t, "app.js")
+	js := embedded(t, "console.mjs")
 	if !strings.Contains(js, "'/channels'") {
-		t.Error("app.js does not read GET /channels")
+		t.Error("console.mjs does not read GET /channels")
+	}
+}
+
+// scripts lists the console's JavaScript files (classic scripts and ES
+// modules).
+func scripts(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, pattern := range []string{"static/*.js", "static/*.mjs"} {
+		names, err := fs.Glob(staticFiles, pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			out = append(out, strings.TrimPrefix(n, "static/"))
+		}
+	}
+	if len(out) < 6 {
+		t.Fatalf("only %d scripts: %v", len(out), out)
+	}
+	return out
+}
+
+// TestModulesImportOnlyEmbeddedFiles: every import of a module names a file
+// the console serves, by a relative path (no package names: no build step).
+func TestModulesImportOnlyEmbeddedFiles(t *testing.T) {
+	h := Handler()
+	imp := regexp.MustCompile(`(?m)^\s*import\s[^'"]*['"]([^'"]+)['"]`)
+	n := 0
+	for _, name := range scripts(t) {
+		for _, m := range imp.FindAllStringSubmatch(embedded(t, name), -1) {
+			n++
+			if !strings.HasPrefix(m[1], "./") {
+				t.Errorf("%s imports %q: not a relative path", name, m[1])
+				continue
+			}
+			target := strings.TrimPrefix(m[1], "./")
+			if _, err := fs.Stat(staticFiles, "static/"+target); err != nil {
+				t.Errorf("%s imports %q, which is not embedded", name, m[1])
+				continue
+			}
+			rec := get(t, h, http.MethodGet, "/"+target, nil)
+			if ct := rec.Header().Get("Content-Type"); ct != "text/javascript; charset=utf-8" {
+				t.Errorf("GET /%s: Content-Type %q (browsers refuse modules of another type)", target, ct)
+			}
+		}
+	}
+	if n < 4 {
+		t.Fatalf("only %d imports found", n)
 	}
 }

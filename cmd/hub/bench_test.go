@@ -75,7 +75,7 @@ func BenchmarkWebhookThroughput(b *testing.B) {
 	hl := listenLocal(b)
 	cfgPath := telegramConfig(b, dir, hl.Addr().String(), fake.URL(), "webhook", driver, dsn)
 	if os.Getenv("BENCH_ROUTING") != "" { // every new conversation routed (to the default team)
-		appendConfig(b, cfgPath, "default_team: general\n"+sandboxRouting)
+		appendConfig(b, cfgPath, routingTeams+"default_team: general\n"+sandboxRouting)
 	}
 	m := startHub(b, hl, cfgPath)
 	hub := load(b, m.URL()+"/webhooks/tg-main", e2eTGSecret, dur, conns, users)

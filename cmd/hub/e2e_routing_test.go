@@ -150,6 +150,14 @@ func TestE2ERoutingRules(t *testing.T) {
 	waitRouted(t, e.api, invoice.ID, "", "normal", "")
 }
 
+// routingTeams are teams for the routing rules of tests and benchmarks
+// that set default_team (the sandbox has none).
+const routingTeams = `teams:
+  - { name: general, members: [ana] }
+  - { name: billing, members: [bo] }
+  - { name: risk, members: [cy] }
+`
+
 // appendConfig adds YAML at the end of a config file.
 func appendConfig(t testing.TB, path, yaml string) {
 	t.Helper()
@@ -170,7 +178,7 @@ func TestE2ERoutingDefaultTeam(t *testing.T) {
 	dir := t.TempDir()
 	l := listenLocal(t)
 	path := telegramConfig(t, dir, l.Addr().String(), fake.URL(), "webhook", "sqlite", filepath.Join(dir, "hub.db"))
-	appendConfig(t, path, `default_team: general
+	appendConfig(t, path, routingTeams+`default_team: general
 routing:
   - name: fraud
     when: { keywords: [frozen] }
@@ -243,7 +251,7 @@ func TestCheckConfigRouting(t *testing.T) {
 		}
 	}
 	good := filepath.Join(dir, "good.yaml")
-	if err := os.WriteFile(good, []byte(db+"default_team: billing\n"+sandboxRouting), 0o600); err != nil {
+	if err := os.WriteFile(good, []byte(db+routingTeams+"default_team: billing\n"+sandboxRouting), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out.Reset()

@@ -43,6 +43,9 @@ type Main struct {
 	// ReminderInterval is how often the hub looks for reply windows about to
 	// close (default 5 minutes).
 	ReminderInterval time.Duration
+	// PresenceSweep is how often the hub looks for agents' event streams
+	// that expired (default 10 s).
+	PresenceSweep time.Duration
 
 	Store      *store.Store
 	Inbox      *inbox.Service
@@ -189,6 +192,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	policies, err := cfg.SLAPolicies()
+	if err != nil {
+		return err
+	}
 	routes, err := cfg.RoutingTable()
 	if err != nil {
 		return err
@@ -199,7 +206,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Store: m.Store, Logger: m.Logger, Now: m.Now, ReplyWindows: info.ReplyWindows, Registerer: reg,
 		Handoffs: info.Handoffs, Titles: info.Titles, ReminderInterval: m.ReminderInterval,
 		Texts: catalog, FallbackLanguages: info.FallbackLanguages, Senders: m.sender,
-		FAQ: faqIndex, Hours: calendar, Routing: routes,
+		FAQ: faqIndex, Hours: calendar, SLA: policies, Routing: routes,
+		Teams: cfg.TeamList(), PresenceSweep: m.PresenceSweep,
 	})
 	if err := m.Inbox.InitReactions(ctx); err != nil {
 		return fmt.Errorf("reactions: %w", err)
@@ -271,6 +279,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		func() { _ = m.Inbox.RunOutbox(runCtx) },
 		func() { m.Inbox.RunReactions(runCtx) },
 		func() { _ = m.Inbox.RunEventListener(runCtx) }, // other replicas' events (PostgreSQL)
+		func() { m.Inbox.RunPresence(runCtx) },          // agents whose streams expired
 	} {
 		m.wg.Add(1)
 		go func() {

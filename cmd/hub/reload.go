@@ -119,6 +119,7 @@ func (m *Main) webhook(name string) (http.Handler, bool) {
 // `hub check-config` does) and applies its connectors section: new
 // connectors start, removed ones stop after their work in flight, changed
 // ones (type or settings) restart, unchanged ones keep running untouched. A
+// change to teams is applied at once too (members and capacities). A
 // change to any other section is not applied: it is reported as a warning
 // (it needs a restart). An invalid file changes nothing: the error is
 // invalid and lists every problem. Each outcome is logged and recorded on
@@ -179,6 +180,11 @@ func (m *Main) Reload(ctx context.Context) (models.ReloadView, error) {
 	}
 	m.live.Store(set)
 	m.Inbox.SetConnectors(set.info())
+	// Teams apply at once: GET /agents and assignment read them per use.
+	if teams := cfg.TeamList(); !reflect.DeepEqual(m.Inbox.Teams(), teams) {
+		m.Inbox.SetTeams(teams)
+		m.Logger.Info("teams applied", "file", file, "teams", len(teams))
+	}
 	m.api.SetChannels(channelViews(cfg.Connectors))
 	m.Connectors = set.list()
 	for _, name := range stopped {
@@ -256,8 +262,30 @@ func restartWarnings(running, file *configs.Config) []string {
 	if !reflect.DeepEqual(running.BusinessHours, file.BusinessHours) {
 		out = append(out, "business_hours changed; it is not applied until the hub restarts")
 	}
-	if !reflect.DeepEqual(running.Routing, file.Routing) || running.DefaultTeam != file.DefaultTeam {
+	if !reflect.DeepEqual(running.Routing, file.Routing) {
 		out = append(out, "routing changed; it is not applied until the hub restarts")
+	}
+	if !reflect.DeepEqual(running.SLA, file.SLA) {
+		out = append(out, "sla changed; it is not applied until the hub restarts")
+	}
+	// Teams' members and capacities are applied by Reload; their hours and
+	// the default team are not.
+	if running.DefaultTeam != file.DefaultTeam {
+		out = append(out, "default_team changed; it is not applied until the hub restarts")
+	}
+	if !reflect.DeepEqual(teamHours(running), teamHours(file)) {
+		out = append(out, "teams' business_hours changed; they are not applied until the hub restarts")
+	}
+	return out
+}
+
+// teamHours maps each team to its own business hours (nil: the global).
+func teamHours(c *configs.Config) map[string]any {
+	out := map[string]any{}
+	for _, t := range c.Teams {
+		if t.BusinessHours != nil {
+			out[t.Name] = *t.BusinessHours
+		}
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -393,6 +394,36 @@ func TestNumberedOptions(t *testing.T) {
 	ins := h.sink.inbounds()
 	if in := ins[len(ins)-1]; in.Kind != models.KindMessage {
 		t.Fatalf("after withdrawal %+v", in)
+	}
+}
+
+// Options labelled with their own numbers (the rating's scores) read as a
+// range, and the digits still answer them.
+func TestSelfNumberedOptionsReadAsARange(t *testing.T) {
+	h := newHarness(t, harnessOpts{safe: true})
+	ctx := context.Background()
+	if _, err := h.fake.Follow(ctx, "", "o-gil", ""); err != nil {
+		t.Fatal(err)
+	}
+	var scores []models.Button
+	for i := 1; i <= 5; i++ {
+		scores = append(scores, models.Button{ID: fmt.Sprintf("csat:%d", i), Label: fmt.Sprint(i)})
+	}
+	if _, err := h.conn.Send(ctx, models.Outbound{To: "o-gil", Text: "How did we do?", Buttons: scores}); err != nil {
+		t.Fatal(err)
+	}
+	sent := h.fake.Sent("", "o-gil")
+	if want := "How did we do?\n\n回复数字 1–5 / Reply 1–5"; len(sent) != 1 || sent[0].Text != want {
+		t.Fatalf("sent %+v\nwant text %q", sent, want)
+	}
+	for _, tc := range []struct{ text, action string }{{"4", "csat:4"}, {"6", ""}} {
+		if _, err := h.fake.SendText(ctx, "", "o-gil", tc.text); err != nil {
+			t.Fatal(err)
+		}
+		ins := h.sink.inbounds()
+		if in := ins[len(ins)-1]; in.Action != tc.action {
+			t.Errorf("%q → action %q, want %q", tc.text, in.Action, tc.action)
+		}
 	}
 }
 

@@ -122,14 +122,30 @@ func compose(out models.Outbound) []part {
 // have no buttons.
 func withOptions(text string, buttons []models.Button) string {
 	var b strings.Builder
-	b.WriteString(optionsHeader)
-	for i, btn := range buttons {
-		fmt.Fprintf(&b, "\n%d. %s", i+1, btn.Label)
+	if selfNumbered(buttons) {
+		// Options labelled with their own numbers (a score): "1. 1" would
+		// say nothing more than the range.
+		fmt.Fprintf(&b, "回复数字 1–%d / Reply 1–%d", len(buttons), len(buttons))
+	} else {
+		b.WriteString(optionsHeader)
+		for i, btn := range buttons {
+			fmt.Fprintf(&b, "\n%d. %s", i+1, btn.Label)
+		}
 	}
 	if text != "" {
 		text += "\n"
 	}
 	return joinLines(text, b.String())
+}
+
+// selfNumbered reports whether every option is labelled with its number.
+func selfNumbered(buttons []models.Button) bool {
+	for i, btn := range buttons {
+		if strings.TrimSpace(btn.Label) != strconv.Itoa(i+1) {
+			return false
+		}
+	}
+	return len(buttons) > 1
 }
 
 func joinLines(a, b string) string {

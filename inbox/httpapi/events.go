@@ -45,6 +45,12 @@ func (s *Server) events(c *gin.Context) {
 		return
 	}
 	defer release()
+	// The stream makes its agent online (on every replica) while it lasts.
+	// The events matter more: a failure to record it is logged, and the
+	// stream goes on.
+	if err := s.inbox.StreamStarted(ctx, actorOf(c)); err != nil && ctx.Err() == nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "recording the agent's stream for presence", slog.String("error", err.Error()))
+	}
 
 	w := c.Writer
 	h := w.Header()

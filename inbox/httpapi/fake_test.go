@@ -61,7 +61,7 @@ func newFakeInbox() *fakeInbox {
 	conv := models.ConversationView{
 		ID: "1", Status: models.StatusOpen, Priority: "normal",
 		Contact: models.ContactView{ID: "10", Name: "Li Wei", Identities: []models.IdentityView{}},
-		Labels:  []string{},
+		Labels:  []string{}, SLABreaches: []string{},
 	}
 	return &fakeInbox{
 		tokens: map[string]models.Actor{
@@ -85,6 +85,14 @@ func (f *fakeInbox) Authenticate(_ context.Context, token string) (models.Actor,
 		return models.Actor{}, models.Errorf(models.EUNAUTHORIZED, "unknown token %s", token)
 	}
 	return a, nil
+}
+
+func (f *fakeInbox) CountViews(_ context.Context, me string) (models.ViewsView, error) {
+	v := models.ViewsView{Me: me}
+	for _, id := range models.Views {
+		v.Views = append(v.Views, models.ViewCount{ID: id})
+	}
+	return v, nil
 }
 
 func (f *fakeInbox) ListConversations(_ context.Context, filter models.ConversationFilter) ([]models.ConversationView, string, error) {
@@ -271,6 +279,38 @@ func (f *fakeInbox) EventsNotify() <-chan struct{} {
 	defer f.mu.Unlock()
 	return f.notify
 }
+
+// Agents, tokens and presence: the fake knows its two tokens; the real
+// behaviour is tested on the real inbox (cmd/hub, inbox).
+func (f *fakeInbox) IssueToken(_ context.Context, name, role string, _ models.Actor) (models.NewTokenView, error) {
+	return models.NewTokenView{ID: "3", Name: name, Role: role, Token: "tdk_new"}, f.err
+}
+
+func (f *fakeInbox) ListTokens(context.Context) ([]models.TokenView, error) {
+	return []models.TokenView{{ID: "1", Name: "alice", Role: models.RoleAgent}}, f.err
+}
+
+func (f *fakeInbox) RevokeToken(_ context.Context, id int64, _ models.Actor) (models.TokenView, error) {
+	return models.TokenView{ID: models.ID(id), Name: "alice", Role: models.RoleAgent}, f.err
+}
+
+func (f *fakeInbox) ListAgents(context.Context) ([]models.AgentView, error) {
+	return []models.AgentView{{Name: "alice", Role: models.RoleAgent, Teams: []string{}, Presence: models.PresenceOffline,
+		Status: models.PresenceOnline, Capacity: models.DefaultCapacity}}, f.err
+}
+
+func (f *fakeInbox) Me(_ context.Context, by models.Actor) (models.AgentView, error) {
+	return models.AgentView{Name: by.Name, Role: by.Role, Teams: []string{}, Presence: models.PresenceOffline,
+		Status: models.PresenceOnline, Capacity: models.DefaultCapacity}, f.err
+}
+
+func (f *fakeInbox) SetPresence(ctx context.Context, status string, by models.Actor) (models.AgentView, error) {
+	v, err := f.Me(ctx, by)
+	v.Status = status
+	return v, err
+}
+
+func (f *fakeInbox) StreamStarted(context.Context, models.Actor) error { return nil }
 
 func (f *fakeInbox) Ready(context.Context) error {
 	f.mu.Lock()

@@ -84,7 +84,7 @@ type messageList struct {
 }
 
 func (s *Server) listConversations(c *gin.Context) {
-	q, err := queryParams(c, "status", "assignee", "team", "channel", "label", "q", "cursor", "limit", "priority")
+	q, err := queryParams(c, "status", "assignee", "team", "channel", "label", "q", "cursor", "limit", "view", "priority")
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -97,8 +97,13 @@ func (s *Server) listConversations(c *gin.Context) {
 		Channel:  q.Get("channel"),
 		Query:    strings.TrimSpace(q.Get("q")),
 		Cursor:   q.Get("cursor"),
+		View:     q.Get("view"),
+		Me:       actorOf(c).Name,
 	}
 	f.Limit, err = parseLimit(q.Get("limit"), conversationsDefaultLimit, conversationsMaxLimit)
+	if err == nil {
+		err = oneOf("view", f.View, models.Views...)
+	}
 	if err == nil {
 		err = oneOf("status", f.Status, models.StatusOpen, models.StatusPending, models.StatusSnoozed, models.StatusResolved)
 	}

@@ -120,8 +120,9 @@ func TestOpenAPIOperations(t *testing.T) {
 			ids[op.OperationID] = true
 			public := op.Security != nil && len(*op.Security) == 0
 			wantPublic := p == "/openapi.json" || !strings.HasPrefix(p, "/conversations") && !strings.HasPrefix(p, "/contacts") &&
-				!strings.HasPrefix(p, "/merges") && !strings.HasPrefix(p, "/identities") && p != "/events" && p != "/channels" && !strings.HasPrefix(p, "/canned") &&
-				!strings.HasPrefix(p, "/admin/")
+				!strings.HasPrefix(p, "/merges") && !strings.HasPrefix(p, "/identities") && p != "/events" && p != "/channels" && p != "/views" && !strings.HasPrefix(p, "/canned") &&
+				!strings.HasPrefix(p, "/admin/") &&
+				p != "/agents" && p != "/me" && p != "/me/presence" && !strings.HasPrefix(p, "/tokens")
 			if public != wantPublic {
 				t.Errorf("%s %s: public=%v, want %v", method, p, public, wantPublic)
 			}
@@ -210,6 +211,14 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"CannedList":       cannedList{},
 		"CannedRequest":    cannedBody{},
 		"LabelsRequest":    labelsBody{},
+		// Agents and tokens.
+		"Token":           models.TokenView{},
+		"NewToken":        models.NewTokenView{},
+		"TokenList":       tokenList{},
+		"TokenRequest":    tokenBody{},
+		"Agent":           models.AgentView{},
+		"AgentList":       agentList{},
+		"PresenceRequest": presenceBody{},
 	} {
 		schema, ok := schemas[name].(map[string]any)
 		if !ok {
@@ -437,6 +446,12 @@ func TestOpenAPIRequiredFields(t *testing.T) {
 		"SuggestionList":   suggestionList{},
 		"CannedResponse":   models.CannedView{},
 		"CannedList":       cannedList{},
+		// Agents and tokens.
+		"Token":     models.TokenView{},
+		"NewToken":  models.NewTokenView{},
+		"TokenList": tokenList{},
+		"Agent":     models.AgentView{},
+		"AgentList": agentList{},
 	} {
 		schema, _ := schemas[name].(map[string]any)
 		var have []string

@@ -235,11 +235,12 @@ func deref(p *string) string {
 func TestListConversationsQuery(t *testing.T) {
 	h := newHarness(t)
 	h.inbox.nextCur = "eyJ0IjoiMjAyNS0wMy0wMVQwODowMDowMFoiLCJpZCI6MX0"
-	rec := h.api(http.MethodGet, "/api/v1/conversations?status=open&assignee=none&team=billing&priority=urgent&channel=wechat&q=%E9%80%80%E6%AC%BE&cursor=abc123&limit=100", "")
+	rec := h.api(http.MethodGet, "/api/v1/conversations?status=open&assignee=none&team=billing&priority=urgent&channel=wechat&q=%E9%80%80%E6%AC%BE&cursor=abc123&limit=100&view=waiting", "")
 	if rec.Code != 200 {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
-	want := models.ConversationFilter{Status: "open", Assignee: "none", Team: "billing", Priority: "urgent", Channel: "wechat", Query: "退款", Cursor: "abc123", Limit: 100}
+	want := models.ConversationFilter{Status: "open", Assignee: "none", Team: "billing", Priority: "urgent", Channel: "wechat", Query: "退款", Cursor: "abc123", Limit: 100,
+		View: models.ViewWaiting, Me: "alice"}
 	if h.inbox.filter != want {
 		t.Fatalf("filter %+v, want %+v", h.inbox.filter, want)
 	}
@@ -390,5 +391,13 @@ func TestChannels(t *testing.T) {
 	}
 	if rec := none.api(http.MethodGet, "/api/v1/conversations?channel=telegram", ""); rec.Code != http.StatusBadRequest {
 		t.Errorf("channel filter with no channels: %d, want 400", rec.Code)
+	}
+}
+
+func TestListConversationsUnknownViewIsRefused(t *testing.T) {
+	h := newHarness(t)
+	rec := h.api(http.MethodGet, "/api/v1/conversations?view=everything", "")
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "view") {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 }

@@ -39,6 +39,7 @@ var wantAccess = map[string]string{
 	"POST /api/v1/identities/:id/unlink":      accessAdmin,
 	"GET /api/v1/events":                      accessAgent,
 	"GET /api/v1/channels":                    accessAgent,
+	"GET /api/v1/views":                       accessAgent,
 	"POST /api/v1/admin/reload":               accessAdmin,
 	// Agent helpers.
 	"GET /api/v1/canned":                    accessAgent,
@@ -46,6 +47,13 @@ var wantAccess = map[string]string{
 	"PUT /api/v1/canned/:id":                accessAdmin,
 	"DELETE /api/v1/canned/:id":             accessAdmin,
 	"POST /api/v1/conversations/:id/labels": accessAgent,
+	// Agents and tokens.
+	"GET /api/v1/agents":        accessAgent,
+	"GET /api/v1/me":            accessAgent,
+	"POST /api/v1/me/presence":  accessAgent,
+	"GET /api/v1/tokens":        accessAdmin,
+	"POST /api/v1/tokens":       accessAdmin,
+	"DELETE /api/v1/tokens/:id": accessAdmin,
 }
 
 // okWebhook is a connector handler that accepts everything.

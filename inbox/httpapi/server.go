@@ -277,6 +277,7 @@ func (s *Server) routes() {
 	s.handle(http.MethodPost, "/api/v1/identities/:id/unlink", accessAdmin, s.unlinkIdentity)
 	s.handle(http.MethodGet, "/api/v1/events", accessAgent, s.events)
 	s.handle(http.MethodGet, "/api/v1/channels", accessAgent, s.listChannels)
+	s.handle(http.MethodGet, "/api/v1/views", accessAgent, s.countViews)
 	s.handle(http.MethodPost, "/api/v1/admin/reload", accessAdmin, s.reload)
 	// Agent helpers: canned responses are shared settings, written by
 	// admins; labels are everyday work.
@@ -285,6 +286,13 @@ func (s *Server) routes() {
 	s.handle(http.MethodPut, "/api/v1/canned/:id", accessAdmin, s.updateCanned)
 	s.handle(http.MethodDelete, "/api/v1/canned/:id", accessAdmin, s.deleteCanned)
 	s.handle(http.MethodPost, "/api/v1/conversations/:id/labels", accessAgent, s.updateLabels)
+	// Agents and presence are everyone's; tokens are the admins'.
+	s.handle(http.MethodGet, "/api/v1/agents", accessAgent, s.listAgents)
+	s.handle(http.MethodGet, "/api/v1/me", accessAgent, s.me)
+	s.handle(http.MethodPost, "/api/v1/me/presence", accessAgent, s.setPresence)
+	s.handle(http.MethodGet, "/api/v1/tokens", accessAdmin, s.listTokens)
+	s.handle(http.MethodPost, "/api/v1/tokens", accessAdmin, s.createToken)
+	s.handle(http.MethodDelete, "/api/v1/tokens/:id", accessAdmin, s.revokeToken)
 }
 
 // handle registers one route with its access level and the middleware that

@@ -16,6 +16,9 @@ type Inbox interface {
 
 	ListConversations(ctx context.Context, f models.ConversationFilter) (items []models.ConversationView, nextCursor string, err error)
 	GetConversation(ctx context.Context, id int64) (models.ConversationView, error)
+	// CountViews counts the conversations of each work queue (models.Views)
+	// for the agent named me.
+	CountViews(ctx context.Context, me string) (models.ViewsView, error)
 	// ListMessages returns a conversation's timeline oldest first, keyset
 	// paginated by cursor.
 	ListMessages(ctx context.Context, conversationID int64, cursor string, limit int) (items []models.MessageView, nextCursor string, err error)
@@ -58,6 +61,24 @@ type Inbox interface {
 	// EventsNotify returns a channel that is closed when an event newer than
 	// those seen so far is committed; call it again after each wake-up.
 	EventsNotify() <-chan struct{}
+
+	// Agents, tokens and presence.
+	// IssueToken creates an API token and returns it with its secret, once.
+	IssueToken(ctx context.Context, name, role string, by models.Actor) (models.NewTokenView, error)
+	// ListTokens lists the API tokens, never their secrets.
+	ListTokens(ctx context.Context) ([]models.TokenView, error)
+	// RevokeToken deletes a token: its next request is refused.
+	RevokeToken(ctx context.Context, id int64, by models.Actor) (models.TokenView, error)
+	// ListAgents lists the agents with teams, presence, load and capacity.
+	ListAgents(ctx context.Context) ([]models.AgentView, error)
+	// Me describes the caller as an agent.
+	Me(ctx context.Context, by models.Actor) (models.AgentView, error)
+	// SetPresence records what the caller says of their presence (online,
+	// away, offline) and returns them.
+	SetPresence(ctx context.Context, status string, by models.Actor) (models.AgentView, error)
+	// StreamStarted records a live event stream of the caller, which counts
+	// for their presence until ctx ends (and a while after).
+	StreamStarted(ctx context.Context, by models.Actor) error
 
 	// Ready reports whether the database answers.
 	Ready(ctx context.Context) error

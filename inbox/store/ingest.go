@@ -34,7 +34,15 @@ type IngestItem struct {
 	// on this identity for that reason (an unfollow); otherwise an inbound
 	// makes them reachable again.
 	UnreachableReason string
-	Err               error
+	// Feedback, set by the caller, lists the rating stages this inbound may
+	// answer (CSATAsked: a score; CSATComment: anything to add). With no
+	// active conversation, such an inbound lands in the contact's resolved
+	// conversation that awaits it, instead of opening a new one.
+	Feedback []string
+	// Rating is true when the inbound landed in a resolved conversation
+	// as the answer to its rating prompt.
+	Rating bool
+	Err    error
 }
 
 // identityRef is what the hot path needs of an identity: its ids, and a
@@ -223,7 +231,7 @@ func (s *Store) ingestBatch(ctx context.Context, items []*IngestItem) error {
 			return nil
 		}
 		for _, it := range items {
-			*it = IngestItem{In: it.In}
+			*it = IngestItem{In: it.In, UnreachableReason: it.UnreachableReason, Feedback: it.Feedback}
 		}
 		if !errors.Is(err, errStale) && !IsUniqueViolation(err) {
 			return err
@@ -371,6 +379,16 @@ func (r *ingestRun) conversation(it *IngestItem, ref identityRef) (id int64, dup
 			return 0, false, errStale
 		}
 	}
+	if len(it.Feedback) > 0 && !it.NewContact {
+		// The answer to a rating prompt belongs to the rated conversation
+		// (see inbox/csat.go); it neither reopens it nor opens a new one.
+		if err := r.tx.Model(&models.Conversation{}).Select("id").
+			Where("contact_id = ? AND status = ? AND csat_stage IN ? AND csat_until > ?", ref.contactID, models.StatusResolved, it.Feedback, r.now).
+			Order("id DESC").Limit(1).Scan(&id).Error; err != nil || id != 0 {
+			it.Rating = id != 0
+			return id, false, err
+		}
+	}
 	if id, err = r.hot.newConversation(ref.contactID, subjectOf(in), r.now); err != nil {
 		return 0, false, err
 	}
@@ -392,6 +410,15 @@ func (r *ingestRun) message(it *IngestItem, ref identityRef, convID int64) (dup 
 		SenderType: models.SenderCustomer, SenderID: in.From.ExternalID, SenderName: in.From.DisplayName,
 		Text: timelineText(in), Attachments: attachmentsJSON(in), DeliveryStatus: models.DeliveryReceived,
 		CreatedAt: r.now}
+	if it.Rating {
+		// A resolved conversation: the guarded insert would refuse it, and
+		// its activity time stays (answering a rating is no new activity).
+		if err := r.hot.insertMessage(m); err != nil {
+			return false, err
+		}
+		r.messageEvent(it, ref, m, convID)
+		return false, nil
+	}
 	inserted, err := r.hot.insertInbound(m)
 	if err != nil {
 		return false, err
@@ -408,14 +435,21 @@ func (r *ingestRun) message(it *IngestItem, ref identityRef, convID int64) (dup 
 		}
 		return true, nil
 	}
+	r.messageEvent(it, ref, m, convID)
+	r.touchedConvs[convID] = true
+	return false, nil
+}
+
+// messageEvent records a stored inbound's message.created, with what
+// ingest saw of it for the reactions.
+func (r *ingestRun) messageEvent(it *IngestItem, ref identityRef, m *models.Message, convID int64) {
+	in := &it.In
 	it.Result.MessageID = models.ID(m.ID)
 	it.ConversationID = convID
 	r.events = append(r.events, &models.Event{Type: models.EventTypeMessageCreated, ConversationID: convID,
 		Data: mustJSON(m.View()), Detail: mustJSON(models.InboundFacts{Inbound: *in,
 			IdentityID: ref.id, ContactID: ref.contactID, NewContact: it.NewContact,
 			NewConversation: it.NewConversation, Inline: in.InlineReply}), CreatedAt: r.now})
-	r.touchedConvs[convID] = true
-	return false, nil
 }
 
 // touchConversations sets the activity time, at most once a second (the

@@ -38,7 +38,10 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	// Versions are handed out to work done side by side and may land out of
+	// order: a database already past a version that arrives later applies
+	// it instead of refusing to start (each migration stands alone).
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true)}
 	var locker lock.SessionLocker
 	if s.Driver == DriverPostgres {
 		// Retry the lock every second for up to ten minutes.

@@ -55,11 +55,12 @@ func autoMigrate(t *testing.T, driver, dsn string, version int) {
 			t.Fatal(err)
 		}
 	}
-	// Version 4 added the handoff columns; an adopted install predates them.
+	// Versions 4 and 7 added the handoff and rating columns; an adopted
+	// install predates them.
 	if err := db.Exec(`DROP INDEX IF EXISTS idx_conversations_handoff_at`).Error; err != nil {
 		t.Fatal(err)
 	}
-	for _, col := range []string{"handoff_at", "deflected", "last_faq"} {
+	for _, col := range []string{"handoff_at", "deflected", "last_faq", "csat_score", "csat_comment", "csat_at", "csat_stage", "csat_until"} {
 		if err := db.Exec(`ALTER TABLE conversations DROP COLUMN ` + col).Error; err != nil {
 			t.Fatal(err)
 		}
@@ -299,6 +300,43 @@ func TestReplicasStartingTogetherMigrateOnce(t *testing.T) {
 				t.Fatalf("applied versions %v, want %v once each", v, allVersions(t))
 			}
 			ingest(t, stores[1], inbound("1", "1:1", "hello"))
+		})
+	}
+}
+
+// Migration numbers are handed out to work done side by side, so they land
+// out of order: a database already at a later version takes an earlier one
+// that arrives afterwards, instead of refusing to start.
+func TestAMigrationThatLandsLateIsApplied(t *testing.T) {
+	for _, driver := range []string{store.DriverSQLite, store.DriverPostgres} {
+		t.Run(driver, func(t *testing.T) {
+			dsn := freshDSN(t, driver)
+			s, err := store.Open(context.Background(), driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// As if 00007 (the rating) came after the later versions.
+			for _, q := range []string{
+				`ALTER TABLE conversations DROP COLUMN csat_score`, `ALTER TABLE conversations DROP COLUMN csat_comment`,
+				`ALTER TABLE conversations DROP COLUMN csat_at`, `ALTER TABLE conversations DROP COLUMN csat_stage`,
+				`ALTER TABLE conversations DROP COLUMN csat_until`, `DELETE FROM goose_db_version WHERE version_id = 7`,
+			} {
+				if err := s.DB.Exec(q).Error; err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			s.Close()
+			s, err = store.Open(context.Background(), driver, dsn)
+			if err != nil {
+				t.Fatalf("reopen with a late migration: %v", err)
+			}
+			defer s.Close()
+			v := versions(t, s)
+			slices.Sort(v)
+			if !slices.Equal(v, allVersions(t)) {
+				t.Fatalf("applied versions %v, want %v", v, allVersions(t))
+			}
+			ingest(t, s, inbound("1", "1:1", "hello"))
 		})
 	}
 }

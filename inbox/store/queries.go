@@ -75,6 +75,13 @@ func (s *Store) ListConversations(ctx context.Context, f models.ConversationFilt
 	if f.Priority != "" {
 		q = q.Where("priority = ?", models.CleanText(f.Priority))
 	}
+	if f.View != "" {
+		cond, args, err := viewCondition(f.View, models.CleanText(f.Me))
+		if err != nil {
+			return nil, "", err
+		}
+		q = q.Where(cond, args...)
+	}
 	if f.Label != "" {
 		var err error
 		if q, err = s.whereLabel(ctx, q, models.CleanText(f.Label)); err != nil {
@@ -149,10 +156,32 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 		return nil, err
 	}
 	convIDs := make([]int64, 0, len(convs))
+	var vague []int64
 	for _, c := range convs {
 		convIDs = append(convIDs, c.ID)
+		if models.IsOpeningNoise(c.Subject) {
+			vague = append(vague, c.ID)
+		}
+	}
+	lasts, err := lastMessages(ctx, db, convIDs)
+	if err != nil {
+		return nil, err
+	}
+	waits, err := waitingSince(ctx, db, convIDs)
+	if err != nil {
+		return nil, err
+	}
+	subjects := map[int64]string{}
+	if len(vague) > 0 {
+		if subjects, err = openingSubjects(ctx, db, vague); err != nil {
+			return nil, err
+		}
 	}
 	labels, err := labelsByConversation(ctx, db, convIDs)
+	if err != nil {
+		return nil, err
+	}
+	clocks, err := slaViews(ctx, db, convIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -173,9 +202,35 @@ func (s *Store) conversationViews(ctx context.Context, db *gorm.DB, convs []mode
 			v.ResolvedAt = &r
 		}
 		v.HandoffAt, v.Deflected = utcPtr(c.HandoffAt), c.Deflected
+		v.CSAT = csatView(&c)
+		v.LastMessage = lasts[c.ID]
+		if w, ok := waits[c.ID]; ok {
+			v.WaitingSince = &w
+		}
+		if models.IsOpeningNoise(c.Subject) {
+			// The customer's first meaningful words, "" until they write some.
+			v.Subject = subjects[c.ID]
+		}
 		v.Labels = labels[c.ID]
 		if v.Labels == nil {
 			v.Labels = []string{}
+		}
+		v.SLABreaches = []string{}
+		for _, k := range clocks[c.ID] {
+			if k.StoppedAt == nil {
+				due := k.DueAt.UTC()
+				switch k.Kind {
+				case "first_response":
+					v.FirstResponseDue = &due
+				case "next_response":
+					v.NextResponseDue = &due
+				case "resolution":
+					v.ResolutionDue = &due
+				}
+			}
+			if k.Breaches > 0 {
+				v.SLABreaches = append(v.SLABreaches, k.Kind)
+			}
 		}
 		if p, ok := positions[c.ID]; ok && c.HandoffAt != nil && c.Assignee == "" && c.Status != models.StatusResolved {
 			v.QueuePosition = &p

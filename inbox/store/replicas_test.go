@@ -101,3 +101,25 @@ func TestMergeAndUndoOnOneReplicaAreSeenByAnother(t *testing.T) {
 			after[0].ConversationID, own.ID, one[0].ConversationID)
 	}
 }
+
+// Replica A resolves the conversation; the customer unfollows through
+// replica B, which still caches the conversation as active: the retried
+// batch keeps what the caller said of the inbound, so the customer is
+// marked unreachable.
+func TestUnfollowOnAnotherReplicaSurvivesTheStaleRetry(t *testing.T) {
+	a, b := twoReplicas(t)
+	first := ingest(t, b, inbound("1", "1:1", "hello"))
+	if _, err := a.UpdateConversation(context.Background(), first[0].ConversationID,
+		map[string]any{"status": models.StatusResolved}, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	unfollow := inbound("1", "1:2", "")
+	unfollow.Kind, unfollow.Event = models.KindEvent, models.EventUnsubscribe
+	it := &store.IngestItem{In: unfollow, UnreachableReason: "the customer unfollowed the account"}
+	if err := b.IngestBatch(context.Background(), []*store.IngestItem{it}); err != nil {
+		t.Fatal(err)
+	}
+	if got := identityOf(t, a, "tg-main", "1").UnreachableReason; got != "the customer unfollowed the account" {
+		t.Fatalf("after the unfollow on replica B: unreachable reason %q", got)
+	}
+}

@@ -57,6 +57,13 @@ const (
 	DayFri        = "day_fri"
 	DaySat        = "day_sat"
 	DaySun        = "day_sun"
+
+	// The rating after an agent resolved a conversation (inbox/csat.go).
+	CSATAsk     = "csat_ask"
+	CSATRetry   = "csat_retry"
+	CSATComment = "csat_comment"
+	CSATThanks  = "csat_thanks"
+	ButtonSkip  = "button_skip"
 )
 
 // Agent helpers.
@@ -99,7 +106,8 @@ var Placeholders = map[string][]string{
 	WhoNobody:     nil,
 	StatusOpen:    nil, StatusPend: nil, StatusSnooze: nil, StatusDone: nil,
 	ReminderLead: {"left", "app", "window"},
-	NameUnknown:  nil,
+	CSATAsk:      {"ticket"}, CSATRetry: nil, CSATComment: nil, CSATThanks: nil, ButtonSkip: nil,
+	NameUnknown: nil,
 }
 
 // builtin holds the texts shipped with the hub.
@@ -139,6 +147,11 @@ var builtin = map[string]map[string]string{
 		StatusSnooze:  "snoozed",
 		StatusDone:    "resolved",
 		ReminderLead:  "We can answer you in this chat for about {left} more ({app} allows replies only for {window} after your last message).",
+		CSATAsk:       "Ticket #{ticket} is resolved. How did we do? Rate us from 1 (poor) to 5 (excellent).",
+		CSATRetry:     "Please rate us with a number from 1 to 5.",
+		CSATComment:   "Thank you for your rating! Anything to add? Write it in one message.",
+		CSATThanks:    "Thank you! Your feedback helps us improve. Write here any time if you need more.",
+		ButtonSkip:    "Skip",
 		NameUnknown:   "customer",
 	},
 	"zh": {
@@ -176,6 +189,11 @@ var builtin = map[string]map[string]string{
 		StatusSnooze:  "稍后处理",
 		StatusDone:    "已解决",
 		ReminderLead:  "本对话还可回复约 {left}（{app} 只允许在您最后一条消息后 {window} 内回复）。",
+		CSATAsk:       "工单 #{ticket} 已解决。我们的服务怎么样？请打 1（很差）到 5（很好）分。",
+		CSATRetry:     "请用 1 到 5 之间的数字打分。",
+		CSATComment:   "感谢您的评分！还有什么想补充的吗？请用一条消息告诉我们。",
+		CSATThanks:    "谢谢！您的反馈帮助我们改进。如需帮助，可随时在这里留言。",
+		ButtonSkip:    "跳过",
 		NameUnknown:   "客户",
 	},
 	"it": {
@@ -213,6 +231,11 @@ var builtin = map[string]map[string]string{
 		StatusSnooze:  "rimandato",
 		StatusDone:    "risolto",
 		ReminderLead:  "Possiamo risponderti in questa chat ancora per circa {left} ({app} consente risposte solo per {window} dopo il tuo ultimo messaggio).",
+		CSATAsk:       "Il ticket #{ticket} è risolto. Come siamo andati? Dai un voto da 1 (scarso) a 5 (ottimo).",
+		CSATRetry:     "Dai un voto con un numero da 1 a 5.",
+		CSATComment:   "Grazie per il voto! Vuoi aggiungere qualcosa? Scrivilo in un messaggio.",
+		CSATThanks:    "Grazie! Il tuo parere ci aiuta a migliorare. Scrivi qui quando vuoi se ti serve altro.",
+		ButtonSkip:    "Salta",
 		NameUnknown:   "cliente",
 	},
 }

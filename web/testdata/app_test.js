@@ -10,10 +10,11 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
-const vm = require('node:vm');
 const { readError } = require('../static/sse.js');
 
-const APP = fs.readFileSync(path.join(__dirname, '../static/app.js'), 'utf8');
+// console.mjs is an ES module: loaded once, started once per fake browser.
+let start;
+test.before(async () => { ({ start } = await import('../static/console.mjs')); });
 const INDEX = fs.readFileSync(path.join(__dirname, '../static/index.html'), 'utf8');
 
 class Text {
@@ -177,7 +178,7 @@ function boot({ url = '/', routes = {}, storage = {} } = {}) {
     const n = new URL(to, 'http://hub.test');
     const call = { method: init.method, path: n.pathname, query: n.search, headers: init.headers, body: init.body && JSON.parse(init.body) };
     b.calls.push(call);
-    const route = routes[call.method + ' ' + call.path];
+    const route = routes[call.method + ' ' + call.path] || DEFAULT_ROUTES[call.method + ' ' + call.path];
     if (!route) return Promise.resolve(json(404, { error: { code: 'not_found', message: 'no route ' + call.path } }));
     return Promise.resolve(typeof route === 'function' ? route(call) : route);
   };
@@ -187,18 +188,19 @@ function boot({ url = '/', routes = {}, storage = {} } = {}) {
     close() { this.closed = true; }
   }
   const win = {
-    document: doc, location, history, sessionStorage, fetch, Intl, console,
-    TongdaoSSE: { EventStream, readError },
-    setTimeout: (fn) => { b.timers.push(fn); return b.timers.length; },
-    clearTimeout: () => {},
-    setInterval: () => 0,
+    location, history, sessionStorage,
     matchMedia: () => ({ matches: false }),
     listeners: {},
     addEventListener(type, fn) { (win.listeners[type] = win.listeners[type] || []).push(fn); },
   };
-  win.window = win;
-  win.self = win;
-  vm.runInNewContext(APP, win, { filename: 'app.js' });
+  b.win = win;
+  start({
+    document: doc, window: win, fetch, EventStream, readError,
+    setTimeout: (fn) => { b.timers.push(fn); return b.timers.length; },
+    clearTimeout: () => {},
+    setInterval: () => 0,
+    now: () => new Date(NOW),
+  });
   b.el = (id) => doc.getElementById(id);
   // event delivers one event from the stream, as EventStream would.
   b.event = (type, conversationID, data) => b.stream.opts.onEvent({ type, data: JSON.stringify({ type, conversation_id: conversationID, data }) });
@@ -212,10 +214,17 @@ async function settle() {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 }
 
+// DEFAULT_ROUTES answer what a test does not script: the work queues.
+const DEFAULT_ROUTES = {
+  'GET /api/v1/views': () => json(200, { me: 'ana', views: [{ id: 'mine', count: 0 }, { id: 'unassigned', count: 1 },
+    { id: 'human', count: 0 }, { id: 'waiting', count: 1 }, { id: 'all', count: 1 }] }),
+};
+
 function list(convs) { return json(200, { conversations: convs, next_cursor: null }); }
 function messages(ms) { return json(200, { messages: ms, next_cursor: null }); }
 
 const T0 = '2026-11-02T09:00:00Z';
+const NOW = '2026-11-02T09:30:00Z'; // the fake browser's clock
 function conversation(id, over) {
   return Object.assign({
     id, status: 'open', priority: 'normal', assignee: null, team: null, subject: 'My order',
@@ -350,17 +359,26 @@ test('Enter sends, Shift+Enter and Enter ending an IME composition do not', asyn
   assert.strictEqual(posts(), 1);
 });
 
-test('events update the open timeline and refresh the list', async () => {
-  const b = await openConversation([message('1')]);
+test('events update the open timeline and the rows from their payloads, without reloading the list', async () => {
+  const b = await openConversation([message('1')], {
+    'GET /api/v1/conversations/8': json(200, conversation('8', { subject: 'Where is my refund?', last_message_at: '2026-11-02T09:20:00Z' })),
+  });
   const listLoads = () => b.calls.filter((c) => c.path === '/api/v1/conversations').length;
   const before = listLoads();
-  b.event('message.created', '7', message('4', { text: 'are you there?' }));
-  b.event('message.created', '8', message('5', { conversation_id: '8', text: 'another customer' }));
+  b.event('message.created', '7', message('4', { text: 'are you there?', created_at: '2026-11-02T09:10:00Z' }));
+  b.event('message.created', '8', message('5', { conversation_id: '8', text: 'another customer', created_at: '2026-11-02T09:20:00Z' }));
   assert.ok(b.el('timeline').textContent.includes('are you there?'));
   assert.ok(!b.el('timeline').textContent.includes('another customer'));
-  b.fireTimers(); // the debounced refreshes
   await settle();
-  assert.strictEqual(listLoads(), before + 1, 'two events, one list refresh');
+  const rows = all(b.el('conv-list')).filter((e) => e.cls.has('conv-row'));
+  assert.deepStrictEqual(rows.map((r) => r.dataset.id), ['8', '7'], 'the new conversation goes first');
+  assert.ok(rows[1].textContent.includes('← Customer: are you there?'), rows[1].textContent);
+  assert.ok(rows[0].textContent.includes('#8') && rows[0].textContent.includes('Where is my refund?'), rows[0].textContent);
+  assert.strictEqual(b.calls.filter((c) => c.path === '/api/v1/conversations/8').length, 1, 'one read of the new row');
+  b.fireTimers(); // the debounced counts and conversation refresh
+  await settle();
+  assert.strictEqual(listLoads(), before, 'an event reloaded the whole list');
+  assert.strictEqual(b.calls.filter((c) => c.path === '/api/v1/views').length, 2, 'two events, one count refresh');
 });
 
 test('a failed delivery shows the platform\'s reason', async () => {
@@ -369,4 +387,228 @@ test('a failed delivery shows the platform\'s reason', async () => {
     delivery: { status: 'failed', error: 'the customer\'s DMs are closed (50007)', attempts: 1 },
   })]);
   assert.ok(b.el('timeline').textContent.includes('failed: the customer\'s DMs are closed (50007)'));
+});
+
+// noteMode reports what the agent sees of the composer's note mode.
+function noteMode(b) {
+  return {
+    checked: b.el('reply-private').checked,
+    styled: b.el('reply-form').classList.contains('reply-private'),
+    warning: !b.el('reply-note-warning').hidden,
+    button: b.el('reply-send').textContent,
+  };
+}
+const NOTE_OFF = { checked: false, styled: false, warning: false, button: 'Send' };
+const NOTE_ON = { checked: true, styled: true, warning: true, button: 'Add private note' };
+
+test('the private-note toggle is unmistakable while on and off again after a send', async () => {
+  const b = await openConversation([message('1')], {
+    'POST /api/v1/conversations/7/messages': (call) => json(202, message('9', { direction: 'out', text: call.body.text, private: call.body.private,
+      sender: { type: 'agent', id: 'ana', name: 'ana' }, delivery: { status: call.body.private ? 'sent' : 'queued', error: null } })),
+  });
+  assert.deepStrictEqual(noteMode(b), NOTE_OFF);
+  b.el('reply-private').checked = true;
+  b.el('reply-private').dispatch('change');
+  assert.deepStrictEqual(noteMode(b), NOTE_ON);
+  b.el('reply-text').value = 'customer sounded angry';
+  b.el('reply-form').dispatch('submit');
+  await settle();
+  const posts = b.calls.filter((c) => c.method === 'POST');
+  assert.strictEqual(posts[0].body.private, true);
+  assert.deepStrictEqual(noteMode(b), NOTE_OFF, 'note mode stayed on after the note was sent');
+  b.el('reply-text').value = 'It ships today.';
+  b.el('reply-form').dispatch('submit');
+  await settle();
+  assert.strictEqual(b.calls.filter((c) => c.method === 'POST')[1].body.private, false);
+});
+
+test('switching conversations turns the private-note toggle off', async () => {
+  const b = await openConversation([message('1')], {
+    'GET /api/v1/conversations': list([conversation('7'), conversation('8')]),
+    'GET /api/v1/conversations/8': json(200, conversation('8')),
+    'GET /api/v1/conversations/8/messages': messages([]),
+    'POST /api/v1/conversations/8/messages': (call) => json(202, message('9', { conversation_id: '8', direction: 'out', text: call.body.text })),
+  });
+  b.el('reply-private').checked = true;
+  b.el('reply-private').dispatch('change');
+  assert.deepStrictEqual(noteMode(b), NOTE_ON);
+  const row8 = all(b.el('conv-list')).find((e) => e.dataset.id === '8');
+  row8.dispatch('click');
+  await settle();
+  assert.deepStrictEqual(noteMode(b), NOTE_OFF, 'note mode survived the switch to another customer');
+  b.el('reply-text').value = 'Hello, how can I help?';
+  b.el('reply-form').dispatch('submit');
+  await settle();
+  const post = b.calls.find((c) => c.method === 'POST');
+  assert.strictEqual(post.path, '/api/v1/conversations/8/messages');
+  assert.strictEqual(post.body.private, false);
+});
+
+function viewCounts(counts) {
+  return json(200, { me: 'ana', views: ['mine', 'unassigned', 'human', 'waiting', 'all'].map((id) => ({ id, count: counts[id] || 0 })) });
+}
+function tabs(b) {
+  return all(b.el('views')).filter((e) => e.cls.has('view-tab')).map((t) => ({ view: t.dataset.view, text: t.textContent, active: t.cls.has('active') }));
+}
+function rowIds(b) { return all(b.el('conv-list')).filter((e) => e.cls.has('conv-row')).map((r) => r.dataset.id); }
+
+test('the work queues show their counts; "Mine" is the default for an agent with an assignment', async () => {
+  const b = boot({
+    storage: { 'tongdao.token': 'tdk_test' },
+    routes: {
+      'GET /api/v1/views': viewCounts({ mine: 2, unassigned: 5, human: 1, waiting: 3, all: 9 }),
+      'GET /api/v1/conversations': (call) => list(call.query.includes('view=mine') ? [conversation('7', { assignee: 'ana' })] : [conversation('8')]),
+    },
+  });
+  await settle();
+  assert.deepStrictEqual(tabs(b), [
+    { view: 'mine', text: 'Mine2', active: true },
+    { view: 'unassigned', text: 'Unassigned5', active: false },
+    { view: 'human', text: 'Asked for a human1', active: false },
+    { view: 'waiting', text: 'Waiting for reply3', active: false },
+    { view: 'all', text: 'All9', active: false },
+  ]);
+  assert.strictEqual(b.el('me').textContent, 'ana');
+  assert.deepStrictEqual(rowIds(b), ['7']);
+  all(b.el('views')).find((e) => e.dataset.view === 'waiting').dispatch('click');
+  await settle();
+  const last = b.calls.filter((c) => c.path === '/api/v1/conversations').pop();
+  assert.ok(last.query.includes('view=waiting'), last.query);
+  assert.deepStrictEqual(rowIds(b), ['8']);
+  assert.strictEqual(JSON.parse(b.storage['tongdao.filters']).view, 'waiting');
+});
+
+test('without an assignment the default view is "Unassigned"', async () => {
+  const b = boot({ storage: { 'tongdao.token': 'tdk_test' }, routes: { 'GET /api/v1/conversations': list([]) } });
+  await settle();
+  assert.ok(b.calls.find((c) => c.path === '/api/v1/conversations').query.includes('view=unassigned'));
+});
+
+test('a row leaves the view when an event assigns it to someone else', async () => {
+  const b = await openConversation([message('1')], {
+    'GET /api/v1/conversations': list([conversation('7'), conversation('8')]),
+  });
+  assert.deepStrictEqual(rowIds(b), ['7', '8']);
+  b.event('conversation.updated', '8', { id: '8', changes: { assignee: 'bo' }, by: 'bo' });
+  await settle();
+  assert.deepStrictEqual(rowIds(b), ['7'], 'an assigned conversation stayed in "Unassigned"');
+  // The open one stays while the agent works on it, with its new assignee.
+  b.event('conversation.updated', '7', { id: '7', changes: { assignee: 'bo' }, by: 'bo' });
+  await settle();
+  assert.deepStrictEqual(rowIds(b), ['7']);
+  assert.ok(b.el('conv-list').textContent.includes('bo'));
+  b.event('conversation.updated', '7', { id: '7', changes: { labels: ['vip'] }, by: 'bo' });
+  await settle();
+  const labels = all(b.el('conv-list')).filter((e) => e.cls.has('flag-label')).map((e) => e.textContent);
+  assert.deepStrictEqual(labels, ['vip']);
+});
+
+test('the ticket number and subject head the conversation; each row shows its ticket number', async () => {
+  const b = await openConversation([message('1')], {
+    'GET /api/v1/conversations/7': json(200, conversation('7', { subject: 'My order #42 has not arrived' })),
+  });
+  assert.strictEqual(b.el('conv-ticket').textContent, '#7');
+  assert.strictEqual(b.el('conv-subject').textContent, 'My order #42 has not arrived');
+  assert.ok(b.el('conv-list').textContent.startsWith('#7'), b.el('conv-list').textContent);
+});
+
+test('a WeChat numbered answer and a button click show the chosen button\'s label', async () => {
+  const offer = (id) => message(id, { direction: 'out', kind: 'message', text: 'How can I help?', sender: { type: 'bot', id: '', name: 'Bot' },
+    buttons: [{ id: 'faq', label: 'Read the FAQ' }, { id: 'human', label: 'Talk to a person' }], delivery: { status: 'sent', error: null } });
+  const b = await openConversation([
+    message('0', { kind: 'action', channel: 'wechat', text: '1' }), // the welcome's offer is not in the timeline
+    offer('1'),
+    message('2', { kind: 'action', channel: 'wechat', text: '2' }),
+    offer('3'),
+    message('4', { kind: 'action', text: '[chose: faq]' }),
+  ]);
+  const chosen = all(b.el('timeline')).filter((e) => e.cls.has('chip-chosen')).map((e) => e.textContent);
+  assert.deepStrictEqual(chosen, ['1', 'Talk to a person', 'Read the FAQ']);
+  assert.ok(b.el('timeline').textContent.includes('Chose option 1'), b.el('timeline').textContent);
+});
+
+const EARLIER = { last_message_at: '2026-11-02T08:00:00Z' };
+
+test('keyboard: j/k move, n writes a note, r a reply, e resolves, a assigns to me, ? shows the shortcuts', async () => {
+  const b = await openConversation([message('1')], {
+    'GET /api/v1/conversations': list([conversation('7'), conversation('8', EARLIER)]),
+    'GET /api/v1/conversations/8': json(200, conversation('8', EARLIER)),
+    'GET /api/v1/conversations/8/messages': messages([]),
+    'POST /api/v1/conversations/8/status': (call) => json(200, conversation('8', Object.assign({ status: call.body.status }, EARLIER))),
+    'POST /api/v1/conversations/8/assign': (call) => json(200, conversation('8', Object.assign({ assignee: call.body.assignee }, EARLIER))),
+  });
+  const key = (k, target) => b.doc.listeners.keydown.forEach((fn) => fn({ key: k, target: target || b.doc.body, preventDefault() {} }));
+  key('j');
+  await settle();
+  assert.strictEqual(b.location.pathname, '/c/8');
+  key('n', b.el('conv-list'));
+  assert.deepStrictEqual(noteMode(b), NOTE_ON);
+  assert.strictEqual(b.doc.activeElement, b.el('reply-text'));
+  key('e', b.el('reply-text')); // typing: not a shortcut
+  key('r');
+  assert.deepStrictEqual(noteMode(b), NOTE_OFF);
+  key('e');
+  key('a');
+  await settle();
+  const posts = b.calls.filter((c) => c.method === 'POST').map((c) => [c.path, c.body]);
+  assert.deepStrictEqual(posts, [
+    ['/api/v1/conversations/8/status', { status: 'resolved' }],
+    ['/api/v1/conversations/8/assign', { assignee: 'ana' }],
+  ]);
+  assert.strictEqual(b.el('shortcuts').hidden, true);
+  key('?');
+  assert.strictEqual(b.el('shortcuts').hidden, false);
+  assert.ok(b.el('shortcuts-list').textContent.includes('Assign to me'));
+  key('Escape');
+  assert.strictEqual(b.el('shortcuts').hidden, true);
+  key('k');
+  await settle();
+  assert.strictEqual(b.location.pathname, '/c/7');
+});
+
+test('a new customer message in the open conversation is announced to screen readers', async () => {
+  const b = await openConversation([message('1')]);
+  b.event('message.created', '7', message('4', { text: 'are you there?' }));
+  assert.strictEqual(b.el('announcer').textContent, 'New message from Ana Li: are you there?');
+});
+
+test('events about a conversation outside the view are applied to the copy read once', async () => {
+  const b = boot({
+    storage: { 'tongdao.token': 'tdk_test' },
+    routes: {
+      'GET /api/v1/views': viewCounts({ mine: 1 }),
+      'GET /api/v1/conversations': list([conversation('7', { assignee: 'ana' })]),
+      'GET /api/v1/conversations/9': json(200, conversation('9', { assignee: 'bo', subject: 'Printer on fire' })),
+    },
+  });
+  await settle();
+  const reads = () => b.calls.filter((c) => c.path === '/api/v1/conversations/9').length;
+  b.event('message.created', '9', message('20', { conversation_id: '9', text: 'hello?' }));
+  b.event('conversation.created', '9', { id: '9', contact_id: 'c9' });
+  await settle();
+  assert.strictEqual(reads(), 1, 'two events, one read');
+  assert.deepStrictEqual(rowIds(b), ['7'], 'bo\'s conversation is not "mine"');
+  b.event('message.created', '9', message('21', { conversation_id: '9', text: 'still burning' }));
+  b.event('conversation.updated', '9', { id: '9', changes: { assignee: 'ana' }, by: 'bo' });
+  await settle();
+  assert.strictEqual(reads(), 1, 'the copy was read again');
+  assert.deepStrictEqual(rowIds(b), ['9', '7'], 'assigned to ana, it joins "Mine" from the event alone');
+  assert.ok(b.el('conv-list').textContent.includes('← Customer: still burning'), b.el('conv-list').textContent);
+});
+
+test('a conversation that arrives while the list is being read is not lost', async () => {
+  let answer;
+  const b = boot({
+    storage: { 'tongdao.token': 'tdk_test' },
+    routes: {
+      'GET /api/v1/conversations': () => new Promise((resolve) => { answer = resolve; }),
+      'GET /api/v1/conversations/9': json(200, conversation('9', { subject: 'Printer on fire', last_message_at: '2026-11-02T09:10:00Z' })),
+    },
+  });
+  await settle();
+  b.event('conversation.created', '9', { id: '9', contact_id: 'c9' });
+  await settle();
+  answer(list([conversation('7')])); // read before conversation 9 existed
+  await settle();
+  assert.deepStrictEqual(rowIds(b), ['9', '7']);
 });

@@ -1,0 +1,300 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/tongdao/hub/inbox/react"
+	"github.com/tongdao/hub/inbox/sla"
+	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/models"
+)
+
+// slaReaction keeps each conversation's service-level clocks: it starts the
+// first response and resolution clocks when a conversation opens (or
+// reopens), a next response clock when a customer writes after an agent
+// answered, stops them when an agent replies or the conversation is
+// resolved, and moves them when the priority changes. On a schedule it
+// raises sla.warning at 80% of a clock's business time and sla.breached at
+// its end, once each: the breach raises the priority one step and
+// reassigns the conversation to the policy's escalate_to. A bot message or
+// a private note is never a response. Clocks are rows, so they survive
+// restarts, and the reaction's lease makes one replica fire them.
+type slaReaction struct{ s *Service }
+
+var (
+	_ react.Ticker  = slaReaction{}
+	_ react.Batcher = slaReaction{}
+)
+
+func (slaReaction) Name() string { return "sla" }
+
+func (r slaReaction) Types() []string {
+	if r.s.sla == nil {
+		return []string{} // no policies: no events to follow
+	}
+	return []string{models.EventTypeMessageCreated, models.EventTypeConversationUpdated}
+}
+
+func (slaReaction) InBatch(*models.Event) bool { return true }
+
+func (r slaReaction) Every() time.Duration { return r.s.slaEvery }
+
+func (r slaReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
+	conv := ev.ConversationID
+	if r.s.sla == nil || conv == 0 {
+		return nil
+	}
+	switch ev.Type {
+	case models.EventTypeMessageCreated:
+		if f, ok := inboundFacts(ev); ok {
+			if f.Inbound.Kind != models.KindMessage {
+				return nil
+			}
+			if f.NewConversation {
+				return commit(func(tx *store.Store) error { return r.s.startClocks(ctx, tx, conv, ev.CreatedAt) })
+			}
+			// A customer waits for an agent again once the first response
+			// was given: decide outside the transaction (most messages
+			// change nothing), check again inside.
+			if need, err := r.s.needsNextResponse(ctx, r.s.store, conv); err != nil || !need {
+				return err
+			}
+			return commit(func(tx *store.Store) error {
+				if need, err := r.s.needsNextResponse(ctx, tx, conv); err != nil || !need {
+					return err
+				}
+				return r.s.startClock(ctx, tx, conv, sla.NextResponse, ev.CreatedAt)
+			})
+		}
+		var m struct {
+			Direction string            `json:"direction"`
+			Sender    models.SenderView `json:"sender"`
+			Private   bool              `json:"private"`
+		}
+		if json.Unmarshal([]byte(ev.Data), &m) != nil || m.Direction != models.DirectionOut ||
+			m.Sender.Type != models.SenderAgent || m.Private {
+			return nil // a bot message or a note is not a response
+		}
+		return commit(func(tx *store.Store) error {
+			_, err := tx.StopClocks(ctx, conv, ev.CreatedAt, sla.FirstResponse, sla.NextResponse)
+			return err
+		})
+	case models.EventTypeConversationUpdated:
+		var u struct {
+			Changes struct {
+				Status   string `json:"status"`
+				Priority string `json:"priority"`
+			} `json:"changes"`
+		}
+		if json.Unmarshal([]byte(ev.Data), &u) != nil {
+			return nil
+		}
+		switch {
+		case u.Changes.Status == models.StatusResolved:
+			return commit(func(tx *store.Store) error {
+				_, err := tx.StopClocks(ctx, conv, ev.CreatedAt, sla.Kinds...)
+				return err
+			})
+		case u.Changes.Status == models.StatusOpen:
+			return commit(func(tx *store.Store) error { return r.s.startClocks(ctx, tx, conv, ev.CreatedAt) })
+		case u.Changes.Priority != "":
+			return commit(func(tx *store.Store) error { return r.s.repriceClocks(ctx, tx, conv) })
+		}
+	}
+	return nil
+}
+
+// startClocks starts a conversation's first response and resolution
+// clocks under its priority's policy (none when it has no policy).
+func (s *Service) startClocks(ctx context.Context, st *store.Store, conv int64, at time.Time) error {
+	for _, kind := range []string{sla.FirstResponse, sla.Resolution} {
+		if err := s.startClock(ctx, st, conv, kind, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) startClock(ctx context.Context, st *store.Store, conv int64, kind string, at time.Time) error {
+	c, err := st.Conversation(ctx, conv)
+	if err != nil {
+		return err
+	}
+	p, ok := s.sla.For(c.Priority)
+	if !ok || p.Limit(kind) == 0 || c.Status == models.StatusResolved {
+		return nil
+	}
+	warn, due := sla.Deadline(s.calendar(), at, p.Limit(kind))
+	_, err = st.StartClock(ctx, conv, kind, at, warn, due)
+	return err
+}
+
+// needsNextResponse: a customer message waits for a next response when the
+// first response was given and no next response clock runs.
+func (s *Service) needsNextResponse(ctx context.Context, st *store.Store, conv int64) (bool, error) {
+	clocks, err := st.Clocks(ctx, conv)
+	if err != nil {
+		return false, err
+	}
+	answered := false
+	for _, c := range clocks {
+		switch {
+		case c.StoppedAt == nil && (c.Kind == sla.FirstResponse || c.Kind == sla.NextResponse):
+			return false, nil // a response is awaited already
+		case c.Kind == sla.FirstResponse:
+			answered = true
+		}
+	}
+	return answered, nil
+}
+
+// repriceClocks moves a conversation's running clocks to its new
+// priority's policy; a clock the new policy lacks stops, and the first
+// response and resolution clocks the old one lacked start from the
+// conversation's opening.
+func (s *Service) repriceClocks(ctx context.Context, st *store.Store, conv int64) error {
+	c, err := st.Conversation(ctx, conv)
+	if err != nil {
+		return err
+	}
+	p, _ := s.sla.For(c.Priority)
+	clocks, err := st.Clocks(ctx, conv)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, k := range clocks {
+		have[k.Kind] = true
+		if k.StoppedAt != nil {
+			continue
+		}
+		if p.Limit(k.Kind) == 0 {
+			if _, err := st.StopClocks(ctx, conv, s.now(), k.Kind); err != nil {
+				return err
+			}
+			continue
+		}
+		warn, due := sla.Deadline(s.calendar(), k.StartedAt, p.Limit(k.Kind))
+		if err := st.Reschedule(ctx, conv, k.Kind, warn, due); err != nil {
+			return err
+		}
+	}
+	if c.Status == models.StatusResolved {
+		return nil
+	}
+	for _, kind := range []string{sla.FirstResponse, sla.Resolution} {
+		if !have[kind] && p.Limit(kind) > 0 {
+			if kind == sla.FirstResponse {
+				if b, err := st.BotState(ctx, conv); err != nil || b.HumanReplied {
+					return err
+				}
+			}
+			warn, due := sla.Deadline(s.calendar(), c.CreatedAt, p.Limit(kind))
+			if _, err := st.StartClock(ctx, conv, kind, c.CreatedAt, warn, due); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// calendar is the business hours the clocks count in (nil: every hour).
+func (s *Service) calendar() sla.Calendar {
+	if s.hours == nil {
+		return nil
+	}
+	return s.hours
+}
+
+// Tick raises the warnings and breaches that are due.
+func (r slaReaction) Tick(ctx context.Context, commit react.Commit) error {
+	_, err := r.s.checkSLA(ctx, commit)
+	return err
+}
+
+// CheckSLA makes one pass over the SLA clocks at once (tests, operators)
+// and returns how many warnings and breaches it raised.
+func (s *Service) CheckSLA(ctx context.Context) (int, error) {
+	return s.checkSLA(ctx, func(fn func(tx *store.Store) error) error { return s.store.Tx(ctx, fn) })
+}
+
+func (s *Service) checkSLA(ctx context.Context, commit react.Commit) (int, error) {
+	if s.sla == nil {
+		return 0, nil
+	}
+	now := s.now()
+	due, err := s.store.DueClocks(ctx, now, 100)
+	if err != nil {
+		return 0, err
+	}
+	raised := 0
+	for _, k := range due {
+		err := commit(func(tx *store.Store) error {
+			n, err := s.fireClock(ctx, tx, k, now)
+			raised += n
+			return err
+		})
+		if err != nil {
+			return raised, err
+		}
+	}
+	return raised, nil
+}
+
+// fireClock raises what a due clock owes, once each: its warning, then its
+// breach with the escalation.
+func (s *Service) fireClock(ctx context.Context, tx *store.Store, k models.SLAClock, now time.Time) (int, error) {
+	data := func() map[string]any {
+		return map[string]any{"id": models.ID(k.ConversationID), "clock": k.Kind, "due_at": k.DueAt.UTC()}
+	}
+	raised := 0
+	if !k.Warned && !k.WarnAt.After(now) {
+		ok, err := tx.MarkWarned(ctx, k.ConversationID, k.Kind)
+		if err != nil {
+			return raised, err
+		}
+		if ok && k.DueAt.After(now) {
+			if err := tx.AddConversationEvent(ctx, k.ConversationID, models.EventTypeSLAWarning, data()); err != nil {
+				return raised, err
+			}
+			raised++
+		}
+	}
+	if k.BreachedAt != nil || k.DueAt.After(now) {
+		return raised, nil
+	}
+	ok, err := tx.MarkBreached(ctx, k.ConversationID, k.Kind, now)
+	if err != nil || !ok {
+		return raised, err
+	}
+	c, err := tx.Conversation(ctx, k.ConversationID)
+	if err != nil {
+		return raised, err
+	}
+	p, _ := s.sla.For(c.Priority)
+	d := data()
+	d["priority"] = sla.Up(c.Priority)
+	changes := map[string]any{"priority": sla.Up(c.Priority)}
+	if p.EscalateTo != "" {
+		agent, err := tx.TokenNameExists(ctx, p.EscalateTo)
+		if err != nil {
+			return raised, err
+		}
+		if agent {
+			changes["assignee"] = p.EscalateTo
+			d["assignee"] = p.EscalateTo
+		} else {
+			changes["team"], changes["assignee"] = p.EscalateTo, ""
+			d["team"] = p.EscalateTo
+		}
+	}
+	if err := tx.AddConversationEvent(ctx, k.ConversationID, models.EventTypeSLABreached, d); err != nil {
+		return raised, err
+	}
+	if _, err := tx.UpdateConversation(ctx, k.ConversationID, changes, "sla"); err != nil {
+		return raised, err
+	}
+	return raised + 1, nil
+}

@@ -1,0 +1,17 @@
+-- The customer's rating after an agent resolved a conversation: the score,
+-- the optional comment and when; what the customer was last asked (the
+-- score, or anything to add) and until when their answer counts.
+
+-- +goose Up
+ALTER TABLE conversations ADD COLUMN csat_score bigint;
+ALTER TABLE conversations ADD COLUMN csat_comment text;
+ALTER TABLE conversations ADD COLUMN csat_at timestamptz;
+ALTER TABLE conversations ADD COLUMN csat_stage varchar(10) NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN csat_until timestamptz;
+
+-- +goose Down
+ALTER TABLE conversations DROP COLUMN csat_until;
+ALTER TABLE conversations DROP COLUMN csat_stage;
+ALTER TABLE conversations DROP COLUMN csat_at;
+ALTER TABLE conversations DROP COLUMN csat_comment;
+ALTER TABLE conversations DROP COLUMN csat_score;

@@ -1,0 +1,95 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tongdao/hub/inbox/store"
+	"github.com/tongdao/hub/internal/testclock"
+	"github.com/tongdao/hub/models"
+)
+
+// SLA clocks on both databases: a clock starts once while it runs and again
+// after it stopped (its breach count kept); warnings and breaches are
+// recorded once; due clocks are found by time.
+func TestSLAClocksStartOnceAndFireOnce(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
+		ctx := context.Background()
+		conv := ingest(t, s, inbound("1", "1:1", "help"))[0].ConversationID
+		t0 := c.Now()
+		start := func(kind string, at time.Time, d time.Duration) bool {
+			t.Helper()
+			ok, err := s.StartClock(ctx, conv, kind, at, at.Add(d*8/10), at.Add(d))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		if !start("first_response", t0, 10*time.Minute) || start("first_response", t0.Add(time.Minute), time.Hour) {
+			t.Fatal("a running clock started twice, or not at all")
+		}
+		if due, err := s.DueClocks(ctx, t0.Add(7*time.Minute), 10); err != nil || len(due) != 0 {
+			t.Fatalf("due before the warning: %v %v", due, err)
+		}
+		due, err := s.DueClocks(ctx, t0.Add(8*time.Minute), 10)
+		if err != nil || len(due) != 1 || !due[0].DueAt.Equal(t0.Add(10*time.Minute)) {
+			t.Fatalf("due at the warning: %+v %v", due, err)
+		}
+		for i, want := range []bool{true, false} {
+			if ok, err := s.MarkWarned(ctx, conv, "first_response"); err != nil || ok != want {
+				t.Fatalf("warning %d: %v %v", i, ok, err)
+			}
+		}
+		if due, _ := s.DueClocks(ctx, t0.Add(9*time.Minute), 10); len(due) != 0 {
+			t.Fatalf("a warned clock is due before its end: %+v", due)
+		}
+		if due, _ := s.DueClocks(ctx, t0.Add(10*time.Minute), 10); len(due) != 1 {
+			t.Fatalf("not due at its end: %+v", due)
+		}
+		for i, want := range []bool{true, false} {
+			if ok, err := s.MarkBreached(ctx, conv, "first_response", t0.Add(10*time.Minute)); err != nil || ok != want {
+				t.Fatalf("breach %d: %v %v", i, ok, err)
+			}
+		}
+		// Rescheduling leaves a breached clock alone.
+		if err := s.Reschedule(ctx, conv, "first_response", t0.Add(time.Hour), t0.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.StopClocks(ctx, conv, t0.Add(11*time.Minute), "first_response", "next_response"); err != nil || n != 1 {
+			t.Fatalf("stop: %d %v", n, err)
+		}
+		if !start("first_response", t0.Add(time.Hour), 10*time.Minute) {
+			t.Fatal("a stopped clock did not start again")
+		}
+		cs, err := s.Clocks(ctx, conv)
+		if err != nil || len(cs) != 1 || cs[0].Breaches != 1 || cs[0].Warned || cs[0].BreachedAt != nil || cs[0].StoppedAt != nil ||
+			!cs[0].DueAt.Equal(t0.Add(70*time.Minute)) {
+			t.Fatalf("restarted clock: %+v %v", cs, err)
+		}
+		v, err := s.GetConversation(ctx, conv)
+		if err != nil || v.FirstResponseDue == nil || len(v.SLABreaches) != 1 || v.SLABreaches[0] != "first_response" {
+			t.Fatalf("view: %+v %v", v, err)
+		}
+		// A warning given stays given when the clock moves earlier, and may
+		// come again when it moves later.
+		if ok, _ := s.MarkWarned(ctx, conv, "first_response"); !ok {
+			t.Fatal("warning of the restarted clock")
+		}
+		if err := s.Reschedule(ctx, conv, "first_response", t0.Add(65*time.Minute), t0.Add(68*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if cs, _ := s.Clocks(ctx, conv); !cs[0].Warned {
+			t.Fatal("an earlier warning time undid the warning given")
+		}
+		if err := s.Reschedule(ctx, conv, "first_response", t0.Add(90*time.Minute), t0.Add(100*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if cs, _ := s.Clocks(ctx, conv); cs[0].Warned {
+			t.Fatal("a later warning time kept the warning given")
+		}
+		if err := s.AddConversationEvent(ctx, conv, models.EventTypeSLAWarning, map[string]any{"clock": "first_response"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
