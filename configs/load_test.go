@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/inbox/texts"
 	"github.com/tongdao/hub/internal/wait"
 )
 
@@ -23,18 +24,19 @@ func envMap(m map[string]string) func(string) (string, bool) {
 }
 
 // wanted reads the "# want: PATH: MESSAGE" lines heading a testdata file.
-// {types} stands for the registered connector types.
+// {types} stands for the registered connector types, {text_keys} for the
+// keys of the text catalog (which grows with every feature that speaks).
 func wanted(t *testing.T, file string) (want []string, line int, masked []string) {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	types := strings.Join(connectors.Types(), ", ")
+	vars := strings.NewReplacer("{types}", strings.Join(connectors.Types(), ", "), "{text_keys}", strings.Join(texts.Keys(), ", "))
 	for _, l := range strings.Split(string(data), "\n") {
 		switch {
 		case strings.HasPrefix(l, "# want: "):
-			want = append(want, strings.ReplaceAll(strings.TrimPrefix(l, "# want: "), "{types}", types))
+			want = append(want, vars.Replace(strings.TrimPrefix(l, "# want: ")))
 		case strings.HasPrefix(l, "# want-line: "):
 			line, _ = strconv.Atoi(strings.TrimPrefix(l, "# want-line: "))
 		case strings.HasPrefix(l, "# want-masked: "):

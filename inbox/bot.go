@@ -50,6 +50,8 @@ func (s *Service) botAnswer(ctx context.Context, st *store.Store, f *models.Inbo
 	case in.Kind == models.KindEvent && in.Event == models.EventSubscribe,
 		in.Command == "start" && (f.NewContact || f.NewConversation) && in.Payload == "":
 		return &answer{Text: s.texts.Say(langs, texts.Welcome), Buttons: s.welcomeButtons(in.Connector, langs)}, nil
+	case isStatusRequest(in):
+		return s.status(ctx, st, f, conv) // never a question for the FAQ or a handoff
 	case conv == 0:
 		return nil, nil
 	case in.Kind == models.KindAction && isHumanAction(in.Action):
@@ -109,32 +111,58 @@ func (s *Service) handoff(ctx context.Context, st *store.Store, conv int64, lang
 			}
 		}
 	}
-	pos, err := st.QueuePosition(ctx, conv)
+	w, err := s.queueWait(ctx, st, conv)
 	if err != nil {
 		return nil, err
 	}
-	median, known, err := s.waitEstimate(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	away := s.hours != nil && !s.hours.Open(now)
 	text := s.compose(langs, func(l string) string {
-		parts := []string{s.texts.Text(l, texts.HumanQueued, "ticket", conv)}
-		if pos > 0 {
-			parts = append(parts, s.texts.Text(l, texts.QueuePosition, "position", pos))
-		}
-		switch {
-		case away:
-			parts = append(parts, s.texts.Text(l, texts.AgentsAway, "back", s.backAt(l, s.hours.NextOpen(now))))
-		case known:
-			parts = append(parts, s.texts.Text(l, texts.WaitEstimate, "duration", s.duration(l, median)))
-		default:
-			parts = append(parts, s.texts.Text(l, texts.WaitUnknown))
-		}
-		return joinSentences(parts)
+		return joinSentences(append([]string{s.texts.Text(l, texts.HumanQueued, "ticket", conv)}, s.waitSentences(l, w)...))
 	})
 	return &answer{Text: text}, nil
+}
+
+// waitInfo is what a customer in the human queue is told of the wait.
+type waitInfo struct {
+	position int  // in the queue (0: not waiting)
+	away     bool // outside business hours: back is when agents are
+	back     time.Time
+	known    bool // there is a recent median first response
+	median   time.Duration
+}
+
+// queueWait is the wait of conversation conv: its queue position and the
+// recent median first response, or when agents are back.
+func (s *Service) queueWait(ctx context.Context, st *store.Store, conv int64) (waitInfo, error) {
+	var w waitInfo
+	var err error
+	if w.position, err = st.QueuePosition(ctx, conv); err != nil {
+		return w, err
+	}
+	if w.median, w.known, err = s.waitEstimate(ctx, st); err != nil {
+		return w, err
+	}
+	if now := s.now(); s.hours != nil && !s.hours.Open(now) {
+		w.away, w.back = true, s.hours.NextOpen(now)
+	}
+	return w, nil
+}
+
+// waitSentences tells the wait w in lang: the position, then the estimate
+// or when agents are back.
+func (s *Service) waitSentences(lang string, w waitInfo) []string {
+	var parts []string
+	if w.position > 0 {
+		parts = append(parts, s.texts.Text(lang, texts.QueuePosition, "position", w.position))
+	}
+	switch {
+	case w.away:
+		parts = append(parts, s.texts.Text(lang, texts.AgentsAway, "back", s.backAt(lang, w.back)))
+	case w.known:
+		parts = append(parts, s.texts.Text(lang, texts.WaitEstimate, "duration", s.duration(lang, w.median)))
+	default:
+		parts = append(parts, s.texts.Text(lang, texts.WaitUnknown))
+	}
+	return parts
 }
 
 // handoffWhy words a handoff's reason for the timeline.

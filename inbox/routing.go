@@ -72,29 +72,17 @@ func (r *routingReaction) Handle(ctx context.Context, ev *models.Event, commit r
 	})
 }
 
-// reopenMark is how a change of status to open reads in an update's JSON.
-const reopenMark = `"status":"open"`
-
-// reopened routes again a conversation an agent reopened, on its opening
-// message: a team it has stays, the rule's priority and labels apply.
+// reopened routes again a conversation an agent reopened (resolved, then
+// open), on its opening message: a team it has stays, the rule's priority
+// and labels apply. A conversation back from pending or snoozed is not
+// routed again.
 func (r *routingReaction) reopened(ctx context.Context, ev *models.Event, commit react.Commit) error {
-	if ev.ConversationID == 0 || !strings.Contains(ev.Data, reopenMark) {
-		return nil
-	}
-	var d struct {
-		Changes struct {
-			Status string `json:"status"`
-		} `json:"changes"`
-	}
-	if err := json.Unmarshal([]byte(ev.Data), &d); err != nil || d.Changes.Status != models.StatusOpen {
+	var ch models.ConversationChange
+	if ev.ConversationID == 0 || ev.Detail == "" || json.Unmarshal([]byte(ev.Detail), &ch) != nil ||
+		ch.Before.Status != models.StatusResolved || ch.After.Status != models.StatusOpen {
 		return nil
 	}
 	return commit(func(tx *store.Store) error {
-		// Only a resolved conversation opened again is routed again (not
-		// one back from pending or snoozed).
-		if was, err := tx.StatusBefore(ctx, ev.ConversationID, ev.ID); err != nil || was != models.StatusResolved {
-			return err
-		}
 		o, ok, err := tx.OpeningMessage(ctx, ev.ConversationID)
 		if err != nil || !ok {
 			return err

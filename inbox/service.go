@@ -14,6 +14,7 @@
 //	bot.go        the bot: a reaction that answers customers after the commit
 //	linking.go    link codes and tokens, offers, redemptions, merges
 //	reminders.go  a reaction on a schedule: offers a link before a window closes
+//	progress.go   where a ticket stands: /status, and pushes when an agent acts
 //	routing.go    a reaction that routes each new conversation (team, priority, labels)
 //	service.go    wiring, the event log, queries and the agents' actions
 //
@@ -231,7 +232,7 @@ func New(o Options) *Service {
 		}}
 	// Every feature that reacts to what happened is a reaction here, never
 	// code inside ingest.
-	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}, csatReaction{s}, slaReaction{s}}
+	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}, progressReaction{s}, csatReaction{s}, slaReaction{s}}
 	if !o.Routing.Empty() {
 		s.reactions = append(s.reactions, &routingReaction{s: s, table: o.Routing})
 	}
@@ -306,7 +307,7 @@ func (s *Service) InitReactions(ctx context.Context) error {
 	return s.runner.Init(ctx, s.reactions...)
 }
 
-// RunReactions runs the reactions (the bot, reminders) until ctx
+// RunReactions runs the reactions (the bot, reminders, progress) until ctx
 // ends; with several replicas, each runs on one of them at a time.
 func (s *Service) RunReactions(ctx context.Context) {
 	s.runner.Run(ctx, s.reactions...)
@@ -419,7 +420,7 @@ func (s *Service) SetStatus(ctx context.Context, id int64, status string, by mod
 	default:
 		return models.ConversationView{}, models.Errorf(models.EINVALID, "status must be open, pending, snoozed or resolved, not %q", status)
 	}
-	v, err := s.store.UpdateConversation(ctx, id, map[string]any{"status": status}, by.Name)
+	v, err := s.store.UpdateConversationByAgent(ctx, id, map[string]any{"status": status}, by.Name)
 	if err == nil {
 		s.notify()
 	}
@@ -444,7 +445,7 @@ func (s *Service) Assign(ctx context.Context, id int64, assignee, team *string, 
 	if len(fields) == 0 {
 		return models.ConversationView{}, models.Errorf(models.EINVALID, "give assignee and/or team")
 	}
-	v, err := s.store.UpdateConversation(ctx, id, fields, by.Name)
+	v, err := s.store.UpdateConversationByAgent(ctx, id, fields, by.Name)
 	if err == nil {
 		s.notify()
 	}

@@ -82,24 +82,20 @@ func (r slaReaction) Handle(ctx context.Context, ev *models.Event, commit react.
 			return err
 		})
 	case models.EventTypeConversationUpdated:
-		var u struct {
-			Changes struct {
-				Status   string `json:"status"`
-				Priority string `json:"priority"`
-			} `json:"changes"`
+		var ch models.ConversationChange
+		if json.Unmarshal([]byte(ev.Detail), &ch) != nil {
+			return nil // an event from before changes had their detail
 		}
-		if json.Unmarshal([]byte(ev.Data), &u) != nil {
-			return nil
-		}
+		before, after := ch.Before, ch.After
 		switch {
-		case u.Changes.Status == models.StatusResolved:
+		case after.Status == models.StatusResolved && before.Status != models.StatusResolved:
 			return commit(func(tx *store.Store) error {
 				_, err := tx.StopClocks(ctx, conv, ev.CreatedAt, sla.Kinds...)
 				return err
 			})
-		case u.Changes.Status == models.StatusOpen:
+		case before.Status == models.StatusResolved && after.Status != models.StatusResolved:
 			return commit(func(tx *store.Store) error { return r.s.startClocks(ctx, tx, conv, ev.CreatedAt) })
-		case u.Changes.Priority != "":
+		case after.Priority != before.Priority:
 			return commit(func(tx *store.Store) error { return r.s.repriceClocks(ctx, tx, conv) })
 		}
 	}

@@ -12,14 +12,6 @@ import (
 	"github.com/tongdao/hub/models"
 )
 
-// runReactions runs the fixture's reactions until the test ends.
-func (f *fixture) runReactions(t *testing.T) {
-	if err := f.svc.InitReactions(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	inBackground(t, f.svc.RunReactions)
-}
-
 func (f *fixture) eventsOf(t *testing.T, typ string) []models.EventView {
 	t.Helper()
 	evs, err := f.svc.EventsAfter(context.Background(), 0, 1000)

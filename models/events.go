@@ -44,3 +44,26 @@ const (
 	// AgentPresenceView).
 	EventTypeAgentPresence = "agent.presence"
 )
+
+// ConversationChange is what a conversation.updated event tells the
+// reactions (Event.Detail; reactions read an event's detail instead of its
+// data when it has one): who made the change, and the conversation's
+// status, assignee and team before and after it. Events written before it
+// existed have no detail.
+type ConversationChange struct {
+	// By is the actor's name, as in the event's data.
+	By string `json:"by"`
+	// ByType is "agent" for a change an agent or admin made through the
+	// API, and empty for the hub's own (the bot, a rule).
+	ByType string            `json:"by_type,omitempty"`
+	Before ConversationState `json:"before"`
+	After  ConversationState `json:"after"`
+}
+
+// ConversationState is the part of a conversation a change is compared on.
+type ConversationState struct {
+	Status   string `json:"status"`
+	Assignee string `json:"assignee"`
+	Team     string `json:"team"`
+	Priority string `json:"priority,omitempty"`
+}

@@ -397,8 +397,10 @@ func TestE2ELinkTelegramToDiscordByCode(t *testing.T) {
 	if linked := e.conversationWith(t, du.ID); linked.ID != conv.ID || channels(linked) != "telegram,discord" {
 		t.Fatalf("after linking: %+v", linked)
 	}
-	// The agent's assignment shows in the next greeting.
+	// The agent's assignment is pushed to the customer on the channel they
+	// used last (Discord), and shows in the next greeting.
 	e.api.json("POST", "/api/v1/conversations/"+conv.ID+"/assign", map[string]any{"assignee": "Mei", "team": "Billing"}, nil)
+	mustContain(t, "the assignment push", e.dcWait(t, du.ID, 2), "Mei is on it (ticket #"+conv.ID+")")
 	offer = e.tgSay(t, dee, "/link")
 	openid := e.wxUser(t)
 	e.wxSend(t, openid, offerCode(t, offer))

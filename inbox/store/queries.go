@@ -383,6 +383,17 @@ func (s *Store) AddMessage(ctx context.Context, m *models.Message) error {
 // Resolving sets resolved_at; reopening a resolved conversation fails with
 // conflict when the contact already has another active one.
 func (s *Store) UpdateConversation(ctx context.Context, id int64, fields map[string]any, actor string) (models.ConversationView, error) {
+	return s.updateConversation(ctx, id, fields, actor, "")
+}
+
+// UpdateConversationByAgent is UpdateConversation for a change an agent or
+// admin makes (through the API): its event says so, for the reactions that
+// tell the customer (progress pushes).
+func (s *Store) UpdateConversationByAgent(ctx context.Context, id int64, fields map[string]any, agent string) (models.ConversationView, error) {
+	return s.updateConversation(ctx, id, fields, agent, models.SenderAgent)
+}
+
+func (s *Store) updateConversation(ctx context.Context, id int64, fields map[string]any, actor, byType string) (models.ConversationView, error) {
 	now := s.Now().UTC()
 	for k, v := range fields {
 		if str, ok := v.(string); ok {
@@ -402,6 +413,15 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, fields map[str
 		if err := s.lockEvents(tx); err != nil {
 			return err
 		}
+		// The values before the change go into the event's detail (under the
+		// events lock, so they are the ones this change replaced).
+		var before models.ConversationState
+		if err := tx.Model(&models.Conversation{}).Select("status", "assignee", "team", "priority").Where("id = ?", id).Take(&before).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return notFound("conversation", id)
+			}
+			return err
+		}
 		res := tx.Model(&models.Conversation{}).Where("id = ?", id).Updates(fields)
 		if res.Error != nil {
 			if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
@@ -412,10 +432,15 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, fields map[str
 		if res.RowsAffected == 0 {
 			return notFound("conversation", id)
 		}
+		change := models.ConversationChange{By: actor, ByType: byType, Before: before}
+		if err := tx.Model(&models.Conversation{}).Select("status", "assignee", "team", "priority").Where("id = ?", id).Take(&change.After).Error; err != nil {
+			return err
+		}
 		delete(fields, "updated_at")
 		delete(fields, "resolved_at")
 		return tx.Create(&models.Event{Type: models.EventTypeConversationUpdated, ConversationID: id,
-			Data: mustJSON(map[string]any{"id": models.ID(id), "changes": fields, "by": actor}), CreatedAt: now}).Error
+			Data:   mustJSON(map[string]any{"id": models.ID(id), "changes": fields, "by": actor}),
+			Detail: mustJSON(change), CreatedAt: now}).Error
 	})
 	if err != nil {
 		return models.ConversationView{}, err

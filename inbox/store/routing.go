@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"slices"
 
@@ -73,8 +72,21 @@ func (s *Store) Route(ctx context.Context, id int64, team, priority string, labe
 			return err
 		}
 		changed = true
+		// The detail carries before and after for the reactions (the SLA
+		// clocks follow the priority); the hub's own change has no by_type.
+		by = models.CleanText(by)
+		change := models.ConversationChange{By: by,
+			Before: models.ConversationState{Status: c.Status, Assignee: c.Assignee, Team: c.Team, Priority: c.Priority}}
+		change.After = change.Before
+		if t, ok := fields["team"].(string); ok {
+			change.After.Team = t
+		}
+		if p, ok := fields["priority"].(string); ok {
+			change.After.Priority = p
+		}
 		return tx.Create(&models.Event{Type: models.EventTypeConversationUpdated, ConversationID: id,
-			Data: mustJSON(map[string]any{"id": models.ID(id), "changes": changes, "by": models.CleanText(by)}), CreatedAt: now}).Error
+			Data:   mustJSON(map[string]any{"id": models.ID(id), "changes": changes, "by": by}),
+			Detail: mustJSON(change), CreatedAt: now}).Error
 	}
 	var err error
 	if _, ok := s.DB.Statement.ConnPool.(*sql.Tx); ok {
@@ -121,21 +133,4 @@ func (s *Store) OpeningMessage(ctx context.Context, convID int64) (o Opening, ok
 		o.Connector, o.Channel, o.Text, ok = conn.String, ch.String, text.String, true
 	}
 	return o, ok, rows.Err()
-}
-
-// StatusBefore returns the status a conversation's last status change
-// before the event before set ("" when none did: it opened then).
-func (s *Store) StatusBefore(ctx context.Context, convID, before int64) (string, error) {
-	var data []string
-	if err := s.DB.WithContext(ctx).Model(&models.Event{}).Where(`conversation_id = ? AND type = ? AND id < ? AND data LIKE '%"status":%'`,
-		convID, models.EventTypeConversationUpdated, before).Order("id DESC").Limit(1).Pluck("data", &data).Error; err != nil || len(data) == 0 {
-		return "", err
-	}
-	var d struct {
-		Changes struct {
-			Status string `json:"status"`
-		} `json:"changes"`
-	}
-	_ = json.Unmarshal([]byte(data[0]), &d) // written by the store: valid
-	return d.Changes.Status, nil
 }
