@@ -84,9 +84,20 @@ type Config struct {
 	// first whose conditions all match the opening message sets its team,
 	// priority and labels (routing.go).
 	Routing []routing.Rule `yaml:"routing"`
+	// Assignment configures automatic assignment.
+	Assignment Assignment `yaml:"assignment"`
 
 	file string
 	info *loadInfo
+}
+
+// Assignment configures automatic assignment of conversations to the
+// online members of their team.
+type Assignment struct {
+	// OfflineGrace is how long an agent may be offline before their
+	// unanswered conversations (no agent reply yet) go back to their team's
+	// queue (default 5m; at least 10s).
+	OfflineGrace time.Duration `yaml:"offline_grace"`
 }
 
 // Server configures the HTTP server.

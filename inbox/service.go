@@ -119,6 +119,15 @@ type Options struct {
 	// PresenceSweep is how often expired streams are looked for (default
 	// 10 s).
 	PresenceSweep time.Duration
+
+	// Automatic assignment (assign.go).
+	// DefaultTeam is the team a new conversation without one gets.
+	DefaultTeam string
+	// OfflineGrace is how long an agent may be offline before their
+	// unanswered conversations go back to the queue (default 5 min).
+	OfflineGrace time.Duration
+	// AssignEvery is how often the hand-back is checked (default 15 s).
+	AssignEvery time.Duration
 }
 
 // Service is the inbox.
@@ -173,6 +182,11 @@ type Service struct {
 	presenceTTL   time.Duration
 	presenceSweep time.Duration
 
+	// Automatic assignment (assign.go).
+	defaultTeam  string
+	offlineGrace time.Duration
+	assignEvery  time.Duration
+
 	m metrics
 }
 
@@ -205,6 +219,9 @@ func New(o Options) *Service {
 	s.SetTeams(o.Teams)
 	s.presenceTTL = cmp.Or(o.PresenceTTL, defaultPresenceTTL)
 	s.presenceSweep = cmp.Or(o.PresenceSweep, defaultPresenceSweep)
+	s.defaultTeam = o.DefaultTeam
+	s.offlineGrace = cmp.Or(o.OfflineGrace, defaultOfflineGrace)
+	s.assignEvery = cmp.Or(o.AssignEvery, defaultAssignEvery)
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -232,7 +249,7 @@ func New(o Options) *Service {
 		}}
 	// Every feature that reacts to what happened is a reaction here, never
 	// code inside ingest.
-	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}, progressReaction{s}, csatReaction{s}, slaReaction{s}}
+	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}, progressReaction{s}, csatReaction{s}, slaReaction{s}, assignReaction{s}}
 	if !o.Routing.Empty() {
 		s.reactions = append(s.reactions, &routingReaction{s: s, table: o.Routing})
 	}
