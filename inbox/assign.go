@@ -20,7 +20,8 @@ const (
 
 // assignReaction assigns conversations automatically. A conversation with
 // a team and no assignee (set by routing, by an agent, by an escalation or
-// by default_team, which it gives a new conversation without a team) goes
+// by default_team, which it gives a new conversation without a team when
+// the routing reaction, which does it otherwise, does not run) goes
 // to the online member of its team with the fewest open assigned
 // conversations and free capacity, the least recently assigned among
 // equals (a conversation the hub moves to another team, as a routing rule
@@ -44,6 +45,9 @@ func (assignReaction) Name() string { return "assign" }
 func (r assignReaction) Types() []string {
 	if len(r.s.Teams()) == 0 {
 		return []string{} // no teams: nobody to assign to
+	}
+	if r.s.defaultTeam == "" { // none, or routing gives it
+		return []string{models.EventTypeConversationUpdated, models.EventTypeAgentPresence}
 	}
 	return []string{models.EventTypeMessageCreated, models.EventTypeConversationUpdated, models.EventTypeAgentPresence}
 }

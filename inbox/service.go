@@ -220,6 +220,11 @@ func New(o Options) *Service {
 	s.presenceTTL = cmp.Or(o.PresenceTTL, defaultPresenceTTL)
 	s.presenceSweep = cmp.Or(o.PresenceSweep, defaultPresenceSweep)
 	s.defaultTeam = o.DefaultTeam
+	if !o.Routing.Empty() {
+		// The routing reaction gives new conversations the default team;
+		// assignment must not race it.
+		s.defaultTeam = ""
+	}
 	s.offlineGrace = cmp.Or(o.OfflineGrace, defaultOfflineGrace)
 	s.assignEvery = cmp.Or(o.AssignEvery, defaultAssignEvery)
 	if s.log == nil {

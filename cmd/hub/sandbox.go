@@ -165,7 +165,8 @@ business_hours:
 	return sb, nil
 }
 
-// sandboxRouting are the sandbox's routing rules, the contract's example.
+// sandboxRouting are the sandbox's routing rules (the contract's example)
+// and service levels.
 const sandboxRouting = `# Where new conversations go: the first rule that matches the opening
 # message sets its team, priority and labels.
 routing:
@@ -175,6 +176,17 @@ routing:
   - name: invoices
     when: { keywords: ["invoice", "发票", "fattura"], channel: wechat }
     then: { team: billing }
+# Service levels, counted in business hours: at 80% the event sla.warning,
+# at the end sla.breached and the priority one step up.
+sla:
+  - priority: urgent
+    first_response: 10m
+    next_response: 30m
+    resolution: 4h
+    escalate_to: risk
+  - priority: normal
+    first_response: 4h
+    resolution: 72h
 `
 
 // Close stops the hub and the stand-ins.
