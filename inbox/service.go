@@ -443,3 +443,8 @@ func (s *Service) Assign(ctx context.Context, id int64, assignee, team *string, 
 	}
 	return v, err
 }
+
+// ReportSummary computes the summary report of f (README, Reports).
+func (s *Service) ReportSummary(ctx context.Context, f models.ReportFilter) (models.ReportSummary, error) {
+	return s.store.ReportSummary(ctx, f)
+}
