@@ -119,37 +119,13 @@ func (s *Store) ReportSummary(ctx context.Context, f models.ReportFilter) (model
 		}
 	}
 
-	// Each conversation's timeline: a start (created, or reopened) and
-	// what ended it (resolved), in the log's order.
-	type period struct {
-		start, end time.Time // end is zero while it goes on
-		deflected  bool
+	changesOf := map[int64][]reportEvent{}
+	for _, e := range changes {
+		changesOf[e.ConversationID] = append(changesOf[e.ConversationID], e)
 	}
 	periods := map[int64][]period{}
 	for id, c := range in {
-		periods[id] = []period{{start: c.CreatedAt}}
-	}
-	for _, e := range changes {
-		ps, ok := periods[e.ConversationID]
-		if !ok {
-			continue
-		}
-		var ch models.ConversationChange
-		if json.Unmarshal([]byte(e.Detail), &ch) != nil {
-			continue
-		}
-		last := &ps[len(ps)-1]
-		switch {
-		case ch.After.Status == models.StatusResolved && ch.Before.Status != models.StatusResolved && last.end.IsZero():
-			var d struct {
-				Changes map[string]any `json:"changes"`
-			}
-			_ = json.Unmarshal([]byte(e.Data), &d)
-			last.end = e.CreatedAt
-			last.deflected, _ = d.Changes["deflected"].(bool)
-		case ch.Before.Status == models.StatusResolved && ch.After.Status != models.StatusResolved && !last.end.IsZero():
-			periods[e.ConversationID] = append(ps, period{start: e.CreatedAt})
-		}
+		periods[id] = periodsOf(c.CreatedAt, changesOf[id])
 	}
 	repliesOf := map[int64][]time.Time{}
 	for _, m := range replies {
@@ -212,6 +188,77 @@ func (s *Store) ReportSummary(ctx context.Context, f models.ReportFilter) (model
 		}
 	}
 	return r, nil
+}
+
+// period is a conversation's time from its start (created, or reopened)
+// to what ended it (resolved); end is zero while it goes on.
+type period struct {
+	start, end time.Time
+	deflected  bool // resolved by the bot's answer
+}
+
+// periodsOf reads a conversation's periods from its status changes
+// (conversation.updated events, oldest first).
+func periodsOf(created time.Time, changes []reportEvent) []period {
+	ps := []period{{start: created}}
+	for _, e := range changes {
+		var ch models.ConversationChange
+		if json.Unmarshal([]byte(e.Detail), &ch) != nil {
+			continue // an event from before changes had their detail
+		}
+		last := &ps[len(ps)-1]
+		switch {
+		case ch.After.Status == models.StatusResolved && ch.Before.Status != models.StatusResolved && last.end.IsZero():
+			var d struct {
+				Changes map[string]any `json:"changes"`
+			}
+			_ = json.Unmarshal([]byte(e.Data), &d)
+			last.end = e.CreatedAt
+			last.deflected, _ = d.Changes["deflected"].(bool)
+		case ch.Before.Status == models.StatusResolved && ch.After.Status != models.StatusResolved && !last.end.IsZero():
+			ps = append(ps, period{start: e.CreatedAt})
+		}
+	}
+	return ps
+}
+
+// LiveDuration tells, for the event ev of conversation conv, the first
+// response or resolution time it completes, for the live metrics: an
+// agent's reply (message id msg, not a note) that is the first of its
+// period gives kind "first_response"; a resolve "resolution"; kind is ""
+// when ev completes neither. Two or three small indexed reads.
+func (s *Store) LiveDuration(ctx context.Context, conv int64, ev *models.Event, msg int64) (d time.Duration, kind string, err error) {
+	db := s.DB.WithContext(ctx)
+	var created []time.Time
+	if err := db.Raw(`SELECT created_at FROM conversations WHERE id = ?`, conv).Scan(&created).Error; err != nil || len(created) == 0 {
+		return 0, "", err
+	}
+	var changes []reportEvent
+	if err := db.Raw(`SELECT e.conversation_id, e.type, e.data, e.detail, e.created_at FROM events e
+		WHERE e.type = 'conversation.updated' AND e.conversation_id = ? AND e.id <= ? ORDER BY e.id`, conv, ev.ID).Scan(&changes).Error; err != nil {
+		return 0, "", err
+	}
+	ps := periodsOf(created[0], changes)
+	last := ps[len(ps)-1]
+	if ev.Type == models.EventTypeConversationUpdated {
+		if len(changes) > 0 && !last.end.IsZero() && last.end.Equal(changes[len(changes)-1].CreatedAt) {
+			var ch models.ConversationChange
+			if json.Unmarshal([]byte(changes[len(changes)-1].Detail), &ch) == nil &&
+				ch.After.Status == models.StatusResolved && ch.Before.Status != models.StatusResolved {
+				return last.end.Sub(last.start), "resolution", nil
+			}
+		}
+		return 0, "", nil
+	}
+	if !last.end.IsZero() || msg == 0 {
+		return 0, "", nil // a reply after the resolve answers nothing
+	}
+	var earlier int64
+	if err := db.Raw(`SELECT COUNT(*) FROM messages m WHERE m.conversation_id = ? AND m.sender_type = 'agent' AND m.private = false
+		AND m.direction = 'out' AND m.created_at >= ? AND m.id < ?`, conv, last.start, msg).Scan(&earlier).Error; err != nil || earlier > 0 {
+		return 0, "", err
+	}
+	return ev.CreatedAt.Sub(last.start), "first_response", nil
 }
 
 // summarize is the nearest-rank median and 90th percentile of samples:
