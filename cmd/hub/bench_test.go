@@ -32,13 +32,7 @@ import (
 // BENCH_USERS (5000), BENCH_DB (sqlite|postgres; postgres uses the test
 // cluster), BENCH_SKIP_BASELINE (set it to profile the hub alone).
 func BenchmarkWebhookThroughput(b *testing.B) {
-	dur := envDuration("BENCH_DURATION", 10*time.Second)
-	conns := envInt("BENCH_CONNS", 32)
-	users := envInt("BENCH_USERS", 5000)
-	driver := os.Getenv("BENCH_DB")
-	if driver == "" {
-		driver = "sqlite"
-	}
+	dur, conns, users, driver := benchKnobs(10 * time.Second)
 
 	// Baseline: a bare Gin handler that decodes the same JSON and answers.
 	gin.SetMode(gin.ReleaseMode)
@@ -63,15 +57,7 @@ func BenchmarkWebhookThroughput(b *testing.B) {
 	}
 	srv.Close()
 
-	// The hub, in-process, with a Telegram connector on a stand-in.
-	fake := startTelegramFake(b)
-	dir := b.TempDir()
-	dsn := filepath.Join(dir, "hub.db")
-	if driver == "postgres" {
-		dsn = pgDSN(b)
-	}
-	hl := listenLocal(b)
-	m := startHub(b, hl, telegramConfig(b, dir, hl.Addr().String(), fake.URL(), "webhook", driver, dsn))
+	m := startBenchHub(b, driver, "")
 	hub := load(b, m.URL()+"/webhooks/tg-main", e2eTGSecret, dur, conns, users)
 	stored := countInbound(b, m)
 	batch, commit := meanBatch(b, m.URL())
@@ -92,6 +78,28 @@ func BenchmarkWebhookThroughput(b *testing.B) {
 	}
 }
 
+// startBenchHub runs the hub in-process with a Telegram connector (webhook
+// mode) on a stand-in, on SQLite or the test cluster's PostgreSQL; serverKeys
+// (", key: value" pairs) are added to the configuration's server section.
+func startBenchHub(b *testing.B, driver, serverKeys string) *Main {
+	fake := startTelegramFake(b)
+	dir := b.TempDir()
+	dsn := filepath.Join(dir, "hub.db")
+	if driver == "postgres" {
+		dsn = pgDSN(b)
+	}
+	hl := listenLocal(b)
+	cfg := telegramConfig(b, dir, hl.Addr().String(), fake.URL(), "webhook", driver, dsn)
+	if serverKeys != "" {
+		raw, err := os.ReadFile(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		writeConfig(b, dir, strings.Replace(string(raw), " }", serverKeys+" }", 1))
+	}
+	return startHub(b, hl, cfg)
+}
+
 type loadResult struct {
 	rate          float64
 	p50, p99      time.Duration
@@ -100,8 +108,13 @@ type loadResult struct {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// loadRuns numbers the calls of load: each posts its own updates, from its
+// own users, so that several calls on one hub are alike.
+var loadRuns atomic.Int64
+
 // load posts distinct Telegram updates from conns clients for dur.
 func load(b *testing.B, url, secret string, dur time.Duration, conns, users int) loadResult {
+	base := loadRuns.Add(1) << 24
 	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -118,9 +131,9 @@ func load(b *testing.B, url, secret string, dur time.Duration, conns, users int)
 			defer wg.Done()
 			buf := make([]byte, 0, 512)
 			for ctx.Err() == nil {
-				id := updateID.Add(1)
+				id := base + updateID.Add(1)
 				u := int(id) % users
-				user := 100000 + u
+				user := base + 100000 + int64(u)
 				mid := msgIDs[u].Add(1)
 				buf = buf[:0]
 				buf = append(buf, `{"update_id":`...)
@@ -128,9 +141,9 @@ func load(b *testing.B, url, secret string, dur time.Duration, conns, users int)
 				buf = append(buf, `,"message":{"message_id":`...)
 				buf = strconv.AppendInt(buf, mid, 10)
 				buf = append(buf, `,"date":1795440000,"chat":{"id":`...)
-				buf = strconv.AppendInt(buf, int64(user), 10)
+				buf = strconv.AppendInt(buf, user, 10)
 				buf = append(buf, `,"type":"private","first_name":"Load"},"from":{"id":`...)
-				buf = strconv.AppendInt(buf, int64(user), 10)
+				buf = strconv.AppendInt(buf, user, 10)
 				buf = append(buf, `,"is_bot":false,"first_name":"Load","language_code":"en"},"text":"where is my order? it was due yesterday"}}`...)
 				req, _ := http.NewRequest("POST", url, bytes.NewReader(buf))
 				req.Header.Set("Content-Type", "application/json")
@@ -169,6 +182,16 @@ func load(b *testing.B, url, secret string, dur time.Duration, conns, users int)
 		r.p99 = all[len(all)*99/100]
 	}
 	return r
+}
+
+// benchKnobs reads BENCH_DURATION (default def), BENCH_CONNS (32),
+// BENCH_USERS (5000) and BENCH_DB (sqlite).
+func benchKnobs(def time.Duration) (dur time.Duration, conns, users int, driver string) {
+	driver = os.Getenv("BENCH_DB")
+	if driver == "" {
+		driver = "sqlite"
+	}
+	return envDuration("BENCH_DURATION", def), envInt("BENCH_CONNS", 32), envInt("BENCH_USERS", 5000), driver
 }
 
 func envDuration(k string, def time.Duration) time.Duration {

@@ -186,6 +186,14 @@ func (b *browser) waitFor(what, cond, got string) {
 	}
 }
 
+// click clicks the element matching sel inside the page, in one step: a
+// row the live updates re-render between a lookup and a click (as
+// chromedp.Click does them) would be a node gone.
+func (b *browser) click(what, sel string) {
+	b.t.Helper()
+	b.waitFor(what, fmt.Sprintf(`(() => { const el = document.querySelector(%q); if (!el) return false; el.click(); return true; })()`, sel), "")
+}
+
 // waitText waits until the element matching sel contains every one of subs.
 func (b *browser) waitText(sel string, subs ...string) {
 	b.t.Helper()
@@ -307,15 +315,15 @@ func TestE2EConsoleAgentWorksTheQueueInABrowser(t *testing.T) {
 	if !slices.Contains(human, catConv) || slices.Contains(human, refundConv) {
 		t.Fatalf("the hub's human view holds %v", human)
 	}
-	b.run("open the human view", chromedp.Click(chromedp.CSS(`.view-tab[data-view="human"]`)))
+	b.click("open the human view", `.view-tab[data-view="human"]`)
 	b.waitText(".view-tab.active", "Asked for a human")
 	b.waitFor("the rows of the human view", rowIDsJS+` === `+fmt.Sprintf("%q", strings.Join(human, ",")), rowIDsJS)
 
-	b.run("open the all view", chromedp.Click(chromedp.CSS(`.view-tab[data-view="all"]`)))
+	b.click("open the all view", `.view-tab[data-view="all"]`)
 	b.waitText(rowSel(starterConv), "#"+starterConv)
 
 	// Open a conversation: the ticket number and the real subject head it.
-	b.run("open the cat conversation", chromedp.Click(chromedp.CSS(rowSel(catConv))))
+	b.click("open the cat conversation", rowSel(catConv))
 	b.waitText("#conv-ticket", "#"+catConv)
 	b.waitText("#conv-subject", "my cat chewed through the router cable")
 	b.waitText("#timeline", "my cat chewed through the router cable", "Your ticket is #"+catConv)
@@ -330,10 +338,10 @@ func TestE2EConsoleAgentWorksTheQueueInABrowser(t *testing.T) {
 	// On again, then another conversation: off.
 	b.run("turn note mode on", chromedp.Click(chromedp.ID("reply-private")))
 	b.waitFor("note mode on", noteModeJS+` === `+fmt.Sprintf("%q", noteOn), noteModeJS)
-	b.run("switch conversations", chromedp.Click(chromedp.CSS(rowSel(starterConv))))
+	b.click("switch conversations", rowSel(starterConv))
 	b.waitText("#conv-ticket", "#"+starterConv)
 	b.waitFor("note mode off after the switch", noteModeJS+` === `+fmt.Sprintf("%q", noteOff), noteModeJS)
-	b.run("back to the cat conversation", chromedp.Click(chromedp.CSS(rowSel(catConv))))
+	b.click("back to the cat conversation", rowSel(catConv))
 	b.waitText("#conv-ticket", "#"+catConv)
 
 	// Reply: the customer's phone gets it.
@@ -366,7 +374,7 @@ func TestE2EConsoleAgentWorksTheQueueInABrowser(t *testing.T) {
 	b.waitText("#timeline", "thanks, is it the long one?")
 	b.waitText(rowSel(catConv), "← Customer: thanks, is it the long one?")
 	// And a new customer appears in the list by themselves.
-	b.run("back to the unassigned view", chromedp.Click(chromedp.CSS(`.view-tab[data-view="unassigned"]`)))
+	b.click("back to the unassigned view", `.view-tab[data-view="unassigned"]`)
 	newcomer := tgfake.User{ID: 7304, FirstName: "Dara", LanguageCode: "en"}
 	e.tgSay(t, newcomer, "the app logs me out every five minutes")
 	newConv := e.conversationWith(t, "7304").ID
@@ -381,9 +389,9 @@ func TestE2EConsoleAgentWorksTheQueueInABrowser(t *testing.T) {
 		t.Fatal("the page reloaded")
 	}
 	// Every conversation, the cat one open (the README's picture).
-	b.run("open the all view", chromedp.Click(chromedp.CSS(`.view-tab[data-view="all"]`)))
+	b.click("open the all view", `.view-tab[data-view="all"]`)
 	b.waitText(rowSel(newConv), "#"+newConv)
-	b.run("open the cat conversation", chromedp.Click(chromedp.CSS(rowSel(catConv))))
+	b.click("open the cat conversation", rowSel(catConv))
 	b.waitText("#timeline", "thanks, is it the long one?")
 	if os.Getenv("TONGDAO_README_SCREENSHOTS") == "1" {
 		b.screenshot(filepath.Join("..", "..", "docs", "img", "inbox.png"))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,10 +14,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tongdao/hub/inbox/tail"
 	"github.com/tongdao/hub/models"
 )
 
-// eventBatch is how many events one EventsAfter call fetches.
+// eventBatch is how many events a stream writes before it flushes.
 const eventBatch = 500
 
 // events streams the realtime log as Server-Sent Events. A client resumes with
@@ -24,8 +26,12 @@ const eventBatch = 500
 // EventSource) and gets exactly the events after that id, in order; without
 // either it gets only events committed from now on.
 //
-// Everything runs on the request's goroutine: nothing keeps the *gin.Context,
-// and the handler returns when the client goes away.
+// The events come from the replica's tailer (package tail), which reads the
+// log once for every stream; a resume older than its ring reads the gap from
+// the database. A stream that falls too far behind is cut off, and its client
+// resumes with Last-Event-ID. Everything else runs on the request's
+// goroutine: nothing keeps the *gin.Context, and the handler returns when the
+// client goes away.
 func (s *Server) events(c *gin.Context) {
 	ctx := c.Request.Context()
 	q, err := queryParams(c, "last_event_id")
@@ -68,7 +74,22 @@ func (s *Server) events(c *gin.Context) {
 	w.WriteHeader(http.StatusOK)
 	w.Flush()
 
-	if err := s.stream(ctx, w, last); err != nil && ctx.Err() == nil {
+	// A stream cut off for being too slow may be blocked writing to a
+	// client that stopped reading: a past write deadline makes that write,
+	// and the stream, end at once. The client resumes with the id of the
+	// last event it received.
+	sub := s.tail.Subscribe(last, func() { _ = rc.SetWriteDeadline(time.Unix(1, 0)) })
+	defer sub.Close()
+	err = s.stream(ctx, w, sub)
+	if cut := sub.Err(); cut != nil {
+		err = cut // a write failed because the stream was cut off
+	}
+	switch {
+	case errors.Is(err, tail.ErrTooSlow):
+		s.metrics.streamsCut.Inc()
+		s.log.LogAttrs(ctx, slog.LevelInfo, "event stream cut off: the client reads too slowly",
+			slog.Int64("last_event_id", sub.After()))
+	case err != nil && ctx.Err() == nil:
 		s.log.LogAttrs(ctx, slog.LevelWarn, "event stream ended", slog.String("error", err.Error()))
 	}
 }
@@ -97,43 +118,41 @@ type flushWriter interface {
 	Flush()
 }
 
-// stream sends events after last until ctx ends or writing fails. The notify
-// channel is taken before each query so that an event committed between the
-// query and the wait still wakes the loop.
-func (s *Server) stream(ctx context.Context, w flushWriter, last int64) error {
+// stream sends the events after the subscription's position until ctx ends,
+// writing fails or the tailer cuts the stream off (too slow, or the log
+// could not be read). The wake-up channel is taken before each read so that
+// an event appended between the read and the wait still wakes the loop.
+func (s *Server) stream(ctx context.Context, w flushWriter, sub *tail.Sub) error {
 	heartbeat := time.NewTicker(s.heartbeat)
 	defer heartbeat.Stop()
-	var buf bytes.Buffer
+	var frames [][]byte
 	for {
-		notify := s.inbox.EventsNotify()
+		wake := sub.Wake()
 		for {
-			evs, err := s.inbox.EventsAfter(ctx, last, eventBatch)
-			if err != nil {
-				return fmt.Errorf("reading events after %d: %w", last, err)
-			}
-			if len(evs) == 0 {
-				break
-			}
-			buf.Reset()
-			for i := range evs {
-				id, err := writeFrame(&buf, &evs[i], last)
-				if err != nil {
-					return err
+			var more bool
+			var err error
+			frames, more, err = sub.Read(ctx, frames[:0], eventBatch)
+			for _, f := range frames {
+				if _, werr := w.Write(f); werr != nil {
+					return werr
 				}
-				last = id
 			}
-			if _, err := w.Write(buf.Bytes()); err != nil {
+			clear(frames) // keep no frame alive
+			if len(frames) > 0 {
+				w.Flush()
+			}
+			if err != nil {
 				return err
 			}
-			w.Flush()
-			if len(evs) < eventBatch {
+			if !more {
 				break
 			}
 		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-notify:
+		case <-wake:
+		case <-sub.Done():
 		case <-heartbeat.C:
 			if _, err := w.Write([]byte(": heartbeat\n\n")); err != nil {
 				return err
@@ -141,6 +160,13 @@ func (s *Server) stream(ctx context.Context, w flushWriter, last int64) error {
 			w.Flush()
 		}
 	}
+}
+
+// encodeFrame is the tailer's encoder: one SSE frame per event.
+func encodeFrame(dst []byte, ev *models.EventView) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
+	_, err := writeFrame(buf, ev, -1)
+	return buf.Bytes(), err
 }
 
 // writeFrame appends one SSE frame (id, event, data, blank line) to buf and

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -18,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
@@ -31,9 +34,10 @@ type sseServer struct {
 	done    chan struct{} // receives one value per finished request
 }
 
-func newSSEServer(t *testing.T, heartbeat time.Duration) *sseServer {
+func newSSEServer(t *testing.T, heartbeat time.Duration, mutate ...func(*Options)) *sseServer {
 	t.Helper()
-	s := &sseServer{harness: newHarness(t, func(o *Options) { o.HeartbeatInterval = heartbeat }), done: make(chan struct{}, 100)}
+	mutate = append(mutate, func(o *Options) { o.HeartbeatInterval = heartbeat })
+	s := &sseServer{harness: newHarness(t, mutate...), done: make(chan struct{}, 100)}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.running.Add(1)
 		defer func() {
@@ -233,7 +237,10 @@ func TestEventsNewEventWakesWaitingClients(t *testing.T) {
 	for i := range streams {
 		streams[i] = s.connect(t, "", "0")
 	}
-	s.waitAfterCalls(t, clients)
+	// Every stream is subscribed and the tailer has read the (empty) log.
+	wait.For(t, "every stream to wait on the tailer", func() bool {
+		return s.srv.tail.Subscribers() == clients && s.srv.tail.Reads() >= 1
+	})
 	s.inbox.addEvents(2)
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
@@ -377,5 +384,70 @@ func TestWriteFrameRejectsOutOfOrderIDs(t *testing.T) {
 	}
 	if got := buf.String(); !strings.HasPrefix(got, "id: 6\nevent: badtype\ndata: {") || strings.Count(got, "\n\n") != 1 || !strings.HasSuffix(got, "\n\n") {
 		t.Fatalf("frame %q", got)
+	}
+}
+
+// TestEventsSlowClientIsCutOffAndResumes: a client that stops reading while
+// its stream is written falls behind; once more than its buffer behind it is
+// cut off (even while the server is blocked writing to it), the other stream
+// goes on, and the slow client resumes with the id of the last event it got.
+func TestEventsSlowClientIsCutOffAndResumes(t *testing.T) {
+	s := newSSEServer(t, time.Hour, func(o *Options) { o.EventRing, o.EventStreamBuffer = 256, 16 })
+	s.inbox.mu.Lock()
+	s.inbox.eventText = strings.Repeat("x", 4000) // fills buffers sooner
+	s.inbox.mu.Unlock()
+	fast := s.connect(t, "", "0")
+	s.inbox.addEvents(1)
+	fast.expectIDs(1, 1)
+
+	// The slow client: a plain connection that reads nothing until the
+	// server has cut it off.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /api/v1/events HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer good-token\r\nLast-Event-ID: 1\r\n\r\n")
+	wait.For(t, "both streams to be subscribed", func() bool { return s.srv.tail.Subscribers() == 2 })
+
+	// Enough events, in rounds, to fill the slow connection's buffers; the
+	// fast client reads them all as they come.
+	total := 1
+	for round := 0; !strings.Contains(s.logs.String(), "event stream cut off"); round++ {
+		if round == 100 {
+			t.Fatal("the slow stream was never cut off")
+		}
+		s.inbox.addEvents(200)
+		fast.expectIDs(total+1, total+200)
+		total += 200
+	}
+	s.inbox.addEvents(1)
+	total++
+	fast.expectIDs(total, total) // the other stream goes on
+
+	// The slow client reads what it was sent: whole frames in order from 2,
+	// then the end of the connection.
+	_ = conn.SetReadDeadline(time.Now().Add(wait.Timeout))
+	data, _ := io.ReadAll(conn)
+	last := 1
+	for _, block := range strings.Split(string(data), "\n\n") {
+		i := strings.Index(block, "id: ")
+		if i < 0 || !strings.Contains(block[i:], "\ndata: ") {
+			continue // headers, chunk sizes, a cut frame
+		}
+		id, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(block[i+4:], "\n", 2)[0]))
+		if err != nil || id != last+1 {
+			t.Fatalf("slow client got id %q after %d", block[i:], last)
+		}
+		last = id
+	}
+	if last >= total {
+		t.Fatalf("the slow client got every event (%d): it was not cut off", last)
+	}
+	resumed := s.connect(t, "", strconv.Itoa(last))
+	resumed.expectIDs(last+1, total)
+	var cut dto.Metric
+	if err := s.srv.metrics.streamsCut.Write(&cut); err != nil || cut.GetCounter().GetValue() != 1 {
+		t.Fatalf("tongdao_event_streams_cut_total = %v (%v), want 1", cut.GetCounter().GetValue(), err)
 	}
 }

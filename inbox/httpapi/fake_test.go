@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -54,6 +55,7 @@ type fakeInbox struct {
 	events      []models.EventView
 	notify      chan struct{}
 	eventsErr   error
+	eventText   string // the text of the events addEvents makes (default two lines)
 	afterCalls  int
 	latestCalls int
 }
@@ -335,7 +337,7 @@ func (f *fakeInbox) addEvents(n int) {
 		id := len(f.events) + 1
 		f.events = append(f.events, models.EventView{
 			ID: strconv.Itoa(id), Type: "message.created", ConversationID: "1",
-			Data:      map[string]any{"seq": id, "text": "line one\nline two"},
+			Data:      map[string]any{"seq": id, "text": cmp.Or(f.eventText, "line one\nline two")},
 			CreatedAt: time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC),
 		})
 	}

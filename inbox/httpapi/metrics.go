@@ -20,6 +20,8 @@ const (
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// streamsCut counts event streams cut off for reading too slowly.
+	streamsCut prometheus.Counter
 }
 
 func newHTTPMetrics(reg prometheus.Registerer, runtime bool) (*httpMetrics, error) {
@@ -33,12 +35,19 @@ func newHTTPMetrics(reg prometheus.Registerer, runtime bool) (*httpMetrics, erro
 			Help:    "Time to answer HTTP requests, by route template (event streams count their whole life).",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route"}),
+		streamsCut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tongdao_event_streams_cut_total",
+			Help: "Event streams cut off because the client fell too far behind (it resumes with Last-Event-ID).",
+		}),
 	}
 	var err error
 	if m.requests, err = register(reg, m.requests); err != nil {
 		return nil, err
 	}
 	if m.duration, err = register(reg, m.duration); err != nil {
+		return nil, err
+	}
+	if m.streamsCut, err = register(reg, m.streamsCut); err != nil {
 		return nil, err
 	}
 	if runtime {

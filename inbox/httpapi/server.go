@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tongdao/hub/inbox/tail"
 	"github.com/tongdao/hub/models"
 )
 
@@ -106,6 +107,12 @@ type Options struct {
 	// MaxStreamsPerToken per API token (default 8); beyond, 429.
 	MaxStreams         int
 	MaxStreamsPerToken int
+	// EventRing is how many recent events the replica keeps in memory for
+	// its event streams (default 4096); EventStreamBuffer is how many events
+	// one stream may fall behind the newest before it is cut off (default
+	// and at most EventRing). See package tail.
+	EventRing         int
+	EventStreamBuffer int
 	// Monitoring protects /metrics and the detail of /readyz (zero: open).
 	Monitoring Monitoring
 }
@@ -136,6 +143,8 @@ type Server struct {
 	bodyTimeout  time.Duration
 	writeTimeout time.Duration
 	streams      *streamLimiter
+	// tail reads the event log once for every event stream.
+	tail *tail.Tailer
 	// access is each route's access level, by "METHOD /path" (gin syntax);
 	// it is written only in New.
 	access map[string]string
@@ -201,6 +210,12 @@ func New(opts Options) (*Server, error) {
 		perToken = DefaultMaxStreamsPerToken
 	}
 	s.streams = newStreamLimiter(maxStreams, perToken)
+	tailer, err := tail.New(tail.Options{Source: opts.Inbox, Encode: encodeFrame, Size: opts.EventRing,
+		Buffer: opts.EventStreamBuffer, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	s.tail = tailer
 	m, err := newHTTPMetrics(s.registry, runtime)
 	if err != nil {
 		return nil, err

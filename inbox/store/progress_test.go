@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/tongdao/hub/inbox/store"
@@ -46,6 +47,25 @@ func TestConversationChangeDetailAndLastConversation(t *testing.T) {
 		var data map[string]any
 		if err := json.Unmarshal([]byte(evs[0].Data), &data); err != nil || data["by"] != "ana-token" || data["changes"].(map[string]any)["team"] != "billing" {
 			t.Fatalf("the event's data: %v %v", data, err)
+		}
+		// Reactions get a conversation.updated event's data (its changes)
+		// beside its detail; a message.created event's detail replaces its
+		// data.
+		revs, err := s.ReactionEvents(ctx, 0, evs[1].ID, nil, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range revs {
+			switch ev.Type {
+			case models.EventTypeConversationUpdated:
+				if ev.Detail == "" || !strings.Contains(ev.Data, `"changes"`) {
+					t.Fatalf("a conversation.updated event for reactions: data %q, detail %q", ev.Data, ev.Detail)
+				}
+			case models.EventTypeMessageCreated:
+				if ev.Detail == "" || ev.Data != "" {
+					t.Fatalf("a message.created event for reactions: data %q, detail %q", ev.Data, ev.Detail)
+				}
+			}
 		}
 		if _, err := s.UpdateConversationByAgent(ctx, 999999, map[string]any{"status": "open"}, "ana"); models.ErrorCode(err) != models.ENOTFOUND {
 			t.Fatalf("a missing conversation: %v", err)

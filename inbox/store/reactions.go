@@ -90,9 +90,13 @@ func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
 // ReactionEvents returns up to limit events after position and up to
 // upto, with their Detail, of the given types (all types when none).
 //
-// Data is left out where Detail is given: a reaction needs one or the other.
+// A message.created event's Data is left out where its Detail is given (the
+// inbound's facts: a reaction needs one or the other); every other event
+// keeps its Data beside its Detail (a conversation.updated event's detail
+// adds who changed it and the state before and after to its changes).
 func (s *Store) ReactionEvents(ctx context.Context, after, upto int64, types []string, limit int) ([]models.Event, error) {
-	q := s.Read.WithContext(ctx).Select("id, type, conversation_id, detail, created_at, CASE WHEN detail = '' THEN data ELSE '' END AS data").
+	q := s.Read.WithContext(ctx).Select("id, type, conversation_id, detail, created_at, "+
+		"CASE WHEN type = '"+models.EventTypeMessageCreated+"' AND detail <> '' THEN '' ELSE data END AS data").
 		Where("id > ? AND id <= ?", after, upto)
 	if len(types) > 0 {
 		q = q.Where("type IN ?", types)
