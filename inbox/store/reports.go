@@ -15,14 +15,13 @@ import (
 // customer message.
 const channelOfConversation = `(SELECT m.channel FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in' AND m.sender_type = 'customer' ORDER BY m.id LIMIT 1)`
 
-// reportScope is the conversations a range [from, to) can touch: created
-// before its end and, of those, the ones still going or resolved or rated
-// since its start (resolved_at is cleared on reopen). Each part of the
-// union has its index (idx_conv_active's predicate for the open ones), so
-// the years before the range are never read.
+// reportScope is the conversations whose periods a range [from, to) can
+// touch: created before its end and, of those, the ones still going or
+// resolved since its start (resolved_at is cleared on reopen). Each part
+// of the union has its index, so the years before the range are never
+// read. (Ratings and breaches are read by time, whatever the scope.)
 const reportScope = `c.created_at < @to AND c.id IN (SELECT o.id FROM conversations o WHERE o.status IN ('open', 'pending', 'snoozed')
-	UNION SELECT r.id FROM conversations r WHERE r.resolved_at >= @from
-	UNION SELECT q.id FROM conversations q WHERE q.csat_at >= @from)`
+	UNION SELECT r.id FROM conversations r WHERE r.resolved_at >= @from)`
 
 // reportConv is one conversation of a report's scope.
 type reportConv struct {
@@ -50,7 +49,8 @@ type reportReply struct {
 // ReportSummary computes the summary report of f (its times UTC) from the
 // conversations, their first customer messages, agents' replies, the
 // status changes, ratings and breaches of the event log, and the SLA
-// clocks: six queries, each over the range's conversations only. The
+// clocks, in a few indexed queries over the range's conversations and its
+// ratings and breaches. The
 // definitions are the README's (Reports).
 func (s *Store) ReportSummary(ctx context.Context, f models.ReportFilter) (models.ReportSummary, error) {
 	from, to := f.From.UTC(), f.To.UTC()
@@ -85,10 +85,34 @@ func (s *Store) ReportSummary(ctx context.Context, f models.ReportFilter) (model
 		return r, err
 	}
 	var facts []reportEvent
+	facts2 := map[int64]bool{} // outside the scope, of the team and channel
 	if err := db.Raw(`SELECT e.conversation_id, e.type, e.data, e.created_at FROM events e
-		WHERE e.type IN ('csat.received', 'sla.breached') AND e.created_at >= @from AND e.created_at < @to
-		AND e.conversation_id IN (`+scope+`)`, args).Scan(&facts).Error; err != nil {
+		WHERE e.type IN ('csat.received', 'sla.breached') AND e.created_at >= @from AND e.created_at < @to`, args).Scan(&facts).Error; err != nil {
 		return r, err
+	}
+	// The conversations of ratings and breaches outside the scope (rated
+	// after a resolve before the range).
+	seen, more := map[int64]bool{}, []int64{}
+	for _, c := range convs {
+		seen[c.ID] = true
+	}
+	for _, e := range facts {
+		if !seen[e.ConversationID] {
+			seen[e.ConversationID] = true
+			more = append(more, e.ConversationID)
+		}
+	}
+	if len(more) > 0 {
+		var extra []reportConv
+		if err := db.Raw(`SELECT c.id AS id, COALESCE(c.team, '') AS team, COALESCE(`+channelOfConversation+`, '') AS channel, c.created_at AS created_at
+			FROM conversations c WHERE c.id IN ?`, more).Scan(&extra).Error; err != nil {
+			return r, err
+		}
+		for _, c := range extra {
+			if (f.Team == "" || c.Team == f.Team) && (f.Channel == "" || c.Channel == f.Channel) {
+				facts2[c.ID] = true
+			}
+		}
 	}
 	var met []int64
 	if err := db.Raw(`SELECT k.conversation_id FROM sla_clocks k
@@ -164,7 +188,7 @@ func (s *Store) ReportSummary(ctx context.Context, f models.ReportFilter) (model
 
 	sum := 0
 	for _, e := range facts {
-		if _, ok := in[e.ConversationID]; !ok {
+		if _, ok := in[e.ConversationID]; !ok && !facts2[e.ConversationID] {
 			continue
 		}
 		switch e.Type {

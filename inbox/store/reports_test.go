@@ -52,6 +52,8 @@ var reportFixture = []struct {
 	{"w", "risk", []reportStep{{200, "in", 0}, {211, "agent", 0}}},                                                                                  // C21: open
 	{"t", "billing", []reportStep{{590, "in", 0}}},                                                                                                  // C22: open
 	{"t", "billing", []reportStep{{610, "in", 0}}},                                                                                                  // C23: after the range, open
+	// C24: resolved before the range, rated in it.
+	{"t", "billing", []reportStep{{-50, "in", 0}, {-45, "agent", 0}, {-20, "resolve", 0}, {5, "rate", 2}}},
 }
 
 // buildReportFixture plays the fixture on s in time order and returns the
@@ -141,7 +143,7 @@ func buildReportFixture(t *testing.T, s *store.Store, c *testclock.Clock) time.T
 
 func ptr(v float64) *float64 { return &v }
 
-// The report of a hand-counted fixture of 24 conversations (bot messages,
+// The report of a hand-counted fixture of 25 conversations (bot messages,
 // notes, reopens, deflections, ratings, SLA breaches, three channels, two
 // teams) agrees with the count field by field, on both databases; so do
 // its team and channel filters.
@@ -175,8 +177,8 @@ func TestReportSummaryAgreesWithAHandCount(t *testing.T) {
 			Conversations: 22, Resolved: 18,
 			FirstResponseSeconds: models.ReportDuration{Median: ptr(9 * 60), P90: ptr(60 * 60), Count: 17},
 			ResolutionSeconds:    models.ReportDuration{Median: ptr(20 * 60), P90: ptr(130 * 60), Count: 18},
-			CSAT: models.ReportCSAT{Average: ptr(3.67), Count: 6, // 5 1 4 3 5 4: 22/6
-				Distribution: map[string]int{"1": 1, "2": 0, "3": 1, "4": 2, "5": 2}},
+			CSAT: models.ReportCSAT{Average: ptr(3.43), Count: 7, // 5 1 4 3 5 4 2: 24/7
+				Distribution: map[string]int{"1": 1, "2": 1, "3": 1, "4": 2, "5": 2}},
 			DeflectionRate: ptr(3.0 / 18),
 			SLA:            models.ReportSLA{Met: 2, Breached: 2},
 			ByChannel:      map[string]int{"telegram": 11, "discord": 6, "wechat": 5},
