@@ -79,9 +79,20 @@ type Config struct {
 	// DefaultTeam is the team of conversations no routing rule places
 	// (optional; must name a team).
 	DefaultTeam string `yaml:"default_team"`
+	// Assignment configures automatic assignment.
+	Assignment Assignment `yaml:"assignment"`
 
 	file string
 	info *loadInfo
+}
+
+// Assignment configures automatic assignment of conversations to the
+// online members of their team.
+type Assignment struct {
+	// OfflineGrace is how long an agent may be offline before their
+	// unanswered conversations (no agent reply yet) go back to their team's
+	// queue (default 5m; at least 10s).
+	OfflineGrace time.Duration `yaml:"offline_grace"`
 }
 
 // Server configures the HTTP server.

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tongdao/hub/models"
 )
@@ -24,6 +25,7 @@ func TestTeamsConfig(t *testing.T) {
   - name: managers
     members: [dee]
 default_team: billing
+assignment: { offline_grace: 2m }
 `
 	path := filepath.Join(dir, "hub.yaml")
 	if err := os.WriteFile(path, []byte(good), 0o600); err != nil {
@@ -44,6 +46,9 @@ default_team: billing
 	if c.DefaultTeam != "billing" {
 		t.Errorf("default_team %q", c.DefaultTeam)
 	}
+	if c.Assignment.OfflineGrace != 2*time.Minute {
+		t.Errorf("assignment.offline_grace %s", c.Assignment.OfflineGrace)
+	}
 	cals, err := c.TeamHours()
 	if err != nil || cals["billing"] == nil || cals["risk"] != nil {
 		t.Errorf("team hours %v %v: billing has its own, risk the global (none)", cals, err)
@@ -63,6 +68,10 @@ default_team: billing
 		"unknown hours key":  {"teams:\n  - name: a\n    business_hours:\n      timezone: UTC\n      weekly: {mon: \"09:00-18:00\"}\n      holiday: []\n", "teams[0].business_hours.holiday: unknown key"},
 		"default not a team": {"teams:\n  - name: a\ndefault_team: b\n", "default_team: \"b\" is not a team (teams: a)"},
 		"default no teams":   {"default_team: b\n", "default_team: \"b\" is not a team (teams: none configured)"},
+		"grace too short":    {"assignment: { offline_grace: 1s }\n", "assignment.offline_grace: 1s is out of range: use 10s to 24h"},
+		"grace too long":     {"assignment: { offline_grace: 48h }\n", "assignment.offline_grace: 48h0m0s is out of range"},
+		"grace not duration": {"assignment: { offline_grace: soon }\n", "assignment.offline_grace"},
+		"assignment unknown": {"assignment: { grace: 5m }\n", "assignment.grace: unknown key"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := filepath.Join(dir, "bad.yaml")

@@ -81,6 +81,9 @@ func Validate(c *Config) error {
 	_, sps := c.buildSLA()
 	ps = append(ps, sps...)
 	ps = append(ps, c.checkTeams()...)
+	if g := c.Assignment.OfflineGrace; g != 0 && (g < 10*time.Second || g > 24*time.Hour) {
+		add("assignment.offline_grace", "%s is out of range: use 10s to 24h (default 5m)", g)
+	}
 	if t := c.Media.FetchTimeout; t != 0 && (t < time.Second || t > 2*time.Minute) {
 		add("media.fetch_timeout", "%s is out of range: use 1s to 2m", t)
 	}

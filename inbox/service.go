@@ -114,6 +114,15 @@ type Options struct {
 	// PresenceSweep is how often expired streams are looked for (default
 	// 10 s).
 	PresenceSweep time.Duration
+
+	// Automatic assignment (assign.go).
+	// DefaultTeam is the team a new conversation without one gets.
+	DefaultTeam string
+	// OfflineGrace is how long an agent may be offline before their
+	// unanswered conversations go back to the queue (default 5 min).
+	OfflineGrace time.Duration
+	// AssignEvery is how often the hand-back is checked (default 15 s).
+	AssignEvery time.Duration
 }
 
 // Service is the inbox.
@@ -168,6 +177,11 @@ type Service struct {
 	presenceTTL   time.Duration
 	presenceSweep time.Duration
 
+	// Automatic assignment (assign.go).
+	defaultTeam  string
+	offlineGrace time.Duration
+	assignEvery  time.Duration
+
 	m metrics
 }
 
@@ -202,6 +216,9 @@ func New(o Options) *Service {
 	s.SetTeams(o.Teams)
 	s.presenceTTL = cmp.Or(o.PresenceTTL, defaultPresenceTTL)
 	s.presenceSweep = cmp.Or(o.PresenceSweep, defaultPresenceSweep)
+	s.defaultTeam = o.DefaultTeam
+	s.offlineGrace = cmp.Or(o.OfflineGrace, defaultOfflineGrace)
+	s.assignEvery = cmp.Or(o.AssignEvery, defaultAssignEvery)
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -229,7 +246,7 @@ func New(o Options) *Service {
 		}}
 	// Every feature that reacts to what happened is a reaction here, never
 	// code inside ingest.
-	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}, progressReaction{s}, csatReaction{s}, slaReaction{s}, reportReaction{s}}
+	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}, progressReaction{s}, csatReaction{s}, slaReaction{s}, assignReaction{s}, reportReaction{s}}
 	s.m = metrics{
 		ingested:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_messages_total", Help: "Inbound messages committed."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_duplicates_total", Help: "Inbound platform retries dropped as duplicates."}),

@@ -29,6 +29,9 @@ type AgentPresence struct {
 	Status    string `gorm:"size:20;not null;default:''"`
 	Presence  string `gorm:"size:20;not null;default:'offline'"`
 	UpdatedAt time.Time
+	// LastAssignedAt is when automatic assignment last gave the agent a
+	// conversation (agents with the same load take turns by it).
+	LastAssignedAt *time.Time
 }
 
 // TableName keeps the table's name singular like its key.

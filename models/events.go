@@ -43,7 +43,31 @@ const (
 	// Agents: an agent's effective presence changed (data:
 	// AgentPresenceView).
 	EventTypeAgentPresence = "agent.presence"
+
+	// Assignment: a conversation was given to an agent, by automatic
+	// assignment ("assign") or by someone (data: AssignedView); a
+	// conversation waits in its team's queue (data: QueuedView).
+	EventTypeConversationAssigned = "conversation.assigned"
+	EventTypeConversationQueued   = "conversation.queued"
 )
+
+// AssignedView is the data of conversation.assigned.
+type AssignedView struct {
+	ID       string `json:"id"`
+	Assignee string `json:"assignee"`
+	Team     string `json:"team,omitempty"`
+	// By is "assign" for automatic assignment, else the name of who
+	// assigned (an agent, or "sla" for an escalation).
+	By string `json:"by"`
+}
+
+// QueuedView is the data of conversation.queued.
+type QueuedView struct {
+	ID   string `json:"id"`
+	Team string `json:"team"`
+	// Position is the conversation's place in the team's queue (1: next).
+	Position int `json:"position"`
+}
 
 // ConversationChange is what a conversation.updated event tells the
 // reactions (Event.Detail; reactions read an event's detail instead of its

@@ -204,6 +204,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Texts: catalog, FallbackLanguages: info.FallbackLanguages, Senders: m.sender,
 		FAQ: faqIndex, Hours: calendar, SLA: policies,
 		Teams: cfg.TeamList(), PresenceSweep: m.PresenceSweep,
+		DefaultTeam: cfg.DefaultTeam, OfflineGrace: cfg.Assignment.OfflineGrace,
 	})
 	if err := m.Inbox.InitReactions(ctx); err != nil {
 		return fmt.Errorf("reactions: %w", err)

@@ -245,7 +245,8 @@ func restartWarnings(running, file *configs.Config) []string {
 		name string
 		a, b any
 	}{{"server", running.Server, file.Server}, {"database", running.Database, file.Database}, {"bot", running.Bot, file.Bot},
-		{"media", running.Media, file.Media}, {"monitoring", running.Monitoring, file.Monitoring}} {
+		{"media", running.Media, file.Media}, {"monitoring", running.Monitoring, file.Monitoring},
+		{"assignment", running.Assignment, file.Assignment}} {
 		a, b := reflect.ValueOf(sec.a), reflect.ValueOf(sec.b)
 		for i := range a.NumField() {
 			f := a.Type().Field(i)

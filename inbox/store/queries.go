@@ -391,6 +391,24 @@ func (s *Store) UpdateConversationByAgent(ctx context.Context, id int64, fields 
 }
 
 func (s *Store) updateConversation(ctx context.Context, id int64, fields map[string]any, actor, byType string) (models.ConversationView, error) {
+	var changed map[string]any
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		changed, err = s.changeConversation(ctx, tx, id, fields, actor, byType)
+		return err
+	})
+	if err != nil {
+		return models.ConversationView{}, err
+	}
+	if _, ok := changed["status"]; ok {
+		s.Invalidate()
+	}
+	return s.GetConversationTx(ctx, id)
+}
+
+// changeConversation applies fields to a conversation in tx and logs the
+// change; it returns the fields as logged.
+func (s *Store) changeConversation(ctx context.Context, tx *gorm.DB, id int64, fields map[string]any, actor, byType string) (map[string]any, error) {
 	now := s.Now().UTC()
 	for k, v := range fields {
 		if str, ok := v.(string); ok {
@@ -406,46 +424,37 @@ func (s *Store) updateConversation(ctx context.Context, id int64, fields map[str
 			fields["resolved_at"] = nil
 		}
 	}
-	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
-		// The values before the change go into the event's detail (under the
-		// events lock, so they are the ones this change replaced).
-		var before models.ConversationState
-		if err := tx.Model(&models.Conversation{}).Select("status", "assignee", "team", "priority").Where("id = ?", id).Take(&before).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return notFound("conversation", id)
-			}
-			return err
-		}
-		res := tx.Model(&models.Conversation{}).Where("id = ?", id).Updates(fields)
-		if res.Error != nil {
-			if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
-				return models.Errorf(models.ECONFLICT, "the contact already has an active conversation; resolve it first")
-			}
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return notFound("conversation", id)
-		}
-		change := models.ConversationChange{By: actor, ByType: byType, Before: before}
-		if err := tx.Model(&models.Conversation{}).Select("status", "assignee", "team", "priority").Where("id = ?", id).Take(&change.After).Error; err != nil {
-			return err
-		}
-		delete(fields, "updated_at")
-		delete(fields, "resolved_at")
-		return tx.Create(&models.Event{Type: models.EventTypeConversationUpdated, ConversationID: id,
-			Data:   mustJSON(map[string]any{"id": models.ID(id), "changes": fields, "by": actor}),
-			Detail: mustJSON(change), CreatedAt: now}).Error
-	})
-	if err != nil {
-		return models.ConversationView{}, err
+	if err := s.lockEvents(tx); err != nil {
+		return nil, err
 	}
-	if _, ok := fields["status"]; ok {
-		s.Invalidate()
+	// The values before the change go into the event's detail (under the
+	// events lock, so they are the ones this change replaced).
+	var before models.ConversationState
+	if err := tx.WithContext(ctx).Model(&models.Conversation{}).Select("status", "assignee", "team", "priority").Where("id = ?", id).Take(&before).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, notFound("conversation", id)
+		}
+		return nil, err
 	}
-	return s.GetConversationTx(ctx, id)
+	res := tx.Model(&models.Conversation{}).Where("id = ?", id).Updates(fields)
+	if res.Error != nil {
+		if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
+			return nil, models.Errorf(models.ECONFLICT, "the contact already has an active conversation; resolve it first")
+		}
+		return nil, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return nil, notFound("conversation", id)
+	}
+	change := models.ConversationChange{By: actor, ByType: byType, Before: before}
+	if err := tx.Model(&models.Conversation{}).Select("status", "assignee", "team", "priority").Where("id = ?", id).Take(&change.After).Error; err != nil {
+		return nil, err
+	}
+	delete(fields, "updated_at")
+	delete(fields, "resolved_at")
+	return fields, tx.Create(&models.Event{Type: models.EventTypeConversationUpdated, ConversationID: id,
+		Data:   mustJSON(map[string]any{"id": models.ID(id), "changes": fields, "by": actor}),
+		Detail: mustJSON(change), CreatedAt: now}).Error
 }
 
 // GetConversationTx reads a conversation through the writer handle, so a
