@@ -13,6 +13,7 @@ import (
 
 	"github.com/tongdao/hub/inbox/faq"
 	"github.com/tongdao/hub/inbox/hours"
+	"github.com/tongdao/hub/inbox/routing"
 )
 
 // Built-in defaults, used for keys a file leaves out and when there is no
@@ -79,6 +80,10 @@ type Config struct {
 	// DefaultTeam is the team of conversations no routing rule places
 	// (optional; must name a team).
 	DefaultTeam string `yaml:"default_team"`
+	// Routing are the rules that route each new conversation, in order: the
+	// first whose conditions all match the opening message sets its team,
+	// priority and labels (routing.go).
+	Routing []routing.Rule `yaml:"routing"`
 	// Assignment configures automatic assignment.
 	Assignment Assignment `yaml:"assignment"`
 

@@ -81,6 +81,7 @@ func Validate(c *Config) error {
 	_, sps := c.buildSLA()
 	ps = append(ps, sps...)
 	ps = append(ps, c.checkTeams()...)
+	ps = append(ps, c.checkRouting()...)
 	if g := c.Assignment.OfflineGrace; g != 0 && (g < 10*time.Second || g > 24*time.Hour) {
 		add("assignment.offline_grace", "%s is out of range: use 10s to 24h (default 5m)", g)
 	}

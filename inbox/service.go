@@ -15,11 +15,12 @@
 //	linking.go    link codes and tokens, offers, redemptions, merges
 //	reminders.go  a reaction on a schedule: offers a link before a window closes
 //	progress.go   where a ticket stands: /status, and pushes when an agent acts
+//	routing.go    a reaction that routes each new conversation (team, priority, labels)
 //	service.go    wiring, the event log, queries and the agents' actions
 //
 // Pure logic lives in small packages beside it: texts (what customers
 // read, and their language), faq (the answer ranker), hours (business
-// hours), react (the reaction runner).
+// hours), react (the reaction runner), routing (the routing rules).
 package inbox
 
 import (
@@ -38,6 +39,7 @@ import (
 	"github.com/tongdao/hub/inbox/faq"
 	"github.com/tongdao/hub/inbox/hours"
 	"github.com/tongdao/hub/inbox/react"
+	"github.com/tongdao/hub/inbox/routing"
 	"github.com/tongdao/hub/inbox/sla"
 	"github.com/tongdao/hub/inbox/store"
 	"github.com/tongdao/hub/inbox/texts"
@@ -95,6 +97,9 @@ type Options struct {
 	FAQ *faq.Index
 	// Hours are the agents' business hours (nil: always in).
 	Hours *hours.Calendar
+	// Routing are the routing rules and default team of new conversations
+	// (nil or empty: conversations stay without team, priority normal).
+	Routing *routing.Table
 	// SLA are the service-level policies (nil: no SLA clocks).
 	SLA *sla.Policies
 	// SLAEvery is how often the SLA clocks are checked for warnings and
@@ -247,6 +252,9 @@ func New(o Options) *Service {
 	// Every feature that reacts to what happened is a reaction here, never
 	// code inside ingest.
 	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}, progressReaction{s}, csatReaction{s}, slaReaction{s}, assignReaction{s}, reportReaction{s}}
+	if !o.Routing.Empty() {
+		s.reactions = append(s.reactions, &routingReaction{s: s, table: o.Routing})
+	}
 	s.m = metrics{
 		ingested:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_messages_total", Help: "Inbound messages committed."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_duplicates_total", Help: "Inbound platform retries dropped as duplicates."}),

@@ -359,23 +359,26 @@ func TestReplicasShareEvents(t *testing.T) {
 	}
 }
 
-// inBackground runs fn until the test ends.
-func inBackground(t *testing.T, fn func(ctx context.Context)) {
+// inBackground runs fn until the test ends or stop is called.
+func inBackground(t *testing.T, fn func(ctx context.Context)) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		fn(ctx)
 	}()
-	t.Cleanup(func() {
+	stop = func() {
 		cancel()
 		<-done
-	})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
-// runOutbox runs the fixture's outbox until the test ends.
-func (f *fixture) runOutbox(t *testing.T) {
-	inBackground(t, func(ctx context.Context) { f.svc.RunOutbox(ctx) })
+// runOutbox runs the fixture's outbox until the test ends or stop is
+// called.
+func (f *fixture) runOutbox(t *testing.T) (stop func()) {
+	return inBackground(t, func(ctx context.Context) { f.svc.RunOutbox(ctx) })
 }
 
 func (f *fixture) reply(t *testing.T, conv int64, text string) int64 {
@@ -442,7 +445,7 @@ func TestOutboxLeaseIsRenewedWhileASendIsInFlight(t *testing.T) {
 	f.ingest(t, msg("tg", "telegram", "1", "1:1", "hi"))
 	conv, _ := models.ParseID(f.onlyConversation(t).ID)
 	id := f.reply(t, conv, "slow")
-	f.runOutbox(t)
+	stopOutbox := f.runOutbox(t)
 	wait.For(t, "the send started", func() bool { return f.stored(t, id).Attempts == 1 })
 	f.clock.Advance(time.Second) // the first lease has lapsed by the clock
 	want := f.clock.Now().Add(lease).UTC()
@@ -464,7 +467,9 @@ func TestOutboxLeaseIsRenewedWhileASendIsInFlight(t *testing.T) {
 		t.Fatalf("after the slow send: %d attempts, sent %v", m.Attempts, f.tg.texts())
 	}
 
-	// A crash mid-send: the lease was taken and never renewed nor finished.
+	// A crash mid-send: the lease was taken and never renewed nor finished
+	// (this replica's outbox is stopped: only the other one may take it).
+	stopOutbox()
 	id = f.reply(t, conv, "orphan")
 	if won, err := f.st.Lease(context.Background(), id, 0, f.clock.Now().Add(lease)); err != nil || !won {
 		t.Fatalf("lease: %v %v", won, err)

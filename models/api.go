@@ -124,6 +124,7 @@ type ConversationFilter struct {
 	Status   string // one of the statuses, or "" for all
 	Assignee string // an assignee name, "none" for unassigned, "" for any
 	Team     string
+	Priority string // low, normal, high, urgent, or "" for any
 	Channel  string // a registered channel (GET /api/v1/channels)
 	Query    string // text search in messages and contact names
 	Label    string // a label (normalised), or "" for any

@@ -30,7 +30,9 @@ import (
 //
 // Knobs (environment): BENCH_DURATION (default 10s), BENCH_CONNS (32),
 // BENCH_USERS (5000), BENCH_DB (sqlite|postgres; postgres uses the test
-// cluster), BENCH_SKIP_BASELINE (set it to profile the hub alone).
+// cluster), BENCH_SKIP_BASELINE (set it to profile the hub alone),
+// BENCH_ROUTING (set it to route every new conversation: default_team and
+// the sandbox's rules).
 func BenchmarkWebhookThroughput(b *testing.B) {
 	dur, conns, users, driver := benchKnobs(10 * time.Second)
 
@@ -96,6 +98,9 @@ func startBenchHub(b *testing.B, driver, serverKeys string) *Main {
 			b.Fatal(err)
 		}
 		writeConfig(b, dir, strings.Replace(string(raw), " }", serverKeys+" }", 1))
+	}
+	if os.Getenv("BENCH_ROUTING") != "" { // every new conversation routed (to the default team)
+		appendConfig(b, cfg, routingTeams+"default_team: general\n"+sandboxRouting)
 	}
 	return startHub(b, hl, cfg)
 }

@@ -196,13 +196,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	routes, err := cfg.RoutingTable()
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Inbox = inbox.New(inbox.Options{
 		Store: m.Store, Logger: m.Logger, Now: m.Now, ReplyWindows: info.ReplyWindows, Registerer: reg,
 		Handoffs: info.Handoffs, Titles: info.Titles, ReminderInterval: m.ReminderInterval,
 		Texts: catalog, FallbackLanguages: info.FallbackLanguages, Senders: m.sender,
-		FAQ: faqIndex, Hours: calendar, SLA: policies,
+		FAQ: faqIndex, Hours: calendar, SLA: policies, Routing: routes,
 		Teams: cfg.TeamList(), PresenceSweep: m.PresenceSweep,
 		DefaultTeam: cfg.DefaultTeam, OfflineGrace: cfg.Assignment.OfflineGrace,
 	})

@@ -263,6 +263,9 @@ func restartWarnings(running, file *configs.Config) []string {
 	if !reflect.DeepEqual(running.BusinessHours, file.BusinessHours) {
 		out = append(out, "business_hours changed; it is not applied until the hub restarts")
 	}
+	if !reflect.DeepEqual(running.Routing, file.Routing) {
+		out = append(out, "routing changed; it is not applied until the hub restarts")
+	}
 	if !reflect.DeepEqual(running.SLA, file.SLA) {
 		out = append(out, "sla changed; it is not applied until the hub restarts")
 	}

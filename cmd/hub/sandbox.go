@@ -135,9 +135,9 @@ business_hours:
   timezone: Asia/Shanghai
   weekly: { mon: "09:00-18:00", tue: "09:00-18:00", wed: "09:00-18:00", thu: "09:00-18:00", fri: "09:00-18:00" }
   holidays: ["2026-10-01"]
-`, listen, hub, filepath.Join(dir, sandboxDatabase), sandboxTGToken, sandboxTGSecret, sb.Telegram.URL(),
+%s`, listen, hub, filepath.Join(dir, sandboxDatabase), sandboxTGToken, sandboxTGSecret, sb.Telegram.URL(),
 		sandboxWXAppID, sandboxWXSecret, sandboxWXToken, wxfake.ModeSafe, sandboxWXAESKey, sb.WeChat.URL(),
-		sandboxDiscordBot, sb.Discord.URL(), dcfake.DefaultSupportChannelID, sandboxFAQFile)
+		sandboxDiscordBot, sb.Discord.URL(), dcfake.DefaultSupportChannelID, sandboxFAQFile, sandboxRouting)
 	if err := os.WriteFile(filepath.Join(dir, sandboxFAQFile), configs.ExampleFAQ, 0o600); err != nil {
 		return nil, err
 	}
@@ -164,6 +164,18 @@ business_hours:
 	ok = true
 	return sb, nil
 }
+
+// sandboxRouting are the sandbox's routing rules, the contract's example.
+const sandboxRouting = `# Where new conversations go: the first rule that matches the opening
+# message sets its team, priority and labels.
+routing:
+  - name: fraud
+    when: { keywords: ["fraud", "frozen", "盗刷", "冻结", "truffa"] }
+    then: { team: risk, priority: urgent, labels: [fraud] }
+  - name: invoices
+    when: { keywords: ["invoice", "发票", "fattura"], channel: wechat }
+    then: { team: billing }
+`
 
 // Close stops the hub and the stand-ins.
 func (sb *Sandbox) Close() {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tongdao/hub/inbox/routing"
 	"github.com/tongdao/hub/models"
 )
 
@@ -83,7 +84,7 @@ type messageList struct {
 }
 
 func (s *Server) listConversations(c *gin.Context) {
-	q, err := queryParams(c, "status", "assignee", "team", "channel", "label", "q", "cursor", "limit", "view")
+	q, err := queryParams(c, "status", "assignee", "team", "channel", "label", "q", "cursor", "limit", "view", "priority")
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -92,6 +93,7 @@ func (s *Server) listConversations(c *gin.Context) {
 		Status:   q.Get("status"),
 		Assignee: q.Get("assignee"),
 		Team:     q.Get("team"),
+		Priority: q.Get("priority"),
 		Channel:  q.Get("channel"),
 		Query:    strings.TrimSpace(q.Get("q")),
 		Cursor:   q.Get("cursor"),
@@ -104,6 +106,9 @@ func (s *Server) listConversations(c *gin.Context) {
 	}
 	if err == nil {
 		err = oneOf("status", f.Status, models.StatusOpen, models.StatusPending, models.StatusSnoozed, models.StatusResolved)
+	}
+	if err == nil {
+		err = oneOf("priority", f.Priority, routing.Priorities...)
 	}
 	if err == nil {
 		err = s.checkChannel(f.Channel)

@@ -235,11 +235,11 @@ func deref(p *string) string {
 func TestListConversationsQuery(t *testing.T) {
 	h := newHarness(t)
 	h.inbox.nextCur = "eyJ0IjoiMjAyNS0wMy0wMVQwODowMDowMFoiLCJpZCI6MX0"
-	rec := h.api(http.MethodGet, "/api/v1/conversations?status=open&assignee=none&team=billing&channel=wechat&q=%E9%80%80%E6%AC%BE&cursor=abc123&limit=100&view=waiting", "")
+	rec := h.api(http.MethodGet, "/api/v1/conversations?status=open&assignee=none&team=billing&priority=urgent&channel=wechat&q=%E9%80%80%E6%AC%BE&cursor=abc123&limit=100&view=waiting", "")
 	if rec.Code != 200 {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
-	want := models.ConversationFilter{Status: "open", Assignee: "none", Team: "billing", Channel: "wechat", Query: "退款", Cursor: "abc123", Limit: 100,
+	want := models.ConversationFilter{Status: "open", Assignee: "none", Team: "billing", Priority: "urgent", Channel: "wechat", Query: "退款", Cursor: "abc123", Limit: 100,
 		View: models.ViewWaiting, Me: "alice"}
 	if h.inbox.filter != want {
 		t.Fatalf("filter %+v, want %+v", h.inbox.filter, want)
@@ -268,6 +268,7 @@ func TestListConversationsQueryValidation(t *testing.T) {
 	h := newHarness(t)
 	for query, want := range map[string]string{
 		"status=closed":                        `invalid status "closed"`,
+		"priority=critical":                    `invalid priority "critical": must be one of low, normal, high, urgent`,
 		"channel=sms":                          `invalid channel "sms": must be one of discord, telegram, wechat`,
 		"limit=0":                              "limit must be an integer between 1 and 100",
 		"limit=101":                            "limit must be an integer between 1 and 100",

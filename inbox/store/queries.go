@@ -72,6 +72,9 @@ func (s *Store) ListConversations(ctx context.Context, f models.ConversationFilt
 	if f.Team != "" {
 		q = q.Where("team = ?", f.Team)
 	}
+	if f.Priority != "" {
+		q = q.Where("priority = ?", models.CleanText(f.Priority))
+	}
 	if f.View != "" {
 		cond, args, err := viewCondition(f.View, models.CleanText(f.Me))
 		if err != nil {
