@@ -195,6 +195,8 @@ type metrics struct {
 	batchSize            prometheus.Histogram
 	commitWait           prometheus.Histogram
 	delivered            *prometheus.CounterVec
+	// The live view of the reports (README, Reports).
+	firstResponse, resolution prometheus.Histogram
 }
 
 // New creates the service and starts its group-commit writer; Close stops it.
@@ -254,7 +256,7 @@ func New(o Options) *Service {
 		}}
 	// Every feature that reacts to what happened is a reaction here, never
 	// code inside ingest.
-	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}, progressReaction{s}, csatReaction{s}, slaReaction{s}, assignReaction{s}}
+	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}, progressReaction{s}, csatReaction{s}, slaReaction{s}, assignReaction{s}, reportReaction{s}}
 	if !o.Routing.Empty() {
 		s.reactions = append(s.reactions, &routingReaction{s: s, table: o.Routing})
 	}
@@ -267,9 +269,15 @@ func New(o Options) *Service {
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tongdao_ingest_batch_size", Help: "Inbounds per group commit.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256}}),
 		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tongdao_outbound_deliveries_total", Help: "Outbound delivery attempts by outcome."}, []string{"connector", "outcome"}),
+		firstResponse: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tongdao_first_response_seconds",
+			Help:    "From a conversation's start or reopen to the first agent reply that is not a private note (bot messages never count).",
+			Buckets: []float64{30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 28800, 86400}}),
+		resolution: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tongdao_resolution_seconds",
+			Help:    "From a conversation's start or reopen to its resolve.",
+			Buckets: []float64{60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200, 604800}}),
 	}
 	if o.Registerer != nil {
-		for _, c := range []prometheus.Collector{s.m.ingested, s.m.duplicates, s.m.batchSize, s.m.commitWait, s.m.delivered} {
+		for _, c := range []prometheus.Collector{s.m.ingested, s.m.duplicates, s.m.batchSize, s.m.commitWait, s.m.delivered, s.m.firstResponse, s.m.resolution} {
 			if err := o.Registerer.Register(c); err != nil {
 				s.log.Warn("register metric", "err", err)
 			}
@@ -472,4 +480,9 @@ func (s *Service) Assign(ctx context.Context, id int64, assignee, team *string, 
 		s.notify()
 	}
 	return v, err
+}
+
+// ReportSummary computes the summary report of f (README, Reports).
+func (s *Service) ReportSummary(ctx context.Context, f models.ReportFilter) (models.ReportSummary, error) {
+	return s.store.ReportSummary(ctx, f)
 }

@@ -183,3 +183,49 @@ type ConnectorState struct {
 	// connector is stuck, and the hub is not ready.
 	Stale bool `json:"stale,omitempty"`
 }
+
+// ReportFilter selects what a summary report counts: the time range
+// [From, To) and, optionally, a team (the conversation's team now) and a
+// channel (that of the conversation's first customer message).
+type ReportFilter struct {
+	From, To time.Time
+	Team     string
+	Channel  string
+}
+
+// ReportSummary is GET /api/v1/reports/summary. Medians, averages and
+// rates are null when nothing was counted.
+type ReportSummary struct {
+	From                 time.Time      `json:"from"`
+	To                   time.Time      `json:"to"`
+	Conversations        int            `json:"conversations"`
+	Resolved             int            `json:"resolved"`
+	FirstResponseSeconds ReportDuration `json:"first_response_seconds"`
+	ResolutionSeconds    ReportDuration `json:"resolution_seconds"`
+	CSAT                 ReportCSAT     `json:"csat"`
+	DeflectionRate       *float64       `json:"deflection_rate"`
+	SLA                  ReportSLA      `json:"sla"`
+	ByChannel            map[string]int `json:"by_channel"`
+	Backlog              int            `json:"backlog"`
+}
+
+// ReportDuration summarizes durations in seconds: the nearest-rank median
+// and 90th percentile of Count samples.
+type ReportDuration struct {
+	Median *float64 `json:"median"`
+	P90    *float64 `json:"p90"`
+	Count  int      `json:"count"`
+}
+
+// ReportCSAT summarizes the ratings received.
+type ReportCSAT struct {
+	Average      *float64       `json:"average"`
+	Count        int            `json:"count"`
+	Distribution map[string]int `json:"distribution"`
+}
+
+// ReportSLA counts SLA clocks stopped in time (met) and breaches.
+type ReportSLA struct {
+	Met      int `json:"met"`
+	Breached int `json:"breached"`
+}

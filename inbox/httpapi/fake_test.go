@@ -50,6 +50,7 @@ type fakeInbox struct {
 	unlinked  []int64
 
 	helpers fakeHelpers
+	reports []models.ReportFilter
 
 	events      []models.EventView
 	notify      chan struct{}
@@ -299,6 +300,14 @@ func (f *fakeInbox) RevokeToken(_ context.Context, id int64, _ models.Actor) (mo
 func (f *fakeInbox) ListAgents(context.Context) ([]models.AgentView, error) {
 	return []models.AgentView{{Name: "alice", Role: models.RoleAgent, Teams: []string{}, Presence: models.PresenceOffline,
 		Status: models.PresenceOnline, Capacity: models.DefaultCapacity}}, f.err
+}
+
+func (f *fakeInbox) ReportSummary(_ context.Context, rf models.ReportFilter) (models.ReportSummary, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reports = append(f.reports, rf)
+	return models.ReportSummary{From: rf.From, To: rf.To, ByChannel: map[string]int{"telegram": 1}, Conversations: 1,
+		CSAT: models.ReportCSAT{Distribution: map[string]int{"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}}}, f.err
 }
 
 func (f *fakeInbox) Me(_ context.Context, by models.Actor) (models.AgentView, error) {

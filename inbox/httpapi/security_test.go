@@ -48,12 +48,13 @@ var wantAccess = map[string]string{
 	"DELETE /api/v1/canned/:id":             accessAdmin,
 	"POST /api/v1/conversations/:id/labels": accessAgent,
 	// Agents and tokens.
-	"GET /api/v1/agents":        accessAgent,
-	"GET /api/v1/me":            accessAgent,
-	"POST /api/v1/me/presence":  accessAgent,
-	"GET /api/v1/tokens":        accessAdmin,
-	"POST /api/v1/tokens":       accessAdmin,
-	"DELETE /api/v1/tokens/:id": accessAdmin,
+	"GET /api/v1/agents":          accessAgent,
+	"GET /api/v1/reports/summary": accessAgent,
+	"GET /api/v1/me":              accessAgent,
+	"POST /api/v1/me/presence":    accessAgent,
+	"GET /api/v1/tokens":          accessAdmin,
+	"POST /api/v1/tokens":         accessAdmin,
+	"DELETE /api/v1/tokens/:id":   accessAdmin,
 }
 
 // okWebhook is a connector handler that accepts everything.

@@ -308,6 +308,8 @@ func (s *Server) routes() {
 	s.handle(http.MethodGet, "/api/v1/tokens", accessAdmin, s.listTokens)
 	s.handle(http.MethodPost, "/api/v1/tokens", accessAdmin, s.createToken)
 	s.handle(http.MethodDelete, "/api/v1/tokens/:id", accessAdmin, s.revokeToken)
+	// Reports (issue 11).
+	s.handle(http.MethodGet, "/api/v1/reports/summary", accessAgent, s.reportSummary)
 }
 
 // handle registers one route with its access level and the middleware that

@@ -71,6 +71,10 @@ type Inbox interface {
 	RevokeToken(ctx context.Context, id int64, by models.Actor) (models.TokenView, error)
 	// ListAgents lists the agents with teams, presence, load and capacity.
 	ListAgents(ctx context.Context) ([]models.AgentView, error)
+
+	// ReportSummary computes the summary report of a range, team and
+	// channel (README, Reports).
+	ReportSummary(ctx context.Context, f models.ReportFilter) (models.ReportSummary, error)
 	// Me describes the caller as an agent.
 	Me(ctx context.Context, by models.Actor) (models.AgentView, error)
 	// SetPresence records what the caller says of their presence (online,
