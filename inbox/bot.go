@@ -40,9 +40,22 @@ type answer struct {
 func (s *Service) botAnswer(ctx context.Context, st *store.Store, f *models.InboundFacts, conv int64, write bool) (*answer, error) {
 	in := &f.Inbound
 	langs := s.langs(in.Connector, in.From.Language, in.Text)
+	// What the bot knows of the conversation, read once (it is asked for
+	// every customer message).
+	var known *store.BotState
+	state := func() (store.BotState, error) {
+		if known == nil {
+			b, err := st.BotState(ctx, conv)
+			if err != nil {
+				return b, err
+			}
+			known = &b
+		}
+		return *known, nil
+	}
 	if conv != 0 {
 		// The answers to a rating prompt (see csat.go).
-		if a, ok, err := s.csatAnswer(ctx, st, f, conv, langs, write); ok || err != nil {
+		if a, ok, err := s.csatAnswer(ctx, st, f, conv, langs, write, state); ok || err != nil {
 			return a, err
 		}
 	}
@@ -67,7 +80,7 @@ func (s *Service) botAnswer(ctx context.Context, st *store.Store, f *models.Inbo
 	case isHumanWord(in.Text):
 		return s.handoff(ctx, st, conv, langs, "asked", write)
 	}
-	c, err := st.BotState(ctx, conv)
+	c, err := state()
 	if err != nil || c.Status == models.StatusResolved || c.HumanReplied {
 		return nil, err // an agent has it: the bot keeps out of the way
 	}

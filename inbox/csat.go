@@ -170,7 +170,8 @@ func bareNumber(text string) (int, bool) {
 // csatAnswer handles an inbound that answers a rating prompt: a score (a
 // button, wherever it lands, or a bare number in the rated conversation),
 // the comment or the skip button. ok is false for any other inbound.
-func (s *Service) csatAnswer(ctx context.Context, st *store.Store, f *models.InboundFacts, conv int64, langs []string, write bool) (a *answer, ok bool, err error) {
+func (s *Service) csatAnswer(ctx context.Context, st *store.Store, f *models.InboundFacts, conv int64, langs []string, write bool,
+	state func() (store.BotState, error)) (a *answer, ok bool, err error) {
 	in := &f.Inbound
 	if score, isScore := scoreAction(in.Action); in.Kind == models.KindAction && isScore {
 		// A score button may be tapped after the customer wrote again
@@ -200,8 +201,8 @@ func (s *Service) csatAnswer(ctx context.Context, st *store.Store, f *models.Inb
 	if in.Kind != models.KindMessage || in.Command != "" {
 		return nil, false, nil
 	}
-	c, err := st.Conversation(ctx, conv)
-	if err != nil || c.Status != models.StatusResolved || c.CSATUntil == nil || !s.now().Before(*c.CSATUntil) {
+	c, err := state()
+	if err != nil || c.CSATStage == "" {
 		return nil, false, err
 	}
 	switch c.CSATStage {

@@ -89,9 +89,16 @@ func (s *Service) RunOutbox(ctx context.Context) error {
 			continue // more may be due right away
 		}
 		wait := s.outboxPoll
-		if next, ok, err := s.store.NextDue(ctx); err == nil && ok {
-			if d := next.Sub(s.now()); d < wait {
-				wait = max(d, 10*time.Millisecond)
+		mu.Lock()
+		busy := len(inflight)
+		mu.Unlock()
+		// While sends are in flight, each one's end wakes the loop: the
+		// next due time is read when the pool is idle.
+		if busy == 0 {
+			if next, ok, err := s.store.NextDue(ctx); err == nil && ok {
+				if d := next.Sub(s.now()); d < wait {
+					wait = max(d, 10*time.Millisecond)
+				}
 			}
 		}
 		t := time.NewTimer(wait)

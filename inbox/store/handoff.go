@@ -61,6 +61,9 @@ type BotState struct {
 	// HumanReplied: an agent has answered the customer (a private note is
 	// not an answer).
 	HumanReplied bool
+	// CSATStage is the rating question a resolved conversation awaits an
+	// answer to while its window is open ("asked", "comment"), else "".
+	CSATStage string
 }
 
 // BotState reads a conversation's BotState in one query: the bot asks it for
@@ -68,9 +71,9 @@ type BotState struct {
 // prepared once, inside a reaction's transaction), not a row load and a
 // count.
 func (s *Store) BotState(ctx context.Context, convID int64) (BotState, error) {
-	row := s.queryRow(ctx, s.hot.botState, s.hot.readBotState, sqlBotState, convID)
+	row := s.queryRow(ctx, s.hot.botState, s.hot.readBotState, sqlBotState, s.Now().UTC(), convID)
 	var b BotState
-	if err := row.Scan(&b.Status, &b.HandedOff, &b.LastFAQ, &b.HumanReplied); err != nil {
+	if err := row.Scan(&b.Status, &b.HandedOff, &b.LastFAQ, &b.CSATStage, &b.HumanReplied); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return b, notFound("conversation", convID)
 		}

@@ -44,6 +44,7 @@ const (
 	// sqlBotState is what the bot reads before answering each customer
 	// message (BotState): in a reaction's transaction, prepared like ingest's.
 	sqlBotState = `SELECT c.status, c.handoff_at IS NOT NULL, COALESCE(c.last_faq, ''),
+	CASE WHEN c.status = 'resolved' AND c.csat_until > ? THEN c.csat_stage ELSE '' END,
 	EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND ` + agentReply + `)
 FROM conversations c WHERE c.id = ?`
 	// sqlQueuePosition is a conversation's place in the human queue (0 when

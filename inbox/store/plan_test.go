@@ -23,7 +23,11 @@ func TestPerMessageQueriesUseTheirIndexes(t *testing.T) {
 		{"bot state", store.SQLBotState, "COVERING INDEX idx_messages_agent_replies"},
 		{"queue position", store.SQLQueuePosition, "COVERING INDEX idx_conversations_queue"},
 	} {
-		rows, err := s.DB.WithContext(ctx).Raw("EXPLAIN QUERY PLAN "+q.sql, 1).Rows()
+		args := make([]any, strings.Count(q.sql, "?"))
+		for i := range args {
+			args[i] = 1
+		}
+		rows, err := s.DB.WithContext(ctx).Raw("EXPLAIN QUERY PLAN "+q.sql, args...).Rows()
 		if err != nil {
 			t.Fatal(err)
 		}
