@@ -81,7 +81,7 @@ func (s *Service) botAnswer(ctx context.Context, st *store.Store, f *models.Inbo
 		return s.handoff(ctx, st, conv, langs, "asked", write)
 	}
 	c, err := state()
-	if err != nil || c.Status == models.StatusResolved || c.HumanReplied {
+	if err != nil || c.Status == models.StatusResolved || (c.HumanReplied && !f.Reopened) {
 		return nil, err // an agent has it: the bot keeps out of the way
 	}
 	if s.faq != nil {
@@ -383,7 +383,7 @@ func (b *botReaction) Handle(ctx context.Context, ev *models.Event, commit react
 	// conversation under way need no answer (an agent has them), and the
 	// writer is shared with ingest. (A new conversation is always answered.)
 	// The transaction decides again, on what it reads.
-	if !f.NewConversation {
+	if !f.NewConversation && !f.Reopened {
 		if a, err := b.s.botAnswer(ctx, b.s.store, f, ev.ConversationID, false); err != nil || a == nil {
 			return err
 		}

@@ -85,6 +85,9 @@ type InboundFacts struct {
 	// NewContact and NewConversation tell whether this inbound created them.
 	NewContact      bool `json:"new_contact,omitempty"`
 	NewConversation bool `json:"new_conversation,omitempty"`
+	// Reopened is true when this inbound reopened a conversation the
+	// customer had rated: the bot answers it as a first message.
+	Reopened bool `json:"reopened,omitempty"`
 	// Inline is true when the connector answered the inbound in its own
 	// response (Inbound.InlineReply): the inbox replied at once, and reactions
 	// must not answer it again.

@@ -100,7 +100,7 @@ func (e *linkEnv) tgResolved(t *testing.T, u tgfake.User, text string) string {
 	return conv
 }
 
-func TestE2ECSATTelegramButtonLowScoreCommentThenANewMessageOpensAnew(t *testing.T) {
+func TestE2ECSATTelegramButtonLowScoreCommentThenANewMessageReopens(t *testing.T) {
 	e := startCSAT(t)
 	u := tgfake.User{ID: 7601, FirstName: "Ugo", LanguageCode: "en"}
 	e.tgSay(t, u, "my cat chewed through the router cable")
@@ -149,14 +149,14 @@ func TestE2ECSATTelegramButtonLowScoreCommentThenANewMessageOpensAnew(t *testing
 		t.Fatalf("the rating is not in the resolved conversation's timeline: %+v", msgs)
 	}
 
-	// After the rating, a new message opens the conversation anew (a new
-	// ticket, answered as every first message is).
+	// After the rating, a new message reopens the conversation (the same
+	// ticket goes on, answered as every first message is).
 	got := e.tgSay(t, u, "my dog chewed through the new cable")
 	again := e.conversationWith(t, "7601")
-	if again.ID == conv {
-		t.Fatalf("the new message did not open a new ticket")
+	if again.ID != conv || again.Status != "open" || e.customerConversations("7601") != 1 {
+		t.Fatalf("the new message did not reopen the rated ticket: %+v", again)
 	}
-	mustContain(t, "the answer to the new message", got, "#"+again.ID)
+	mustContain(t, "the answer to the new message", got, "#"+conv)
 	if c := e.csat(t, conv); c.CSAT == nil || c.CSAT.Score != 2 || *c.CSAT.Comment != "The cable took a week to arrive." {
 		t.Fatalf("the new message changed the rating: %+v", c.CSAT)
 	}

@@ -30,6 +30,8 @@ type IngestItem struct {
 	// NewContact and NewConversation tell what the inbound created.
 	NewContact      bool
 	NewConversation bool
+	// Reopened tells that the inbound reopened the conversation it rated.
+	Reopened bool
 	// UnreachableReason, set by the caller, makes the customer unreachable
 	// on this identity for that reason (an unfollow); otherwise an inbound
 	// makes them reachable again.
@@ -389,6 +391,14 @@ func (r *ingestRun) conversation(it *IngestItem, ref identityRef) (id int64, dup
 			return id, false, err
 		}
 	}
+	if !it.NewContact {
+		// A customer who writes again within ReopenAfterRating of rating
+		// their last conversation reopens it: the same ticket goes on.
+		if id, err = r.reopenRated(ref.contactID); err != nil || id != 0 {
+			it.Reopened = id != 0
+			return id, false, err
+		}
+	}
 	if id, err = r.hot.newConversation(ref.contactID, subjectOf(in), r.now); err != nil {
 		return 0, false, err
 	}
@@ -397,6 +407,37 @@ func (r *ingestRun) conversation(it *IngestItem, ref identityRef) (id int64, dup
 	r.events = append(r.events, &models.Event{Type: models.EventTypeConversationCreated, ConversationID: id,
 		Data: mustJSON(map[string]any{"id": models.ID(id), "contact_id": models.ID(ref.contactID)}), CreatedAt: r.now})
 	return id, false, nil
+}
+
+// ReopenAfterRating is how long after a rating the customer's next message
+// reopens the rated conversation instead of opening a new one.
+const ReopenAfterRating = 7 * 24 * time.Hour
+
+// reopenRated reopens the contact's last conversation when it is resolved
+// and was rated within ReopenAfterRating (0: none), with the
+// conversation.updated event the reactions follow (the clocks start again).
+func (r *ingestRun) reopenRated(contactID int64) (int64, error) {
+	var c models.Conversation
+	err := r.tx.Select("id, status, assignee, team, priority").
+		Where("contact_id = ? AND status = ? AND csat_at > ?", contactID, models.StatusResolved, r.now.Add(-ReopenAfterRating)).
+		Where("NOT EXISTS (SELECT 1 FROM conversations n WHERE n.contact_id = conversations.contact_id AND n.id > conversations.id)").
+		Limit(1).Find(&c).Error
+	if err != nil || c.ID == 0 {
+		return 0, err
+	}
+	res := r.tx.Model(&models.Conversation{}).Where("id = ? AND status = ?", c.ID, models.StatusResolved).
+		Updates(map[string]any{"status": models.StatusOpen, "resolved_at": nil, "handoff_at": nil, "updated_at": r.now})
+	if res.Error != nil || res.RowsAffected == 0 {
+		return 0, res.Error
+	}
+	before := models.ConversationState{Status: c.Status, Assignee: c.Assignee, Team: c.Team, Priority: c.Priority}
+	after := before
+	after.Status = models.StatusOpen
+	r.convs[contactID] = c.ID
+	r.events = append(r.events, &models.Event{Type: models.EventTypeConversationUpdated, ConversationID: c.ID,
+		Data:   mustJSON(map[string]any{"id": models.ID(c.ID), "changes": map[string]any{"status": models.StatusOpen}, "by": "customer"}),
+		Detail: mustJSON(models.ConversationChange{By: "customer", Before: before, After: after}), CreatedAt: r.now})
+	return c.ID, nil
 }
 
 // message inserts the customer's message, only while the conversation is
@@ -449,7 +490,7 @@ func (r *ingestRun) messageEvent(it *IngestItem, ref identityRef, m *models.Mess
 	r.events = append(r.events, &models.Event{Type: models.EventTypeMessageCreated, ConversationID: convID,
 		Data: mustJSON(m.View()), Detail: mustJSON(models.InboundFacts{Inbound: *in,
 			IdentityID: ref.id, ContactID: ref.contactID, NewContact: it.NewContact,
-			NewConversation: it.NewConversation, Inline: in.InlineReply}), CreatedAt: r.now})
+			NewConversation: it.NewConversation, Reopened: it.Reopened, Inline: in.InlineReply}), CreatedAt: r.now})
 }
 
 // touchConversations sets the activity time, at most once a second (the
