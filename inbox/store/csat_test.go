@@ -97,10 +97,30 @@ func TestRatingAnswersLandInTheResolvedConversation(t *testing.T) {
 			t.Fatalf("after the comment: %+v", v.CSAT)
 		}
 
-		// The rating is over: the next message opens a new conversation.
+		// The rating is over: the next message reopens the rated
+		// conversation, with the event the reactions follow.
 		it = feedback(t, s, inbound("7", "7:4", "one more thing"), store.CSATComment)
-		if it.ConversationID == conv || it.Rating || !it.NewConversation {
-			t.Fatalf("after the rating a message landed in %d (rating %v), want a new conversation", it.ConversationID, it.Rating)
+		if it.ConversationID != conv || it.Rating || it.NewConversation || !it.Reopened {
+			t.Fatalf("after the rating a message landed in %d (rating %v, new %v), want the rated one reopened", it.ConversationID, it.Rating, it.NewConversation)
+		}
+		if v, _ = s.GetConversation(ctx, conv); v.Status != models.StatusOpen || v.ResolvedAt != nil || v.HandoffAt != nil {
+			t.Fatalf("the reopened conversation: %+v", v)
+		}
+		var reopened int64
+		if err := s.DB.Model(&models.Event{}).Where("type = ? AND conversation_id = ? AND data LIKE ? AND data LIKE ?",
+			models.EventTypeConversationUpdated, conv, `%"by":"customer"%`, `%"status":"open"%`).Count(&reopened).Error; err != nil || reopened != 1 {
+			t.Fatalf("reopen events: %d %v", reopened, err)
+		}
+		// Resolved again without a new rating: the next message opens a new
+		// conversation.
+		c.Advance(time.Minute)
+		if _, err := s.UpdateConversation(ctx, conv, map[string]any{"status": models.StatusResolved}, "ana"); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(time.Minute)
+		it = feedback(t, s, inbound("7", "7:5", "and another"), store.CSATComment)
+		if it.ConversationID == conv || it.Reopened || !it.NewConversation {
+			t.Fatalf("after a resolve without a rating a message landed in %d (reopened %v), want a new conversation", it.ConversationID, it.Reopened)
 		}
 	})
 }

@@ -414,12 +414,12 @@ func (r *ingestRun) conversation(it *IngestItem, ref identityRef) (id int64, dup
 const ReopenAfterRating = 7 * 24 * time.Hour
 
 // reopenRated reopens the contact's last conversation when it is resolved
-// and was rated within ReopenAfterRating (0: none), with the
+// and was rated since, within ReopenAfterRating (0: none), with the
 // conversation.updated event the reactions follow (the clocks start again).
 func (r *ingestRun) reopenRated(contactID int64) (int64, error) {
 	var c models.Conversation
 	err := r.tx.Select("id, status, assignee, team, priority").
-		Where("contact_id = ? AND status = ? AND csat_at > ?", contactID, models.StatusResolved, r.now.Add(-ReopenAfterRating)).
+		Where("contact_id = ? AND status = ? AND csat_at > ? AND csat_at >= resolved_at", contactID, models.StatusResolved, r.now.Add(-ReopenAfterRating)).
 		Where("NOT EXISTS (SELECT 1 FROM conversations n WHERE n.contact_id = conversations.contact_id AND n.id > conversations.id)").
 		Limit(1).Find(&c).Error
 	if err != nil || c.ID == 0 {
