@@ -147,16 +147,16 @@ func (s *Service) assignTeams(ctx context.Context, tx *store.Store, teams []stri
 		res, err := tx.AssignQueue(ctx, team, members, func(agent string) int {
 			_, c := s.teamsOf(agent)
 			return c
-		})
+		}, subject)
 		if err != nil {
 			return err
 		}
 		if subject == 0 {
 			continue
 		}
-		if i := slices.Index(res.Queued, subject); i >= 0 {
+		if res.Position > 0 {
 			if err := tx.AddConversationEvent(ctx, subject, models.EventTypeConversationQueued,
-				models.QueuedView{ID: models.ID(subject), Team: team, Position: i + 1}); err != nil {
+				models.QueuedView{ID: models.ID(subject), Team: team, Position: res.Position}); err != nil {
 				return err
 			}
 		}

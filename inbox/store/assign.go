@@ -32,8 +32,25 @@ type Assignment struct {
 // QueueResult is what one pass over a team's queue did.
 type QueueResult struct {
 	Assigned []Assignment
-	// Queued are the conversations still waiting, in queue order.
+	// Queued are the conversations still waiting, in queue order (when
+	// someone could take one).
 	Queued []int64
+	// Position is the subject's place in the queue (1 is next; 0: it is
+	// not waiting).
+	Position int
+}
+
+// rankOf is priorityRank's value for a priority, as SQL.
+func rankOf(priority string) string {
+	switch priority {
+	case "urgent":
+		return "0"
+	case "high":
+		return "1"
+	case "normal":
+		return "2"
+	}
+	return "3"
 }
 
 // AssignQueue makes one pass over team's queue in one transaction: it
@@ -42,21 +59,12 @@ type QueueResult struct {
 // agent goes above capacity(agent) even with changes arriving at once on
 // several replicas. members are the team's agents; an agent is a candidate
 // while their announced presence is online.
-func (s *Store) AssignQueue(ctx context.Context, team string, members []string, capacity func(agent string) int) (QueueResult, error) {
+func (s *Store) AssignQueue(ctx context.Context, team string, members []string, capacity func(agent string) int, subject int64) (QueueResult, error) {
 	var res QueueResult
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res = QueueResult{}
 		if err := s.lockEvents(tx); err != nil {
 			return err
-		}
-		var queue []int64
-		if err := tx.Model(&models.Conversation{}).
-			Where("team = ? AND (assignee = '' OR assignee IS NULL) AND status <> ?", team, models.StatusResolved).
-			Order(priorityRank+", created_at, id").Pluck("id", &queue).Error; err != nil {
-			return err
-		}
-		if len(queue) == 0 {
-			return nil
 		}
 		type candidate struct {
 			agent    string
@@ -99,6 +107,47 @@ func (s *Store) AssignQueue(ctx context.Context, team string, members []string, 
 				cands = append(cands, c)
 			}
 		}
+		free := 0
+		for _, c := range cands {
+			if c.load < c.capacity {
+				free++
+			}
+		}
+		waiting := tx.Model(&models.Conversation{}).
+			Where("team = ? AND (assignee = '' OR assignee IS NULL) AND status <> ?", team, models.StatusResolved)
+		if free == 0 {
+			// Nobody can take one: only the subject's place is needed, a
+			// count rather than the whole queue.
+			if subject == 0 {
+				return nil
+			}
+			var c models.Conversation
+			if err := tx.Select("id, priority, created_at").Where("id = ?", subject).Take(&c).Error; err != nil {
+				return err
+			}
+			var n int64
+			err := waiting.Where("("+priorityRank+" < "+rankOf(c.Priority)+") OR ("+priorityRank+" = "+rankOf(c.Priority)+
+				" AND (created_at < ? OR (created_at = ? AND id <= ?)))", c.CreatedAt, c.CreatedAt, c.ID).Count(&n).Error
+			if err != nil {
+				return err
+			}
+			var still int64
+			if err := tx.Model(&models.Conversation{}).Where("id = ? AND team = ? AND (assignee = '' OR assignee IS NULL) AND status <> ?",
+				subject, team, models.StatusResolved).Count(&still).Error; err != nil || still == 0 {
+				return err
+			}
+			res.Position = int(n)
+			return nil
+		}
+		var queue []int64
+		if err := waiting.Order(priorityRank+", created_at, id").Pluck("id", &queue).Error; err != nil {
+			return err
+		}
+		defer func() {
+			if i := slices.Index(res.Queued, subject); subject != 0 && i >= 0 {
+				res.Position = i + 1
+			}
+		}()
 		now := s.Now().UTC()
 		for i, id := range queue {
 			var free []*candidate
