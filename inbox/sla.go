@@ -53,7 +53,9 @@ func (r slaReaction) Handle(ctx context.Context, ev *models.Event, commit react.
 				return nil
 			}
 			if f.NewConversation {
-				return commit(func(tx *store.Store) error { return r.s.startClocks(ctx, tx, conv, ev.CreatedAt) })
+				return commit(func(tx *store.Store) error {
+					return r.s.startClocks(ctx, tx, conv, ev.CreatedAt, sla.FirstResponse, sla.Resolution)
+				})
 			}
 			// A customer waits for an agent again once the first response
 			// was given: decide outside the transaction (most messages
@@ -65,7 +67,7 @@ func (r slaReaction) Handle(ctx context.Context, ev *models.Event, commit react.
 				if need, err := r.s.needsNextResponse(ctx, tx, conv); err != nil || !need {
 					return err
 				}
-				return r.s.startClock(ctx, tx, conv, sla.NextResponse, ev.CreatedAt)
+				return r.s.startClocks(ctx, tx, conv, ev.CreatedAt, sla.NextResponse)
 			})
 		}
 		var m struct {
@@ -94,7 +96,9 @@ func (r slaReaction) Handle(ctx context.Context, ev *models.Event, commit react.
 				return err
 			})
 		case before.Status == models.StatusResolved && after.Status != models.StatusResolved:
-			return commit(func(tx *store.Store) error { return r.s.startClocks(ctx, tx, conv, ev.CreatedAt) })
+			return commit(func(tx *store.Store) error {
+				return r.s.startClocks(ctx, tx, conv, ev.CreatedAt, sla.FirstResponse, sla.Resolution)
+			})
 		case after.Priority != before.Priority:
 			return commit(func(tx *store.Store) error { return r.s.repriceClocks(ctx, tx, conv) })
 		}
@@ -102,29 +106,27 @@ func (r slaReaction) Handle(ctx context.Context, ev *models.Event, commit react.
 	return nil
 }
 
-// startClocks starts a conversation's first response and resolution
-// clocks under its priority's policy (none when it has no policy).
-func (s *Service) startClocks(ctx context.Context, st *store.Store, conv int64, at time.Time) error {
-	for _, kind := range []string{sla.FirstResponse, sla.Resolution} {
-		if err := s.startClock(ctx, st, conv, kind, at); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Service) startClock(ctx context.Context, st *store.Store, conv int64, kind string, at time.Time) error {
+// startClocks starts a conversation's clocks of the given kinds under its
+// priority's policy (none that the policy lacks, none when it is resolved).
+func (s *Service) startClocks(ctx context.Context, st *store.Store, conv int64, at time.Time, kinds ...string) error {
 	c, err := st.Conversation(ctx, conv)
 	if err != nil {
 		return err
 	}
 	p, ok := s.sla.For(c.Priority)
-	if !ok || p.Limit(kind) == 0 || c.Status == models.StatusResolved {
+	if !ok || c.Status == models.StatusResolved {
 		return nil
 	}
-	warn, due := sla.Deadline(s.calendar(), at, p.Limit(kind))
-	_, err = st.StartClock(ctx, conv, kind, at, warn, due)
-	return err
+	for _, kind := range kinds {
+		if p.Limit(kind) == 0 {
+			continue
+		}
+		warn, due := sla.Deadline(s.calendar(), at, p.Limit(kind))
+		if _, err := st.StartClock(ctx, conv, kind, at, warn, due); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // needsNextResponse: a customer message waits for a next response when the

@@ -122,18 +122,15 @@ func (s *Store) AssignQueue(ctx context.Context, team string, members []string, 
 				return nil
 			}
 			var c models.Conversation
-			if err := tx.Select("id, priority, created_at").Where("id = ?", subject).Take(&c).Error; err != nil {
-				return err
+			if err := tx.Select("id, priority, created_at").
+				Where("id = ? AND team = ? AND (assignee = '' OR assignee IS NULL) AND status <> ?", subject, team, models.StatusResolved).
+				Limit(1).Find(&c).Error; err != nil || c.ID == 0 {
+				return err // not waiting (assigned, resolved, or moved away)
 			}
 			var n int64
 			err := waiting.Where("("+priorityRank+" < "+rankOf(c.Priority)+") OR ("+priorityRank+" = "+rankOf(c.Priority)+
 				" AND (created_at < ? OR (created_at = ? AND id <= ?)))", c.CreatedAt, c.CreatedAt, c.ID).Count(&n).Error
 			if err != nil {
-				return err
-			}
-			var still int64
-			if err := tx.Model(&models.Conversation{}).Where("id = ? AND team = ? AND (assignee = '' OR assignee IS NULL) AND status <> ?",
-				subject, team, models.StatusResolved).Count(&still).Error; err != nil || still == 0 {
 				return err
 			}
 			res.Position = int(n)

@@ -11,7 +11,16 @@ import (
 // AddEvent appends one event that belongs to no conversation, with data (a
 // JSON document) as its payload.
 func (s *Store) AddEvent(ctx context.Context, typ, data string) error {
-	e := &models.Event{Type: typ, Data: data, CreatedAt: s.Now().UTC()}
+	return s.addEvent(ctx, &models.Event{Type: typ, Data: data, CreatedAt: s.Now().UTC()})
+}
+
+// AddConversationEvent appends an event of a conversation (the SLA's
+// warnings and breaches), with data (marshalled to JSON) as its payload.
+func (s *Store) AddConversationEvent(ctx context.Context, conv int64, typ string, data any) error {
+	return s.addEvent(ctx, &models.Event{Type: typ, ConversationID: conv, Data: mustJSON(data), CreatedAt: s.Now().UTC()})
+}
+
+func (s *Store) addEvent(ctx context.Context, e *models.Event) error {
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.lockEvents(tx); err != nil {
 			return err

@@ -72,18 +72,6 @@ func (s *Store) MarkBreached(ctx context.Context, conv int64, kind string, at ti
 	return res.RowsAffected == 1, res.Error
 }
 
-// AddConversationEvent appends an event of a conversation (the SLA's
-// warnings and breaches), with data (a JSON document) as its payload.
-func (s *Store) AddConversationEvent(ctx context.Context, conv int64, typ string, data any) error {
-	e := &models.Event{Type: typ, ConversationID: conv, Data: mustJSON(data), CreatedAt: s.Now().UTC()}
-	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
-		return tx.Create(e).Error
-	})
-}
-
 // slaViews reads the SLA fields of conversation views: the due times of
 // running clocks and the kinds that ever breached.
 func slaViews(ctx context.Context, db *gorm.DB, ids []int64) (map[int64][]models.SLAClock, error) {
