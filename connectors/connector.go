@@ -8,7 +8,8 @@
 // `hub check-config` can build every connector); Run does the I/O. What a
 // platform can do beyond Run and Send is told by the capability interfaces
 // in this package (WebhookHandler, ReplyWindower, DeepLinker, QRCoder,
-// DMTarget, Languager, ProgressReporter, Shutdowner), each asserted at
+// DMTarget, Languager, ProgressReporter, Shutdowner, FileDownloader,
+// FileUploader), each asserted at
 // compile time in the connector's package. Package media fetches agents'
 // attachments for connectors that must upload them (Deps.Media).
 // Package kit holds what connector packages share (text splitting, base

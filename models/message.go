@@ -1,6 +1,10 @@
 package models
 
-import "time"
+import (
+	"context"
+	"io"
+	"time"
+)
 
 // Channel names, as they appear in the API.
 const (
@@ -119,6 +123,9 @@ type Attachment struct {
 	// Title and Description for links.
 	Title       string `json:"title,omitempty"`
 	Description string `json:"description,omitempty"`
+	// Transcript is the platform's own recognition of a voice note (WeChat's
+	// Recognition), kept with the attachment.
+	Transcript string `json:"transcript,omitempty"`
 }
 
 // Location is a shared position.
@@ -170,7 +177,23 @@ type Outbound struct {
 	Text    string
 	// Attachments to send (an agent's image); URL points at the file.
 	Attachments []Attachment
-	Buttons     []Button
+	// Files are an agent's uploaded files, delivered by connectors that
+	// implement connectors.FileUploader, before the text.
+	Files   []OutboundFile
+	Buttons []Button
+}
+
+// OutboundFile is an agent's file to deliver, read from the hub's media
+// store. Open may be called again for each attempt (a retry re-reads the
+// stored bytes; nothing is fetched from an outside URL).
+type OutboundFile struct {
+	// Type is image, audio, video or file: a connector sends an image as a
+	// photo where the platform has one.
+	Type        string
+	Name        string
+	ContentType string
+	Size        int64
+	Open        func(ctx context.Context) (io.ReadCloser, error)
 }
 
 // SendResult reports a delivered message.
