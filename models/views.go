@@ -38,7 +38,7 @@ func (m *Message) View() MessageView {
 		Sender:         SenderView{Type: m.SenderType, ID: m.SenderID, Name: m.SenderName},
 		Text:           m.Text,
 		Private:        m.Private,
-		Attachments:    []Attachment{},
+		Attachments:    []AttachmentView{},
 		Delivery: DeliveryView{
 			Status:     m.DeliveryStatus,
 			Attempts:   m.Attempts,
@@ -61,7 +61,11 @@ func (m *Message) View() MessageView {
 		v.Delivery.Error = &e
 	}
 	if m.Attachments != "" {
-		_ = json.Unmarshal([]byte(m.Attachments), &v.Attachments)
+		var atts []StoredAttachment
+		_ = json.Unmarshal([]byte(m.Attachments), &atts)
+		for i := range atts {
+			v.Attachments = append(v.Attachments, atts[i].View())
+		}
 	}
 	if m.Buttons != "" {
 		_ = json.Unmarshal([]byte(m.Buttons), &v.Buttons)
