@@ -101,16 +101,6 @@ func (r mediaReaction) Handle(ctx context.Context, ev *models.Event, commit reac
 	if !ok || len(f.Inbound.Attachments) == 0 {
 		return nil
 	}
-	var msg struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal([]byte(ev.Data), &msg); err != nil {
-		return nil
-	}
-	msgID, err := models.ParseID(msg.ID)
-	if err != nil {
-		return nil
-	}
 	now := r.s.now().UTC()
 	var rows []models.AttachmentRow
 	for i, a := range f.Inbound.Attachments {
@@ -124,7 +114,13 @@ func (r mediaReaction) Handle(ctx context.Context, ev *models.Event, commit reac
 	if len(rows) == 0 {
 		return nil
 	}
-	return commit(func(tx *store.Store) error { return tx.AddAttachments(ctx, msgID, rows) })
+	return commit(func(tx *store.Store) error {
+		msgID, err := tx.InboundMessageID(ctx, f.Inbound.Connector, f.Inbound.ExternalID)
+		if err != nil {
+			return err
+		}
+		return tx.AddAttachments(ctx, msgID, rows)
+	})
 }
 
 // Tick fetches the files that are due.

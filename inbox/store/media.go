@@ -34,6 +34,20 @@ func (s *Store) AddAttachments(ctx context.Context, msgID int64, rows []models.A
 	})
 }
 
+// InboundMessageID is the id of the customer's message externalID of
+// connector (the reactions' events carry the inbound, not its row).
+func (s *Store) InboundMessageID(ctx context.Context, connector, externalID string) (int64, error) {
+	var ids []int64
+	if err := s.DB.WithContext(ctx).Model(&models.Message{}).Where("connector = ? AND external_id = ?", connector, externalID).
+		Limit(1).Pluck("id", &ids).Error; err != nil {
+		return 0, err
+	}
+	if len(ids) == 0 {
+		return 0, models.Errorf(models.ENOTFOUND, "no message %s of connector %s", externalID, connector)
+	}
+	return ids[0], nil
+}
+
 // AddMessageWithFiles stores an agent's message with its uploaded files
 // (rows stored already, their bytes in the media store), its event, and
 // bumps the conversation's activity, in one transaction.
