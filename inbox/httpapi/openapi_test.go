@@ -123,7 +123,8 @@ func TestOpenAPIOperations(t *testing.T) {
 				!strings.HasPrefix(p, "/merges") && !strings.HasPrefix(p, "/identities") && p != "/events" && p != "/channels" && p != "/views" && !strings.HasPrefix(p, "/canned") &&
 				!strings.HasPrefix(p, "/admin/") &&
 				p != "/agents" && p != "/me" && p != "/me/presence" && !strings.HasPrefix(p, "/tokens") &&
-				!strings.HasPrefix(p, "/reports/")
+				!strings.HasPrefix(p, "/reports/") &&
+				!strings.HasPrefix(p, "/attachments/")
 			if public != wantPublic {
 				t.Errorf("%s %s: public=%v, want %v", method, p, public, wantPublic)
 			}
@@ -185,33 +186,35 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	doc := loadOpenAPI(t)
 	schemas := doc.Raw["components"].(map[string]any)["schemas"].(map[string]any)
 	for name, v := range map[string]any{
-		"Conversation":     models.ConversationView{},
-		"Contact":          models.ContactView{},
-		"Identity":         models.IdentityView{},
-		"Message":          models.MessageView{},
-		"Sender":           models.SenderView{},
-		"Delivery":         models.DeliveryView{},
-		"Event":            models.EventView{},
-		"Attachment":       models.Attachment{},
-		"Button":           models.Button{},
-		"ConnectorState":   models.ConnectorState{},
-		"ReplyRequest":     replyBody{},
-		"StatusRequest":    statusBody{},
-		"AssignRequest":    assignBody{},
-		"Readiness":        readiness{},
-		"ConversationList": conversationList{},
-		"MessageList":      messageList{},
-		"Error":            errorBody{},
-		"Merge":            models.MergeView{},
-		"MergeRequest":     mergeBody{},
-		"Suggestion":       models.SuggestionView{},
-		"SuggestionList":   suggestionList{},
-		"Channel":          models.ChannelView{},
-		"ChannelList":      channelList{},
-		"CannedResponse":   models.CannedView{},
-		"CannedList":       cannedList{},
-		"CannedRequest":    cannedBody{},
-		"LabelsRequest":    labelsBody{},
+		"Conversation": models.ConversationView{},
+		"Contact":      models.ContactView{},
+		"Identity":     models.IdentityView{},
+		"Message":      models.MessageView{},
+		"Sender":       models.SenderView{},
+		"Delivery":     models.DeliveryView{},
+		"Event":        models.EventView{},
+		"Attachment":   models.Attachment{},
+		// Media.
+		"MessageAttachment": models.AttachmentView{},
+		"Button":            models.Button{},
+		"ConnectorState":    models.ConnectorState{},
+		"ReplyRequest":      replyBody{},
+		"StatusRequest":     statusBody{},
+		"AssignRequest":     assignBody{},
+		"Readiness":         readiness{},
+		"ConversationList":  conversationList{},
+		"MessageList":       messageList{},
+		"Error":             errorBody{},
+		"Merge":             models.MergeView{},
+		"MergeRequest":      mergeBody{},
+		"Suggestion":        models.SuggestionView{},
+		"SuggestionList":    suggestionList{},
+		"Channel":           models.ChannelView{},
+		"ChannelList":       channelList{},
+		"CannedResponse":    models.CannedView{},
+		"CannedList":        cannedList{},
+		"CannedRequest":     cannedBody{},
+		"LabelsRequest":     labelsBody{},
 		// Agents and tokens.
 		"Token":           models.TokenView{},
 		"NewToken":        models.NewTokenView{},
@@ -453,6 +456,8 @@ func TestOpenAPIRequiredFields(t *testing.T) {
 		"TokenList": tokenList{},
 		"Agent":     models.AgentView{},
 		"AgentList": agentList{},
+		// Media.
+		"MessageAttachment": models.AttachmentView{},
 	} {
 		schema, _ := schemas[name].(map[string]any)
 		var have []string
