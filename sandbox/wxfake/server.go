@@ -93,10 +93,10 @@ type Server struct {
 	// mediaGets counts media/get answers that served a file.
 	uploads   []string
 	mediaGets int
-	failNext []int64
-	slow     time.Duration
-	msgSeq   int64
-	lastPush map[string]*lastPush // appID → last push, for Repost
+	failNext  []int64
+	slow      time.Duration
+	msgSeq    int64
+	lastPush  map[string]*lastPush // appID → last push, for Repost
 	// attempts are the push attempts awaiting the hub's answer;
 	// attemptStarted is closed (and replaced) when one starts.
 	attempts       map[int64]context.CancelCauseFunc
@@ -156,12 +156,12 @@ type Sent struct {
 	// Kind is "kefu" (customer-service API) or "passive" (push reply).
 	Kind string `json:"kind"`
 	// MsgType is text, image, voice or video.
-	MsgType string    `json:"msg_type"`
-	Text    string    `json:"text,omitempty"`
-	MediaID string    `json:"media_id,omitempty"`
+	MsgType string `json:"msg_type"`
+	Text    string `json:"text,omitempty"`
+	MediaID string `json:"media_id,omitempty"`
 	// Title is a video message's title.
-	Title string `json:"title,omitempty"`
-	At      time.Time `json:"at"`
+	Title string    `json:"title,omitempty"`
+	At    time.Time `json:"at"`
 }
 
 // New returns a Server for opts; Start makes it listen.
