@@ -4,8 +4,9 @@
 // It plays both sides of WeChat: the API the connector calls
 // (/cgi-bin/token, /cgi-bin/stable_token, /cgi-bin/message/custom/send,
 // /cgi-bin/qrcode/create, /cgi-bin/showqrcode, /cgi-bin/media/upload,
-// /cgi-bin/media/get) with WeChat's errcode/errmsg answers, and the pushes a customer's actions cause
-// (messages and subscribe, unsubscribe, SCAN, CLICK and LOCATION events),
+// /cgi-bin/media/get) with WeChat's errcode/errmsg answers, and the pushes
+// a customer's actions cause (messages and subscribe, unsubscribe, SCAN,
+// CLICK and LOCATION events),
 // signed and, for safe- and compatible-mode accounts (Account.Mode),
 // AES-encrypted like WeChat's WXBizMsgCrypt (compatible mode sends the
 // plaintext fields beside their encryption), posted to the hub's webhook
