@@ -52,7 +52,7 @@ func (s *Server) serveCDN(w http.ResponseWriter, r *http.Request) {
 	ex, err := strconv.ParseInt(r.URL.Query().Get("ex"), 16, 64)
 	s.mu.Lock()
 	data, ok := s.files[r.PathValue("id")]
-	expired := err != nil || !s.now().Before(time.Unix(ex, 0))
+	expired := err != nil || !s.now().Before(time.Unix(ex, 0)) || s.expired[r.PathValue("id")]
 	if ok && !expired {
 		s.cdnGets++
 	}
@@ -84,25 +84,12 @@ func (s *Server) AttachmentData(id string) ([]byte, bool) {
 	return data, ok
 }
 
-// ExpireAttachment makes the attachment's CDN URLs expire now, as after a
-// day on Discord.
+// ExpireAttachment makes every link to the attachment expire now, as a day
+// after it was issued on Discord.
 func (s *Server) ExpireAttachment(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, m := range s.messages {
-		for i := range m.Attachments {
-			if a := &m.Attachments[i]; a.ID == id {
-				u, err := url.Parse(a.URL)
-				if err != nil {
-					continue
-				}
-				q := u.Query()
-				q.Set("ex", strconv.FormatInt(s.now().Add(-time.Second).Unix(), 16))
-				u.RawQuery = q.Encode()
-				a.URL = u.String()
-			}
-		}
-	}
+	s.expired[id] = true
 }
 
 // upload is a file part of a multipart message.

@@ -238,6 +238,7 @@ type Server struct {
 	// files are attachments' bytes by attachment id; cdnGets counts the
 	// CDN downloads served.
 	files   map[string][]byte
+	expired map[string]bool
 	cdnGets int
 }
 
@@ -281,6 +282,7 @@ func New(opts Options) *Server {
 		messages:     map[string]*message{},
 		interactions: map[string]*InteractionRecord{},
 		files:        map[string][]byte{},
+		expired:      map[string]bool{},
 		done:         make(chan struct{}),
 	}
 	s.users[opts.BotUserID] = &User{ID: opts.BotUserID, Username: opts.BotUsername, Bot: true}
