@@ -137,17 +137,29 @@ func (s *Server) customerPost(w http.ResponseWriter, r *http.Request, p string) 
 			customerError(w, http.StatusBadRequest, "data is empty (leave it out for a sample file)")
 			return
 		}
-		switch p {
-		case "/image":
-			if req.Data != nil && !strings.HasPrefix(http.DetectContentType(req.Data), "image/") {
-				customerError(w, http.StatusBadRequest, "data is not an image")
-				return
+		if p == "/image" && req.Data != nil && !strings.HasPrefix(http.DetectContentType(req.Data), "image/") {
+			customerError(w, http.StatusBadRequest, "data is not an image")
+			return
+		}
+		if p == "/video" && len(req.Data) == 0 {
+			customerError(w, http.StatusBadRequest, "a video needs its bytes in data")
+			return
+		}
+		send := func() (Delivery, error) {
+			switch p {
+			case "/image":
+				return s.SendImageData(ctx, req.AppID, req.OpenID, req.URL, req.Data)
+			case "/voice":
+				return s.SendVoiceData(ctx, req.AppID, req.OpenID, req.Text, req.Data)
 			}
-			d, err = s.SendImageData(ctx, req.AppID, req.OpenID, req.URL, req.Data)
-		case "/voice":
-			d, err = s.SendVoiceData(ctx, req.AppID, req.OpenID, req.Text, req.Data)
-		default:
-			d, err = s.SendVideo(ctx, req.AppID, req.OpenID, req.Data)
+			return s.SendVideo(ctx, req.AppID, req.OpenID, req.Data)
+		}
+		// As for /send, a customer who does not follow yet follows first.
+		d, err = send()
+		if errors.Is(err, ErrNotFollowing) {
+			if _, err = s.Follow(ctx, req.AppID, req.OpenID, ""); err == nil {
+				d, err = send()
+			}
 		}
 	case "/location":
 		d, err = s.SendLocation(ctx, req.AppID, req.OpenID, req.Latitude, req.Longitude, req.Label)
