@@ -201,6 +201,7 @@ const routingTeams = `teams:
   - { name: general, members: [ana] }
   - { name: billing, members: [bo] }
   - { name: risk, members: [cy] }
+  - { name: managers, members: [dee] }
 `
 
 // appendConfig adds YAML at the end of a config file.

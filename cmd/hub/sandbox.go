@@ -145,7 +145,7 @@ business_hours:
   holidays: ["2026-10-01"]
 %s`, listen, hub, filepath.Join(dir, sandboxDatabase), sandboxTGToken, sandboxTGSecret, sb.Telegram.URL(),
 		sandboxWXAppID, sandboxWXSecret, sandboxWXToken, wxfake.ModeSafe, sandboxWXAESKey, sb.WeChat.URL(),
-		sandboxDiscordBot, sb.Discord.URL(), dcfake.DefaultSupportChannelID, sandboxFAQFile, sandboxRouting)
+		sandboxDiscordBot, sb.Discord.URL(), dcfake.DefaultSupportChannelID, sandboxFAQFile, sandboxTeams+sandboxRouting)
 	if err := os.WriteFile(filepath.Join(dir, sandboxFAQFile), configs.ExampleFAQ, 0o600); err != nil {
 		return nil, err
 	}
@@ -179,10 +179,9 @@ business_hours:
 	return sb, nil
 }
 
-// sandboxRouting are the sandbox's teams, routing rules and service levels
-// (the contract's example). The members are the agents whose tokens the
-// sandbox makes (sandboxAgents).
-const sandboxRouting = `# Agents' teams: members are API tokens' names; a conversation with a team
+// sandboxTeams are the sandbox's teams: the members are the agents whose
+// tokens the sandbox makes (sandboxAgents).
+const sandboxTeams = `# Agents' teams: members are API tokens' names; a conversation with a team
 # goes at once to its least loaded online member (one with the console or
 # another event stream open), else waits in the team's queue.
 teams:
@@ -193,7 +192,11 @@ teams:
     members: [cy]
   - name: managers
     members: [dee]
-# Where new conversations go: the first rule that matches the opening
+`
+
+// sandboxRouting are the sandbox's routing rules and service levels (the
+// contract's example), for its teams.
+const sandboxRouting = `# Where new conversations go: the first rule that matches the opening
 # message sets its team, priority and labels. No rule matched: no team (the
 # sandbox sets no default_team), in the queue of every agent.
 routing:
