@@ -195,3 +195,92 @@ func TestQueuePositionsThroughChanges(t *testing.T) {
 		}
 	})
 }
+
+// The teams' queues' counters (migration 00021) through routing, priority
+// changes, assignments, resolves and reopens, on both databases: every
+// waiting conversation's place, as the assignment's pass reads it when
+// nobody can take one, agrees with its team's queue read in order
+// (priority, then age), and the counters with a count.
+func TestTeamQueuePositionsThroughChanges(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
+		ctx := context.Background()
+		var convs []int64
+		for i := range 10 {
+			if i%3 == 0 {
+				c.Advance(time.Second) // else created at the same instant
+			}
+			u := fmt.Sprint("t", i)
+			convs = append(convs, ingest(t, s, inbound(u, u+":1", "help"))[0].ConversationID)
+		}
+		teams := []string{"billing", "risk"}
+		priorities := []string{"low", "normal", "high", "urgent"}
+		check := func(step string) {
+			t.Helper()
+			var stats []struct {
+				Team, Priority string
+				Waiting        int64
+			}
+			if err := s.DB.Raw(`SELECT team, priority, waiting FROM team_queue_stats WHERE waiting <> 0`).Scan(&stats).Error; err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int64{}
+			for _, st := range stats {
+				got[st.Team+"/"+st.Priority] = st.Waiting
+			}
+			var counts []struct {
+				Team, Priority string
+				N              int64
+			}
+			if err := s.DB.Raw(`SELECT team, priority, COUNT(*) AS n FROM conversations WHERE COALESCE(team, '') <> ''
+				AND COALESCE(assignee, '') = '' AND status <> 'resolved' GROUP BY team, priority`).Scan(&counts).Error; err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]int64{}
+			for _, n := range counts {
+				want[n.Team+"/"+n.Priority] = n.N
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%s: counters %v, counted %v", step, got, want)
+			}
+			for _, team := range teams {
+				var queue []int64
+				if err := s.DB.Raw(`SELECT id FROM conversations WHERE team = ? AND COALESCE(assignee, '') = '' AND status <> 'resolved'
+					ORDER BY CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, created_at, id`, team).
+					Scan(&queue).Error; err != nil {
+					t.Fatal(err)
+				}
+				place := map[int64]int{}
+				for i, id := range queue {
+					place[id] = i + 1
+				}
+				for _, id := range convs {
+					res, err := s.AssignQueue(ctx, team, nil, func(string) int { return 10 }, id)
+					if err != nil || res.Position != place[id] {
+						t.Fatalf("%s: conversation %d in %s's queue at %d (%v), want %d; queue %v", step, id, team, res.Position, err, place[id], queue)
+					}
+				}
+			}
+		}
+		rnd := rand.New(rand.NewPCG(3, 4))
+		for i := range 100 {
+			id := convs[rnd.IntN(len(convs))]
+			var fields map[string]any
+			switch rnd.IntN(6) {
+			case 0, 1:
+				fields = map[string]any{"team": teams[rnd.IntN(len(teams))]}
+			case 2:
+				fields = map[string]any{"priority": priorities[rnd.IntN(len(priorities))]}
+			case 3:
+				fields = map[string]any{"assignee": []any{"ana", nil}[rnd.IntN(2)]}
+			case 4:
+				fields = map[string]any{"status": []string{models.StatusResolved, models.StatusOpen, models.StatusPending}[rnd.IntN(3)]}
+			case 5:
+				fields = map[string]any{"team": nil}
+			}
+			if _, err := s.UpdateConversation(ctx, id, fields, "ana"); err != nil {
+				t.Fatalf("step %d %v of %d: %v", i, fields, id, err)
+			}
+			check(fmt.Sprintf("step %d %v of %d", i, fields, id))
+		}
+	})
+}
