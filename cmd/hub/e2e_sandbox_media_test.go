@@ -10,7 +10,7 @@ import (
 	"github.com/tongdao/hub/internal/wait"
 )
 
-// TestSandboxCustomersSendFiles runs the welcome text's step 6 against
+// TestSandboxCustomersSendFiles runs the welcome text's step 7 against
 // `hub sandbox` in-process: on each platform the customer sends a photo and
 // a voice note through the stand-ins' customer API, and each arrives in the
 // customer's conversation as an image and a voice attachment (WeChat's with
