@@ -48,7 +48,8 @@
 //     media.discordapp.net; nothing else is fetched), through api_url's host
 //     when api_url is set, as REST calls are. A size over the hub's limit is
 //     refused from the attachment's size before any request, else from the
-//     Content-Length; an expired link or a deleted file (403/404) is
+//     Content-Length; an expired link (403/404) is refreshed once through
+//     POST /attachments/refresh-urls, and a file that has none (deleted) is
 //     permanent. Send uploads Outbound.Files (connectors.FileUploader) as
 //     message attachments before the text: a multipart body of payload_json
 //     and files[n] built by discordgo's MultipartBodyWithJSON (what

@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,7 +47,8 @@ func (c *Connector) UploadsFiles() bool { return true }
 // sandbox stand-in serves both). Only CDN URLs are fetched: the URL comes
 // from a message and must not make the hub fetch anything else. A file
 // larger than max is refused from the attachment's size before any request,
-// else from the Content-Length; an expired or deleted file is permanent.
+// else from the Content-Length. An expired link (403/404) is refreshed once
+// through POST /attachments/refresh-urls; a deleted file is permanent.
 func (c *Connector) DownloadFile(ctx context.Context, a models.Attachment, max int64) (connectors.File, error) {
 	if a.URL == "" {
 		return connectors.File{}, &models.DeliveryError{Permanent: true, Reason: "the attachment has no file on Discord (a sticker or an embed)"}
@@ -63,31 +65,29 @@ func (c *Connector) DownloadFile(ctx context.Context, a models.Attachment, max i
 		return connectors.File{}, fileTooLarge(limit)
 	}
 	dctx, cancel := context.WithTimeout(ctx, fileTimeout)
-	req, err := http.NewRequestWithContext(dctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		cancel()
-		return connectors.File{}, &models.DeliveryError{Permanent: true, Reason: "the attachment's address is malformed"}
+	resp, err := c.cdnGet(dctx, u)
+	if err == nil && gone(resp.StatusCode) {
+		// Signed links expire after a day: ask for a fresh one, once.
+		resp.Body.Close()
+		var fresh *url.URL
+		if fresh, err = c.refreshURL(dctx, a.URL); err == nil {
+			resp, err = c.cdnGet(dctx, fresh)
+		}
 	}
-	resp, err := c.cdn.Do(req)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		err = &models.DeliveryError{Code: fmt.Sprint(resp.StatusCode),
+			Reason: fmt.Sprintf("Discord's file server did not give the file (HTTP %d)", resp.StatusCode)}
+		if gone(resp.StatusCode) {
+			err = errGone()
+		}
+	}
 	if err != nil {
 		cancel()
 		if ctx.Err() != nil {
 			return connectors.File{}, ctx.Err()
 		}
-		return connectors.File{}, &models.DeliveryError{Reason: "Discord's file server could not be reached"}
-	}
-	switch {
-	case resp.StatusCode == http.StatusOK:
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusGone:
-		resp.Body.Close()
-		cancel()
-		return connectors.File{}, &models.DeliveryError{Permanent: true, Code: fmt.Sprint(resp.StatusCode),
-			Reason: "the file is no longer available on Discord (deleted, or its link expired)"}
-	default:
-		resp.Body.Close()
-		cancel()
-		return connectors.File{}, &models.DeliveryError{Code: fmt.Sprint(resp.StatusCode),
-			Reason: fmt.Sprintf("Discord's file server did not give the file (HTTP %d)", resp.StatusCode)}
+		return connectors.File{}, err
 	}
 	if resp.ContentLength > limit {
 		resp.Body.Close()
@@ -103,6 +103,59 @@ func (c *Connector) DownloadFile(ctx context.Context, a models.Attachment, max i
 		size = -1
 	}
 	return connectors.File{Body: cancelBody{resp.Body, cancel}, Name: a.Name, ContentType: ct, Size: size}, nil
+}
+
+// errGone is a deleted file, or a link that cannot be refreshed.
+func errGone() error {
+	return &models.DeliveryError{Permanent: true, Reason: "the file is no longer available on Discord (its message was deleted)"}
+}
+
+func gone(status int) bool {
+	return status == http.StatusNotFound || status == http.StatusForbidden || status == http.StatusGone
+}
+
+// cdnGet GETs an attachment URL with the CDN client.
+func (c *Connector) cdnGet(ctx context.Context, u *url.URL) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, &models.DeliveryError{Permanent: true, Reason: "the attachment's address is malformed"}
+	}
+	resp, err := c.cdn.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &models.DeliveryError{Reason: "Discord's file server could not be reached"}
+	}
+	return resp, nil
+}
+
+// refreshURL asks Discord for a freshly signed link to an attachment
+// (POST /attachments/refresh-urls). errGone when it has none: the file was
+// deleted.
+func (c *Connector) refreshURL(ctx context.Context, raw string) (*url.URL, error) {
+	endpoint := discordgo.EndpointAPI + "attachments/refresh-urls"
+	body, err := c.rest.RequestWithBucketID(http.MethodPost, endpoint,
+		map[string][]string{"attachment_urls": {raw}}, endpoint, discordgo.WithContext(ctx))
+	if err != nil {
+		return nil, deliveryError(err)
+	}
+	var out struct {
+		URLs []struct {
+			Original  string `json:"original"`
+			Refreshed string `json:"refreshed"`
+		} `json:"refreshed_urls"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, &models.DeliveryError{Reason: "unreadable answer from Discord"}
+	}
+	for _, r := range out.URLs {
+		u, err := url.Parse(r.Refreshed)
+		if r.Original == raw && err == nil && cdnHosts[strings.ToLower(u.Hostname())] {
+			return u, nil
+		}
+	}
+	return nil, errGone()
 }
 
 // cancelBody releases the download's context when the body is closed.

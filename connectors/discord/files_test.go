@@ -77,8 +77,8 @@ func TestDownloadFromCDN(t *testing.T) {
 }
 
 // TestDownloadRefusals: too large (from the attachment's size, no request;
-// from Content-Length), expired links, non-CDN URLs and stickers are
-// permanent failures with plain reasons.
+// from Content-Length), deleted files, non-CDN URLs and stickers are
+// permanent failures with plain reasons; an expired link is refreshed.
 func TestDownloadRefusals(t *testing.T) {
 	t.Parallel()
 	e := startEnv(t, envOpts{})
@@ -98,9 +98,18 @@ func TestDownloadRefusals(t *testing.T) {
 	if n := e.srv.CDNGets(); n != 1 {
 		t.Errorf("CDN requests answered: %d, want 1 (none for the size known too large)", n)
 	}
+	// An expired link is refreshed through the API, once.
 	e.srv.ExpireAttachment(a.FileID)
+	f, err := e.conn.DownloadFile(ctx, a, 0)
+	if err != nil {
+		t.Fatalf("expired link: %v", err)
+	}
+	if got := readFile(t, f); len(got) != 5000 {
+		t.Errorf("after a refresh: %d bytes", len(got))
+	}
+	e.srv.DeleteAttachment(a.FileID)
 	if r := permanent(t, errOf(e.conn.DownloadFile(ctx, a, 0))); !strings.Contains(r, "no longer available") {
-		t.Errorf("expired: %q", r)
+		t.Errorf("deleted: %q", r)
 	}
 	for _, bad := range []models.Attachment{
 		{Type: "image", URL: "http://127.0.0.1:1/internal"},

@@ -30,9 +30,12 @@
 //
 // Files: a customer's attachments carry signed CDN URLs
 // (https://cdn.discordapp.com/attachments/{channel}/{id}/{name}?ex=…&is=…&hm=…)
-// whose paths the stand-in serves itself until ex passes on its clock (then
-// 404 "This content is no longer available."); a client that sends CDN
-// requests to its api_url reaches them. POST /channels/{id}/messages takes
+// whose paths the stand-in serves itself while the link is signed by it
+// and ex has not passed on its clock (else 404 "This content is no longer
+// available."; ExpireAttachment and DeleteAttachment play a day passing and
+// a deleted message); POST /api/v9/attachments/refresh-urls signs links
+// anew for files that still exist. A client that sends CDN requests to its
+// api_url reaches them. POST /channels/{id}/messages takes
 // multipart bodies, payload_json plus files[n], as discordgo's
 // MessageSend.Files sends them: the files become the message's attachments
 // (bytes kept, AttachmentData), up to 10 per message and 10 MiB per request

@@ -2,6 +2,7 @@ package dcfake
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -41,18 +42,23 @@ func (s *Server) cdnURLLocked(channelID, attachmentID, filename string) string {
 	q := url.Values{}
 	q.Set("ex", strconv.FormatInt(now.Add(cdnURLTTL).Unix(), 16))
 	q.Set("is", strconv.FormatInt(now.Unix(), 16))
-	q.Set("hm", randomHex(32))
+	hm := randomHex(32)
+	q.Set("hm", hm)
+	if s.links[attachmentID] == nil {
+		s.links[attachmentID] = map[string]bool{}
+	}
+	s.links[attachmentID][hm] = true
 	return "https://" + CDNHost + "/attachments/" + channelID + "/" + attachmentID + "/" + url.PathEscape(filename) + "?" + q.Encode()
 }
 
-// serveCDN serves an attachment's bytes while its URL is valid (by the
-// stand-in's clock); Discord answers an expired link with 404 "This content
-// is no longer available.".
+// serveCDN serves an attachment's bytes while its URL is valid: signed by
+// the stand-in, not expired by its clock (nor by ExpireAttachment). Discord
+// answers other links with 404 "This content is no longer available.".
 func (s *Server) serveCDN(w http.ResponseWriter, r *http.Request) {
 	ex, err := strconv.ParseInt(r.URL.Query().Get("ex"), 16, 64)
 	s.mu.Lock()
 	data, ok := s.files[r.PathValue("id")]
-	expired := err != nil || !s.now().Before(time.Unix(ex, 0)) || s.expired[r.PathValue("id")]
+	expired := err != nil || !s.now().Before(time.Unix(ex, 0)) || !s.links[r.PathValue("id")][r.URL.Query().Get("hm")]
 	if ok && !expired {
 		s.cdnGets++
 	}
@@ -84,12 +90,56 @@ func (s *Server) AttachmentData(id string) ([]byte, bool) {
 	return data, ok
 }
 
-// ExpireAttachment makes every link to the attachment expire now, as a day
-// after it was issued on Discord.
+// ExpireAttachment makes every link to the attachment issued so far expire
+// now, as a day after they were issued on Discord; refresh-urls issues new
+// ones.
 func (s *Server) ExpireAttachment(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.expired[id] = true
+	delete(s.links, id)
+}
+
+// DeleteAttachment deletes the attachment's file, as when its message is
+// deleted: its links stop working and cannot be refreshed.
+func (s *Server) DeleteAttachment(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.links, id)
+	delete(s.files, id)
+}
+
+// handleRefreshURLs is POST /attachments/refresh-urls: fresh signed links
+// for attachment URLs whose file still exists (others are left out).
+func (s *Server) handleRefreshURLs(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		URLs []string `json:"attachment_urls"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.URLs) == 0 || len(req.URLs) > 50 {
+		writeFormError(w, "attachment_urls", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 50 in length.")
+		return
+	}
+	type refreshed struct {
+		Original  string `json:"original"`
+		Refreshed string `json:"refreshed"`
+	}
+	out := []refreshed{}
+	s.mu.Lock()
+	for _, raw := range req.URLs {
+		u, err := url.Parse(raw)
+		if err != nil {
+			continue
+		}
+		parts := strings.Split(strings.TrimPrefix(u.EscapedPath(), "/attachments/"), "/")
+		if len(parts) != 3 {
+			continue
+		}
+		name, _ := url.PathUnescape(parts[2])
+		if _, ok := s.files[parts[1]]; ok {
+			out = append(out, refreshed{Original: raw, Refreshed: s.cdnURLLocked(parts[0], parts[1], name)})
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"refreshed_urls": out})
 }
 
 // upload is a file part of a multipart message.

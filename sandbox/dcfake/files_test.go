@@ -72,6 +72,30 @@ func TestCustomerFilesOnCDN(t *testing.T) {
 	if code, data := cdnGet(t, s, a.URL); code != 404 || string(data) != "This content is no longer available." {
 		t.Errorf("expired URL: %d %q", code, data)
 	}
+
+	// refresh-urls signs the link anew, for files that still exist.
+	s.DeleteAttachment(v.Attachments[0].ID)
+	st, out, _ := call(t, s, "POST", "/attachments/refresh-urls", "Bot "+tok, map[string]any{
+		"attachment_urls": []string{a.URL, v.Attachments[0].URL}})
+	list, _ := out["refreshed_urls"].([]any)
+	if st != 200 || len(list) != 1 {
+		t.Fatalf("refresh-urls: %d %v", st, out)
+	}
+	fresh := list[0].(map[string]any)
+	if fresh["original"] != a.URL || fresh["refreshed"] == a.URL {
+		t.Fatalf("refreshed = %v", fresh)
+	}
+	if code, data := cdnGet(t, s, fresh["refreshed"].(string)); code != 200 || !bytes.Equal(data, jpg) {
+		t.Errorf("refreshed URL: %d", code)
+	}
+	if st, _, _ := call(t, s, "POST", "/attachments/refresh-urls", "Bot "+tok, map[string]any{"attachment_urls": []string{}}); st != 400 {
+		t.Errorf("empty refresh: %d", st)
+	}
+	// A link not signed by the stand-in does not work.
+	forged := strings.Replace(fresh["refreshed"].(string), "hm=", "hm=0", 1)
+	if code, _ := cdnGet(t, s, forged); code != 404 {
+		t.Errorf("forged signature: %d", code)
+	}
 }
 
 // TestUploadThroughDiscordgo: discordgo's MessageSend.Files reach the

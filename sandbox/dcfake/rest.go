@@ -40,6 +40,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	api.HandleFunc("POST /channels/{id}/messages", s.handleCreateMessage)
 	api.HandleFunc("POST /channels/{id}/messages/{mid}/threads", s.handleStartThread)
 	api.HandleFunc("POST /interactions/{id}/{token}/callback", s.handleInteractionCallback)
+	api.HandleFunc("POST /attachments/refresh-urls", s.handleRefreshURLs)
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, apiError{Code: 0, Message: "404: Not Found"})
 	})

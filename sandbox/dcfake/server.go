@@ -237,8 +237,9 @@ type Server struct {
 	gw           gateway
 	// files are attachments' bytes by attachment id; cdnGets counts the
 	// CDN downloads served.
-	files   map[string][]byte
-	expired map[string]bool
+	files map[string][]byte
+	// links are the valid signatures (hm) of each attachment's CDN URLs.
+	links   map[string]map[string]bool
 	cdnGets int
 }
 
@@ -282,7 +283,7 @@ func New(opts Options) *Server {
 		messages:     map[string]*message{},
 		interactions: map[string]*InteractionRecord{},
 		files:        map[string][]byte{},
-		expired:      map[string]bool{},
+		links:        map[string]map[string]bool{},
 		done:         make(chan struct{}),
 	}
 	s.users[opts.BotUserID] = &User{ID: opts.BotUserID, Username: opts.BotUsername, Bot: true}
