@@ -5,57 +5,21 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/tongdao/hub/internal/blobstore"
+	"github.com/tongdao/hub/internal/s3test"
 )
-
-// S3Server runs an S3-compatible server (gofakes3, in memory) on loopback
-// with bucket created, and returns the store URL that reaches it over
-// HTTP with path-style addressing. Credentials are set in the environment,
-// as an operator would.
-func S3Server(t *testing.T, bucket string) string {
-	t.Helper()
-	backend := s3mem.New()
-	if err := backend.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: gofakes3.New(backend).Server(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	t.Setenv("AWS_ACCESS_KEY_ID", "tongdao-test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "tongdao-test-secret")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	// gofakes3 answers a ranged GET with the whole object's checksum, which
-	// the SDK would check against the range; S3 and MinIO do not.
-	t.Setenv("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	q := url.Values{"endpoint": {"http://" + ln.Addr().String()}, "region": {"us-east-1"},
-		"use_path_style": {"true"}, "disable_https": {"true"}}
-	return "s3://" + bucket + "?" + q.Encode()
-}
 
 func stores(t *testing.T) map[string]string {
 	fileURL, err := blobstore.FileURL(filepath.Join(t.TempDir(), "media"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]string{"file": fileURL, "s3": S3Server(t, "tongdao-media")}
+	return map[string]string{"file": fileURL, "s3": s3test.Start(t, "tongdao-media")}
 }
 
 func TestPutOpenSeekDelete(t *testing.T) {
