@@ -215,6 +215,9 @@ func TestE2EMediaFromEveryChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	amr := samples.AMR(2)
+	if _, err := sb.WeChat.Follow(ctx, "", "oMediaUser", ""); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := sb.WeChat.SendVoiceData(ctx, "", "oMediaUser", "包裹坏了，我要退货", amr); err != nil {
 		t.Fatal(err)
 	}
@@ -347,6 +350,9 @@ func TestE2EMediaExpiredWeChatVoice(t *testing.T) {
 	t.Cleanup(sb.Close)
 	waitRunning(t, sb.Main)
 	api := &client{t: t, base: sb.Main.URL(), token: sb.AdminToken}
+	if _, err := sb.WeChat.Follow(wait.Context(t), "", "oLate", ""); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := sb.WeChat.SendVoiceData(wait.Context(t), "", "oLate", "喂", nil); err != nil {
 		t.Fatal(err)
 	}
