@@ -15,6 +15,7 @@ import {
   neighbour, place, previewLine, reconcile, withChanges, withMessage,
 } from './inbox.mjs';
 import { SHORTCUTS, shortcut } from './keys.mjs';
+import { makeMedia } from './media.js';
 
 const API = '/api/v1';
 const TOKEN_KEY = 'tongdao.token';
@@ -34,6 +35,8 @@ export function start(env) {
   const win = env.window;
   const { h, byId, clear, show } = makeDom(doc);
   const now = env.now || (() => new Date());
+  // Files: attachments shown and sent (media.js).
+  const media = makeMedia({ h, doc, win, fetch: env.fetch, readError: env.readError, token: () => state.token });
 
   // Channel titles by name, from GET /channels (the hub's connector types).
   let CHANNELS = Object.create(null);
@@ -553,17 +556,7 @@ export function start(env) {
   }
 
   function attachmentsEl(m) {
-    const atts = m.attachments || [];
-    if (!atts.length) return null;
-    const ul = h('ul', { className: 'attachments' });
-    for (const a of atts) {
-      const label = a.type + (a.name || a.title ? ': ' + (a.name || a.title) : '');
-      const safe = typeof a.url === 'string' && /^https?:\/\//i.test(a.url);
-      ul.appendChild(h('li', null, safe
-        ? h('a', { href: a.url, target: '_blank', rel: 'noopener noreferrer' }, label)
-        : h('span', null, label)));
-    }
-    return ul;
+    return media.attachmentsEl(m);
   }
 
   function buttonsEl(m) {
@@ -650,13 +643,16 @@ export function start(env) {
     if (e) e.preventDefault();
     const text = byId('reply-text').value;
     const id = state.selectedId;
-    if (!id || !text.trim()) return;
+    const files = media.files();
+    if (!id || (!text.trim() && !files.length)) return;
     const body = { text, private: byId('reply-private').checked };
     if (byId('reply-via').value) body.via = byId('reply-via').value;
     const btn = byId('reply-send');
     btn.disabled = true;
     show(byId('reply-error'), false);
-    api('POST', '/conversations/' + id + '/messages', body).then((m) => {
+    const sent = files.length ? media.send(id, body) : api('POST', '/conversations/' + id + '/messages', body);
+    sent.then((m) => {
+      if (files.length) media.clearFiles();
       if (id !== state.selectedId) return;
       byId('reply-text').value = '';
       setPrivate(false);
@@ -931,6 +927,8 @@ export function start(env) {
     byId('assign-form').addEventListener('submit', assign);
     byId('assign-me').addEventListener('click', () => { if (state.me) assignTo(state.me); });
     byId('reply-form').addEventListener('submit', sendReply);
+    media.attachTo({ form: byId('reply-form'), text: byId('reply-text'), button: byId('reply-attach'),
+      input: byId('reply-file'), list: byId('reply-files') });
     byId('reply-text').addEventListener('keydown', replyKeys);
     byId('reply-private').addEventListener('change', () => setPrivate(byId('reply-private').checked));
     byId('shortcuts-open').addEventListener('click', () => toggleHelp(true));
