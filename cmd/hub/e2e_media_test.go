@@ -331,6 +331,10 @@ func TestE2EMediaFromEveryChannel(t *testing.T) {
 			t.Errorf("%s: %d %s", c.name, code, body)
 		}
 	}
+	if code, body := api.upload(tgConv, map[string]string{"colour": "red"}, uploadFile{"a.pdf", "application/pdf", invoice}); code != http.StatusBadRequest ||
+		!strings.Contains(string(body), `unknown field \"colour\"`) {
+		t.Errorf("unknown field: %d %s", code, body)
+	}
 	if m, r := countRows(t, sb.Main, "messages"), countRows(t, sb.Main, "attachments"); m != msgs || r != rows {
 		t.Errorf("bad uploads stored %d messages and %d files", m-msgs, r-rows)
 	}
