@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -311,6 +312,13 @@ func TestE2EMediaFromEveryChannel(t *testing.T) {
 	wxUp := sb.WeChat.Uploads()
 	if len(wxUp) != 1 || wxUp[0].Size != len(stamp) {
 		t.Errorf("wechat uploads %+v", wxUp)
+	}
+
+	// /metrics shows the space used: the customers' five files and the
+	// agents' five.
+	if _, metrics := api.get("/metrics", nil); !regexp.MustCompile(`(?m)^tongdao_media_stored_files 10$`).Match(metrics) ||
+		!regexp.MustCompile(`(?m)^tongdao_media_stored_bytes [1-9][0-9e.+]*$`).Match(metrics) {
+		t.Errorf("/metrics lacks the media space used:\n%s", regexp.MustCompile(`(?m)^tongdao_media.*$`).FindAll(metrics, -1))
 	}
 
 	// Bad uploads get a clear 4xx and store nothing.
