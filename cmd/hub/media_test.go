@@ -98,4 +98,3 @@ func TestMediaPruneCommand(t *testing.T) {
 		t.Errorf("%d files left in the media store", left)
 	}
 }
-
