@@ -144,9 +144,15 @@ func Thumbnail(r io.ReadSeeker) ([]byte, error) {
 		}
 	}
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	// White under transparent pixels: JPEG has no alpha.
-	draw.Draw(dst, dst.Bounds(), image.White, image.Point{}, draw.Src)
-	draw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Over, nil)
+	op := draw.Src
+	if o, ok := src.(interface{ Opaque() bool }); !ok || !o.Opaque() {
+		// White under transparent pixels: JPEG has no alpha.
+		draw.Draw(dst, dst.Bounds(), image.White, image.Point{}, draw.Src)
+		op = draw.Over
+	}
+	// Bilinear sampling is enough at a few hundred pixels and many times
+	// faster than Catmull-Rom on a phone's 12-megapixel photo.
+	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), src, b, op, nil)
 	var out bytes.Buffer
 	if err := jpeg.Encode(&out, dst, &jpeg.Options{Quality: 80}); err != nil {
 		return nil, err
