@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	tele "gopkg.in/telebot.v3"
@@ -207,10 +208,13 @@ func (c *Connector) sendFile(ctx context.Context, chat int64, f models.OutboundF
 	}
 	uctx, cancel := context.WithTimeout(ctx, fileTimeout)
 	defer cancel()
-	body, err := f.Open(uctx)
+	opened, err := f.Open(uctx)
 	if err != nil {
 		return tele.Message{}, fmt.Errorf("telegram: opening the file to send: %w", err)
 	}
+	// telebot copies the file into the request body from a goroutine of
+	// its own, which may still be reading when the request has failed.
+	body := &guardedReader{r: opened}
 	defer body.Close()
 	file := tele.FromReader(body)
 	var what tele.Sendable
@@ -238,6 +242,33 @@ func (c *Connector) sendFile(ctx context.Context, chat int64, f models.OutboundF
 		return tele.Message{}, deliveryError(fromTelebot("upload", err))
 	}
 	return *msg, nil
+}
+
+// guardedReader serializes Read and Close, and fails reads after Close:
+// the file is closed only once no read is in flight.
+type guardedReader struct {
+	mu     sync.Mutex
+	r      io.ReadCloser
+	closed bool
+}
+
+func (g *guardedReader) Read(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return 0, io.ErrClosedPipe
+	}
+	return g.r.Read(p)
+}
+
+func (g *guardedReader) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	g.closed = true
+	return g.r.Close()
 }
 
 // sendSafely calls telebot's Send, whose result decoders can panic on odd
