@@ -17,6 +17,7 @@ import (
 	tele "gopkg.in/telebot.v3"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/connectors/kit"
 	"github.com/tongdao/hub/models"
 )
 
@@ -59,14 +60,14 @@ func (c *Connector) DownloadFile(ctx context.Context, a models.Attachment, max i
 		limit = max
 	}
 	if a.Size > limit {
-		return connectors.File{}, fileTooLarge(limit)
+		return connectors.File{}, kit.TooLarge(limit)
 	}
 	var f tele.File
 	if err := c.api.call(ctx, "getFile", map[string]string{"file_id": a.FileID}, &f); err != nil {
 		return connectors.File{}, downloadError(ctx, err)
 	}
 	if f.FileSize > limit {
-		return connectors.File{}, fileTooLarge(limit)
+		return connectors.File{}, kit.TooLarge(limit)
 	}
 	dctx, cancel := context.WithTimeout(ctx, fileTimeout)
 	bot, err := c.api.bot(dctx)
@@ -87,34 +88,7 @@ func (c *Connector) DownloadFile(ctx context.Context, a models.Attachment, max i
 	if size <= 0 {
 		size = -1
 	}
-	return connectors.File{Body: cancelBody{body, cancel}, Name: name, ContentType: a.MIMEType, Size: size}, nil
-}
-
-// cancelBody releases the download's context when the body is closed.
-type cancelBody struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (b cancelBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.cancel()
-	return err
-}
-
-func fileTooLarge(limit int64) *models.DeliveryError {
-	return &models.DeliveryError{Permanent: true, Reason: "the file is larger than " + sizeText(limit)}
-}
-
-// sizeText is n bytes in plain words: "20 MB", "512 KB", "900 bytes".
-func sizeText(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
+	return connectors.File{Body: kit.CancelOnClose(body, cancel), Name: name, ContentType: a.MIMEType, Size: size}, nil
 }
 
 // downloadError classifies a failed getFile or download: permanent with a
