@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/connectors/kit"
 	"github.com/tongdao/hub/models"
 )
 
@@ -62,7 +62,7 @@ func (c *Connector) DownloadFile(ctx context.Context, a models.Attachment, max i
 		limit = defaultMaxDownload
 	}
 	if a.Size > limit {
-		return connectors.File{}, fileTooLarge(limit)
+		return connectors.File{}, kit.TooLarge(limit)
 	}
 	dctx, cancel := context.WithTimeout(ctx, fileTimeout)
 	resp, err := c.cdnGet(dctx, u)
@@ -92,7 +92,7 @@ func (c *Connector) DownloadFile(ctx context.Context, a models.Attachment, max i
 	if resp.ContentLength > limit {
 		resp.Body.Close()
 		cancel()
-		return connectors.File{}, fileTooLarge(limit)
+		return connectors.File{}, kit.TooLarge(limit)
 	}
 	ct := a.MIMEType
 	if ct == "" {
@@ -102,7 +102,7 @@ func (c *Connector) DownloadFile(ctx context.Context, a models.Attachment, max i
 	if size < 0 {
 		size = -1
 	}
-	return connectors.File{Body: cancelBody{resp.Body, cancel}, Name: a.Name, ContentType: ct, Size: size}, nil
+	return connectors.File{Body: kit.CancelOnClose(resp.Body, cancel), Name: a.Name, ContentType: ct, Size: size}, nil
 }
 
 // errGone is a deleted file, or a link that cannot be refreshed.
@@ -156,33 +156,6 @@ func (c *Connector) refreshURL(ctx context.Context, raw string) (*url.URL, error
 		}
 	}
 	return nil, errGone()
-}
-
-// cancelBody releases the download's context when the body is closed.
-type cancelBody struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (b cancelBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.cancel()
-	return err
-}
-
-func fileTooLarge(limit int64) *models.DeliveryError {
-	return &models.DeliveryError{Permanent: true, Reason: "the file is larger than " + sizeText(limit)}
-}
-
-// sizeText is n bytes in plain words: "10 MB", "512 KB", "900 bytes".
-func sizeText(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // fileGroups lays an agent's files out as messages: at most ten files and

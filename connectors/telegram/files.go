@@ -11,11 +11,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	tele "gopkg.in/telebot.v3"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/connectors/kit"
 	"github.com/tongdao/hub/models"
 )
 
@@ -58,14 +60,14 @@ func (c *Connector) DownloadFile(ctx context.Context, a models.Attachment, max i
 		limit = max
 	}
 	if a.Size > limit {
-		return connectors.File{}, fileTooLarge(limit)
+		return connectors.File{}, kit.TooLarge(limit)
 	}
 	var f tele.File
 	if err := c.api.call(ctx, "getFile", map[string]string{"file_id": a.FileID}, &f); err != nil {
 		return connectors.File{}, downloadError(ctx, err)
 	}
 	if f.FileSize > limit {
-		return connectors.File{}, fileTooLarge(limit)
+		return connectors.File{}, kit.TooLarge(limit)
 	}
 	dctx, cancel := context.WithTimeout(ctx, fileTimeout)
 	bot, err := c.api.bot(dctx)
@@ -86,34 +88,7 @@ func (c *Connector) DownloadFile(ctx context.Context, a models.Attachment, max i
 	if size <= 0 {
 		size = -1
 	}
-	return connectors.File{Body: cancelBody{body, cancel}, Name: name, ContentType: a.MIMEType, Size: size}, nil
-}
-
-// cancelBody releases the download's context when the body is closed.
-type cancelBody struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (b cancelBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.cancel()
-	return err
-}
-
-func fileTooLarge(limit int64) *models.DeliveryError {
-	return &models.DeliveryError{Permanent: true, Reason: "the file is larger than " + sizeText(limit)}
-}
-
-// sizeText is n bytes in plain words: "20 MB", "512 KB", "900 bytes".
-func sizeText(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
+	return connectors.File{Body: kit.CancelOnClose(body, cancel), Name: name, ContentType: a.MIMEType, Size: size}, nil
 }
 
 // downloadError classifies a failed getFile or download: permanent with a
@@ -207,10 +182,13 @@ func (c *Connector) sendFile(ctx context.Context, chat int64, f models.OutboundF
 	}
 	uctx, cancel := context.WithTimeout(ctx, fileTimeout)
 	defer cancel()
-	body, err := f.Open(uctx)
+	opened, err := f.Open(uctx)
 	if err != nil {
 		return tele.Message{}, fmt.Errorf("telegram: opening the file to send: %w", err)
 	}
+	// telebot copies the file into the request body from a goroutine of
+	// its own, which may still be reading when the request has failed.
+	body := &guardedReader{r: opened}
 	defer body.Close()
 	file := tele.FromReader(body)
 	var what tele.Sendable
@@ -238,6 +216,33 @@ func (c *Connector) sendFile(ctx context.Context, chat int64, f models.OutboundF
 		return tele.Message{}, deliveryError(fromTelebot("upload", err))
 	}
 	return *msg, nil
+}
+
+// guardedReader serializes Read and Close, and fails reads after Close:
+// the file is closed only once no read is in flight.
+type guardedReader struct {
+	mu     sync.Mutex
+	r      io.ReadCloser
+	closed bool
+}
+
+func (g *guardedReader) Read(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return 0, io.ErrClosedPipe
+	}
+	return g.r.Read(p)
+}
+
+func (g *guardedReader) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	g.closed = true
+	return g.r.Close()
 }
 
 // sendSafely calls telebot's Send, whose result decoders can panic on odd

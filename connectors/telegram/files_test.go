@@ -262,3 +262,37 @@ func TestSendFileRetryReopens(t *testing.T) {
 		t.Errorf("reason %q, opened %d times", r, opens.Load()-before)
 	}
 }
+
+// closeCounter counts Close calls of a reader.
+type closeCounter struct {
+	io.Reader
+	closes atomic.Int32
+}
+
+func (c *closeCounter) Close() error { c.closes.Add(1); return nil }
+
+// TestGuardedReader: reads after Close fail instead of reaching a closed
+// file, and the file is closed once.
+func TestGuardedReader(t *testing.T) {
+	cc := &closeCounter{Reader: strings.NewReader("abcdef")}
+	g := &guardedReader{r: cc}
+	buf := make([]byte, 3)
+	if n, err := g.Read(buf); n != 3 || err != nil {
+		t.Fatalf("read: %d %v", n, err)
+	}
+	done := make(chan struct{})
+	go func() { // telebot's copying goroutine
+		defer close(done)
+		for {
+			if _, err := g.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	_ = g.Close()
+	_ = g.Close()
+	<-done
+	if _, err := g.Read(buf); !errors.Is(err, io.ErrClosedPipe) || cc.closes.Load() != 1 {
+		t.Errorf("after Close: %v, closes %d", err, cc.closes.Load())
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 
 	"github.com/tongdao/hub/connectors"
+	"github.com/tongdao/hub/connectors/kit"
 	"github.com/tongdao/hub/models"
 )
 
@@ -75,7 +76,7 @@ func (c *Connector) DownloadFile(ctx context.Context, a models.Attachment, max i
 		limit = max
 	}
 	if a.Size > limit {
-		return connectors.File{}, fileTooLarge(limit)
+		return connectors.File{}, kit.TooLarge(limit)
 	}
 	mediaURL, err := c.material.GetMediaURL(a.FileID)
 	if err != nil {
@@ -105,7 +106,7 @@ func (c *Connector) DownloadFile(ctx context.Context, a models.Attachment, max i
 	if resp.ContentLength > limit {
 		resp.Body.Close()
 		cancel()
-		return connectors.File{}, fileTooLarge(limit)
+		return connectors.File{}, kit.TooLarge(limit)
 	}
 	ct := resp.Header.Get("Content-Type")
 	name := ""
@@ -119,7 +120,7 @@ func (c *Connector) DownloadFile(ctx context.Context, a models.Attachment, max i
 	if size < 0 {
 		size = -1
 	}
-	return connectors.File{Body: cancelBody{resp.Body, cancel}, Name: name, ContentType: ct, Size: size}, nil
+	return connectors.File{Body: kit.CancelOnClose(resp.Body, cancel), Name: name, ContentType: ct, Size: size}, nil
 }
 
 // mediaGet GETs a media URL through the connector's API route. Transport
@@ -179,33 +180,6 @@ func (c *Connector) mediaAnswer(resp *http.Response) (string, error) {
 	return ans.VideoURL, nil
 }
 
-// cancelBody releases the download's context when the body is closed.
-type cancelBody struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (b cancelBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.cancel()
-	return err
-}
-
-func fileTooLarge(limit int64) *models.DeliveryError {
-	return &models.DeliveryError{Permanent: true, Reason: "the file is larger than " + sizeText(limit)}
-}
-
-// sizeText is n bytes in plain words: "2 MB", "512 KB", "900 bytes".
-func sizeText(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
 // uploadKind is the temporary-media type an agent's file goes as: JPEG,
 // PNG, GIF and BMP images up to 10 MB as image, AMR and MP3 audio up to
 // 2 MB as voice, MP4 up to 10 MB as video. Anything else (a PDF, an Ogg
@@ -231,7 +205,7 @@ func uploadKind(f models.OutboundFile) (material.MediaType, string, error) {
 			"WeChat Official Accounts can send images, voice notes (AMR or MP3) and MP4 videos only, not %s", fileLabel(f))}
 	}
 	if f.Size > limit {
-		return "", "", &models.DeliveryError{Permanent: true, Reason: fmt.Sprintf("%s is larger than WeChat's %s for a %s", fileLabel(f), sizeText(limit), kind)}
+		return "", "", &models.DeliveryError{Permanent: true, Reason: fmt.Sprintf("%s is larger than WeChat's %s for a %s", fileLabel(f), kit.SizeText(limit), kind)}
 	}
 	name := f.Name
 	if !strings.EqualFold(path.Ext(name), ext) && !(ext == ".jpg" && strings.EqualFold(path.Ext(name), ".jpeg")) {
