@@ -64,6 +64,12 @@ func (m *Message) View() MessageView {
 		var atts []StoredAttachment
 		_ = json.Unmarshal([]byte(m.Attachments), &atts)
 		for i := range atts {
+			if m.Direction == DirectionIn && atts[i].ID == 0 && IsMedia(&atts[i].Attachment) {
+				// A customer's file the hub has not taken in hand yet: the
+				// platform's address (which can carry a token) is never
+				// shown; the hub's copy follows.
+				atts[i].URL = ""
+			}
 			v.Attachments = append(v.Attachments, atts[i].View())
 		}
 	}

@@ -19,11 +19,21 @@ func TestAttachmentRows(t *testing.T) {
 	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		ctx := context.Background()
 		in := inbound("1", "1:1", "")
-		in.Attachments = []models.Attachment{{Type: "link", URL: "https://example.com/x"}, {Type: "image", FileID: "AgAD-secret", Size: 100}}
+		in.Attachments = []models.Attachment{{Type: "link", URL: "https://example.com/x"}, {Type: "image", FileID: "AgAD-secret", Size: 100},
+			{Type: "document", URL: "https://cdn.example/attachments/1/r.pdf?sig=secret"}}
 		item := ingest(t, s, in)[0]
 		msgID, err := s.InboundMessageID(ctx, "tg-main", "1:1")
 		if err != nil || models.ID(msgID) != item.Result.MessageID {
 			t.Fatalf("InboundMessageID = %d, %v; ingest said %s", msgID, err, item.Result.MessageID)
+		}
+		// Before the hub takes the files in hand, the platform's address of
+		// a customer's file is not shown (a link's is).
+		msgs, _, err := s.ListMessages(ctx, item.ConversationID, "", 10)
+		if err != nil || len(msgs) != 1 {
+			t.Fatal(msgs, err)
+		}
+		if a := msgs[0].Attachments; a[0].URL == nil || a[1].URL != nil || a[2].URL != nil || a[2].ID != nil {
+			t.Fatalf("before AddAttachments: %+v", a)
 		}
 		now := c.Now()
 		if err := s.AddAttachments(ctx, msgID, []models.AttachmentRow{{Position: 1, Connector: "tg-main", Type: "image",
@@ -39,7 +49,7 @@ func TestAttachmentRows(t *testing.T) {
 			return msgs[0].Attachments
 		}
 		v := view()
-		if len(v) != 2 || v[0].ID != nil || v[1].ID == nil || *v[1].State != models.AttachmentPending || v[1].URL != nil {
+		if len(v) != 3 || v[0].ID != nil || v[1].ID == nil || *v[1].State != models.AttachmentPending || v[1].URL != nil {
 			t.Fatalf("after AddAttachments: %+v", v)
 		}
 		evs, err := s.EventsAfter(ctx, 0, 100)
