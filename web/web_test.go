@@ -76,7 +76,7 @@ func TestIndexForRootAndUnknownPaths(t *testing.T) {
 }
 
 // refs lists the root-relative src/href targets of the served index.html.
-var refPattern = regexp.MustCompile(`\s(?:src|href)="(/[^"]*)"`)
+var refPattern = regexp.MustCompile(`\s(?:src|href)="(/[^"]*\.[A-Za-z0-9]+(?:\?[^"]*)?)"`)
 
 func TestEveryAssetReferencedByIndexExists(t *testing.T) {
 	h := Handler()
@@ -242,13 +242,13 @@ func TestNewConsoleRejectsBrokenTrees(t *testing.T) {
 		})
 	}
 	c, err := newConsole(fstest.MapFS{
-		"index.html": {Data: []byte(`<link href="/a.css"><a href="/c/1?x">x</a>`)},
+		"index.html": {Data: []byte(`<link href="/a.css"><a href="/c/1?x">x</a><a href="/reports">r</a>`)},
 		"a.css":      {Data: []byte("p{}")},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(c.index.body), `<link href="/a.css?v=`+c.assets["a.css"].version+`"><a href="/c/1?x">x</a>`; got != want {
+	if got, want := string(c.index.body), `<link href="/a.css?v=`+c.assets["a.css"].version+`"><a href="/c/1?x">x</a><a href="/reports">r</a>`; got != want {
 		t.Errorf("rewritten index:\n got %s\nwant %s", got, want)
 	}
 }
