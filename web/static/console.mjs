@@ -1314,6 +1314,7 @@ export function start(env) {
     }
     byId('assign-form').addEventListener('submit', assign);
     byId('assign-input').addEventListener('focus', () => { if (!state.assign.open) openAssign(); });
+    byId('assign-input').addEventListener('click', () => { if (!state.assign.open) openAssign(); });
     byId('assign-input').addEventListener('input', () => { if (state.assign.open) filterAssign(); else openAssign(); });
     byId('assign-input').addEventListener('keydown', assignKeys);
     byId('assign-input').addEventListener('blur', closeAssign);
