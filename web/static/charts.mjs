@@ -39,7 +39,8 @@ export function barChart(labels, series, opts) {
   const band = labels.length ? w / labels.length : w;
   const bw = Math.max(2, Math.min(48, band * 0.7));
   const kids = [node('title', null, o.title)];
-  for (const v of [0, max / 2, max]) {
+  // Counts are whole: a half-way line only when it is a whole number.
+  for (const v of Number.isInteger(max / 2) ? [0, max / 2, max] : [0, max]) {
     kids.push(node('line', { class: 'grid', x1: m.left, x2: m.left + w, y1: round(y(v)), y2: round(y(v)) }));
     kids.push(node('text', { class: 'axis', x: m.left - 4, y: round(y(v) + 4), 'text-anchor': 'end' }, String(Math.round(v * 100) / 100)));
   }

@@ -25,10 +25,11 @@ export function makeReports(ctx) {
     if (select.value !== keep) select.value = '';
   }
 
-  function chart(id, data, title, byLabel) {
+  function chart(id, data, title, byLabel, wide) {
     const box = byId(id);
     clear(box);
-    box.appendChild(render(doc, barChart(data.labels, data.series, { title, byLabel })));
+    const size = wide ? { width: 1000, height: 240 } : { width: 380, height: 200 };
+    box.appendChild(render(doc, barChart(data.labels, data.series, Object.assign({ title, byLabel }, size))));
   }
 
   function legend(series) {
@@ -57,7 +58,7 @@ export function makeReports(ctx) {
   function draw(r, filters) {
     tiles(r);
     const vol = volumeSeries(r, ctx.channels());
-    chart('chart-volume', vol, 'Conversations per day, by channel');
+    chart('chart-volume', vol, 'Conversations per day, by channel', false, true);
     legend(vol.series);
     chart('chart-first', bucketSeries(r.first_response_buckets), 'First response time');
     chart('chart-resolution', bucketSeries(r.resolution_buckets), 'Resolution time');
