@@ -250,3 +250,15 @@ type ReportSLA struct {
 	Met      int `json:"met"`
 	Breached int `json:"breached"`
 }
+
+// ReadMarkView is an agent's read mark of a conversation (the console's
+// unread state): when they last had it open. The conversation is unread
+// for them when the customer wrote after ReadAt.
+type ReadMarkView struct {
+	ConversationID string    `json:"conversation_id"`
+	ReadAt         time.Time `json:"read_at"`
+}
+
+// MaxReadMarks is how many read marks GET /api/v1/me/reads returns: the
+// newest.
+const MaxReadMarks = 2000

@@ -51,6 +51,7 @@ type fakeInbox struct {
 
 	helpers fakeHelpers
 	reports []models.ReportFilter
+	reads   []string // read marks given: "agent:conversation"
 
 	events      []models.EventView
 	notify      chan struct{}
