@@ -177,6 +177,14 @@ func TestE2EConsoleCannedAssignLabelsSLAAndUnreadInABrowser(t *testing.T) {
 	b.waitText("#timeline", "hello? my card is still frozen")
 	b.waitText("#conv-sla", "SLA")
 	b.waitFor("the fraud row read", fmt.Sprintf(`!document.querySelector(%q)`, rowSel(fraudConv)+".unread"), "")
+	// The hub keeps ana's mark: another browser of hers knows it is read.
+	wait.For(t, "ana's read mark on the hub", func() bool {
+		var marks struct {
+			Reads []models.ReadMarkView `json:"reads"`
+		}
+		(&client{t: t, base: e.sb.Main.URL(), token: tok}).json("GET", "/api/v1/me/reads", nil, &marks)
+		return slices.ContainsFunc(marks.Reads, func(m models.ReadMarkView) bool { return m.ConversationID == fraudConv })
+	})
 	var still bool
 	b.eval(`window.__noReload === true`, &still)
 	if !still {

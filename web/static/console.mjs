@@ -11,7 +11,7 @@ import {
   parseTime, query, reachability, sameDay, shortTime, ticket,
 } from './format.mjs';
 import {
-  STATUSES, VIEWS, choiceLabel, choiceNumber, countsOf, defaultView, isUnread, isView, markRead, matchesFilters, matchesView,
+  STATUSES, VIEWS, choiceLabel, choiceNumber, countsOf, defaultView, isUnread, isView, lastCustomerAt, markRead, matchesFilters, matchesView,
   mergeMessage, neighbour, place, previewLine, reconcile, slaClock, withChanges, withMessage, withSLAEvent,
 } from './inbox.mjs';
 import { SHORTCUTS, shortcut } from './keys.mjs';
@@ -22,8 +22,7 @@ import { makeReports } from './reportpage.mjs';
 const API = '/api/v1';
 const TOKEN_KEY = 'tongdao.token';
 const FILTER_KEY = 'tongdao.filters';
-const READS_KEY = 'tongdao.read.'; // + the agent's name: read marks in localStorage
-const MAX_READS = 2000;
+const MAX_READS = 5000;
 const PAGE = 25;
 const MESSAGE_PAGE = 100;
 const MAX_MESSAGE_PAGES = 20;
@@ -124,26 +123,32 @@ export function start(env) {
     } catch (e) { /* storage off: this page only */ }
   }
 
-  // Read marks live in localStorage, per agent: unread is a mark of this
-  // browser, kept across tabs and restarts (the hub keeps none).
-  function local() {
-    try { return win.localStorage || null; } catch (e) { return null; }
-  }
+  // Read marks are kept by the hub, per agent (GET /me/reads, POST
+  // /conversations/{id}/read): unread follows the agent across browsers.
   function loadReads() {
-    state.reads = {};
-    try {
-      const v = JSON.parse((local() && local().getItem(READS_KEY + state.me)) || '{}');
-      if (v && typeof v === 'object') state.reads = v;
-    } catch (e) { /* broken storage: nothing read */ }
+    return api('GET', '/me/reads').then((body) => {
+      let marks = {};
+      for (const r of (body && body.reads) || []) marks = markRead(marks, r.conversation_id, r.read_at, MAX_READS);
+      // Marks given while the list was read stay.
+      for (const id of Object.keys(state.reads)) marks = markRead(marks, id, state.reads[id], MAX_READS);
+      state.reads = marks;
+      if (state.convs.length) renderList();
+    }, (err) => {
+      if (err && err.status === 401) return;
+      banner('Could not read which conversations you have seen: ' + errorText(err));
+    });
   }
-  /** markSeen records that the agent has seen conversation c up to its newest message. */
+
+  /**
+   * markSeen tells the hub that the agent has seen conversation c, when
+   * the customer wrote since the last mark; the row is shown read at once.
+   */
   function markSeen(c) {
-    if (!c || !state.me) return;
-    const at = (c.last_message && c.last_message.created_at) || c.last_message_at;
-    const next = markRead(state.reads, c.id, at, MAX_READS);
-    if (next[c.id] === state.reads[c.id]) return;
-    state.reads = next;
-    try { local().setItem(READS_KEY + state.me, JSON.stringify(next)); } catch (e) { /* storage off or full: this page only */ }
+    if (!c || !isUnread(c, state.reads[c.id])) return;
+    state.reads = markRead(state.reads, c.id, lastCustomerAt(c), MAX_READS);
+    api('POST', '/conversations/' + c.id + '/read').then((m) => {
+      if (m && m.conversation_id) state.reads = markRead(state.reads, m.conversation_id, m.read_at, MAX_READS);
+    }, () => { /* the next open marks it again */ });
   }
 
   function readToken() {
@@ -185,7 +190,7 @@ export function start(env) {
   function startApp() {
     show(byId('signin'), false);
     show(byId('app'), true);
-    Promise.all([loadChannels(), loadCounts()]).then(() => {
+    Promise.all([loadChannels(), loadCounts(), loadReads()]).then(() => {
       if (!state.token) return; // signed out meanwhile (token refused)
       loadFilters();
       renderViews();
@@ -220,10 +225,7 @@ export function start(env) {
   /** loadCounts reads the work queues' sizes and who the agent is. */
   function loadCounts() {
     return api('GET', '/views').then((body) => {
-      if (state.me !== ((body && body.me) || '')) {
-        state.me = (body && body.me) || '';
-        loadReads();
-      }
+      state.me = (body && body.me) || '';
       state.counts = countsOf(body);
       byId('me').textContent = state.me;
       renderViews();

@@ -156,7 +156,7 @@ function json(status, body) {
 // boot runs app.js in a fresh fake browser. routes maps "METHOD /path"
 // (without the query) to a function of the request returning a response,
 // or a response, or a promise of one.
-function boot({ url = '/', routes = {}, storage = {}, local = {} } = {}) {
+function boot({ url = '/', routes = {}, storage = {} } = {}) {
   const doc = page();
   const u = new URL(url, 'http://hub.test');
   const location = { pathname: u.pathname, search: u.search, hash: u.hash };
@@ -191,15 +191,9 @@ function boot({ url = '/', routes = {}, storage = {}, local = {} } = {}) {
     start() { this.started = true; }
     close() { this.closed = true; }
   }
-  const localStorage = {
-    getItem: (k) => (k in b.local ? b.local[k] : null),
-    setItem: (k, v) => { b.local[k] = String(v); },
-    removeItem: (k) => { delete b.local[k]; },
-  };
-  b.local = Object.assign({}, local);
   b.blobs = [];
   const win = {
-    location, history, sessionStorage, localStorage,
+    location, history, sessionStorage,
     Blob: class { constructor(parts, opts) { this.text = parts.join(''); this.type = opts.type; } },
     URL: { createObjectURL: (blob) => { b.blobs.push(blob); return 'blob:hub.test/' + b.blobs.length; }, revokeObjectURL() {} },
     matchMedia: () => ({ matches: false }),
@@ -254,9 +248,8 @@ function message(id, over) {
 }
 
 // openConversation boots the console on /c/7 with a signed-in token.
-async function openConversation(msgs, routes, local) {
+async function openConversation(msgs, routes) {
   const b = boot({
-    local,
     url: '/c/7',
     storage: { 'tongdao.token': 'tdk_test' },
     routes: Object.assign({
@@ -787,29 +780,36 @@ test('SLA events colour the row live: a breach turns it red and raises the prior
   assert.strictEqual(lists, 1, 'no list reload for an SLA event');
 });
 
-test('unread: a row the customer wrote in since the agent looked is marked, until opened; marks persist per agent', async () => {
+test('unread: a row the customer wrote in since the agent looked is marked until opened; the hub keeps the marks', async () => {
   const later = { last_message_at: '2026-11-02T09:20:00Z', waiting_since: '2026-11-02T09:20:00Z',
     last_message: { id: '30', direction: 'in', kind: 'message', sender_type: 'customer', text: 'hello?', created_at: '2026-11-02T09:20:00Z' } };
   const b = await openConversation([message('1')], {
+    'GET /api/v1/me/reads': json(200, { reads: [{ conversation_id: '8', read_at: '2026-11-02T09:10:00Z' }] }),
     'GET /api/v1/conversations': list([conversation('8', later), conversation('7', { last_message_at: '2026-11-02T09:00:00Z' })]),
     'GET /api/v1/conversations/8': json(200, conversation('8', later)),
     'GET /api/v1/conversations/8/messages': messages([]),
-  }, { 'tongdao.read.ana': JSON.stringify({ 8: '2026-11-02T09:10:00Z' }) });
+    'POST /api/v1/conversations/8/read': json(200, { conversation_id: '8', read_at: '2026-11-02T09:30:00Z' }),
+    'POST /api/v1/conversations/7/read': json(200, { conversation_id: '7', read_at: '2026-11-02T09:31:00Z' }),
+  });
   const unread = () => all(b.el('conv-list')).filter((e) => e.cls.has('unread')).map((e) => e.dataset.id);
+  const reads = () => b.calls.filter((c) => c.method === 'POST').map((c) => c.path);
   assert.deepStrictEqual(unread(), ['8']);
+  assert.deepStrictEqual(reads(), [], 'conversation 7 has nothing unread: no mark');
   all(b.el('conv-list')).find((e) => e.dataset.id === '8').dispatch('click');
   await settle();
-  assert.deepStrictEqual(JSON.parse(b.local['tongdao.read.ana'])['8'], '2026-11-02T09:20:00Z');
+  assert.deepStrictEqual(reads(), ['/api/v1/conversations/8/read']);
   all(b.el('conv-list')).find((e) => e.dataset.id === '7').dispatch('click');
   await settle();
-  assert.deepStrictEqual(unread(), [], 'read when opened');
+  assert.deepStrictEqual(unread(), [], 'read once opened');
   // A new customer message in a conversation not open: unread again, from the event alone.
-  b.event('message.created', '8', message('31', { conversation_id: '8', text: 'anyone?', created_at: '2026-11-02T09:25:00Z' }));
+  b.event('message.created', '8', message('31', { conversation_id: '8', text: 'anyone?', created_at: '2026-11-02T09:32:00Z' }));
   assert.deepStrictEqual(unread(), ['8']);
-  // In the open one: read at once.
-  b.event('message.created', '7', message('32', { text: 'me too', created_at: '2026-11-02T09:26:00Z' }));
+  // In the open one: read at once, and told to the hub.
+  b.event('message.created', '7', message('32', { text: 'me too', created_at: '2026-11-02T09:33:00Z' }));
+  await settle();
   assert.deepStrictEqual(unread(), ['8']);
-  assert.strictEqual(JSON.parse(b.local['tongdao.read.ana'])['7'], '2026-11-02T09:26:00Z');
+  assert.deepStrictEqual(reads(), ['/api/v1/conversations/8/read', '/api/v1/conversations/7/read']);
+  assert.strictEqual(b.calls.filter((c) => c.method === 'POST')[1].body, undefined, 'no body');
 });
 
 const REPORT = {
