@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
@@ -274,10 +275,27 @@ func TestE2EConsoleReportsPageDrawsTheHubsNumbers(t *testing.T) {
 	}
 	b.waitText("#legend-volume", "Telegram", "WeChat", "Discord")
 	b.waitText("#report-tiles", "Conversations"+fmt.Sprint(want.Conversations), "Resolved"+fmt.Sprint(want.Resolved))
-	var href string
-	b.eval(`document.getElementById('report-csv').getAttribute('href')`, &href)
-	if !strings.HasPrefix(href, "blob:") {
-		t.Fatalf("the CSV link is %q", href)
+	// Export CSV downloads the report the page shows, under the strict CSP.
+	dir := t.TempDir()
+	b.run("allow downloads", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{Behavior: "allow", DownloadPath: dir})
+		return err
+	}))
+	b.run("export CSV", chromedp.Click(chromedp.ID("report-csv")))
+	var csv []byte
+	wait.For(t, "the CSV file", func() bool {
+		files, _ := filepath.Glob(filepath.Join(dir, "tongdao-report-*.csv"))
+		if len(files) != 1 {
+			return false
+		}
+		csv, _ = os.ReadFile(files[0])
+		return len(csv) > 0
+	})
+	for _, line := range []string{"metric,key,value", fmt.Sprint("conversations,,", want.Conversations), "by_day,2026-11-28,0",
+		fmt.Sprint("csat,count,", want.CSAT.Count)} {
+		if !strings.Contains(string(csv), line+"\r\n") {
+			t.Fatalf("the CSV lacks %q:\n%s", line, csv)
+		}
 	}
 	if os.Getenv("TONGDAO_README_SCREENSHOTS") == "1" {
 		b.screenshot(filepath.Join("..", "..", "docs", "img", "reports.png"))

@@ -60,7 +60,9 @@ export function start(env) {
     convSeq: 0,
     stream: null,
     reads: {}, // read marks by conversation id (localStorage, per agent)
-    canned: { open: false, items: [], index: -1, seq: 0, picked: null }, // the "/" picker; picked: {id, shown}
+    // The "/" picker; picked: {id, shortcut, shown}; dismissed: closed by
+    // the agent for the text typed so far.
+    canned: { open: false, items: [], index: -1, seq: 0, picked: null, dismissed: false },
     agents: null, // GET /agents, kept up to date by agent.presence events
     assign: { open: false, items: [], index: -1 },
     page: 'inbox', // or 'reports'
@@ -821,12 +823,26 @@ export function start(env) {
           return;
         }
         if (e.key === 'Tab') return;
+        // Nothing matches: this Enter closes the list; the next one sends.
+        e.preventDefault();
+        closeCanned();
+        state.canned.dismissed = true;
+        return;
       }
       if (e.key === 'Escape') {
         e.preventDefault();
         closeCanned();
+        state.canned.dismissed = true;
         return;
       }
+    } else if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229 && !state.canned.dismissed &&
+      slashQuery(byId('reply-text').value) !== null) {
+      // "/word" typed faster than the list appears: Enter opens it, it does
+      // not send "/word" to the customer.
+      e.preventDefault();
+      env.clearTimeout(cannedTimer);
+      searchCanned(slashQuery(byId('reply-text').value));
+      return;
     }
     // Enter sends; Shift+Enter is a new line; Enter that confirms an IME
     // composition (Chinese, Japanese input) must not send.
@@ -844,6 +860,7 @@ export function start(env) {
 
   /** onReplyInput opens the picker while the box holds "/word", and notes edits of a picked reply. */
   function onReplyInput() {
+    state.canned.dismissed = false;
     updateCannedTag();
     const q = slashQuery(byId('reply-text').value);
     env.clearTimeout(cannedTimer);

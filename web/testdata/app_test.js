@@ -679,13 +679,40 @@ test('"/" in the reply box offers canned replies; picked and sent unchanged, it 
   keydown(b, 'reply-text', 'Enter');
   await settle();
   assert.deepStrictEqual(b.calls.filter((c) => c.method === 'POST').map((c) => c.body)[1], { text: 'Thank you, Ana!', private: false });
-  // Escape closes the picker and leaves the text.
+  // Escape closes the picker and leaves the text; then Enter sends it.
   typeInto(b, 'reply-text', '/re');
   b.fireTimers();
   await settle();
   keydown(b, 'reply-text', 'Escape');
   assert.strictEqual(b.el('canned-picker').hidden, true);
   assert.strictEqual(b.el('reply-text').value, '/re');
+  keydown(b, 'reply-text', 'Enter');
+  await settle();
+  assert.deepStrictEqual(b.calls.filter((c) => c.method === 'POST').map((c) => c.body)[2], { text: '/re', private: false });
+});
+
+test('Enter before the canned list appears opens it instead of sending "/word"; with no match it closes it first', async () => {
+  const b = await openConversation([message('1')], {
+    'GET /api/v1/canned': (call) => json(200, { canned: CANNED.filter((c) => c.shortcut.includes(new URLSearchParams(call.query).get('q') || '')) }),
+    'POST /api/v1/conversations/7/messages': json(202, message('9', { direction: 'out', text: 'x' })),
+  });
+  const posts = () => b.calls.filter((c) => c.method === 'POST').map((c) => c.body);
+  typeInto(b, 'reply-text', '/tha'); // the 150 ms timer has not fired
+  keydown(b, 'reply-text', 'Enter');
+  await settle();
+  assert.deepStrictEqual(posts(), []);
+  assert.deepStrictEqual(items(b, 'canned-picker').map((e) => e.dataset.id), ['4']);
+  typeInto(b, 'reply-text', '/nothing');
+  b.fireTimers();
+  await settle();
+  assert.strictEqual(items(b, 'canned-picker').length, 0);
+  keydown(b, 'reply-text', 'Enter');
+  await settle();
+  assert.deepStrictEqual(posts(), [], 'the first Enter closes the empty list');
+  assert.strictEqual(b.el('canned-picker').hidden, true);
+  keydown(b, 'reply-text', 'Enter');
+  await settle();
+  assert.deepStrictEqual(posts(), [{ text: '/nothing', private: false }]);
 });
 
 test('an edited canned reply with a {name} the console cannot fill is not sent', async () => {
