@@ -25,7 +25,7 @@ func TestReportSeriesAgreeWithTheSummary(t *testing.T) {
 		}
 		// The days by hand: each fixture conversation whose first message
 		// falls in the range, on the UTC day of that minute.
-		channels := map[string]string{"t": models.ChannelTelegram, "d": models.ChannelDiscord, "w": models.ChannelWeChat}
+		channels := map[string]string{"t": models.ChannelTelegram, "T": models.ChannelTelegram, "d": models.ChannelDiscord, "w": models.ChannelWeChat}
 		want := map[string]map[string]int{}
 		for d := t0.UTC().Truncate(24 * time.Hour); d.Before(f.To); d = d.Add(24 * time.Hour) {
 			want[d.Format(time.DateOnly)] = map[string]int{}

@@ -116,8 +116,10 @@ export function csvOf(summary, filters) {
   add('csat', 'count', (summary.csat || {}).count);
   const dist = (summary.csat || {}).distribution || {};
   for (const k of Object.keys(dist).sort()) add('csat_score', k, dist[k]);
-  const bc = summary.by_channel || {};
-  for (const k of Object.keys(bc).sort()) add('by_channel', k, bc[k]);
+  for (const m of ['by_channel', 'by_connector', 'by_team']) {
+    const by = summary[m] || {};
+    for (const k of Object.keys(by).sort()) add(m, k, by[k]);
+  }
   for (const d of summary.by_day || []) {
     add('by_day', d.day, d.conversations);
     for (const k of Object.keys(d.by_channel || {}).sort()) add('by_day_channel', d.day + '/' + k, d.by_channel[k]);

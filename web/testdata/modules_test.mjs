@@ -314,7 +314,7 @@ test('reports: ranges, series and the CSV export', () => {
     from: '2026-11-26T00:00:00Z', to: '2026-11-28T00:00:00Z', conversations: 5, resolved: 4, backlog: 2,
     first_response_seconds: { median: 540, p90: 3600, count: 3 }, resolution_seconds: { median: null, p90: null, count: 0 },
     csat: { average: 4.5, count: 2, distribution: { 1: 0, 2: 0, 3: 0, 4: 1, 5: 1 } }, deflection_rate: 0.25, sla: { met: 2, breached: 1 },
-    by_channel: { telegram: 3, '=cmd': 2 },
+    by_channel: { telegram: 3, '=cmd': 2 }, by_connector: { 'tg-main': 3, '=cmd': 2 }, by_team: { none: 5 },
     by_day: [{ day: '2026-11-26', conversations: 1, by_channel: { telegram: 1 } }, { day: '2026-11-27', conversations: 4, by_channel: { telegram: 2, '=cmd': 2 } }],
     first_response_buckets: [{ up_to_seconds: 60, count: 1 }, { up_to_seconds: 300, count: 2 }, { up_to_seconds: null, count: 0 }],
     resolution_buckets: [{ up_to_seconds: 900, count: 0 }, { up_to_seconds: null, count: 0 }],
@@ -333,6 +333,7 @@ test('reports: ranges, series and the CSV export', () => {
   assert.ok(lines.includes('first_response_seconds,median,540'));
   assert.ok(lines.includes('resolution_seconds,median,'), 'null is an empty cell');
   assert.ok(lines.includes("by_channel,'=cmd,2"), 'a formula is defused');
+  assert.ok(lines.includes('by_connector,tg-main,3') && lines.includes('by_team,none,5'), csv);
   assert.ok(lines.includes('by_day_channel,2026-11-27/=cmd,2'), csv);
   assert.ok(lines.includes('first_response_buckets,longer,0'));
   assert.ok(lines.includes('csat_score,5,1'));
