@@ -1104,6 +1104,8 @@ export function start(env) {
 
   function onShortcut(e) {
     if (e.key === 'Escape') {
+      // An Escape that closed a list (canned replies, assign) did its job.
+      if (e.defaultPrevented) return;
       if (!byId('shortcuts').hidden) { toggleHelp(false); return; }
       if (doc.body.classList.contains('has-conv') && win.matchMedia('(max-width: 800px)').matches) closeConversation(true);
       return;
@@ -1350,10 +1352,13 @@ export function start(env) {
     byId('shortcuts-close').addEventListener('click', () => toggleHelp(false));
     win.addEventListener('popstate', () => selectFromPath(true));
     doc.addEventListener('keydown', onShortcut);
-    // Reply windows close and waiting times grow as time passes: redraw
-    // them every 30 s.
+    // Reply windows close, waiting times grow and SLA clocks run as time
+    // passes: redraw them every 30 s.
     env.setInterval(() => {
-      if (state.conv) renderIdentities();
+      if (state.conv) {
+        renderIdentities();
+        renderTags(state.conv);
+      }
       if (state.convs.length) renderList();
     }, 30000);
   }

@@ -683,9 +683,14 @@ test('"/" in the reply box offers canned replies; picked and sent unchanged, it 
   typeInto(b, 'reply-text', '/re');
   b.fireTimers();
   await settle();
-  keydown(b, 'reply-text', 'Escape');
+  const esc = keydown(b, 'reply-text', 'Escape');
   assert.strictEqual(b.el('canned-picker').hidden, true);
   assert.strictEqual(b.el('reply-text').value, '/re');
+  // The same Escape reaches the page's shortcuts: on a phone it must not also close the conversation.
+  b.win.matchMedia = () => ({ matches: true });
+  b.doc.body.classList.add('has-conv');
+  b.doc.listeners.keydown.forEach((fn) => fn(esc));
+  assert.strictEqual(b.location.pathname, '/c/7', 'the Escape that closed the list closed the conversation too');
   keydown(b, 'reply-text', 'Enter');
   await settle();
   assert.deepStrictEqual(b.calls.filter((c) => c.method === 'POST').map((c) => c.body)[2], { text: '/re', private: false });
