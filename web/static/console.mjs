@@ -57,7 +57,8 @@ export function start(env) {
     selectedId: '',
     conv: null, // the selected conversation (full)
     messages: [], // its timeline, oldest first
-    convSeq: 0,
+    convSeq: 0, // guards the conversation's reads
+    msgSeq: 0, // guards its timeline's reads: a refresh of the conversation alone does not drop them
     stream: null,
     reads: {}, // read marks by conversation id (localStorage, per agent)
     // The "/" picker; picked: {id, shortcut, shown}; dismissed: closed by
@@ -185,6 +186,7 @@ export function start(env) {
     state.messages = [];
     state.listSeq++;
     state.convSeq++;
+    state.msgSeq++;
     banner('');
     showSignIn(message);
   }
@@ -511,6 +513,7 @@ export function start(env) {
     state.conv = null;
     state.messages = [];
     state.convSeq++;
+    state.msgSeq++;
     setPrivate(false);
     doc.body.classList.remove('has-conv');
     show(byId('conv-main'), false);
@@ -523,19 +526,20 @@ export function start(env) {
     const id = state.selectedId;
     if (!id) return Promise.resolve();
     const seq = ++state.convSeq;
+    const mseq = withMessages ? ++state.msgSeq : state.msgSeq;
     const p = api('GET', '/conversations/' + id).then((c) => {
       if (seq !== state.convSeq) return;
       state.conv = c;
       renderConversation();
     });
-    const q = withMessages ? loadMessages(id, seq) : Promise.resolve();
+    const q = withMessages ? loadMessages(id, mseq) : Promise.resolve();
     return Promise.all([p, q]).then(() => {
-      if (seq === state.convSeq && withMessages) {
+      if (mseq === state.msgSeq && withMessages) {
         renderTimeline(true);
         byId('reply-text').focus();
       }
     }, (err) => {
-      if (seq !== state.convSeq) return;
+      if (seq !== state.convSeq && mseq !== state.msgSeq) return;
       if (err.status === 404) {
         banner('Conversation ' + id + ' does not exist.');
         closeConversation(true);
@@ -545,7 +549,7 @@ export function start(env) {
     });
   }
 
-  /** loadMessages reads the whole timeline, oldest first, page by page. */
+  /** loadMessages reads the whole timeline, oldest first, page by page (seq: state.msgSeq). */
   function loadMessages(id, seq) {
     let all = [];
     function page(cursor, n) {
@@ -556,8 +560,11 @@ export function start(env) {
       });
     }
     return page(null, 0).then((truncated) => {
-      if (seq !== state.convSeq) return;
-      state.messages = all;
+      if (seq !== state.msgSeq) return;
+      // Messages the event stream brought while the pages were read stay.
+      let merged = all;
+      for (const m of state.messages) merged = mergeMessage(merged, m);
+      state.messages = merged;
       const note = byId('timeline-note');
       note.textContent = truncated ? 'Showing the first ' + all.length + ' messages of a long conversation.' : '';
       show(note, truncated);

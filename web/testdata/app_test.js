@@ -908,3 +908,26 @@ test('the reports page draws the summary as SVG charts, filters by range and tea
   assert.strictEqual(b.el('reports').hidden, true);
   assert.strictEqual(b.el('panes').hidden, false);
 });
+
+test('a refresh while the timeline is being read does not drop it, nor the messages events brought meanwhile', async () => {
+  let answer;
+  const b = boot({
+    url: '/c/7',
+    storage: { 'tongdao.token': 'tdk_test' },
+    routes: {
+      'GET /api/v1/conversations': list([conversation('7')]),
+      'GET /api/v1/conversations/7': json(200, conversation('7')),
+      'GET /api/v1/conversations/7/messages': () => new Promise((resolve) => { answer = resolve; }),
+    },
+  });
+  await settle();
+  // A slow hub: the customer writes and the 400 ms refresh runs before the timeline arrives.
+  b.event('message.created', '7', message('5', { text: 'are you there?', created_at: '2026-11-02T09:10:00Z' }));
+  b.fireTimers();
+  await settle();
+  answer(messages([message('1', { text: 'my order is late' }), message('2', { direction: 'out', text: 'Looking', sender: { type: 'agent', id: 'ana', name: 'ana' },
+    delivery: { status: 'sent', error: null } })]));
+  await settle();
+  const shown = all(b.el('timeline')).filter((e) => e.cls.has('msg')).map((e) => e.dataset.id);
+  assert.deepStrictEqual(shown, ['1', '2', '5']);
+});
