@@ -211,9 +211,11 @@ func TestScriptIDsExistInIndex(t *testing.T) {
 	if len(uses) < 20 {
 		t.Fatalf("console.mjs looks up only %d ids", len(uses))
 	}
-	for _, m := range uses {
-		if !ids[m[1]] {
-			t.Errorf("console.mjs uses id %q, which index.html lacks", m[1])
+	for _, name := range scripts(t) {
+		for _, m := range regexp.MustCompile(`byId\('([^']+)'\)`).FindAllStringSubmatch(embedded(t, name), -1) {
+			if !ids[m[1]] {
+				t.Errorf("%s uses id %q, which index.html lacks", name, m[1])
+			}
 		}
 	}
 	for _, m := range regexp.MustCompile(`\sfor="([^"]+)"`).FindAllStringSubmatch(index, -1) {
