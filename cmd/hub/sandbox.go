@@ -302,6 +302,16 @@ Play the customer, then the agent (copy-paste):
   #    risk team, priority urgent, and is assigned to cy at once
   curl -s -X POST %[1]s/sandbox/telegram/send -d '{"user_id": 1002, "name": "Wei", "text": "My account is frozen!"}'
 
+  # 7. Customers send a photo and a voice note (sample files; "data" takes your own bytes, base64)
+  curl -s -X POST %[1]s/sandbox/telegram/send -H 'Content-Type: application/json' -d '{"user_id": 1001, "name": "Ana Li", "photo": {}, "text": "The parcel arrived broken"}'
+  curl -s -X POST %[1]s/sandbox/telegram/send -H 'Content-Type: application/json' -d '{"user_id": 1001, "voice": {"duration": 3}}'
+  curl -s -X POST %[1]s/sandbox/wechat/image -H 'Content-Type: application/json' -d '{"openid": "oSandboxUser0001"}'
+  curl -s -X POST %[1]s/sandbox/wechat/voice -H 'Content-Type: application/json' -d '{"openid": "oSandboxUser0001", "text": "包裹坏了，我要退货"}'
+  curl -s -X POST %[1]s/sandbox/discord/dm -H 'Content-Type: application/json' -d '{"user_id": "900000000000000001", "username": "bo", "photo": {}}'
+  curl -s -X POST %[1]s/sandbox/discord/dm -H 'Content-Type: application/json' -d '{"user_id": "900000000000000001", "username": "bo", "voice": {"duration": 2}}'
+  #    Files an agent sends show in /sent; /sandbox/telegram/file?file_id=…, /sandbox/wechat/media?media_id=…
+  #    and /sandbox/discord/file?attachment_id=… give their bytes.
+
   # Live events (Server-Sent Events)
   curl -N -H "Authorization: Bearer %[2]s" %[1]s/api/v1/events
 
