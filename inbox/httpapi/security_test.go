@@ -50,14 +50,17 @@ var wantAccess = map[string]string{
 	// Agents and tokens.
 	"GET /api/v1/agents":          accessAgent,
 	"GET /api/v1/reports/summary": accessAgent,
+	"GET /api/v1/me":              accessAgent,
+	"POST /api/v1/me/presence":    accessAgent,
+	"GET /api/v1/tokens":          accessAdmin,
+	"POST /api/v1/tokens":         accessAdmin,
+	"DELETE /api/v1/tokens/:id":   accessAdmin,
+	// Read marks of the console.
+	"POST /api/v1/conversations/:id/read": accessAgent,
+	"GET /api/v1/me/reads":                accessAgent,
 	// Media.
 	"GET /api/v1/attachments/:id":           accessAgent,
 	"GET /api/v1/attachments/:id/thumbnail": accessAgent,
-	"GET /api/v1/me":                        accessAgent,
-	"POST /api/v1/me/presence":              accessAgent,
-	"GET /api/v1/tokens":                    accessAdmin,
-	"POST /api/v1/tokens":                   accessAdmin,
-	"DELETE /api/v1/tokens/:id":             accessAdmin,
 }
 
 // okWebhook is a connector handler that accepts everything.

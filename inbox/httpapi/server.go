@@ -318,6 +318,9 @@ func (s *Server) routes() {
 	s.handle(http.MethodDelete, "/api/v1/tokens/:id", accessAdmin, s.revokeToken)
 	// Reports (issue 11).
 	s.handle(http.MethodGet, "/api/v1/reports/summary", accessAgent, s.reportSummary)
+	// Read marks of the console.
+	s.handle(http.MethodPost, "/api/v1/conversations/:id/read", accessAgent, s.markRead)
+	s.handle(http.MethodGet, "/api/v1/me/reads", accessAgent, s.readMarks)
 	// Media (issue 14): files the hub keeps.
 	s.handle(http.MethodGet, "/api/v1/attachments/:id", accessAgent, s.getAttachment)
 	s.handle(http.MethodGet, "/api/v1/attachments/:id/thumbnail", accessAgent, s.getAttachmentThumbnail)
