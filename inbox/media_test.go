@@ -162,6 +162,8 @@ func TestCustomersFilesAreFetchedAndStored(t *testing.T) {
 	voice := append([]byte("#!AMR\n"), bytes.Repeat([]byte{0x3c, 0x48}, 200)...)
 	f.files.files["photo-1"], f.files.files["voice-1"] = photo, voice
 	f.files.claimed = "application/octet-stream"
+	release := make(chan struct{})
+	f.files.hold = release // downloads wait until released
 	f.runReactions(t)
 	res := f.ingest(t, photoInbound("m1",
 		models.Attachment{Type: "image", FileID: "photo-1"},
@@ -170,10 +172,11 @@ func TestCustomersFilesAreFetchedAndStored(t *testing.T) {
 	conv := f.onlyConversation(t)
 	convID, _ := models.ParseID(conv.ID)
 
-	// Nothing is fetched while ingesting.
-	if n := f.files.downloadCount(); n != 0 {
-		t.Fatalf("%d downloads during ingest", n)
+	// Ingest returned while every download is held: it fetches nothing.
+	if a := f.attachmentsOf(t, convID, res.MessageID); state(a[0]) == models.AttachmentStored || state(a[1]) == models.AttachmentStored {
+		t.Fatalf("stored before any download was let through: %+v", a)
 	}
+	close(release)
 	var atts []models.AttachmentView
 	wait.For(t, "the photo and the voice note stored", func() bool {
 		atts = f.attachmentsOf(t, convID, res.MessageID)
