@@ -11,11 +11,14 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/tongdao/hub/internal/s3test"
 	"github.com/tongdao/hub/internal/wait"
@@ -428,4 +431,53 @@ connectors:
 	}
 	checkServed(t, api, a, "image/jpeg", "inline", photo)
 	checkThumbnail(t, api, a)
+}
+
+// TestE2EConsoleShowsCustomersFilesInABrowser: in the sandbox, a Telegram
+// customer's photo appears in the console as an image (its thumbnail, read
+// with the agent's token), the voice note as a player, and an agent's
+// attached file reaches the customer.
+func TestE2EConsoleShowsCustomersFilesInABrowser(t *testing.T) {
+	e := startLinkSandbox(t)
+	b := startBrowser(t, 1280, 860)
+	ctx := wait.Context(t)
+	mia := tgfake.User{ID: 7601, FirstName: "Mia", LanguageCode: "en"}
+	if _, err := e.tg.SendPhoto(ctx, mia, samples.JPEG(800, 600), "the parcel arrived broken"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tg.SendVoice(ctx, mia, samples.OggOpus(2), 2); err != nil {
+		t.Fatal(err)
+	}
+	conv := e.conversationWith(t, "7601").ID
+	e.api.waitSettled(conv, 2)
+	tok := consoleAgent(t, e, "ana")
+
+	b.run("open Mia's conversation", chromedp.Navigate(e.sb.Main.URL()+"/c/"+conv+"#token="+tok))
+	b.waitFor("the photo drawn from its thumbnail",
+		`(() => { const i = document.querySelector('#timeline img.media-thumb'); return !!i && i.src.startsWith('blob:') && i.complete && i.naturalWidth === 320; })()`,
+		`(() => { const i = document.querySelector('#timeline img.media-thumb'); return i ? i.src + ' ' + i.naturalWidth : 'no image'; })()`)
+	b.waitFor("the voice note's player", `!!document.querySelector('#timeline audio.media-audio[src^="blob:"]')`,
+		`document.querySelector('#timeline').innerHTML.slice(0, 400)`)
+
+	// The agent attaches a PDF and sends it with a text.
+	pdf := filepath.Join(t.TempDir(), "invoice.pdf")
+	if err := os.WriteFile(pdf, samples.PDF("Invoice 7601"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.run("attach the invoice", chromedp.SetUploadFiles(chromedp.ID("reply-file"), []string{pdf}))
+	b.waitText("#reply-files", "invoice.pdf")
+	before := len(e.tg.Sent(mia.ID))
+	b.typeKeys("reply-text", "Your invoice")
+	b.enter("reply-text")
+	wait.For(t, "the invoice uploaded to Mia", func() bool {
+		sent := e.tg.Sent(mia.ID)
+		for _, s := range sent[before:] {
+			if s.Upload != nil && s.Upload.ContentType == "application/pdf" {
+				return true
+			}
+		}
+		return false
+	})
+	b.waitFor("the sent file in the timeline", `[...document.querySelectorAll('#timeline .media-stored')].some((e) => e.textContent.includes('invoice.pdf'))`,
+		`document.querySelector('#timeline').textContent.slice(-300)`)
 }
