@@ -203,9 +203,6 @@ func (s *Store) skipInbound(ctx context.Context, in *models.Inbound, cause error
 	now := s.Now().UTC()
 	row := &models.SkippedInbound{Connector: in.Connector, ExternalID: in.ExternalID, Reason: skipReason(cause), CreatedAt: now}
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
 		if err := tx.Create(row).Error; err != nil {
 			return err
 		}
@@ -251,8 +248,8 @@ type ingestRun struct {
 	tx  *gorm.DB
 	hot *hotTx
 	now time.Time
-	// Events are written last, under the event lock (PostgreSQL), so that
-	// parallel batches do all their other work concurrently.
+	// Events are written last, so that their ids follow every change the
+	// batch made (see horizon.go).
 	events []*models.Event
 	seen   map[string]bool
 	// ids and convs are what this batch learned, for the cache.
@@ -573,27 +570,13 @@ func (r *ingestRun) updateIdentities() error {
 	return nil
 }
 
-// appendEvents writes the batch's events, under the event lock.
+// appendEvents writes the batch's events, last: their ids are taken after
+// every row the batch changed (see horizon.go).
 func (r *ingestRun) appendEvents() error {
 	if len(r.events) == 0 {
 		return nil
 	}
-	if err := r.s.lockEvents(r.tx); err != nil {
-		return err
-	}
 	return r.hot.insertEvents(r.events)
-}
-
-// lockEvents serializes event-log writers on PostgreSQL so that event ids
-// become visible in increasing order (SSE readers never skip an id). SQLite
-// has one writer already.
-// The same statement tells the other replicas, at commit, that events are
-// new (see ListenEvents).
-func (s *Store) lockEvents(tx *gorm.DB) error {
-	if s.Driver != DriverPostgres {
-		return nil
-	}
-	return tx.Exec("SELECT pg_advisory_xact_lock(7165), pg_notify('" + eventsChannel + "', '')").Error
 }
 
 func subjectOf(in *models.Inbound) string {

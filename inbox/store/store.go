@@ -46,11 +46,14 @@ type Store struct {
 	invalidated *bool
 	// file is the SQLite file opened at start, checked by Health.
 	file *fileIdentity
+	// horizon bounds what readers see of the event log (PostgreSQL; see
+	// horizon.go); shared with the copies Tx makes.
+	horizon *horizon
 }
 
 // Open connects to the database and migrates the schema.
 func Open(ctx context.Context, driver, dsn string) (*Store, error) {
-	s := &Store{Driver: driver, dsn: dsn, Now: time.Now, cache: &cache{}}
+	s := &Store{Driver: driver, dsn: dsn, Now: time.Now, cache: &cache{}, horizon: newHorizon()}
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
