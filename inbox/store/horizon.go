@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -22,39 +25,41 @@ import (
 // below which every id is decided (committed, or rolled back and never to
 // appear). The technique is the one of Oskar Dudycz, "How Postgres
 // sequences issues can impact your messaging guarantees" (event-driven.io,
-// 2022): record which transaction wrote an event and read only what
-// transactions older than the oldest one still running wrote
-// (pg_current_xact_id(), pg_snapshot_xmin(pg_current_snapshot())). It is
-// adapted here so that the event id stays one increasing number (SSE ids,
-// Last-Event-ID, the reactions' cursors):
+// 2022): use transaction ids, and read only what transactions older than
+// the oldest one still running wrote (pg_current_xact_id(),
+// pg_snapshot_xmin(pg_current_snapshot())). It is adapted here so that the
+// event id stays one increasing number (SSE ids, Last-Event-ID, the
+// reactions' cursors), with no transaction id stored per event:
 //
 //   - an event's id is taken after its transaction has a transaction id
 //     (the column default tongdao_event_id());
-//   - a reader notes the sequence's last id L, then the next transaction id
-//     Y: every transaction that took an id up to L has a transaction id
-//     below Y;
-//   - once the oldest running transaction is at or past Y (a later
-//     snapshot's xmin), all of them have ended, so every id up to L is
-//     decided: L is the horizon, and the read that follows (a later
-//     snapshot still) sees every committed event up to it.
+//   - a watermark notes the sequence's last id L, then takes a new
+//     transaction id Y: every transaction that took an id up to L got its
+//     transaction id earlier, so below Y;
+//   - once the oldest transaction still running is at or past Y (xmin of a
+//     later snapshot), all of them have ended and every id up to L is
+//     decided: L is the horizon, and a read that follows (a later snapshot
+//     still) sees every committed event up to it.
 //
-// When nothing runs at the time of the read, the horizon is the last id at
-// once; under load it is the candidate of the previous read, taken a few
-// milliseconds before. A long transaction that writes anything (any table)
-// holds the horizon back, and with it every reader, until it ends: delays,
-// never a skipped event. Since an event's id is taken when it is written,
-// after the rows its transaction changed before it (and locked until its
-// commit), two changes of one row are in the order they were made.
+// A read costs two short statements before the events' query; when nothing
+// else runs, the horizon is the last id at once. A long transaction that
+// writes anything (any table, any database of the server) holds the horizon
+// back, and with it every reader, until it ends: delays, never a skipped
+// event. Since an event's id is taken when it is written, after the rows its
+// transaction changed before it (and locked until its commit), two changes
+// of one row are in the order they were made.
 //
 // SQLite has one writer at a time, whose commits are in id order already:
 // there the horizon is not used.
 type horizon struct {
 	mu sync.Mutex
-	// known: every id up to it is decided.
+	// db runs the watermarks, always outside any transaction.
+	db *sql.DB
+	// known: every id up to it is decided; ready once the first watermark
+	// was passed.
 	known int64
-	// cands are the watermarks of earlier reads not yet known to be
-	// decided, oldest first: every id up to last was taken by a transaction
-	// below xid.
+	ready bool
+	// cands are watermarks not yet passed, oldest first.
 	cands []watermark
 	// lagging is signalled when a read leaves ids above the horizon: they
 	// may be committed already, held back by a transaction that writes no
@@ -63,52 +68,81 @@ type horizon struct {
 	lagging chan struct{}
 }
 
+// watermark: every id up to last was taken by a transaction below xid.
 type watermark struct {
 	last int64
 	xid  uint64
 }
 
-// maxWatermarks bounds the candidates kept; under a long transaction the
-// newest are kept.
+// maxWatermarks bounds the watermarks kept while a long transaction holds
+// the horizon back; the newest are kept.
 const maxWatermarks = 64
 
 func newHorizon() *horizon { return &horizon{lagging: make(chan struct{}, 1)} }
+
+// pass moves the horizon past the watermarks below oldest, the oldest
+// transaction still running.
+func (h *horizon) pass(oldest uint64) {
+	i := 0
+	for ; i < len(h.cands) && h.cands[i].xid <= oldest; i++ {
+		h.known = max(h.known, h.cands[i].last)
+	}
+	h.cands = append(h.cands[:0], h.cands[i:]...)
+}
 
 // eventHorizon returns the newest id below which every event id is decided
 // (PostgreSQL), or the largest int64 on SQLite. Read events only up to it,
 // in a later statement.
 func (s *Store) eventHorizon(ctx context.Context) (int64, error) {
-	if s.Driver != DriverPostgres || s.horizon == nil {
+	if s.Driver != DriverPostgres || s.horizon == nil || s.horizon.db == nil {
 		return 1<<63 - 1, nil
 	}
 	h := s.horizon
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var oldest, xid string
 	var last int64
-	var next, oldest string
-	if err := s.Read.WithContext(ctx).Raw(`SELECT last_id, next_xid::text, oldest::text FROM tongdao_event_watermark()`).
-		Row().Scan(&last, &next, &oldest); err != nil {
+	if err := h.db.QueryRowContext(ctx, `SELECT oldest::text, last_id, xid::text FROM tongdao_event_watermark()`).
+		Scan(&oldest, &last, &xid); err != nil {
 		return 0, err
 	}
-	nx, err := strconv.ParseUint(next, 10, 64)
-	if err != nil {
+	old, err1 := strconv.ParseUint(oldest, 10, 64)
+	y, err2 := strconv.ParseUint(xid, 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
 		return 0, fmt.Errorf("event watermark: %w", err)
 	}
-	old, err := strconv.ParseUint(oldest, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("event watermark: %w", err)
+	h.pass(old)
+	if last > h.known {
+		if len(h.cands) == maxWatermarks {
+			h.cands = h.cands[1:]
+		}
+		h.cands = append(h.cands, watermark{last: last, xid: y})
+		// The watermark's own transaction has ended: with nothing else
+		// running since, it is passed at once.
+		for {
+			if err := h.db.QueryRowContext(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text`).Scan(&oldest); err != nil {
+				return 0, err
+			}
+			if old, err1 = strconv.ParseUint(oldest, 10, 64); err1 != nil {
+				return 0, fmt.Errorf("event watermark: %w", err1)
+			}
+			h.pass(old)
+			// A new replica's first horizon waits for its first watermark
+			// (the transactions running then to end), rather than start
+			// from 0.
+			if h.ready || h.known >= last {
+				break
+			}
+			t := time.NewTimer(lagPoll)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return 0, ctx.Err()
+			case <-t.C:
+			}
+		}
 	}
-	if len(h.cands) == maxWatermarks {
-		h.cands = h.cands[1:]
-	}
-	h.cands = append(h.cands, watermark{last: last, xid: nx})
-	// Every transaction below old has ended: the watermarks below it are
-	// decided (their ids and xids only grow).
-	i := 0
-	for ; i < len(h.cands) && h.cands[i].xid <= old; i++ {
-		h.known = max(h.known, h.cands[i].last)
-	}
-	h.cands = append(h.cands[:0], h.cands[i:]...)
+	h.ready = true
 	if last > h.known {
 		select {
 		case h.lagging <- struct{}{}:

@@ -109,6 +109,7 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 		sqlDB.SetMaxOpenConns(16)
 		sqlDB.SetMaxIdleConns(16)
 		s.DB, s.Read = db, db
+		s.horizon.db = sqlDB
 	default:
 		return nil, fmt.Errorf("unknown database driver %q (use sqlite or postgres)", driver)
 	}

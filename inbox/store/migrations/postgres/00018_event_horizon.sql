@@ -21,17 +21,21 @@ END $$;
 ALTER TABLE events ALTER COLUMN id SET DEFAULT tongdao_event_id();
 
 -- +goose StatementBegin
--- tongdao_event_watermark returns, in this order: the sequence's last event
--- id, then the next transaction id (every transaction that took an id up to
--- last_id has a transaction id below it), then the oldest transaction id
--- still running. Each expression of a PL/pgSQL function (VOLATILE) takes a
--- new snapshot, so each is read after the one before.
-CREATE FUNCTION tongdao_event_watermark(OUT last_id bigint, OUT next_xid xid8, OUT oldest xid8)
+-- tongdao_event_watermark returns, in this order: the oldest transaction id
+-- still running (every transaction below it has ended); the sequence's last
+-- event id; and a transaction id given to this call after it read that id
+-- (every transaction that took an event id up to last_id has a lower one).
+-- Each expression of a PL/pgSQL function (VOLATILE) takes a new snapshot,
+-- so each is read after the one before. Call it outside any transaction:
+-- the transaction id it takes must be a new one. A snapshot's xmax is not
+-- used instead: it is one past the newest transaction that has ended, and a
+-- transaction still running may have a higher id.
+CREATE FUNCTION tongdao_event_watermark(OUT oldest xid8, OUT last_id bigint, OUT xid xid8)
     LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO last_id FROM events_id_seq;
-    next_xid := pg_snapshot_xmax(pg_current_snapshot());
     oldest := pg_snapshot_xmin(pg_current_snapshot());
+    SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO last_id FROM events_id_seq;
+    xid := pg_current_xact_id();
 END $$;
 -- +goose StatementEnd
 
