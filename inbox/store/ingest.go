@@ -260,6 +260,10 @@ type ingestRun struct {
 	touchedConvs    map[int64]bool
 	lastForIdentity map[int64]*IngestItem
 	touched         map[int64]time.Time
+	// many: the batch is written set by set (PostgreSQL, ingest_pg.go);
+	// pending are its customer messages waiting for their one insert.
+	many    bool
+	pending []pendingMsg
 }
 
 func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, touched map[int64]time.Time) (map[string]identityRef, map[int64]int64, error) {
@@ -269,16 +273,33 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, touched map[int64]tim
 	}
 	r := &ingestRun{s: s, tx: tx, hot: hot, now: s.Now().UTC(), seen: make(map[string]bool, len(items)),
 		ids: map[string]identityRef{}, convs: map[int64]int64{}, touchedConvs: map[int64]bool{},
-		lastForIdentity: map[int64]*IngestItem{}, touched: touched}
+		lastForIdentity: map[int64]*IngestItem{}, touched: touched, many: s.hot.many.in != nil}
+	defer func() {
+		s.stats.batches.Add(1)
+		s.stats.statements.Add(hot.sent)
+	}()
 	for _, it := range items {
 		if err := r.item(it); err != nil {
 			return nil, nil, err
 		}
 	}
-	if err := r.touchConversations(); err != nil {
+	if err := r.insertMessages(items); err != nil {
 		return nil, nil, err
 	}
-	if err := r.updateIdentities(); err != nil {
+	touch, idents := r.touchConversations, func() error { return r.updateIdentities(r.lastForIdentity) }
+	if r.many {
+		touch, idents = r.touchConversationsMany, func() error {
+			rest, err := r.identitiesMany()
+			if err != nil {
+				return err
+			}
+			return r.updateIdentities(rest)
+		}
+	}
+	if err := touch(); err != nil {
+		return nil, nil, err
+	}
+	if err := idents(); err != nil {
 		return nil, nil, err
 	}
 	if err := r.appendEvents(); err != nil {
@@ -354,18 +375,24 @@ func (r *ingestRun) conversation(it *IngestItem, ref identityRef) (id int64, dup
 	if id, ok := r.s.cache.conversation(ref.contactID); ok {
 		return id, false, nil
 	}
-	if id, err = r.hot.activeConversation(ref.contactID); err != nil || id != 0 {
-		if id != 0 {
-			r.convs[ref.contactID] = id
+	// A contact created by this batch has no conversation, and its first
+	// message cannot be a retry (a retry's sender is known): no lookups.
+	if !it.NewContact {
+		if id, err = r.hot.activeConversation(ref.contactID); err != nil || id != 0 {
+			if id != 0 {
+				r.convs[ref.contactID] = id
+			}
+			return id, false, err
 		}
-		return id, false, err
 	}
 	if in.Kind == models.KindEvent {
 		return 0, false, nil
 	}
 	// Rare path: do not open a conversation for a retry.
-	if dup, err := r.hot.exists(in.Connector, in.ExternalID); err != nil || dup {
-		return 0, dup, err
+	if !it.NewContact {
+		if dup, err := r.hot.exists(in.Connector, in.ExternalID); err != nil || dup {
+			return 0, dup, err
+		}
 	}
 	if !it.NewContact {
 		// Make sure a link or merge did not move the identity to another
@@ -457,6 +484,10 @@ func (r *ingestRun) message(it *IngestItem, ref identityRef, convID int64) (dup 
 		r.messageEvent(it, ref, m, convID)
 		return false, nil
 	}
+	if r.many {
+		r.deferMessage(it, ref, m, convID)
+		return false, nil
+	}
 	inserted, err := r.hot.insertInbound(m)
 	if err != nil {
 		return false, err
@@ -481,13 +512,17 @@ func (r *ingestRun) message(it *IngestItem, ref identityRef, convID int64) (dup 
 // messageEvent records a stored inbound's message.created, with what
 // ingest saw of it for the reactions.
 func (r *ingestRun) messageEvent(it *IngestItem, ref identityRef, m *models.Message, convID int64) {
+	r.events = append(r.events, r.messageEventOf(it, ref, m, convID))
+}
+
+func (r *ingestRun) messageEventOf(it *IngestItem, ref identityRef, m *models.Message, convID int64) *models.Event {
 	in := &it.In
 	it.Result.MessageID = models.ID(m.ID)
 	it.ConversationID = convID
-	r.events = append(r.events, &models.Event{Type: models.EventTypeMessageCreated, ConversationID: convID,
+	return &models.Event{Type: models.EventTypeMessageCreated, ConversationID: convID,
 		Data: mustJSON(m.View()), Detail: mustJSON(models.InboundFacts{Inbound: *in,
 			IdentityID: ref.id, ContactID: ref.contactID, NewContact: it.NewContact,
-			NewConversation: it.NewConversation, Reopened: it.Reopened, Inline: in.InlineReply}), CreatedAt: r.now})
+			NewConversation: it.NewConversation, Reopened: it.Reopened, Inline: in.InlineReply}), CreatedAt: r.now}
 }
 
 // touchConversations sets the activity time, at most once a second (the
@@ -512,9 +547,9 @@ func (r *ingestRun) touchConversations() error {
 
 // updateIdentities sets each identity's last inbound time; a fuller update
 // only where the profile or reachability changes.
-func (r *ingestRun) updateIdentities() error {
-	for _, identID := range slices.Sorted(maps.Keys(r.lastForIdentity)) {
-		it := r.lastForIdentity[identID]
+func (r *ingestRun) updateIdentities(last map[int64]*IngestItem) error {
+	for _, identID := range slices.Sorted(maps.Keys(last)) {
+		it := last[identID]
 		in := &it.In
 		ik := identityKey(in.Connector, in.From.ExternalID)
 		ref := r.ids[ik]
@@ -575,6 +610,9 @@ func (r *ingestRun) updateIdentities() error {
 func (r *ingestRun) appendEvents() error {
 	if len(r.events) == 0 {
 		return nil
+	}
+	if r.many {
+		return r.hot.insertEventsMany(r.events)
 	}
 	return r.hot.insertEvents(r.events)
 }

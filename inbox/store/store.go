@@ -49,11 +49,13 @@ type Store struct {
 	// horizon bounds what readers see of the event log (PostgreSQL; see
 	// horizon.go); shared with the copies Tx makes.
 	horizon *horizon
+	// stats counts the group commits (IngestStats).
+	stats *ingestStats
 }
 
 // Open connects to the database and migrates the schema.
 func Open(ctx context.Context, driver, dsn string) (*Store, error) {
-	s := &Store{Driver: driver, dsn: dsn, Now: time.Now, cache: &cache{}, horizon: newHorizon()}
+	s := &Store{Driver: driver, dsn: dsn, Now: time.Now, cache: &cache{}, horizon: newHorizon(), stats: &ingestStats{}}
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
