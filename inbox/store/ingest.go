@@ -219,11 +219,13 @@ func (s *Store) ingestBatch(ctx context.Context, items []*IngestItem) error {
 		var newConvs map[int64]int64
 		gen := s.cache.generation()
 		touched := map[int64]time.Time{}
+		t0 := time.Now()
 		err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			var e error
 			newIDs, newConvs, e = s.ingestTx(tx, items, touched)
 			return e
 		})
+		s.stats.nanos.Add(int64(time.Since(t0)))
 		if err == nil {
 			s.cache.put(gen, newIDs, newConvs)
 			s.cache.setTouched(gen, touched)

@@ -66,7 +66,7 @@ func (m *manyStmts) all() []**sql.Stmt {
 // ingestStats counts group commits and the statements they sent, for the
 // benchmarks.
 type ingestStats struct {
-	batches, statements atomic.Int64
+	batches, statements, nanos atomic.Int64
 }
 
 // IngestStats returns how many group commits this store made and how many
@@ -288,3 +288,6 @@ func (s *Store) prepareMany(prepare func(q string) (*sql.Stmt, error)) error {
 	}
 	return nil
 }
+
+// IngestNanos is the time group commits took in all.
+func (s *Store) IngestNanos() int64 { return s.stats.nanos.Load() }
