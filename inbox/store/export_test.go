@@ -2,8 +2,9 @@ package store
 
 // The reactions' per-message questions, for the plan test.
 const (
-	SQLBotState      = sqlBotState
-	SQLQueuePosition = sqlQueuePosition
+	SQLBotState          = sqlBotState
+	SQLQueuePosition     = sqlQueuePosition
+	SQLTeamQueuePosition = sqlTeamQueuePosition
 )
 
 // SetLabelFewRows sets where the label filter changes its plan, for the
