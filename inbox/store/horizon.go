@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -59,6 +60,10 @@ type horizon struct {
 	// was passed.
 	known int64
 	ready bool
+	// begun numbers the refreshes as they begin (under mu); done is the
+	// number of the last one completed.
+	begun atomic.Uint64
+	done  uint64
 	// cands are watermarks not yet passed, oldest first.
 	cands []watermark
 	// lagging is signalled when a read leaves ids above the horizon: they
@@ -98,8 +103,16 @@ func (s *Store) eventHorizon(ctx context.Context) (int64, error) {
 		return 1<<63 - 1, nil
 	}
 	h := s.horizon
+	// Readers that wake together (the tailer, every reaction) share one
+	// refresh: one that began after this caller came is as fresh as its
+	// own would be.
+	came := h.begun.Load()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.done > came {
+		return h.known, nil
+	}
+	began := h.begun.Add(1)
 	var oldest, xid string
 	var last int64
 	if err := h.db.QueryRowContext(ctx, `SELECT oldest::text, last_id, xid::text FROM tongdao_event_watermark()`).
@@ -142,7 +155,7 @@ func (s *Store) eventHorizon(ctx context.Context) (int64, error) {
 			}
 		}
 	}
-	h.ready = true
+	h.ready, h.done = true, began
 	if last > h.known {
 		select {
 		case h.lagging <- struct{}{}:
