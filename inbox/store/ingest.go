@@ -266,6 +266,10 @@ type ingestRun struct {
 	// pending are its customer messages waiting for their one insert.
 	many    bool
 	pending []pendingMsg
+	// created are the identities newSenders created (their first item is
+	// a new contact); newConvs their first conversations, by contact.
+	created  map[string]bool
+	newConvs map[int64]int64
 }
 
 func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, touched map[int64]time.Time) (map[string]identityRef, map[int64]int64, error) {
@@ -275,11 +279,17 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, touched map[int64]tim
 	}
 	r := &ingestRun{s: s, tx: tx, hot: hot, now: s.Now().UTC(), seen: make(map[string]bool, len(items)),
 		ids: map[string]identityRef{}, convs: map[int64]int64{}, touchedConvs: map[int64]bool{},
-		lastForIdentity: map[int64]*IngestItem{}, touched: touched, many: s.hot.many.in != nil}
+		lastForIdentity: map[int64]*IngestItem{}, touched: touched, many: s.hot.many.in != nil,
+		created: map[string]bool{}, newConvs: map[int64]int64{}}
 	defer func() {
 		s.stats.batches.Add(1)
 		s.stats.statements.Add(hot.sent)
 	}()
+	if r.many {
+		if err := r.newSenders(items); err != nil {
+			return nil, nil, err
+		}
+	}
 	for _, it := range items {
 		if err := r.item(it); err != nil {
 			return nil, nil, err
@@ -347,6 +357,10 @@ func (r *ingestRun) identity(it *IngestItem) (identityRef, error) {
 	in := &it.In
 	ik := identityKey(in.Connector, in.From.ExternalID)
 	ref, ok := r.ids[ik]
+	if ok && r.created[ik] {
+		delete(r.created, ik)
+		it.NewContact = true
+	}
 	if !ok {
 		ref, ok = r.s.cache.identity(ik)
 	}
@@ -425,7 +439,9 @@ func (r *ingestRun) conversation(it *IngestItem, ref identityRef) (id int64, dup
 			return id, false, err
 		}
 	}
-	if id, err = r.hot.newConversation(ref.contactID, subjectOf(in), r.now); err != nil {
+	if id = r.newConvs[ref.contactID]; id != 0 {
+		delete(r.newConvs, ref.contactID) // created by newSenders
+	} else if id, err = r.hot.newConversation(ref.contactID, subjectOf(in), r.now); err != nil {
 		return 0, false, err
 	}
 	r.convs[ref.contactID] = id

@@ -57,10 +57,11 @@ ORDER BY u.ord`
 // manyStmts are the set-based statements (PostgreSQL only).
 type manyStmts struct {
 	in, touchConv, reachable, touchIdent, evts *sql.Stmt
+	findIdent, newContact, newIdent, newConv   *sql.Stmt
 }
 
 func (m *manyStmts) all() []**sql.Stmt {
-	return []**sql.Stmt{&m.in, &m.touchConv, &m.reachable, &m.touchIdent, &m.evts}
+	return []**sql.Stmt{&m.in, &m.touchConv, &m.reachable, &m.touchIdent, &m.evts, &m.findIdent, &m.newContact, &m.newIdent, &m.newConv}
 }
 
 // ingestStats counts group commits and the statements they sent, for the
@@ -280,7 +281,9 @@ func (s *Store) prepareMany(prepare func(q string) (*sql.Stmt, error)) error {
 		dst **sql.Stmt
 		q   string
 	}{{&s.hot.many.in, sqlInsertInMany}, {&s.hot.many.touchConv, sqlTouchConvMany}, {&s.hot.many.reachable, sqlReachableMany},
-		{&s.hot.many.touchIdent, sqlTouchIdentMany}, {&s.hot.many.evts, sqlInsertEvtMany}} {
+		{&s.hot.many.touchIdent, sqlTouchIdentMany}, {&s.hot.many.evts, sqlInsertEvtMany},
+		{&s.hot.many.findIdent, sqlFindIdentMany}, {&s.hot.many.newContact, sqlNewContactMany},
+		{&s.hot.many.newIdent, sqlNewIdentMany}, {&s.hot.many.newConv, sqlNewConvMany}} {
 		var err error
 		if *p.dst, err = prepare(p.q); err != nil {
 			return fmt.Errorf("prepare %q: %w", p.q, err)
@@ -291,3 +294,163 @@ func (s *Store) prepareMany(prepare func(q string) (*sql.Stmt, error)) error {
 
 // IngestNanos is the time group commits took in all.
 func (s *Store) IngestNanos() int64 { return s.stats.nanos.Load() }
+
+// New customers, set by set (PostgreSQL): the batch's unknown senders are
+// looked up in one statement; those not found get their contacts, their
+// identities and (for a message) their first conversations in one
+// statement each, before the items are stored in order.
+const (
+	sqlFindIdentMany = `SELECT i.id, i.contact_id, i.unreachable_reason, i.last_inbound_at, i.connector, i.external_id
+FROM identities i JOIN unnest($1::text[], $2::text[]) AS u(connector, external_id)
+    ON i.connector = u.connector AND i.external_id = u.external_id`
+	sqlNewContactMany = `INSERT INTO contacts (name, phone, created_at, updated_at)
+SELECT u.name, '', $2, $2 FROM unnest($1::text[]) WITH ORDINALITY AS u(name, ord) ORDER BY u.ord RETURNING id`
+	sqlNewIdentMany = `INSERT INTO identities (contact_id, channel, connector, external_id, reply_to, display_name, username, language, union_id, phone, last_inbound_at, unreachable_reason, created_at, updated_at)
+SELECT u.contact, u.channel, u.connector, u.ext, u.reply_to, u.display_name, u.username, u.language, u.union_id, '', $10, '', $10, $10
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+    AS u(contact, channel, connector, ext, reply_to, display_name, username, language, union_id)
+RETURNING id, contact_id`
+	sqlNewConvMany = `INSERT INTO conversations (contact_id, status, priority, assignee, team, subject, last_message_at, created_at, updated_at)
+SELECT u.contact, 'open', 'normal', '', '', u.subject, $3, $3, $3 FROM unnest($1::bigint[], $2::text[]) AS u(contact, subject)
+RETURNING id, contact_id`
+)
+
+// newSenders prepares the batch's senders that are neither cached nor
+// learned: found ones go to r.ids; the others are created (contact,
+// identity, and a conversation when their first inbound opens one) and
+// remembered in r.created and r.newConvs, for identity and conversation.
+func (r *ingestRun) newSenders(items []*IngestItem) error {
+	var conns, exts []string
+	firsts := map[string]*IngestItem{}
+	var order []string
+	for _, it := range items {
+		ik := identityKey(it.In.Connector, it.In.From.ExternalID)
+		if _, ok := firsts[ik]; ok {
+			continue
+		}
+		if _, ok := r.s.cache.identity(ik); ok {
+			continue
+		}
+		firsts[ik] = it
+		order = append(order, ik)
+		conns, exts = append(conns, it.In.Connector), append(exts, it.In.From.ExternalID)
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	rows, err := r.hot.stmt(&r.hot.h.many.findIdent).QueryContext(r.hot.ctx, conns, exts)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var ref identityRef
+		var reason, conn, ext string
+		var inbound sql.NullTime
+		if err := rows.Scan(&ref.id, &ref.contactID, &reason, &inbound, &conn, &ext); err != nil {
+			rows.Close()
+			return err
+		}
+		ref.unreachable, ref.inboundAt = reason != "", inbound.Time
+		r.ids[identityKey(conn, ext)] = ref
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	var fresh []string
+	for _, ik := range order {
+		if _, ok := r.ids[ik]; !ok {
+			fresh = append(fresh, ik)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	names := make([]string, len(fresh))
+	for i, ik := range fresh {
+		in := &firsts[ik].In
+		names[i] = in.From.DisplayName
+		if names[i] == "" {
+			names[i] = in.From.Username
+		}
+	}
+	rows, err = r.hot.stmt(&r.hot.h.many.newContact).QueryContext(r.hot.ctx, names, r.now)
+	if err != nil {
+		return err
+	}
+	contactIDs, err := scanIDs(rows)
+	if err != nil {
+		return err
+	}
+	// One statement hands out increasing ids in the order it inserts,
+	// which is the order of the rows given (ORDER BY ord).
+	contacts := slices.Sorted(maps.Keys(contactIDs))
+	if len(contacts) != len(fresh) {
+		return fmt.Errorf("store: %d contacts created for %d new customers", len(contacts), len(fresh))
+	}
+	cols := make([][]string, 8)
+	for i := range cols {
+		cols[i] = make([]string, len(fresh))
+	}
+	var convContacts []int64
+	var subjects []string
+	for i, ik := range fresh {
+		in := &firsts[ik].In
+		for j, v := range []string{in.Channel, in.Connector, in.From.ExternalID, in.ReplyTo, in.From.DisplayName,
+			in.From.Username, in.From.Language, in.From.UnionID} {
+			cols[j][i] = v
+		}
+		if in.Kind != models.KindEvent {
+			convContacts = append(convContacts, contacts[i])
+			subjects = append(subjects, subjectOf(in))
+		}
+	}
+	args := []any{contacts}
+	for _, c := range cols {
+		args = append(args, c)
+	}
+	rows, err = r.hot.stmt(&r.hot.h.many.newIdent).QueryContext(r.hot.ctx, append(args, r.now)...)
+	if err != nil {
+		return err
+	}
+	byContact, err := scanPairs(rows)
+	if err != nil {
+		return err
+	}
+	for i, ik := range fresh {
+		id, ok := byContact[contacts[i]]
+		if !ok {
+			return fmt.Errorf("store: no identity created for contact %d", contacts[i])
+		}
+		r.ids[ik] = identityRef{id: id, contactID: contacts[i], profile: profileHash(&firsts[ik].In), inboundAt: r.now}
+		r.created[ik] = true
+	}
+	if len(convContacts) == 0 {
+		return nil
+	}
+	rows, err = r.hot.stmt(&r.hot.h.many.newConv).QueryContext(r.hot.ctx, convContacts, subjects, r.now)
+	if err != nil {
+		return err
+	}
+	convs, err := scanPairs(rows)
+	if err != nil {
+		return err
+	}
+	for contact, id := range convs {
+		r.newConvs[contact] = id
+	}
+	return nil
+}
+
+// scanPairs reads (id, key) rows into key -> id.
+func scanPairs(rows *sql.Rows) (map[int64]int64, error) {
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var id, key int64
+		if err := rows.Scan(&id, &key); err != nil {
+			return nil, err
+		}
+		out[key] = id
+	}
+	return out, rows.Err()
+}
