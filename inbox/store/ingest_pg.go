@@ -71,8 +71,10 @@ type ingestStats struct {
 }
 
 // IngestStats returns how many group commits this store made and how many
-// statements they sent in all, begin and commit not counted. On PostgreSQL
-// each statement is one round trip to the server (two more: begin, commit).
+// statements of the hot path (the prepared ones) they sent in all; begin,
+// commit and the rare paths' statements (a reopened or rated conversation,
+// a changed profile) are not counted. On PostgreSQL each statement is one
+// round trip to the server (two more: begin, commit).
 func (s *Store) IngestStats() (batches, statements int64) {
 	return s.stats.batches.Load(), s.stats.statements.Load()
 }
