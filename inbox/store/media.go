@@ -21,9 +21,6 @@ import (
 func (s *Store) AddAttachments(ctx context.Context, msgID int64, rows []models.AttachmentRow) error {
 	now := s.Now().UTC()
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
 		for i := range rows {
 			rows[i].MessageID, rows[i].CreatedAt = msgID, now
 			if err := tx.Create(&rows[i]).Error; err != nil {
@@ -56,9 +53,6 @@ func (s *Store) AddMessageWithFiles(ctx context.Context, m *models.Message, rows
 	m.CreatedAt = now
 	m.Text, m.SenderName, m.SenderID = models.CleanText(m.Text), models.CleanText(m.SenderName), models.CleanText(m.SenderID)
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
 		if err := tx.Create(m).Error; err != nil {
 			return err
 		}
@@ -80,8 +74,7 @@ func (s *Store) AddMessageWithFiles(ctx context.Context, m *models.Message, rows
 }
 
 // syncMessage rewrites message msgID's attachments JSON from its rows and
-// logs an event of type typ with the message's view. The events lock is
-// held.
+// logs an event of type typ with the message's view, in tx.
 func (s *Store) syncMessage(tx *gorm.DB, msgID int64, now time.Time, typ string) error {
 	var m models.Message
 	if err := tx.Take(&m, msgID).Error; err != nil {
@@ -150,9 +143,6 @@ func (s *Store) ClaimAttachment(ctx context.Context, id int64, now, until time.T
 func (s *Store) SaveAttachment(ctx context.Context, r *models.AttachmentRow) error {
 	now := s.Now().UTC()
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
 		if err := tx.Model(&models.AttachmentRow{}).Where("id = ?", r.ID).Updates(map[string]any{
 			"name": r.Name, "content_type": r.ContentType, "size": r.Size, "state": r.State, "error": r.Error,
 			"blob_key": r.BlobKey, "thumbnail_key": r.ThumbnailKey, "transcript": r.Transcript,
