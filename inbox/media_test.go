@@ -328,7 +328,7 @@ func TestAFetchInterruptedByACrashHappensAfterRestart(t *testing.T) {
 	// Restart: a new service (another runner) on the same database.
 	f.files.hold = nil
 	f.clock.Advance(5 * time.Minute) // the crashed runner's lease and claim have expired
-	svc := inbox.New(inbox.Options{Store: f.st, Now: f.clock.Now, Media: &inbox.MediaOptions{Store: f.store,
+	svc := inbox.New(inbox.Options{Store: f.replicaStore(t), Now: f.clock.Now, Media: &inbox.MediaOptions{Store: f.store,
 		Every: 10 * time.Millisecond, FetchTimeout: 10 * time.Second},
 		Senders: func(string) (inbox.Sender, bool) { return f.files, true }})
 	t.Cleanup(svc.Close)
