@@ -85,6 +85,10 @@ type fileDownloader interface {
 
 type fileUploader interface{ UploadsFiles() bool }
 
+type fileChecker interface {
+	CheckFile(f models.OutboundFile) error
+}
+
 // mediaReaction keeps customers' files.
 type mediaReaction struct{ s *Service }
 
@@ -396,6 +400,7 @@ func (s *Service) ReplyWithFiles(ctx context.Context, req models.ReplyRequest, f
 	m := &models.Message{ConversationID: conv.ID, Direction: models.DirectionOut, Kind: models.KindMessage,
 		SenderType: models.SenderAgent, SenderID: models.ID(req.Actor.TokenID), SenderName: req.Actor.Name,
 		Text: strings.TrimSpace(req.Text), Private: req.Private, DeliveryStatus: models.DeliverySent}
+	var checker fileChecker // what the customer's platform cannot carry
 	if !req.Private {
 		ident, err := s.route(ctx, conv.ContactID, req.Via)
 		if err != nil {
@@ -408,6 +413,7 @@ func (s *Service) ReplyWithFiles(ctx context.Context, req models.ReplyRequest, f
 		if up, ok := sender.(fileUploader); !ok || !up.UploadsFiles() {
 			return models.MessageView{}, models.Errorf(models.ECONFLICT, "connector %s cannot send files; send text or a link, or reply on another channel (via)", ident.Connector)
 		}
+		checker, _ = sender.(fileChecker)
 		m.IdentityID = &ident.ID
 		m.Channel, m.Connector = ident.Channel, ident.Connector
 		m.DeliveryStatus = models.DeliveryQueued
@@ -451,6 +457,15 @@ func (s *Service) ReplyWithFiles(ctx context.Context, req models.ReplyRequest, f
 			return fail(models.UploadRefused(models.ErrUploadUnsupported, "file %q is %s, which agents may not send (images, PDF, office documents, text, audio, video)", name, ct))
 		}
 		rows[i].Type = mediafile.Kind(ct)
+		if checker != nil {
+			if err := checker.CheckFile(models.OutboundFile{Type: rows[i].Type, Name: name, ContentType: ct, Size: n}); err != nil {
+				var de *models.DeliveryError
+				if errors.As(err, &de) {
+					return fail(models.UploadRefused(models.ErrUploadUnsupported, "file %q cannot be sent on %s: %s", name, m.Channel, de.Reason))
+				}
+				return fail(err)
+			}
+		}
 		if rows[i].Type == "image" {
 			rows[i].ThumbnailKey = s.thumbnail(ctx, key)
 		}

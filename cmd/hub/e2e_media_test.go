@@ -342,6 +342,12 @@ func TestE2EMediaFromEveryChannel(t *testing.T) {
 			t.Errorf("%s: %d %s", c.name, code, body)
 		}
 	}
+	// A PDF to the WeChat customer: an Official Account sends no documents,
+	// so the agent hears it at once, not as a failed delivery later.
+	if code, body := api.upload(wxConv, map[string]string{"text": "x"}, uploadFile{"invoice.pdf", "application/pdf", invoice}); code != http.StatusUnsupportedMediaType ||
+		!strings.Contains(string(body), "cannot be sent on wechat") || !strings.Contains(string(body), "images, voice notes") {
+		t.Errorf("a PDF to WeChat: %d %s", code, body)
+	}
 	if code, body := api.upload(tgConv, map[string]string{"colour": "red"}, uploadFile{"a.pdf", "application/pdf", invoice}); code != http.StatusBadRequest ||
 		!strings.Contains(string(body), `unknown field \"colour\"`) {
 		t.Errorf("unknown field: %d %s", code, body)
