@@ -471,6 +471,21 @@ func (s *Service) SetStatus(ctx context.Context, id int64, status string, by mod
 	return v, err
 }
 
+// SetPriority changes a conversation's priority (low, normal, high,
+// urgent): its place in the queues and the SLA policy its clocks follow.
+func (s *Service) SetPriority(ctx context.Context, id int64, priority string, by models.Actor) (models.ConversationView, error) {
+	switch priority {
+	case "low", "normal", "high", "urgent":
+	default:
+		return models.ConversationView{}, models.Errorf(models.EINVALID, "priority must be low, normal, high or urgent, not %q", priority)
+	}
+	v, err := s.store.UpdateConversationByAgent(ctx, id, map[string]any{"priority": priority}, by.Name)
+	if err == nil {
+		s.notify()
+	}
+	return v, err
+}
+
 // Assign sets a conversation's assignee and/or team.
 func (s *Service) Assign(ctx context.Context, id int64, assignee, team *string, by models.Actor) (models.ConversationView, error) {
 	fields := map[string]any{}

@@ -172,6 +172,19 @@ func (f *fakeInbox) SetStatus(_ context.Context, id int64, status string, by mod
 	return c, nil
 }
 
+func (f *fakeInbox) SetPriority(_ context.Context, id int64, priority string, by models.Actor) (models.ConversationView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.byActor = by
+	c, ok := f.convs[id]
+	if !ok {
+		return c, models.Errorf(models.ENOTFOUND, "conversation %d not found", id)
+	}
+	c.Priority = priority
+	f.convs[id] = c
+	return c, nil
+}
+
 func (f *fakeInbox) Assign(_ context.Context, id int64, assignee, team *string, by models.Actor) (models.ConversationView, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

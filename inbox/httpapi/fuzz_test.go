@@ -15,6 +15,7 @@ import (
 var fuzzRoutes = []string{
 	"/api/v1/conversations/1/messages",
 	"/api/v1/conversations/1/status",
+	"/api/v1/conversations/1/priority",
 	"/api/v1/conversations/1/assign",
 	"/api/v1/contacts/10/merge",
 	"/api/v1/conversations/1/labels",

@@ -368,6 +368,38 @@ func (s *Server) setStatus(c *gin.Context) {
 	c.JSON(http.StatusOK, conv)
 }
 
+// priorityBody is the body of POST /conversations/{id}/priority.
+type priorityBody struct {
+	Priority string `json:"priority"`
+}
+
+func (s *Server) setPriority(c *gin.Context) {
+	id, err := pathID(c, "id", "conversation")
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	var body priorityBody
+	if err := s.decodeJSON(c, &body); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	if body.Priority == "" {
+		s.writeError(c, invalid("priority is required"))
+		return
+	}
+	if err := oneOf("priority", body.Priority, "low", "normal", "high", "urgent"); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	conv, err := s.inbox.SetPriority(c.Request.Context(), id, body.Priority, actorOf(c))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, conv)
+}
+
 // assignBody is the body of POST /conversations/{id}/assign: an absent field
 // is left unchanged; null or "" clears it.
 type assignBody struct {

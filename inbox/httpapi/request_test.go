@@ -176,6 +176,38 @@ func TestSetStatus(t *testing.T) {
 	}
 }
 
+// The priority route: one of the four priorities, for agents; anything
+// else is a 400 naming the field, and never reaches the inbox.
+func TestSetPriority(t *testing.T) {
+	h := newHarness(t)
+	rec := h.api(http.MethodPost, "/api/v1/conversations/1/priority", `{"priority":"urgent"}`)
+	var conv models.ConversationView
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &conv) != nil || conv.Priority != "urgent" || h.inbox.byActor.Name != "alice" {
+		t.Fatalf("%d %s (actor %+v)", rec.Code, rec.Body, h.inbox.byActor)
+	}
+	checkDoc(t, http.MethodPost, "/api/v1/conversations/{id}/priority", rec)
+	h.inbox.byActor = models.Actor{}
+	for body, want := range map[string]string{
+		`{"priority":"critical"}`: `invalid priority "critical": must be one of low, normal, high, urgent`,
+		`{}`:                      "priority is required",
+		`{"priority":2}`:          `field "priority" must be a string`,
+		`{"level":"high"}`:        `unknown field "level"`,
+	} {
+		rec := h.api(http.MethodPost, "/api/v1/conversations/1/priority", body)
+		_, msg := errorOf(t, rec, 400)
+		if msg != want && !strings.Contains(msg, want) {
+			t.Errorf("%s: message %q, want %q", body, msg, want)
+		}
+		checkDoc(t, http.MethodPost, "/api/v1/conversations/{id}/priority", rec)
+	}
+	if h.inbox.byActor.Name != "" {
+		t.Errorf("a refused request reached the inbox")
+	}
+	if code, _ := errorOf(t, h.api(http.MethodPost, "/api/v1/conversations/404/priority", `{"priority":"low"}`), 404); code != models.ENOTFOUND {
+		t.Errorf("unknown conversation: %s", code)
+	}
+}
+
 func TestAssignDistinguishesAbsentNullAndEmpty(t *testing.T) {
 	str := func(s string) *string { return &s }
 	for _, tc := range []struct {

@@ -31,6 +31,7 @@ var wantAccess = map[string]string{
 	"GET /api/v1/conversations/:id/messages":  accessAgent,
 	"POST /api/v1/conversations/:id/messages": accessAgent,
 	"POST /api/v1/conversations/:id/status":   accessAgent,
+	"POST /api/v1/conversations/:id/priority": accessAgent,
 	"POST /api/v1/conversations/:id/assign":   accessAgent,
 	"GET /api/v1/contacts/:id":                accessAgent,
 	"POST /api/v1/contacts/:id/merge":         accessAgent,

@@ -291,6 +291,7 @@ func (s *Server) routes() {
 	s.handle(http.MethodGet, "/api/v1/conversations/:id/messages", accessAgent, s.listMessages)
 	s.handle(http.MethodPost, "/api/v1/conversations/:id/messages", accessAgent, s.reply)
 	s.handle(http.MethodPost, "/api/v1/conversations/:id/status", accessAgent, s.setStatus)
+	s.handle(http.MethodPost, "/api/v1/conversations/:id/priority", accessAgent, s.setPriority)
 	s.handle(http.MethodPost, "/api/v1/conversations/:id/assign", accessAgent, s.assign)
 	s.handle(http.MethodGet, "/api/v1/contacts/:id", accessAgent, s.getContact)
 	// Merging is everyday work; undoing one and unlinking are repairs.

@@ -25,6 +25,8 @@ type Inbox interface {
 	// Reply stores an agent reply as queued (or a private note) and returns it.
 	Reply(ctx context.Context, req models.ReplyRequest) (models.MessageView, error)
 	SetStatus(ctx context.Context, conversationID int64, status string, by models.Actor) (models.ConversationView, error)
+	// SetPriority changes a conversation's priority.
+	SetPriority(ctx context.Context, conversationID int64, priority string, by models.Actor) (models.ConversationView, error)
 	// Assign sets assignee and/or team; nil leaves a field unchanged, "" clears it.
 	Assign(ctx context.Context, conversationID int64, assignee, team *string, by models.Actor) (models.ConversationView, error)
 	GetContact(ctx context.Context, id int64) (models.ContactView, error)

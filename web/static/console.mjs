@@ -606,7 +606,7 @@ export function start(env) {
   /** renderTags shows the priority, SLA clock, rating and labels. */
   function renderTags(c) {
     const prio = byId('conv-priority');
-    prio.textContent = 'priority ' + (c.priority || 'normal');
+    prio.value = c.priority || 'normal';
     prio.className = 'prio prio-' + (c.priority || 'normal');
     const sla = slaClock(c, now());
     const slaBox = byId('conv-sla');
@@ -1070,6 +1070,20 @@ export function start(env) {
     });
   }
 
+  function setPriority(priority) {
+    const id = state.selectedId;
+    if (!id || !state.conv || priority === (state.conv.priority || 'normal')) return;
+    api('POST', '/conversations/' + id + '/priority', { priority }).then((c) => {
+      if (id !== state.selectedId) return;
+      state.conv = c;
+      renderConversation();
+      announce(ticket(c) + ' is priority ' + c.priority + '.');
+    }, (err) => {
+      if (id === state.selectedId && state.conv) renderTags(state.conv);
+      banner('Could not set the priority: ' + errorText(err));
+    });
+  }
+
   function assignTo(who) {
     assignWith({ assignee: who || null });
   }
@@ -1326,6 +1340,7 @@ export function start(env) {
     byId('banner-close').addEventListener('click', () => banner(''));
 
     byId('filters').addEventListener('submit', (e) => { e.preventDefault(); applyFilters(); });
+    byId('conv-priority').addEventListener('change', () => setPriority(byId('conv-priority').value));
     byId('filter-status').addEventListener('change', applyFilters);
     byId('filter-channel').addEventListener('change', applyFilters);
     byId('filter-q').addEventListener('input', () => {

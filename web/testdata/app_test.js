@@ -814,6 +814,23 @@ test('the assign picker lists agents with presence and load, and teams; arrows a
   assert.strictEqual(b.el('announcer').textContent, '#7 is with team risk.');
 });
 
+test('the priority is changed from the conversation screen', async () => {
+  const conv = conversation('7', { priority: 'normal' });
+  const b = await openConversation([message('1')], {
+    'GET /api/v1/conversations': list([conv]),
+    'GET /api/v1/conversations/7': json(200, conv),
+    'POST /api/v1/conversations/7/priority': (call) => json(200, Object.assign({}, conv, { priority: call.body.priority })),
+  });
+  assert.strictEqual(b.el('conv-priority').value, 'normal');
+  b.el('conv-priority').value = 'urgent';
+  b.el('conv-priority').dispatch('change');
+  await settle();
+  assert.deepStrictEqual(b.calls.filter((c) => c.method === 'POST').map((c) => [c.path, c.body]),
+    [['/api/v1/conversations/7/priority', { priority: 'urgent' }]]);
+  assert.ok(b.el('conv-priority').cls.has('prio-urgent'));
+  assert.strictEqual(b.el('announcer').textContent, '#7 is priority urgent.');
+});
+
 test('labels are added and removed; priority, SLA clock and CSAT are shown', async () => {
   const rated = conversation('7', { priority: 'urgent', labels: ['vip'], csat: { score: 2, comment: 'too slow', at: T0 },
     first_response_due: '2026-11-02T09:33:00Z' }); // 30 of 33 minutes gone at NOW: amber
@@ -823,7 +840,7 @@ test('labels are added and removed; priority, SLA clock and CSAT are shown', asy
     'POST /api/v1/conversations/7/labels': (call) => json(200, Object.assign({}, rated,
       { labels: call.body.add ? ['refund', 'vip'] : [] })),
   });
-  assert.strictEqual(b.el('conv-priority').textContent, 'priority urgent');
+  assert.strictEqual(b.el('conv-priority').value, 'urgent');
   assert.ok(b.el('conv-priority').cls.has('prio-urgent'));
   assert.strictEqual(b.el('conv-csat').hidden, false);
   assert.strictEqual(b.el('conv-csat').textContent, 'CSAT ★★☆☆☆ 2/5 “too slow”');
