@@ -1,0 +1,81 @@
+-- Text search through the store's own index: FTS5 tables with the trigram
+-- tokenizer (any three characters, so Chinese, which has no spaces between
+-- words, is found as well as English) over message texts, conversation
+-- subjects and contact names. Each is an external-content table (the text
+-- lives once, in its own table) kept in step by triggers, so every writer
+-- (ingest's prepared statements, gorm, linking) updates it in the same
+-- transaction. Every message is indexed, private notes and the bot's and
+-- system's messages included: search is for agents, as before. The
+-- rebuilds fill the indexes from the rows already stored.
+
+-- +goose Up
+CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='id', tokenize='trigram');
+CREATE VIRTUAL TABLE conversations_fts USING fts5(subject, content='conversations', content_rowid='id', tokenize='trigram');
+CREATE VIRTUAL TABLE contacts_fts USING fts5(name, content='contacts', content_rowid='id', tokenize='trigram');
+
+-- +goose StatementBegin
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+	INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+	INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages WHEN old.text IS NOT new.text BEGIN
+	INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+	INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER conversations_fts_insert AFTER INSERT ON conversations BEGIN
+	INSERT INTO conversations_fts (rowid, subject) VALUES (new.id, new.subject);
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER conversations_fts_delete AFTER DELETE ON conversations BEGIN
+	INSERT INTO conversations_fts (conversations_fts, rowid, subject) VALUES ('delete', old.id, old.subject);
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER conversations_fts_update AFTER UPDATE OF subject ON conversations WHEN old.subject IS NOT new.subject BEGIN
+	INSERT INTO conversations_fts (conversations_fts, rowid, subject) VALUES ('delete', old.id, old.subject);
+	INSERT INTO conversations_fts (rowid, subject) VALUES (new.id, new.subject);
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER contacts_fts_insert AFTER INSERT ON contacts BEGIN
+	INSERT INTO contacts_fts (rowid, name) VALUES (new.id, new.name);
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER contacts_fts_delete AFTER DELETE ON contacts BEGIN
+	INSERT INTO contacts_fts (contacts_fts, rowid, name) VALUES ('delete', old.id, old.name);
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER contacts_fts_update AFTER UPDATE OF name ON contacts WHEN old.name IS NOT new.name BEGIN
+	INSERT INTO contacts_fts (contacts_fts, rowid, name) VALUES ('delete', old.id, old.name);
+	INSERT INTO contacts_fts (rowid, name) VALUES (new.id, new.name);
+END;
+-- +goose StatementEnd
+
+INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+INSERT INTO conversations_fts (conversations_fts) VALUES ('rebuild');
+INSERT INTO contacts_fts (contacts_fts) VALUES ('rebuild');
+
+-- +goose Down
+DROP TRIGGER contacts_fts_update;
+DROP TRIGGER contacts_fts_delete;
+DROP TRIGGER contacts_fts_insert;
+DROP TRIGGER conversations_fts_update;
+DROP TRIGGER conversations_fts_delete;
+DROP TRIGGER conversations_fts_insert;
+DROP TRIGGER messages_fts_update;
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_insert;
+DROP TABLE contacts_fts;
+DROP TABLE conversations_fts;
+DROP TABLE messages_fts;

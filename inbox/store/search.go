@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"github.com/tongdao/hub/models"
+)
+
+// Text search (the list filter q): a conversation matches when q occurs,
+// ignoring case, in its subject, its contact's name or the text of any of
+// its messages (private notes and the bot's and system's messages
+// included). Migration 17 indexes those texts by trigrams: FTS5 tables on
+// SQLite, pg_trgm GIN indexes on PostgreSQL. The plan depends on how many
+// texts contain q, like the label filter's:
+//
+//   - q of at least searchMinRunes characters found in fewer than
+//     searchFewHits texts: the matching conversations are read from the
+//     index, and the page is the newest of them; every page is full.
+//   - q found in more texts (a common word): the conversations are read
+//     in list order, testing each, where matches come soon.
+//   - q shorter than the trigram index's three characters: the index
+//     cannot answer it, and the conversations are read in list order too.
+//
+// Reading in list order examines at most searchWindow conversations per
+// page (after the other filters), so a rare short q costs a bounded scan,
+// not the whole table: a page may then hold fewer than limit
+// conversations, or none, with a next_cursor to read on from.
+const searchMinRunes = 3
+
+var (
+	searchFewHits int64 = 2000
+	searchWindow        = 2000
+)
+
+// searchPlan tells how ListConversations answers q.
+type searchPlan int
+
+const (
+	searchIndexed searchPlan = iota // few texts hold q: from the index
+	searchScan                      // in list order, searchWindow at a time
+)
+
+// planSearch counts, from the indexes, up to searchFewHits texts that
+// contain q.
+func (s *Store) planSearch(ctx context.Context, query string) (searchPlan, error) {
+	if utf8.RuneCountInString(query) < searchMinRunes {
+		return searchScan, nil
+	}
+	var n int64
+	var err error
+	if s.Driver == DriverPostgres {
+		like := likePattern(query)
+		err = s.Read.WithContext(ctx).Raw(`SELECT
+	(SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE LOWER(text) LIKE ? ESCAPE '\' LIMIT ?) m) +
+	(SELECT COUNT(*) FROM (SELECT 1 FROM conversations WHERE LOWER(subject) LIKE ? ESCAPE '\' LIMIT ?) c) +
+	(SELECT COUNT(*) FROM (SELECT 1 FROM contacts WHERE LOWER(name) LIKE ? ESCAPE '\' LIMIT ?) p)`,
+			like, searchFewHits, like, searchFewHits, like, searchFewHits).Scan(&n).Error
+	} else {
+		phrase := ftsPhrase(query)
+		err = s.Read.WithContext(ctx).Raw(`SELECT
+	(SELECT COUNT(*) FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)) +
+	(SELECT COUNT(*) FROM (SELECT 1 FROM conversations_fts WHERE conversations_fts MATCH ? LIMIT ?)) +
+	(SELECT COUNT(*) FROM (SELECT 1 FROM contacts_fts WHERE contacts_fts MATCH ? LIMIT ?))`,
+			phrase, searchFewHits, phrase, searchFewHits, phrase, searchFewHits).Scan(&n).Error
+	}
+	if err != nil || n >= searchFewHits {
+		return searchScan, err
+	}
+	return searchIndexed, nil
+}
+
+// whereSearchIndexed restricts q to the conversations whose texts hold
+// query, read from the trigram indexes.
+func (s *Store) whereSearchIndexed(q *gorm.DB, query string) *gorm.DB {
+	if s.Driver == DriverPostgres {
+		like := likePattern(query)
+		return q.Where(`conversations.id IN (SELECT m.conversation_id FROM messages m WHERE LOWER(m.text) LIKE ? ESCAPE '\'
+	UNION SELECT x.id FROM conversations x WHERE LOWER(x.subject) LIKE ? ESCAPE '\'
+	UNION SELECT x.id FROM conversations x JOIN contacts c ON c.id = x.contact_id WHERE LOWER(c.name) LIKE ? ESCAPE '\')`, like, like, like)
+	}
+	phrase := ftsPhrase(query)
+	return q.Where(`conversations.id IN (SELECT m.conversation_id FROM messages m WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)
+	UNION SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH ?
+	UNION SELECT x.id FROM conversations x WHERE x.contact_id IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?))`, phrase, phrase, phrase)
+}
+
+// sqlSearchScan tests one conversation of a scan in list order.
+const sqlSearchScan = `(LOWER(conversations.subject) LIKE ? ESCAPE '\'
+	OR EXISTS (SELECT 1 FROM contacts c WHERE c.id = conversations.contact_id AND LOWER(c.name) LIKE ? ESCAPE '\')
+	OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND LOWER(m.text) LIKE ? ESCAPE '\'))`
+
+// searchScanPage reads a page of the conversations of base (the list
+// query with every other filter and the cursor) that match query, testing
+// at most searchWindow of them in list order. When the window ends before
+// the page is full, next is the position after the window's last
+// conversation.
+func (s *Store) searchScanPage(ctx context.Context, base *gorm.DB, query string, limit int) (convs []models.Conversation, next string, err error) {
+	like := likePattern(query)
+	window := base.Session(&gorm.Session{}).Order("last_message_at DESC, id DESC").Limit(searchWindow)
+	err = s.Read.WithContext(ctx).Table("(?) AS conversations", window).Where(sqlSearchScan, like, like, like).
+		Order("last_message_at DESC, id DESC").Limit(limit + 1).Find(&convs).Error
+	if err != nil || len(convs) > limit {
+		return convs, "", err
+	}
+	var last []models.Conversation
+	if err := base.Session(&gorm.Session{}).Select("id", "last_message_at").Order("last_message_at DESC, id DESC").
+		Offset(searchWindow - 1).Limit(1).Find(&last).Error; err != nil {
+		return nil, "", err
+	}
+	if len(last) == 1 {
+		next = encodeCursor(last[0].LastMessageAt, last[0].ID)
+	}
+	return convs, next, nil
+}
+
+// likePattern is a LIKE pattern for text holding query, lower-cased.
+func likePattern(query string) string {
+	return "%" + strings.ToLower(escapeLike(query)) + "%"
+}
+
+// ftsPhrase quotes query as one FTS5 phrase: with the trigram tokenizer, a
+// phrase matches where its characters occur in a row, ignoring case.
+func ftsPhrase(query string) string {
+	return `"` + strings.ReplaceAll(query, `"`, `""`) + `"`
+}
