@@ -96,7 +96,9 @@ func (s *Store) ListConversations(ctx context.Context, f models.ConversationFilt
 		if err != nil {
 			return nil, "", err
 		}
-		q = q.Where("(last_message_at < ? OR (last_message_at = ? AND id < ?))", t, t, id)
+		// The first condition is the index range; the second, the exact
+		// position within it.
+		q = q.Where("last_message_at <= ? AND (last_message_at < ? OR id < ?)", t, t, id)
 	}
 	if f.Query != "" {
 		plan, err := s.planSearch(ctx, f.Query)

@@ -83,15 +83,19 @@ func (s *Store) whereSearchIndexed(q *gorm.DB, query string) *gorm.DB {
 	UNION SELECT x.id FROM conversations x JOIN contacts c ON c.id = x.contact_id WHERE LOWER(c.name) LIKE ? ESCAPE '\')`, like, like, like)
 	}
 	phrase := ftsPhrase(query)
-	return q.Where(`conversations.id IN (SELECT m.conversation_id FROM messages m WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)
+	// NOT INDEXED leaves SQLite (which has no statistics to tell that the
+	// matches are few) only the row ids: the page is read from the matches,
+	// never by walking another filter's index and testing each row.
+	return q.Table("`conversations` NOT INDEXED").Where(`conversations.id IN (SELECT m.conversation_id FROM messages m WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)
 	UNION SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH ?
 	UNION SELECT x.id FROM conversations x WHERE x.contact_id IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?))`, phrase, phrase, phrase)
 }
 
-// sqlSearchScan tests one conversation of a scan in list order.
-const sqlSearchScan = `(LOWER(conversations.subject) LIKE ? ESCAPE '\'
-	OR EXISTS (SELECT 1 FROM contacts c WHERE c.id = conversations.contact_id AND LOWER(c.name) LIKE ? ESCAPE '\')
-	OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND LOWER(m.text) LIKE ? ESCAPE '\'))`
+// sqlSearchScan tests one conversation (w, a window of the list) of a scan
+// in list order.
+const sqlSearchScan = `(LOWER(w.subject) LIKE ? ESCAPE '\'
+	OR EXISTS (SELECT 1 FROM contacts c WHERE c.id = w.contact_id AND LOWER(c.name) LIKE ? ESCAPE '\')
+	OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = w.id AND LOWER(m.text) LIKE ? ESCAPE '\'))`
 
 // searchScanPage reads a page of the conversations of base (the list
 // query with every other filter and the cursor) that match query, testing
@@ -101,7 +105,7 @@ const sqlSearchScan = `(LOWER(conversations.subject) LIKE ? ESCAPE '\'
 func (s *Store) searchScanPage(ctx context.Context, base *gorm.DB, query string, limit int) (convs []models.Conversation, next string, err error) {
 	like := likePattern(query)
 	window := base.Session(&gorm.Session{}).Order("last_message_at DESC, id DESC").Limit(searchWindow)
-	err = s.Read.WithContext(ctx).Table("(?) AS conversations", window).Where(sqlSearchScan, like, like, like).
+	err = s.Read.WithContext(ctx).Table("(?) AS w", window).Where(sqlSearchScan, like, like, like).
 		Order("last_message_at DESC, id DESC").Limit(limit + 1).Find(&convs).Error
 	if err != nil || len(convs) > limit {
 		return convs, "", err

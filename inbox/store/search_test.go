@@ -3,7 +3,10 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,18 +145,13 @@ func TestSearchMigrationIndexesExistingTexts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// As if the texts were stored before version 17.
-			var down []string
-			for _, table := range []string{"messages", "conversations", "contacts"} {
-				for _, op := range []string{"insert", "update", "delete"} {
-					down = append(down, "DROP TRIGGER "+table+"_fts_"+op)
-				}
-				down = append(down, "DROP TABLE "+table+"_fts")
+			// As if the texts were stored before version 17: its Down.
+			file, err := os.ReadFile(filepath.Join("migrations", driver, "00017_search.sql"))
+			if err != nil {
+				t.Fatal(err)
 			}
-			if driver == store.DriverPostgres {
-				down = []string{`DROP INDEX idx_messages_text_trgm`, `DROP INDEX idx_conversations_subject_trgm`, `DROP INDEX idx_contacts_name_trgm`}
-			}
-			for _, q := range append(down, `DELETE FROM goose_db_version WHERE version_id = 17`) {
+			_, down, _ := strings.Cut(string(file), "-- +goose Down\n")
+			for _, q := range append(strings.Split(strings.TrimSpace(down), ";\n"), `DELETE FROM goose_db_version WHERE version_id = 17`) {
 				if err := s.DB.Exec(q).Error; err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}

@@ -66,7 +66,26 @@ INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
 INSERT INTO conversations_fts (conversations_fts) VALUES ('rebuild');
 INSERT INTO contacts_fts (contacts_fts) VALUES ('rebuild');
 
+-- The conversation list by a filter, newest activity first: an index per
+-- filter that leads with it and then holds the list's order, so a page is
+-- read in order from the filter's entries instead of sorting every match
+-- (they replace the indexes on the filter alone).
+CREATE INDEX idx_conversations_status_activity ON conversations (status, last_message_at, id);
+CREATE INDEX idx_conversations_assignee_activity ON conversations (assignee, last_message_at, id);
+CREATE INDEX idx_conversations_team_activity ON conversations (team, last_message_at, id);
+CREATE INDEX idx_conversations_priority_activity ON conversations (priority, last_message_at, id);
+DROP INDEX idx_conversations_status;
+DROP INDEX idx_conversations_assignee;
+DROP INDEX idx_conversations_team;
+
 -- +goose Down
+CREATE INDEX idx_conversations_team ON conversations (team);
+CREATE INDEX idx_conversations_assignee ON conversations (assignee);
+CREATE INDEX idx_conversations_status ON conversations (status);
+DROP INDEX idx_conversations_priority_activity;
+DROP INDEX idx_conversations_team_activity;
+DROP INDEX idx_conversations_assignee_activity;
+DROP INDEX idx_conversations_status_activity;
 DROP TRIGGER contacts_fts_update;
 DROP TRIGGER contacts_fts_delete;
 DROP TRIGGER contacts_fts_insert;
