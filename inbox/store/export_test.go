@@ -30,3 +30,12 @@ func (s *Store) SearchIndexed(ctx context.Context, query string) (bool, error) {
 	p, err := s.planSearch(ctx, query)
 	return p == searchIndexed, err
 }
+
+// SetSearchIndexEvery sets how many inbounds pass before a group commit
+// indexes the rows noted for search (SQLite); the returned function
+// restores it.
+func SetSearchIndexEvery(n int64) (restore func()) {
+	old := searchIndexEvery
+	searchIndexEvery = n
+	return func() { searchIndexEvery = old }
+}

@@ -34,6 +34,8 @@ import (
 //	TONGDAO_SCALE_CONVERSATIONS  conversations, one customer each (2,000)
 //	TONGDAO_SCALE_CLIENTS        concurrent clients (8)
 //	TONGDAO_SCALE_READS          reads per question (400)
+//	TONGDAO_SCALE_SQLITE_FILE    a SQLite file to keep: seeded when empty,
+//	                             reused as it is otherwise
 //
 // At the scale of the README's figures (each store is seeded once):
 //
@@ -43,6 +45,9 @@ func BenchmarkDataScale(b *testing.B) {
 	for _, driver := range []string{store.DriverSQLite, store.DriverPostgres} {
 		b.Run(driver, func(b *testing.B) {
 			dsn := filepath.Join(b.TempDir(), "hub.db")
+			if f := os.Getenv("TONGDAO_SCALE_SQLITE_FILE"); f != "" && driver == store.DriverSQLite {
+				dsn = f
+			}
 			if driver == store.DriverPostgres {
 				dsn = pgtest.DSN(b)
 			}
@@ -92,6 +97,13 @@ func dataScale(b *testing.B, driver, dsn string) {
 	start := time.Now()
 	perConv := (nMsgs + nConvs - 1) / nConvs
 	seeded := 0
+	var stored int64
+	if err := s.DB.Model(&models.Message{}).Count(&stored).Error; err != nil {
+		b.Fatal(err)
+	}
+	if stored > 0 {
+		seeded = nMsgs // seeded by an earlier run (TONGDAO_SCALE_SQLITE_FILE)
+	}
 	for m := 0; m < perConv && seeded < nMsgs; m++ {
 		for from := 0; from < nConvs && seeded < nMsgs; from += batch {
 			n := min(batch, nConvs-from, nMsgs-seeded)
@@ -171,13 +183,15 @@ func dataScale(b *testing.B, driver, dsn string) {
 	}
 	fmt.Printf("\n%s: %d messages, %d conversations seeded in %s (%.0f msg/s); %d clients, %d reads per question\n",
 		driver, seeded, len(ids), seedTime.Round(time.Second), float64(seeded)/seedTime.Seconds(), clients, reads)
-	fmt.Printf("%-22s %10s %10s %10s\n", "question", "p50 ms", "p99 ms", "max ms")
+	fmt.Printf("load average %s\n", loadAverage())
+	fmt.Printf("%-22s %10s %10s %10s %12s\n", "question", "p50 ms", "p99 ms", "max ms", "cpu ms/read")
 	b.ResetTimer()
 	for _, q := range questions {
 		lat := make([]time.Duration, reads)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var firstErr error
+		cpu0 := cpuTime()
 		for c := 0; c < clients; c++ {
 			wg.Go(func() {
 				r := rand.New(rand.NewPCG(uint64(c), 1))
@@ -194,12 +208,13 @@ func dataScale(b *testing.B, driver, dsn string) {
 			})
 		}
 		wg.Wait()
+		cpu := ms(cpuTime()-cpu0) / float64(reads)
 		if firstErr != nil {
 			b.Fatalf("%s: %v", q.name, firstErr)
 		}
 		slices.Sort(lat)
 		p50, p99 := ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100])
-		fmt.Printf("%-22s %10.1f %10.1f %10.1f\n", q.name, p50, p99, ms(lat[len(lat)-1]))
+		fmt.Printf("%-22s %10.1f %10.1f %10.1f %12.2f\n", q.name, p50, p99, ms(lat[len(lat)-1]), cpu)
 		b.ReportMetric(p99, strings.ReplaceAll(q.name, " ", "_")+"-p99-ms")
 	}
 	rssRead := rssMB()
@@ -212,6 +227,16 @@ func cmpOr(a, b error) error {
 		return a
 	}
 	return b
+}
+
+// loadAverage is the machine's load over the last minute (the figures
+// mean little on a busy machine).
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(data))[0]
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,5 +1,6 @@
 -- Text search through the store's own index: pg_trgm GIN indexes over the
--- lower-cased message texts, conversation subjects and contact names, which
+-- lower-cased message texts and contact names (a conversation's subject is
+-- one of its messages' texts), which
 -- answer LOWER(x) LIKE '%…%' (any three characters, so Chinese is found as
 -- well as English; with a database whose character type knows letters
 -- beyond ASCII, e.g. C.UTF-8 or en_US.UTF-8). PostgreSQL keeps them in step
@@ -11,7 +12,6 @@
 -- +goose Up
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX idx_messages_text_trgm ON messages USING gin (LOWER(text) gin_trgm_ops);
-CREATE INDEX idx_conversations_subject_trgm ON conversations USING gin (LOWER(subject) gin_trgm_ops);
 CREATE INDEX idx_contacts_name_trgm ON contacts USING gin (LOWER(name) gin_trgm_ops);
 
 -- The conversation list by a filter, newest activity first: an index per
@@ -47,5 +47,4 @@ DROP INDEX idx_conversations_team_activity;
 DROP INDEX idx_conversations_assignee_activity;
 DROP INDEX idx_conversations_status_activity;
 DROP INDEX idx_contacts_name_trgm;
-DROP INDEX idx_conversations_subject_trgm;
 DROP INDEX idx_messages_text_trgm;
