@@ -27,8 +27,8 @@ func SetSearchLimits(fewHits int64, window int) (restore func()) {
 
 // SearchIndexed tells whether text search answers query from its index.
 func (s *Store) SearchIndexed(ctx context.Context, query string) (bool, error) {
-	p, err := s.planSearch(ctx, query)
-	return p == searchIndexed, err
+	h, err := s.findInIndex(ctx, query)
+	return h != nil, err
 }
 
 // SetSearchIndexEvery sets how many inbounds pass before a group commit

@@ -101,18 +101,18 @@ func (s *Store) ListConversations(ctx context.Context, f models.ConversationFilt
 		q = q.Where("last_message_at <= ? AND (last_message_at < ? OR id < ?)", t, t, id)
 	}
 	if f.Query != "" {
-		plan, err := s.planSearch(ctx, f.Query)
+		hits, err := s.findInIndex(ctx, f.Query)
 		if err != nil {
 			return nil, "", err
 		}
-		if plan == searchScan {
+		if hits == nil {
 			convs, next, err := s.searchScanPage(ctx, q, f.Query, limit)
 			if err != nil {
 				return nil, "", err
 			}
 			return s.page(ctx, convs, next, limit)
 		}
-		q = s.whereSearchIndexed(q, f.Query)
+		q = s.whereSearchIndexed(q, f.Query, hits)
 	}
 	var convs []models.Conversation
 	if err := q.Order("last_message_at DESC, id DESC").Limit(limit + 1).Find(&convs).Error; err != nil {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -36,6 +37,10 @@ import (
 //	TONGDAO_SCALE_READS          reads per question (400)
 //	TONGDAO_SCALE_SQLITE_FILE    a SQLite file to keep: seeded when empty,
 //	                             reused as it is otherwise
+//	TONGDAO_SCALE_ONLY           a regular expression: only the questions
+//	                             it matches (to profile one)
+//	TONGDAO_SCALE_POSTGRES_DSN   the same for a PostgreSQL database (else a
+//	                             throwaway one, see internal/pgtest)
 //
 // At the scale of the README's figures (each store is seeded once):
 //
@@ -49,7 +54,9 @@ func BenchmarkDataScale(b *testing.B) {
 				dsn = f
 			}
 			if driver == store.DriverPostgres {
-				dsn = pgtest.DSN(b)
+				if dsn = os.Getenv("TONGDAO_SCALE_POSTGRES_DSN"); dsn == "" {
+					dsn = pgtest.DSN(b)
+				}
 			}
 			dataScale(b, driver, dsn)
 		})
@@ -68,16 +75,27 @@ func envInt(b *testing.B, name string, def int) int {
 	return n
 }
 
-// scaleText is message m of conversation u: everyday words, a few of them
-// Chinese, and an order number of the conversation's own (a rare word).
+// scaleText is message m of conversation u: everyday words, a fifth of
+// them Chinese, and in the first and the sixth message the conversation's
+// own order number (a rare word: two messages of all hold it).
 func scaleText(u, m int) string {
 	en := []string{"where is my order", "the parcel has not arrived", "can I change the address", "thank you for the help",
-		"I want a refund for order", "the app shows an error", "please call me back", "is the shop open tomorrow"}
+		"I want a refund for this", "the app shows an error", "please call me back", "is the shop open tomorrow"}
 	zh := []string{"我的订单还没有到", "请问可以退款吗", "地址需要修改一下", "谢谢你的帮助"}
+	text := en[(u*3+m)%len(en)]
 	if (u+m)%5 == 0 {
-		return fmt.Sprintf("%s, 订单号 #%07d", zh[(u*7+m)%len(zh)], u)
+		text = zh[(u*7+m)%len(zh)]
 	}
-	return fmt.Sprintf("%s #%07d (message %d)", en[(u*3+m)%len(en)], u, m)
+	if m == 0 || m == 5 {
+		text += ", order " + orderNumber(u)
+	}
+	return text
+}
+
+// orderNumber is conversation u's order number: eight digits that look
+// random, as a shop's do.
+func orderNumber(u int) string {
+	return fmt.Sprintf("#%08d", 10000000+(u*2654435761)%90000000)
 }
 
 func dataScale(b *testing.B, driver, dsn string) {
@@ -102,7 +120,7 @@ func dataScale(b *testing.B, driver, dsn string) {
 		b.Fatal(err)
 	}
 	if stored > 0 {
-		seeded = nMsgs // seeded by an earlier run (TONGDAO_SCALE_SQLITE_FILE)
+		seeded = nMsgs // seeded by an earlier run (TONGDAO_SCALE_SQLITE_FILE or _POSTGRES_DSN)
 	}
 	for m := 0; m < perConv && seeded < nMsgs; m++ {
 		for from := 0; from < nConvs && seeded < nMsgs; from += batch {
@@ -157,9 +175,9 @@ func dataScale(b *testing.B, driver, dsn string) {
 	}
 	rare := func(r *rand.Rand) error {
 		u := r.IntN(nConvs)
-		items, _, err := s.ListConversations(ctx, models.ConversationFilter{Query: fmt.Sprintf("#%07d", u), Limit: 50})
+		items, _, err := s.ListConversations(ctx, models.ConversationFilter{Query: orderNumber(u), Limit: 50})
 		if err == nil && len(items) != 1 {
-			err = fmt.Errorf("order #%07d: %d conversations", u, len(items))
+			err = fmt.Errorf("order %s: %d conversations", orderNumber(u), len(items))
 		}
 		return err
 	}
@@ -186,7 +204,11 @@ func dataScale(b *testing.B, driver, dsn string) {
 	fmt.Printf("load average %s\n", loadAverage())
 	fmt.Printf("%-22s %10s %10s %10s %12s\n", "question", "p50 ms", "p99 ms", "max ms", "cpu ms/read")
 	b.ResetTimer()
+	only := regexp.MustCompile(os.Getenv("TONGDAO_SCALE_ONLY"))
 	for _, q := range questions {
+		if !only.MatchString(q.name) {
+			continue
+		}
 		lat := make([]time.Duration, reads)
 		var wg sync.WaitGroup
 		var mu sync.Mutex

@@ -15,8 +15,8 @@ import (
 // its messages (private notes and the bot's and system's messages
 // included). Migration 17 indexes the messages' texts and the contacts'
 // names by trigrams: FTS5 tables on SQLite, pg_trgm GIN indexes on
-// PostgreSQL. The plan depends on how many
-// texts contain q, like the label filter's:
+// PostgreSQL. The plan depends on how many texts contain q, like the
+// label filter's:
 //
 //   - q of at least searchMinRunes characters found in fewer than
 //     searchFewHits texts: the matching conversations are read from the
@@ -43,62 +43,73 @@ var (
 	searchIndexEvery int64 = 1000
 )
 
-// searchPlan tells how ListConversations answers q.
-type searchPlan int
+// searchHits are the ids of the texts that hold q, read from the indexes:
+// messages and contacts.
+type searchHits struct {
+	messages, contacts []int64
+}
 
-const (
-	searchIndexed searchPlan = iota // few texts hold q: from the index
-	searchScan                      // in list order, searchWindow at a time
-)
-
-// planSearch counts, from the indexes, up to searchFewHits texts that
-// contain q.
-func (s *Store) planSearch(ctx context.Context, query string) (searchPlan, error) {
+// findInIndex reads, from the indexes, the ids of up to searchFewHits texts
+// that contain query; nil when the index cannot answer (a short query) or
+// the texts are that many (a common word): then the list is scanned.
+func (s *Store) findInIndex(ctx context.Context, query string) (*searchHits, error) {
 	if utf8.RuneCountInString(query) < searchMinRunes {
-		return searchScan, nil
+		return nil, nil
 	}
-	var n int64
+	h := &searchHits{}
+	db := s.Read.WithContext(ctx)
 	var err error
 	if s.Driver == DriverPostgres {
 		like := likePattern(query)
-		err = s.Read.WithContext(ctx).Raw(`SELECT
-	(SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE LOWER(text) LIKE ? ESCAPE '\' LIMIT ?) m) +
-	(SELECT COUNT(*) FROM (SELECT 1 FROM contacts WHERE LOWER(name) LIKE ? ESCAPE '\' LIMIT ?) p)`,
-			like, searchFewHits, like, searchFewHits).Scan(&n).Error
+		err = db.Raw(`SELECT id FROM messages WHERE LOWER(text) LIKE ? ESCAPE '\' LIMIT ?`, like, searchFewHits).Scan(&h.messages).Error
+		if err == nil {
+			err = db.Raw(`SELECT id FROM contacts WHERE LOWER(name) LIKE ? ESCAPE '\' LIMIT ?`, like, searchFewHits).Scan(&h.contacts).Error
+		}
 	} else {
 		phrase := ftsPhrase(query)
-		err = s.Read.WithContext(ctx).Raw(`SELECT
-	(SELECT COUNT(*) FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)) +
-	(SELECT COUNT(*) FROM (SELECT 1 FROM contacts_fts WHERE contacts_fts MATCH ? LIMIT ?))`,
-			phrase, searchFewHits, phrase, searchFewHits).Scan(&n).Error
+		err = db.Raw(`SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?`, phrase, searchFewHits).Scan(&h.messages).Error
+		if err == nil {
+			err = db.Raw(`SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ? LIMIT ?`, phrase, searchFewHits).Scan(&h.contacts).Error
+		}
 	}
-	if err != nil || n >= searchFewHits {
-		return searchScan, err
+	if err != nil || int64(len(h.messages)+len(h.contacts)) >= searchFewHits {
+		return nil, err
 	}
-	return searchIndexed, nil
+	return h, nil
 }
 
-// whereSearchIndexed restricts q to the conversations whose texts hold
-// query, read from the trigram indexes. A subject is the text of the
-// conversation's first message, so the messages' index finds it.
-func (s *Store) whereSearchIndexed(q *gorm.DB, query string) *gorm.DB {
-	like := likePattern(query)
+// whereSearchIndexed restricts q to the conversations of the texts found
+// in the index. A subject is the text of the conversation's first message,
+// so the messages' index finds it.
+func (s *Store) whereSearchIndexed(q *gorm.DB, query string, h *searchHits) *gorm.DB {
 	if s.Driver == DriverPostgres {
-		return q.Where(`conversations.id IN (SELECT m.conversation_id FROM messages m WHERE LOWER(m.text) LIKE ? ESCAPE '\'
-	UNION SELECT x.id FROM conversations x JOIN contacts c ON c.id = x.contact_id WHERE LOWER(c.name) LIKE ? ESCAPE '\')`, like, like)
+		return q.Where(`conversations.id IN (SELECT m.conversation_id FROM messages m WHERE m.id IN ?
+	UNION ALL SELECT x.id FROM conversations x WHERE x.contact_id IN ?)`, nonEmpty(h.messages), nonEmpty(h.contacts))
 	}
-	phrase := ftsPhrase(query)
 	// NOT INDEXED leaves SQLite (which has no statistics to tell that the
 	// matches are few) only the row ids: the page is read from the matches,
 	// never by walking another filter's index and testing each row. Rows
 	// beyond search_indexed's ids are not indexed yet: a few, read directly.
+	// UNION ALL, not UNION: IN ignores duplicates, and UNION's merge made
+	// SQLite read the messages in conversation order.
+	like := likePattern(query)
 	return q.Table("`conversations` NOT INDEXED").Where(`conversations.id IN (
-	SELECT m.conversation_id FROM messages m WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)
-	UNION SELECT m.conversation_id FROM messages m WHERE m.id > (SELECT upto FROM search_indexed WHERE tbl = 'messages')
+	SELECT m.conversation_id FROM messages m WHERE m.id IN ?
+	UNION ALL SELECT m.conversation_id FROM messages m WHERE m.id > (SELECT upto FROM search_indexed WHERE tbl = 'messages')
 		AND LOWER(m.text) LIKE ? ESCAPE '\'
-	UNION SELECT x.id FROM conversations x WHERE x.contact_id IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?)
-	UNION SELECT x.id FROM conversations x WHERE x.contact_id IN (SELECT c.id FROM contacts c
-		WHERE c.id > (SELECT upto FROM search_indexed WHERE tbl = 'contacts') AND LOWER(c.name) LIKE ? ESCAPE '\'))`, phrase, like, phrase, like)
+	UNION ALL SELECT x.id FROM conversations x WHERE x.contact_id IN ?
+	UNION ALL SELECT x.id FROM conversations x WHERE x.contact_id IN (SELECT c.id FROM contacts c
+		WHERE c.id > (SELECT upto FROM search_indexed WHERE tbl = 'contacts') AND LOWER(c.name) LIKE ? ESCAPE '\'))`,
+		nonEmpty(h.messages), like, nonEmpty(h.contacts), like)
+}
+
+// nonEmpty makes an empty id list one that matches nothing (0 is never an
+// id), for IN.
+func nonEmpty(ids []int64) []int64 {
+	if len(ids) == 0 {
+		return []int64{0}
+	}
+	return ids
 }
 
 // indexPending indexes, on SQLite, the rows beyond the ids search_indexed
