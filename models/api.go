@@ -206,7 +206,11 @@ type ReportSummary struct {
 	DeflectionRate       *float64       `json:"deflection_rate"`
 	SLA                  ReportSLA      `json:"sla"`
 	ByChannel            map[string]int `json:"by_channel"`
-	Backlog              int            `json:"backlog"`
+	// ByConnector splits the conversations by the connector of their first
+	// customer message; ByTeam by their team now ("none": no team).
+	ByConnector map[string]int `json:"by_connector"`
+	ByTeam      map[string]int `json:"by_team"`
+	Backlog     int            `json:"backlog"`
 }
 
 // ReportDuration summarizes durations in seconds: the nearest-rank median

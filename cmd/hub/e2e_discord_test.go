@@ -231,11 +231,12 @@ func TestSandboxSmoke(t *testing.T) {
 	printWelcome(&welcome, sb)
 	// curl -s -X POST URL -d 'JSON' (curl sends -d as a form post).
 	posts := regexp.MustCompile(`(?m)^\s*curl -s -X POST (\S+/sandbox/\S+) -d '([^']*)'$`).FindAllStringSubmatch(welcome.String(), -1)
-	// Steps 1 and 1b (three customers), then step 5 (ask for a link, redeem it).
-	if len(posts) != 5 {
-		t.Fatalf("the welcome text prints %d customer curl lines, want 5:\n%s", len(posts), welcome.String())
+	// Steps 1 and 1b (three customers), step 5 (ask for a link, redeem
+	// it), step 6 (an urgent problem).
+	if len(posts) != 6 {
+		t.Fatalf("the welcome text prints %d customer curl lines, want 6:\n%s", len(posts), welcome.String())
 	}
-	linkAsk, linkRedeem := posts[3], posts[4]
+	linkAsk, linkRedeem, urgent := posts[3], posts[4], posts[5]
 	posts = posts[:3]
 	for _, p := range posts {
 		if code, body := httpDo(t, "POST", p[1], "application/x-www-form-urlencoded", p[2]); code != http.StatusOK {
@@ -342,5 +343,30 @@ func TestSandboxSmoke(t *testing.T) {
 		if c.Subject == "My order #42 has not arrived" && len(c.Contact.Identities) != 2 {
 			t.Fatalf("Ana's contact after linking: %+v", c.Contact)
 		}
+	}
+
+	// Step 6: with cy's console (the link the welcome prints) open, the
+	// urgent problem goes to the risk team and is assigned to cy at once.
+	cyLink := regexp.MustCompile(`(?m)^\s*cy \(risk\)\s+\S+/#token=(\S+)$`).FindStringSubmatch(welcome.String())
+	if cyLink == nil {
+		t.Fatalf("the welcome text has no console link for cy:\n%s", welcome.String())
+	}
+	(&client{t: t, base: sb.Main.URL(), token: cyLink[1]}).openStream()
+	wait.For(t, "cy online", func() bool { return api.agents()["cy"].Presence == "online" })
+	if code, body := httpDo(t, "POST", urgent[1], "application/x-www-form-urlencoded", urgent[2]); code != http.StatusOK {
+		t.Fatalf("curl %s: %d %s", urgent[1], code, body)
+	}
+	var c struct {
+		Team     *string `json:"team"`
+		Priority string  `json:"priority"`
+		Assignee *string `json:"assignee"`
+	}
+	id := api.waitConversationOf("telegram", "1002")
+	wait.For(t, "the urgent conversation assigned to cy", func() bool {
+		api.json("GET", "/api/v1/conversations/"+id, nil, &c)
+		return c.Assignee != nil && *c.Assignee == "cy"
+	})
+	if c.Team == nil || *c.Team != "risk" || c.Priority != "urgent" {
+		t.Fatalf("the urgent conversation: team %v, priority %s", c.Team, c.Priority)
 	}
 }

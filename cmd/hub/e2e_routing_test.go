@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/models"
@@ -68,6 +69,47 @@ func routedBy(t *testing.T, m *Main, id string) []string {
 		}
 	}
 	return by
+}
+
+// In the sandbox as a new user meets it: with cy's console open, an urgent
+// message reaches the risk team first and is assigned to cy at once,
+// ahead of an older normal conversation of the same team's queue; the
+// conversation's SLA clock is set by the urgent policy.
+func TestSandboxUrgentReachesRiskAndIsAssigned(t *testing.T) {
+	e := startLinkSandbox(t)
+	e.setClock("2026-12-02 10:00") // a Wednesday, agents in
+	cy := &client{t: t, base: e.api.base, token: e.sb.AgentTokens["cy"]}
+	if len(e.sb.AgentTokens) != len(sandboxAgents) {
+		t.Fatalf("agent tokens: %v", e.sb.AgentTokens)
+	}
+	cy.openStream()
+	wait.For(t, "cy online", func() bool { return e.api.agents()["cy"].Presence == "online" })
+
+	wei := tgfake.User{ID: 7501, FirstName: "Wei", LanguageCode: "en"}
+	e.tgFirst(t, wei, "My account is frozen!")
+	id := e.conversationWith(t, "7501").ID
+	waitRouted(t, e.api, id, "risk", "urgent", "fraud")
+	var c struct {
+		Assignee         *string    `json:"assignee"`
+		FirstResponseDue *time.Time `json:"first_response_due"`
+	}
+	wait.For(t, "the urgent conversation assigned to cy", func() bool {
+		e.api.json("GET", "/api/v1/conversations/"+id, nil, &c)
+		return c.Assignee != nil && *c.Assignee == "cy"
+	})
+	if want := e.clock.Now().Add(10 * time.Minute); c.FirstResponseDue == nil || c.FirstResponseDue.Sub(want).Abs() > 5*time.Second {
+		t.Fatalf("first response due %v, want 10 minutes after %v (the urgent policy)", c.FirstResponseDue, e.clock.Now())
+	}
+	// cy works it from the console: the conversation is in cy's "mine".
+	var mine struct {
+		Conversations []struct {
+			ID string `json:"id"`
+		} `json:"conversations"`
+	}
+	cy.json("GET", "/api/v1/conversations?view=mine", nil, &mine)
+	if len(mine.Conversations) != 1 || mine.Conversations[0].ID != id {
+		t.Fatalf("cy's view mine: %+v", mine.Conversations)
+	}
 }
 
 func TestE2ERoutingRules(t *testing.T) {
@@ -154,11 +196,12 @@ func TestE2ERoutingRules(t *testing.T) {
 }
 
 // routingTeams are teams for the routing rules of tests and benchmarks
-// that set default_team (the sandbox has none).
+// that set default_team (the sandbox has teams but no default team).
 const routingTeams = `teams:
   - { name: general, members: [ana] }
   - { name: billing, members: [bo] }
   - { name: risk, members: [cy] }
+  - { name: managers, members: [dee] }
 `
 
 // appendConfig adds YAML at the end of a config file.

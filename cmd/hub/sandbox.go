@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/tongdao/hub/configs"
 	"github.com/tongdao/hub/sandbox/dcfake"
@@ -40,7 +41,14 @@ type Sandbox struct {
 	Discord  *dcfake.Server
 	// AdminToken is a fresh admin API token.
 	AdminToken string
+	// AgentTokens are fresh agent tokens of the example teams' members
+	// (sandboxAgents), by name.
+	AgentTokens map[string]string
 }
+
+// sandboxAgents are the members of the sandbox's example teams, in the
+// order the welcome lists them.
+var sandboxAgents = []struct{ name, team string }{{"ana", "billing"}, {"bo", "billing"}, {"cy", "risk"}, {"dee", "managers"}}
 
 // StartSandbox starts the stand-ins and the hub (listening on listen, with
 // its data in dir) and returns once everything is up.
@@ -137,7 +145,7 @@ business_hours:
   holidays: ["2026-10-01"]
 %s`, listen, hub, filepath.Join(dir, sandboxDatabase), sandboxTGToken, sandboxTGSecret, sb.Telegram.URL(),
 		sandboxWXAppID, sandboxWXSecret, sandboxWXToken, wxfake.ModeSafe, sandboxWXAESKey, sb.WeChat.URL(),
-		sandboxDiscordBot, sb.Discord.URL(), dcfake.DefaultSupportChannelID, sandboxFAQFile, sandboxRouting)
+		sandboxDiscordBot, sb.Discord.URL(), dcfake.DefaultSupportChannelID, sandboxFAQFile, sandboxTeams+sandboxRouting)
 	if err := os.WriteFile(filepath.Join(dir, sandboxFAQFile), configs.ExampleFAQ, 0o600); err != nil {
 		return nil, err
 	}
@@ -161,14 +169,36 @@ business_hours:
 	if sb.AdminToken, _, err = m.Store.CreateToken(ctx, sandboxAdminName, "admin"); err != nil {
 		return nil, err
 	}
+	sb.AgentTokens = map[string]string{}
+	for _, a := range sandboxAgents {
+		if sb.AgentTokens[a.name], _, err = m.Store.CreateToken(ctx, a.name, "agent"); err != nil {
+			return nil, err
+		}
+	}
 	ok = true
 	return sb, nil
 }
 
-// sandboxRouting are the sandbox's routing rules (the contract's example)
-// and service levels.
+// sandboxTeams are the sandbox's teams: the members are the agents whose
+// tokens the sandbox makes (sandboxAgents).
+const sandboxTeams = `# Agents' teams: members are API tokens' names; a conversation with a team
+# goes at once to its least loaded online member (one with the console or
+# another event stream open), else waits in the team's queue.
+teams:
+  - name: billing
+    members: [ana, bo]
+    capacity: 5
+  - name: risk
+    members: [cy]
+  - name: managers
+    members: [dee]
+`
+
+// sandboxRouting are the sandbox's routing rules and service levels (the
+// contract's example), for its teams.
 const sandboxRouting = `# Where new conversations go: the first rule that matches the opening
-# message sets its team, priority and labels.
+# message sets its team, priority and labels. No rule matched: no team (the
+# sandbox sets no default_team), in the queue of every agent.
 routing:
   - name: fraud
     when: { keywords: ["fraud", "frozen", "盗刷", "冻结", "truffa"] }
@@ -183,7 +213,7 @@ sla:
     first_response: 10m
     next_response: 30m
     resolution: 4h
-    escalate_to: risk
+    escalate_to: managers
   - priority: normal
     first_response: 4h
     resolution: 72h
@@ -229,6 +259,10 @@ func cmdSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 func printWelcome(w io.Writer, sb *Sandbox) {
 	u := sb.Main.URL()
+	var agents strings.Builder
+	for _, a := range sandboxAgents {
+		fmt.Fprintf(&agents, "  %-14s %s/#token=%s\n", a.name+" ("+a.team+")", u, sb.AgentTokens[a.name])
+	}
 	fmt.Fprintf(w, `Tongdao sandbox is running: the hub plus local stand-ins for Telegram, WeChat and Discord.
 
   Web console    %[1]s/#token=%[2]s
@@ -236,6 +270,9 @@ func printWelcome(w io.Writer, sb *Sandbox) {
   Admin token    %[2]s
   Config         %[3]s
 
+Agents of the example teams (open a console as one of them: while it is open the agent is
+online, and new conversations of their team are assigned to them at once):
+%[4]s
 Play the customer, then the agent (copy-paste):
 
   # 1. A Telegram customer writes to the bot
@@ -261,9 +298,23 @@ Play the customer, then the agent (copy-paste):
   curl -s -X POST %[1]s/sandbox/wechat/send -d '{"openid": "oSandboxAna", "text": "<CODE>"}'
   curl -s "%[1]s/sandbox/wechat/sent?openid=oSandboxAna"  # the greeting: ticket, your words, who has it
 
+  # 6. An urgent problem skips the line: with cy's console open (above), this goes to the
+  #    risk team, priority urgent, and is assigned to cy at once
+  curl -s -X POST %[1]s/sandbox/telegram/send -d '{"user_id": 1002, "name": "Wei", "text": "My account is frozen!"}'
+
+  # 7. Customers send a photo and a voice note (sample files; "data" takes your own bytes, base64)
+  curl -s -X POST %[1]s/sandbox/telegram/send -H 'Content-Type: application/json' -d '{"user_id": 1001, "name": "Ana Li", "photo": {}, "text": "The parcel arrived broken"}'
+  curl -s -X POST %[1]s/sandbox/telegram/send -H 'Content-Type: application/json' -d '{"user_id": 1001, "voice": {"duration": 3}}'
+  curl -s -X POST %[1]s/sandbox/wechat/image -H 'Content-Type: application/json' -d '{"openid": "oSandboxUser0001"}'
+  curl -s -X POST %[1]s/sandbox/wechat/voice -H 'Content-Type: application/json' -d '{"openid": "oSandboxUser0001", "text": "包裹坏了，我要退货"}'
+  curl -s -X POST %[1]s/sandbox/discord/dm -H 'Content-Type: application/json' -d '{"user_id": "900000000000000001", "username": "bo", "photo": {}}'
+  curl -s -X POST %[1]s/sandbox/discord/dm -H 'Content-Type: application/json' -d '{"user_id": "900000000000000001", "username": "bo", "voice": {"duration": 2}}'
+  #    Files an agent sends show in /sent; /sandbox/telegram/file?file_id=…, /sandbox/wechat/media?media_id=…
+  #    and /sandbox/discord/file?attachment_id=… give their bytes.
+
   # Live events (Server-Sent Events)
   curl -N -H "Authorization: Bearer %[2]s" %[1]s/api/v1/events
 
 Press Ctrl-C to stop.
-`, u, sb.AdminToken, filepath.Join(filepath.Dir(sb.Main.Config.Database.DSN), sandboxConfigFile))
+`, u, sb.AdminToken, filepath.Join(filepath.Dir(sb.Main.Config.Database.DSN), sandboxConfigFile), agents.String())
 }

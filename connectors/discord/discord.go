@@ -47,6 +47,9 @@ type Connector struct {
 	now      func() time.Time
 	support  map[string]bool
 	client   *http.Client
+	// cdn fetches attachments: from Discord's CDN, or from api_url's host
+	// when api_url is set (a proxy or the sandbox stand-in).
+	cdn *http.Client
 	// rest is the session used for every REST call; it is never opened. Each
 	// Run opens its own gateway session that shares rest's rate limiter.
 	rest *discordgo.Session
@@ -118,6 +121,10 @@ func New(cfg connectors.Config) (connectors.Connector, error) {
 	c.client = &http.Client{
 		Timeout:   20 * time.Second,
 		Transport: &rewriteTransport{scheme: base.Scheme, host: base.Host, next: transport},
+	}
+	c.cdn = &http.Client{Transport: transport}
+	if s.APIURL != DefaultAPIURL {
+		c.cdn.Transport = c.client.Transport
 	}
 	c.rest = c.newSession()
 	return c, nil

@@ -43,4 +43,17 @@
 //     models.DeliveryError: 50007 DMs closed (permanent, unreachable), 40003
 //     DMs opened too fast, 10003 unknown channel (permanent); 5xx and network
 //     errors are transient.
+//   - Files. DownloadFile (connectors.FileDownloader) fetches a customer's
+//     attachment from its signed CDN URL (cdn.discordapp.com,
+//     media.discordapp.net; nothing else is fetched), through api_url's host
+//     when api_url is set, as REST calls are. A size over the hub's limit is
+//     refused from the attachment's size before any request, else from the
+//     Content-Length; an expired link (403/404) is refreshed once through
+//     POST /attachments/refresh-urls, and a file that has none (deleted) is
+//     permanent. Send uploads Outbound.Files (connectors.FileUploader) as
+//     message attachments before the text: a multipart body of payload_json
+//     and files[n] built by discordgo's MultipartBodyWithJSON (what
+//     MessageSend.Files uses) around the connector's own payload, so the
+//     nonce still guards retries; ten files and 10 MiB per message, a larger
+//     file refused unopened. Each attempt reads the stored files again.
 package discord

@@ -43,13 +43,23 @@ type outgoingMessage struct {
 }
 
 // Send delivers one outbound message: to out.ReplyTo (a DM or thread
-// channel) when set, else to a DM opened with out.To. Long text is split in
-// order; buttons and image embeds ride on the last part.
+// channel) when set, else to a DM opened with out.To. The agent's files go
+// first, uploaded as attachments (ten and 10 MiB per message); long text
+// is split in order; buttons and image embeds ride on the last part.
 func (c *Connector) Send(ctx context.Context, out models.Outbound) (models.SendResult, error) {
-	parts, err := buildParts(out)
+	groups, err := fileGroups(out.Files)
 	if err != nil {
 		return models.SendResult{}, err
 	}
+	textParts, err := buildParts(out)
+	if err != nil {
+		return models.SendResult{}, err
+	}
+	parts := make([]*outgoingMessage, 0, len(groups)+len(textParts))
+	for range groups {
+		parts = append(parts, &outgoingMessage{AllowedMentions: userMentions()})
+	}
+	parts = append(parts, textParts...)
 	var res models.SendResult
 	channelID := out.ReplyTo
 	if channelID == "" {
@@ -70,7 +80,12 @@ func (c *Connector) Send(ctx context.Context, out models.Outbound) (models.SendR
 			p.EnforceNonce = true
 		}
 		// discordgo's rate limiter waits on buckets and honours 429 retry_after.
-		body, err := c.rest.RequestWithBucketID(http.MethodPost, endpoint, p, endpoint, discordgo.WithContext(ctx))
+		var body []byte
+		if i < len(groups) {
+			body, err = c.postFiles(ctx, endpoint, p, groups[i])
+		} else {
+			body, err = c.rest.RequestWithBucketID(http.MethodPost, endpoint, p, endpoint, discordgo.WithContext(ctx))
+		}
 		if err != nil {
 			if i > 0 {
 				c.log.Warn("discord: message partly delivered", "message_id", out.MessageID, "parts_sent", i, "parts", len(parts))
@@ -125,20 +140,27 @@ func buildParts(out models.Outbound) ([]*outgoingMessage, error) {
 	}
 	chunks := kit.Split(text, maxContent, kit.UTF16Len)
 	if len(chunks) == 0 && len(embeds) == 0 && len(components) == 0 {
+		if len(out.Files) > 0 {
+			return nil, nil // the files are the message
+		}
 		return nil, &models.DeliveryError{Permanent: true, Reason: "empty message: no text, attachment or button"}
 	}
 	if len(chunks) == 0 {
 		chunks = []string{""}
 	}
-	mentions := &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{discordgo.AllowedMentionTypeUsers}}
 	parts := make([]*outgoingMessage, len(chunks))
 	for i, ch := range chunks {
-		parts[i] = &outgoingMessage{Content: ch, AllowedMentions: mentions}
+		parts[i] = &outgoingMessage{Content: ch, AllowedMentions: userMentions()}
 	}
 	last := parts[len(parts)-1]
 	last.Embeds = embeds
 	last.Components = components
 	return parts, nil
+}
+
+// userMentions lets a message mention users only (never @everyone or roles).
+func userMentions() *discordgo.MessageAllowedMentions {
+	return &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{discordgo.AllowedMentionTypeUsers}}
 }
 
 // buttonRows lays buttons out five per row, after checking Discord's limits.

@@ -6,6 +6,8 @@
 //   - BaseURL validates an api_url setting: scheme and host only.
 //   - ErrorBody and WriteError answer a webhook request with the API's error
 //     shape, {"error":{"code":"...","message":"..."}}.
+//   - TooLarge and SizeText refuse a file in plain words; CancelOnClose ties
+//     a download's context to its body (connectors.FileDownloader).
 //
 // Retry waits are internal/backoff, shared with the inbox.
 package kit

@@ -2,6 +2,7 @@ package kit_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -61,5 +62,21 @@ func TestWriteError(t *testing.T) {
 	}
 	if got := string(kit.ErrorBody("invalid", "use POST")); got != `{"error":{"code":"invalid","message":"use POST"}}` {
 		t.Errorf("ErrorBody = %s", got)
+	}
+}
+
+func TestSizeTextAndTooLarge(t *testing.T) {
+	for n, want := range map[int64]string{20 << 20: "20 MB", 512 << 10: "512 KB", 1000: "1000 bytes", 1536 << 10: "1536 KB"} {
+		if got := kit.SizeText(n); got != want {
+			t.Errorf("SizeText(%d) = %q, want %q", n, got, want)
+		}
+	}
+	if de := kit.TooLarge(2 << 20); !de.Permanent || de.Reason != "the file is larger than 2 MB" {
+		t.Errorf("TooLarge = %+v", de)
+	}
+	canceled := false
+	body := kit.CancelOnClose(io.NopCloser(strings.NewReader("x")), func() { canceled = true })
+	if err := body.Close(); err != nil || !canceled {
+		t.Errorf("Close: %v, canceled %v", err, canceled)
 	}
 }

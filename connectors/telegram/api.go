@@ -50,6 +50,16 @@ func (t ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(r.WithContext(t.ctx))
 }
 
+// bot is an offline telebot client whose requests carry ctx: for the SDK's
+// own methods (files), whose answers the caller reads through telebot.
+func (a *apiClient) bot(ctx context.Context) (*tele.Bot, error) {
+	return tele.NewBot(tele.Settings{
+		URL: a.url, Token: a.token, Offline: true, Synchronous: true, Updates: 1,
+		Client:  &http.Client{Transport: ctxTransport{ctx: ctx, next: a.transport}},
+		OnError: func(error, tele.Context) {},
+	})
+}
+
 // call invokes method with params and decodes the result into result (which
 // may be nil). Errors are *apiError for API refusals, or transport errors
 // with the token-bearing URL removed.
@@ -59,11 +69,7 @@ func (a *apiClient) call(ctx context.Context, method string, params any, result 
 		ctx, cancel = context.WithTimeout(ctx, a.timeout)
 		defer cancel()
 	}
-	bot, err := tele.NewBot(tele.Settings{
-		URL: a.url, Token: a.token, Offline: true, Synchronous: true, Updates: 1,
-		Client:  &http.Client{Transport: ctxTransport{ctx: ctx, next: a.transport}},
-		OnError: func(error, tele.Context) {},
-	})
+	bot, err := a.bot(ctx)
 	if err != nil {
 		return fmt.Errorf("telegram %s: %w", method, err)
 	}

@@ -59,6 +59,26 @@
 // and marks the customer unreachable; 400 is permanent; network errors and
 // 5xx are transient. Texts longer than 4096 UTF-16 code units are split.
 //
+// # Files
+//
+// DownloadFile (connectors.FileDownloader) fetches a customer's photo,
+// voice note, document, audio, video or sticker by its file_id: getFile
+// gives the size and path, and telebot's Bot.File fetches the bytes from
+// {api_url}/file/bot<token>/<file_path>. A file over the hub's limit or the
+// Bot API's 20 MB is refused before any byte is read (from the update's
+// file_size, else getFile's), with a plain permanent reason; an unknown or
+// expired file_id is permanent too ("the file is no longer available on
+// Telegram"); network errors, 429 and 5xx are temporary. The file URL holds
+// the token and is never returned or logged.
+//
+// Send delivers an agent's files (Outbound.Files, connectors.FileUploader)
+// before the text, each uploaded in a multipart body through telebot's
+// Sendable types: JPEG, PNG and WebP images up to 10 MB with sendPhoto,
+// Ogg audio with sendVoice, MP3 and M4A with sendAudio, MP4 with sendVideo,
+// everything else (a PDF, a GIF, a larger image) with sendDocument under
+// its name. Files over 50 MB are refused unopened. Each attempt opens the
+// stored file again, so a retry resends the same bytes.
+//
 // telebot's API methods take no context, so every call builds a light
 // offline tele.Bot whose HTTP client carries the call's context, and the
 // answer's envelope is parsed here (telebot treats a non-JSON body as

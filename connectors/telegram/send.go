@@ -25,7 +25,8 @@ const (
 )
 
 // Send delivers out to the chat out.ReplyTo (or out.To): image attachments
-// as photos by URL, other attachments as documents, then the text, split
+// as photos by URL, other attachments as documents, then the agent's files
+// by upload (see uploadKind), then the text, split
 // into parts of at most 4096 characters, with out.Buttons as an inline
 // keyboard on the last part. SendResult.ExternalID is "<chat_id>:<message_id>"
 // of the last message sent.
@@ -50,6 +51,7 @@ func (c *Connector) Send(ctx context.Context, out models.Outbound) (models.SendR
 	type call struct {
 		method string
 		params map[string]string
+		file   *models.OutboundFile // an upload, instead of method
 	}
 	var calls []call
 	for _, a := range out.Attachments {
@@ -61,27 +63,41 @@ func (c *Connector) Send(ctx context.Context, out models.Outbound) (models.SendR
 			return models.SendResult{}, &models.DeliveryError{Permanent: true, Reason: "an attachment has neither a URL nor a file id"}
 		}
 		if a.Type == "image" {
-			calls = append(calls, call{"sendPhoto", map[string]string{"chat_id": chat, "photo": ref}})
+			calls = append(calls, call{method: "sendPhoto", params: map[string]string{"chat_id": chat, "photo": ref}})
 		} else {
-			calls = append(calls, call{"sendDocument", map[string]string{"chat_id": chat, "document": ref}})
+			calls = append(calls, call{method: "sendDocument", params: map[string]string{"chat_id": chat, "document": ref}})
 		}
 	}
+	for i := range out.Files {
+		calls = append(calls, call{file: &out.Files[i]})
+	}
 	for _, p := range parts {
-		calls = append(calls, call{"sendMessage", map[string]string{"chat_id": chat, "text": p}})
+		calls = append(calls, call{method: "sendMessage", params: map[string]string{"chat_id": chat, "text": p}})
 	}
 	if len(calls) == 0 {
 		return models.SendResult{}, &models.DeliveryError{Permanent: true, Reason: "nothing to send: the message has no text and no attachments"}
 	}
-	if markup != "" {
+	if markup != "" && calls[len(calls)-1].file == nil {
 		calls[len(calls)-1].params["reply_markup"] = markup
 	}
 
+	chatNum, _ := strconv.ParseInt(chat, 10, 64)
 	var last tele.Message
-	for _, cl := range calls {
+	for i, cl := range calls {
 		if err := c.sleep(ctx, c.limits.reserve(chat, c.now())); err != nil {
 			return models.SendResult{}, err
 		}
 		last = tele.Message{}
+		if cl.file != nil {
+			var keyboard *tele.ReplyMarkup
+			if i == len(calls)-1 {
+				keyboard = teleKeyboard(out.Buttons)
+			}
+			if last, err = c.sendFile(ctx, chatNum, *cl.file, keyboard); err != nil {
+				return models.SendResult{}, err
+			}
+			continue
+		}
 		if err := c.api.call(ctx, cl.method, cl.params, &last); err != nil {
 			return models.SendResult{}, deliveryError(err)
 		}

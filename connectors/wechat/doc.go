@@ -75,6 +75,20 @@
 //     package installs one client whose transport routes each request to its
 //     connector's api_url by appid= (token requests) or access_token= (all
 //     other calls), and bounds every call to 20 s.
+//   - Temporary media live three days. DownloadFile (connectors.FileDownloader)
+//     fetches a customer's image, voice note or video with media/get: the
+//     SDK's GetMediaURL, fetched through the same routing transport; a video
+//     answers with a video_url, fetched in turn. An expired or unknown
+//     media_id (40007) is permanent: "the file has expired on WeChat". A
+//     voice note's Recognition (WeChat's speech-to-text, when the account
+//     has it on) stays the message's text and is kept as the attachment's
+//     Transcript. Limits: 10 MB for images and videos, 2 MB for voice.
+//   - Agents' files (Outbound.Files, connectors.FileUploader) are uploaded
+//     with media/upload, then sent as image, voice or video
+//     customer-service messages, before the text: JPEG, PNG, GIF and BMP
+//     images, AMR and MP3 voice notes (2 MB), MP4 videos. An Official
+//     Account has no file message: a PDF or any other file is refused,
+//     permanently and plainly, before any part of the message is sent.
 //   - Importing the SDK's root package would set logrus to Debug on stdout:
 //     only officialaccount and its subpackages are imported.
 //   - basic.ShowQRCode pastes the ticket unescaped and names

@@ -75,7 +75,7 @@ func TestNormalizeTestdata(t *testing.T) {
 		})},
 		{"voice_recognition.xml", with(base("5837397576500011342", "message", 1357290913), func(in *models.Inbound) {
 			in.Text = "腾讯微信团队"
-			in.Attachments = []models.Attachment{{Type: "voice", MIMEType: "audio/speex",
+			in.Attachments = []models.Attachment{{Type: "voice", MIMEType: "audio/speex", Transcript: "腾讯微信团队",
 				FileID: "Ia8k8sy3Lu4GYtBeoBz3E0W-s4iAAiT2QbFaxVpgrt0VN6CKVsLXsy2MeQ1iqvTC"}}
 		})},
 		{"video.xml", with(base("5837397576500011343", "message", 1357290913), func(in *models.Inbound) {

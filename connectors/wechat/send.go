@@ -29,16 +29,23 @@ const offerTTL = replyWindow
 // optionsHeader introduces numbered options, WeChat having no chat buttons.
 const optionsHeader = "回复数字选择 / Reply with a number:"
 
-// part is one platform message of an Outbound: a text or an image.
+// part is one platform message of an Outbound: a text, an image by URL or
+// an agent's file (uploaded).
 type part struct {
 	text  string
 	image *models.Attachment
-	// mediaID is the uploaded image's media_id.
+	file  *models.OutboundFile
+	// kind and name are how file is uploaded (see uploadKind).
+	kind material.MediaType
+	name string
+	// mediaID is the uploaded image's or file's media_id.
 	mediaID string
 }
 
-// Send delivers out as customer-service messages: the text (split into
-// 2,048-byte parts, numbered options appended for buttons), then each image.
+// Send delivers out as customer-service messages: the agent's files
+// (uploaded as temporary media, then an image, voice or video message),
+// the text (split into 2,048-byte parts, numbered options appended for
+// buttons), then each image given by URL.
 // A retried Outbound resumes after the parts already delivered. Refusals are
 // *models.DeliveryError.
 func (c *Connector) Send(ctx context.Context, out models.Outbound) (models.SendResult, error) {
@@ -58,10 +65,26 @@ func (c *Connector) Send(ctx context.Context, out models.Outbound) (models.SendR
 	if len(parts) > 1 {
 		done = c.progress(ctx, out.MessageID)
 	}
-	// Images are fetched and uploaded before anything is sent, so that an
-	// attachment that cannot be fetched fails the message at once, with its
-	// reason, instead of after half of it went out.
+	// Files and images are checked, fetched and uploaded before anything
+	// is sent, so that one that cannot go fails the message at once, with
+	// its reason, instead of after half of it went out.
 	for i := done; i < len(parts); i++ {
+		if p := &parts[i]; p.file != nil {
+			kind, name, err := uploadKind(*p.file)
+			if err != nil {
+				return models.SendResult{}, err
+			}
+			p.kind, p.name = kind, name
+		}
+	}
+	for i := done; i < len(parts); i++ {
+		if p := &parts[i]; p.file != nil {
+			id, err := c.uploadFile(ctx, *p.file, p.kind, p.name)
+			if err != nil {
+				return models.SendResult{}, err
+			}
+			p.mediaID = id
+		}
 		if p := &parts[i]; p.image != nil && p.image.URL != "" {
 			id, err := c.uploadImage(ctx, *p.image)
 			if err != nil {
@@ -107,6 +130,9 @@ func compose(out models.Outbound) []part {
 		text = withOptions(text, out.Buttons)
 	}
 	var parts []part
+	for i := range out.Files {
+		parts = append(parts, part{file: &out.Files[i]})
+	}
 	if strings.TrimSpace(text) != "" {
 		for _, chunk := range kit.Split(text, maxTextBytes, kit.ByteLen) {
 			parts = append(parts, part{text: chunk})
@@ -158,9 +184,12 @@ func joinLines(a, b string) string {
 // sendPart sends one customer-service message.
 func (c *Connector) sendPart(ctx context.Context, to string, p part) error {
 	var msg *message.CustomerMessage
-	if p.image == nil {
+	switch {
+	case p.file != nil:
+		msg = fileMessage(to, p)
+	case p.image == nil:
 		msg = message.NewCustomerTextMessage(to, p.text)
-	} else {
+	default:
 		mediaID := p.mediaID
 		if mediaID == "" {
 			mediaID = p.image.FileID

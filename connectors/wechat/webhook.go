@@ -395,7 +395,9 @@ func (c *Connector) normalize(p *push) (in models.Inbound, ok bool) {
 		in.Attachments = []models.Attachment{{Type: "image", URL: p.PicURL, FileID: p.MediaID}}
 	case "voice":
 		in.Text = p.Recognition
-		in.Attachments = []models.Attachment{{Type: "voice", FileID: p.MediaID, MIMEType: audioMIME(p.Format)}}
+		// The recognition stays the message's text (the bot and routing
+		// read it) and is kept with the voice note as its transcript.
+		in.Attachments = []models.Attachment{{Type: "voice", FileID: p.MediaID, MIMEType: audioMIME(p.Format), Transcript: p.Recognition}}
 	case "video", "shortvideo":
 		in.Attachments = []models.Attachment{{Type: "video", FileID: p.MediaID, Name: p.MsgType}}
 		if p.ThumbMediaID != "" {

@@ -306,7 +306,7 @@ func (f *fakeInbox) ReportSummary(_ context.Context, rf models.ReportFilter) (mo
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reports = append(f.reports, rf)
-	return models.ReportSummary{From: rf.From, To: rf.To, ByChannel: map[string]int{"telegram": 1}, Conversations: 1,
+	return models.ReportSummary{From: rf.From, To: rf.To, ByChannel: map[string]int{"telegram": 1}, ByConnector: map[string]int{"tg": 1}, ByTeam: map[string]int{"none": 1}, Conversations: 1,
 		CSAT: models.ReportCSAT{Distribution: map[string]int{"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}}}, f.err
 }
 

@@ -23,6 +23,23 @@ const AssignedBy = "assign"
 // priorityRank orders a queue: urgent first, then high, normal, low.
 const priorityRank = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
 
+// sqlTeamQueuePosition is the place of a waiting conversation in its
+// team's queue: those of its team waiting at a higher or its own priority
+// (team_queue_stats, kept by triggers: migration 00021_team_queue), less
+// those of its priority created after it, counted over the queue's partial
+// index (idx_conversations_team_queue; its predicate spelled the same way,
+// for SQLite to use it) in two ranges, as an OR of both would not use it.
+// For a new conversation both are empty: no count of the whole queue.
+// Arguments: team, the subject's rank, then team, priority and created_at
+// twice, the second time with the id.
+const sqlTeamQueuePosition = `SELECT COALESCE((SELECT SUM(waiting) FROM team_queue_stats WHERE team = ? AND ` + priorityRank + ` <= CAST(? AS integer)), 0) -
+	(SELECT COUNT(*) FROM conversations WHERE ` + teamWaiting + ` AND team = ? AND priority = ? AND created_at > ?) -
+	(SELECT COUNT(*) FROM conversations WHERE ` + teamWaiting + ` AND team = ? AND priority = ? AND created_at = ? AND id > ?)`
+
+// teamWaiting is the predicate of the teams' queues, as the partial index
+// idx_conversations_team_queue spells it.
+const teamWaiting = `COALESCE(team, '') <> '' AND COALESCE(assignee, '') = '' AND status <> 'resolved'`
+
 // Assignment is one conversation given to an agent.
 type Assignment struct {
 	ConversationID int64
@@ -113,8 +130,6 @@ func (s *Store) AssignQueue(ctx context.Context, team string, members []string, 
 				free++
 			}
 		}
-		waiting := tx.Model(&models.Conversation{}).
-			Where("team = ? AND (assignee = '' OR assignee IS NULL) AND status <> ?", team, models.StatusResolved)
 		if free == 0 {
 			// Nobody can take one: only the subject's place is needed, a
 			// count rather than the whole queue.
@@ -128,16 +143,16 @@ func (s *Store) AssignQueue(ctx context.Context, team string, members []string, 
 				return err // not waiting (assigned, resolved, or moved away)
 			}
 			var n int64
-			err := waiting.Where("("+priorityRank+" < "+rankOf(c.Priority)+") OR ("+priorityRank+" = "+rankOf(c.Priority)+
-				" AND (created_at < ? OR (created_at = ? AND id <= ?)))", c.CreatedAt, c.CreatedAt, c.ID).Count(&n).Error
-			if err != nil {
+			if err := tx.Raw(sqlTeamQueuePosition, team, rankOf(c.Priority), team, c.Priority, c.CreatedAt,
+				team, c.Priority, c.CreatedAt, c.ID).Scan(&n).Error; err != nil {
 				return err
 			}
 			res.Position = int(n)
 			return nil
 		}
 		var queue []int64
-		if err := waiting.Order(priorityRank+", created_at, id").Pluck("id", &queue).Error; err != nil {
+		if err := tx.Model(&models.Conversation{}).Where(teamWaiting+" AND team = ?", team).
+			Order(priorityRank+", created_at, id").Pluck("id", &queue).Error; err != nil {
 			return err
 		}
 		defer func() {

@@ -4,8 +4,9 @@ import "context"
 
 // The reactions' per-message questions, for the plan test.
 const (
-	SQLBotState      = sqlBotState
-	SQLQueuePosition = sqlQueuePosition
+	SQLBotState          = sqlBotState
+	SQLQueuePosition     = sqlQueuePosition
+	SQLTeamQueuePosition = sqlTeamQueuePosition
 )
 
 // SetLabelFewRows sets where the label filter changes its plan, for the

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -123,6 +125,162 @@ func TestHumanQueueAndFirstResponses(t *testing.T) {
 		}
 		if v, _ := s.GetConversation(ctx, convs[0]); v.QueuePosition != nil {
 			t.Fatalf("an assigned conversation has a position: %d", *v.QueuePosition)
+		}
+	})
+}
+
+// The queue's length kept by triggers (migration 00020) stays the count
+// of waiting conversations through handoffs (several at one instant),
+// assignments, unassignments, resolves and reopens, on both databases;
+// and every conversation's place agrees with the queue read in order.
+func TestQueuePositionsThroughChanges(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
+		ctx := context.Background()
+		var convs []int64
+		for i := range 8 {
+			u := fmt.Sprint("q", i)
+			convs = append(convs, ingest(t, s, inbound(u, u+":1", "help"))[0].ConversationID)
+		}
+		check := func(step string) {
+			t.Helper()
+			var queue []int64
+			if err := s.DB.Raw(`SELECT id FROM conversations WHERE status <> 'resolved' AND handoff_at IS NOT NULL
+				AND COALESCE(assignee, '') = '' ORDER BY handoff_at, id`).Scan(&queue).Error; err != nil {
+				t.Fatal(err)
+			}
+			var n int64
+			if err := s.DB.Raw(`SELECT waiting FROM queue_stats WHERE id = 1`).Scan(&n).Error; err != nil || n != int64(len(queue)) {
+				t.Fatalf("%s: queue length %d (%v), the queue has %d", step, n, err, len(queue))
+			}
+			want := map[int64]int{}
+			for i, id := range queue {
+				want[id] = i + 1
+			}
+			for _, id := range convs {
+				if got, err := s.QueuePosition(ctx, id); err != nil || got != want[id] {
+					t.Fatalf("%s: conversation %d at %d (%v), want %d; queue %v", step, id, got, err, want[id], queue)
+				}
+			}
+		}
+		rnd := rand.New(rand.NewPCG(1, 2))
+		for i := range 120 {
+			id := convs[rnd.IntN(len(convs))]
+			if rnd.IntN(3) == 0 {
+				c.Advance(time.Second) // else at the same instant as the step before
+			}
+			var err error
+			step := ""
+			switch rnd.IntN(5) {
+			case 0, 1:
+				step = "handoff"
+				_, err = s.Handoff(ctx, id, "asked")
+			case 2:
+				step = "assign"
+				_, err = s.UpdateConversation(ctx, id, map[string]any{"assignee": "ana"}, "ana")
+			case 3:
+				step = "unassign"
+				_, err = s.UpdateConversation(ctx, id, map[string]any{"assignee": nil}, "ana")
+			case 4:
+				step = "resolve or reopen"
+				status := models.StatusResolved
+				if rnd.IntN(2) == 0 {
+					status = models.StatusOpen
+				}
+				_, err = s.UpdateConversation(ctx, id, map[string]any{"status": status}, "ana")
+			}
+			if err != nil {
+				t.Fatalf("step %d %s of %d: %v", i, step, id, err)
+			}
+			check(fmt.Sprintf("step %d %s of %d", i, step, id))
+		}
+	})
+}
+
+// The teams' queues' counters (migration 00021) through routing, priority
+// changes, assignments, resolves and reopens, on both databases: every
+// waiting conversation's place, as the assignment's pass reads it when
+// nobody can take one, agrees with its team's queue read in order
+// (priority, then age), and the counters with a count.
+func TestTeamQueuePositionsThroughChanges(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
+		ctx := context.Background()
+		var convs []int64
+		for i := range 10 {
+			if i%3 == 0 {
+				c.Advance(time.Second) // else created at the same instant
+			}
+			u := fmt.Sprint("t", i)
+			convs = append(convs, ingest(t, s, inbound(u, u+":1", "help"))[0].ConversationID)
+		}
+		teams := []string{"billing", "risk"}
+		priorities := []string{"low", "normal", "high", "urgent"}
+		check := func(step string) {
+			t.Helper()
+			var stats []struct {
+				Team, Priority string
+				Waiting        int64
+			}
+			if err := s.DB.Raw(`SELECT team, priority, waiting FROM team_queue_stats WHERE waiting <> 0`).Scan(&stats).Error; err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int64{}
+			for _, st := range stats {
+				got[st.Team+"/"+st.Priority] = st.Waiting
+			}
+			var counts []struct {
+				Team, Priority string
+				N              int64
+			}
+			if err := s.DB.Raw(`SELECT team, priority, COUNT(*) AS n FROM conversations WHERE COALESCE(team, '') <> ''
+				AND COALESCE(assignee, '') = '' AND status <> 'resolved' GROUP BY team, priority`).Scan(&counts).Error; err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]int64{}
+			for _, n := range counts {
+				want[n.Team+"/"+n.Priority] = n.N
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%s: counters %v, counted %v", step, got, want)
+			}
+			for _, team := range teams {
+				var queue []int64
+				if err := s.DB.Raw(`SELECT id FROM conversations WHERE team = ? AND COALESCE(assignee, '') = '' AND status <> 'resolved'
+					ORDER BY CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, created_at, id`, team).
+					Scan(&queue).Error; err != nil {
+					t.Fatal(err)
+				}
+				place := map[int64]int{}
+				for i, id := range queue {
+					place[id] = i + 1
+				}
+				for _, id := range convs {
+					res, err := s.AssignQueue(ctx, team, nil, func(string) int { return 10 }, id)
+					if err != nil || res.Position != place[id] {
+						t.Fatalf("%s: conversation %d in %s's queue at %d (%v), want %d; queue %v", step, id, team, res.Position, err, place[id], queue)
+					}
+				}
+			}
+		}
+		rnd := rand.New(rand.NewPCG(3, 4))
+		for i := range 100 {
+			id := convs[rnd.IntN(len(convs))]
+			var fields map[string]any
+			switch rnd.IntN(6) {
+			case 0, 1:
+				fields = map[string]any{"team": teams[rnd.IntN(len(teams))]}
+			case 2:
+				fields = map[string]any{"priority": priorities[rnd.IntN(len(priorities))]}
+			case 3:
+				fields = map[string]any{"assignee": []any{"ana", nil}[rnd.IntN(2)]}
+			case 4:
+				fields = map[string]any{"status": []string{models.StatusResolved, models.StatusOpen, models.StatusPending}[rnd.IntN(3)]}
+			case 5:
+				fields = map[string]any{"team": nil}
+			}
+			if _, err := s.UpdateConversation(ctx, id, fields, "ana"); err != nil {
+				t.Fatalf("step %d %v of %d: %v", i, fields, id, err)
+			}
+			check(fmt.Sprintf("step %d %v of %d", i, fields, id))
 		}
 	})
 }

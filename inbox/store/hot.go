@@ -48,12 +48,16 @@ const (
 	EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND ` + agentReply + `)
 FROM conversations c WHERE c.id = ?`
 	// sqlQueuePosition is a conversation's place in the human queue (0 when
-	// it does not wait for a human): two counts over the queue's partial
-	// index (idx_conversations_queue), those handed over earlier and those at
-	// the same instant up to this one (an OR of both would not use it).
+	// it does not wait for a human): the queue's length (queue_stats, kept
+	// by triggers: migration 00020_queue_count) less those after it, two
+	// counts over the queue's partial index (idx_conversations_queue):
+	// handed over later, and at the same instant after this one (an OR of
+	// both would not use it). For a conversation just handed over both are
+	// empty, so its place costs no count of the whole queue.
 	sqlQueuePosition = `SELECT CASE WHEN c.handoff_at IS NULL OR COALESCE(c.assignee, '') <> '' OR c.status = 'resolved' THEN 0 ELSE
-	(SELECT COUNT(*) FROM conversations q WHERE ` + queueWaitingQ + ` AND q.handoff_at < c.handoff_at) +
-	(SELECT COUNT(*) FROM conversations q WHERE ` + queueWaitingQ + ` AND q.handoff_at = c.handoff_at AND q.id <= c.id) END
+	(SELECT waiting FROM queue_stats WHERE id = 1) -
+	(SELECT COUNT(*) FROM conversations q WHERE ` + queueWaitingQ + ` AND q.handoff_at > c.handoff_at) -
+	(SELECT COUNT(*) FROM conversations q WHERE ` + queueWaitingQ + ` AND q.handoff_at = c.handoff_at AND q.id > c.id) END
 FROM conversations c WHERE c.id = ?`
 	queueWaitingQ = `q.status <> 'resolved' AND q.handoff_at IS NOT NULL AND COALESCE(q.assignee, '') = ''`
 	// sqlTouchAny bumps a conversation's activity whatever its status (an

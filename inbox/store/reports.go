@@ -15,6 +15,13 @@ import (
 // customer message.
 const channelOfConversation = `(SELECT m.channel FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in' AND m.sender_type = 'customer' ORDER BY m.id LIMIT 1)`
 
+// connectorOfConversation is the connector of that first customer message.
+const connectorOfConversation = `(SELECT m.connector FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in' AND m.sender_type = 'customer' ORDER BY m.id LIMIT 1)`
+
+// reportConvColumns are a reportConv's columns of conversation c.
+const reportConvColumns = `c.id AS id, COALESCE(c.team, '') AS team, COALESCE(` + channelOfConversation + `, '') AS channel,
+	COALESCE(` + connectorOfConversation + `, '') AS connector, c.created_at AS created_at`
+
 // reportScope is the conversations whose periods a range [from, to) can
 // touch: created before its end and, of those, the ones still going or
 // resolved since its start (resolved_at is cleared on reopen). Each part
@@ -28,6 +35,7 @@ type reportConv struct {
 	ID        int64
 	Team      string
 	Channel   string
+	Connector string
 	CreatedAt time.Time
 }
 
@@ -54,15 +62,14 @@ type reportReply struct {
 // definitions are the README's (Reports).
 func (s *Store) ReportSummary(ctx context.Context, f models.ReportFilter) (models.ReportSummary, error) {
 	from, to := f.From.UTC(), f.To.UTC()
-	r := models.ReportSummary{From: from, To: to, ByChannel: map[string]int{},
+	r := models.ReportSummary{From: from, To: to, ByChannel: map[string]int{}, ByConnector: map[string]int{}, ByTeam: map[string]int{},
 		CSAT: models.ReportCSAT{Distribution: map[string]int{"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}}}
 	args := map[string]any{"from": from, "to": to}
 	db := s.DB.WithContext(ctx)
 	scope := `SELECT c.id FROM conversations c WHERE ` + reportScope
 
 	var convs []reportConv
-	if err := db.Raw(`SELECT c.id AS id, COALESCE(c.team, '') AS team, COALESCE(`+channelOfConversation+`, '') AS channel, c.created_at AS created_at
-		FROM conversations c WHERE `+reportScope, args).Scan(&convs).Error; err != nil {
+	if err := db.Raw(`SELECT `+reportConvColumns+` FROM conversations c WHERE `+reportScope, args).Scan(&convs).Error; err != nil {
 		return r, err
 	}
 	in := map[int64]reportConv{}
@@ -104,8 +111,7 @@ func (s *Store) ReportSummary(ctx context.Context, f models.ReportFilter) (model
 	}
 	if len(more) > 0 {
 		var extra []reportConv
-		if err := db.Raw(`SELECT c.id AS id, COALESCE(c.team, '') AS team, COALESCE(`+channelOfConversation+`, '') AS channel, c.created_at AS created_at
-			FROM conversations c WHERE c.id IN ?`, more).Scan(&extra).Error; err != nil {
+		if err := db.Raw(`SELECT `+reportConvColumns+` FROM conversations c WHERE c.id IN ?`, more).Scan(&extra).Error; err != nil {
 			return r, err
 		}
 		for _, c := range extra {
@@ -139,11 +145,9 @@ func (s *Store) ReportSummary(ctx context.Context, f models.ReportFilter) (model
 	for _, c := range in {
 		if inRange(c.CreatedAt) {
 			r.Conversations++
-			ch := c.Channel
-			if ch == "" {
-				ch = "unknown"
-			}
-			r.ByChannel[ch]++
+			r.ByChannel[or(c.Channel, "unknown")]++
+			r.ByConnector[or(c.Connector, "unknown")]++
+			r.ByTeam[or(c.Team, "none")]++
 		}
 	}
 
@@ -216,6 +220,14 @@ func (s *Store) ReportSummary(ctx context.Context, f models.ReportFilter) (model
 		}
 	}
 	return r, nil
+}
+
+// or is s, or def when s is empty.
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // period is a conversation's time from its start (created, or reopened)

@@ -22,7 +22,8 @@ type reportStep struct {
 }
 
 // reportFixture is the hand-counted fixture of TestReportSummaryAgreesWithAHandCount.
-// Channels: t telegram, d discord, w wechat. The range is minutes [0, 600).
+// Channels: t telegram (connector tg-main), T telegram (tg-eu), d discord
+// (dc-main), w wechat (wx-main). The range is minutes [0, 600).
 var reportFixture = []struct {
 	channel, team string
 	steps         []reportStep
@@ -48,9 +49,9 @@ var reportFixture = []struct {
 	{"w", "billing", []reportStep{{160, "in", 0}, {160, "clock", 20}, {169, "agent", 0}, {190, "resolve", 0}, {200, "rate", 4}}},                    // C17: SLA met
 	{"t", "risk", []reportStep{{170, "in", 0}, {177, "agent", 0}, {300, "resolve", 0}}},                                                             // C18
 	{"d", "billing", []reportStep{{180, "in", 0}, {181, "bot", 0}, {182, "deflect", 0}}},                                                            // C19: deflected
-	{"t", "billing", []reportStep{{190, "in", 0}, {250, "agent", 0}}},                                                                               // C20: open
+	{"T", "billing", []reportStep{{190, "in", 0}, {250, "agent", 0}}},                                                                               // C20: open, on tg-eu
 	{"w", "risk", []reportStep{{200, "in", 0}, {211, "agent", 0}}},                                                                                  // C21: open
-	{"t", "billing", []reportStep{{590, "in", 0}}},                                                                                                  // C22: open
+	{"T", "billing", []reportStep{{590, "in", 0}}},                                                                                                  // C22: open, on tg-eu
 	{"t", "billing", []reportStep{{610, "in", 0}}},                                                                                                  // C23: after the range, open
 	// C24: resolved before the range, rated in it.
 	{"t", "billing", []reportStep{{-50, "in", 0}, {-45, "agent", 0}, {-20, "resolve", 0}, {5, "rate", 2}}},
@@ -74,7 +75,8 @@ func buildReportFixture(t *testing.T, s *store.Store, c *testclock.Clock) time.T
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].at < evs[j].at })
 	convs := map[int]int64{}
-	channels := map[string]string{"t": models.ChannelTelegram, "d": models.ChannelDiscord, "w": models.ChannelWeChat}
+	channels := map[string]string{"t": models.ChannelTelegram, "T": models.ChannelTelegram, "d": models.ChannelDiscord, "w": models.ChannelWeChat}
+	connectors := map[string]string{"t": "tg-main", "T": "tg-eu", "d": "dc-main", "w": "wx-main"}
 	msg := 0
 	for _, e := range evs {
 		now := t0.Add(time.Duration(e.at) * time.Minute)
@@ -100,7 +102,7 @@ func buildReportFixture(t *testing.T, s *store.Store, c *testclock.Clock) time.T
 		case "in":
 			msg++
 			in := inbound(fmt.Sprint("u", e.conv), fmt.Sprint("m", msg), "help")
-			in.Channel = channels[f.channel]
+			in.Channel, in.Connector = channels[f.channel], connectors[f.channel]
 			convs[e.conv] = ingest(t, s, in)[0].ConversationID
 			id = convs[e.conv]
 			update(map[string]any{"team": f.team})
@@ -182,6 +184,8 @@ func TestReportSummaryAgreesWithAHandCount(t *testing.T) {
 			DeflectionRate: ptr(3.0 / 18),
 			SLA:            models.ReportSLA{Met: 2, Breached: 2},
 			ByChannel:      map[string]int{"telegram": 11, "discord": 6, "wechat": 5},
+			ByConnector:    map[string]int{"tg-main": 9, "tg-eu": 2, "dc-main": 6, "wx-main": 5},
+			ByTeam:         map[string]int{"billing": 13, "risk": 9},
 			Backlog:        8, // C3 C8 C12 C14 C20 C21 C22 C23
 		})
 		// Team risk: C6 C7 C8 C9 C10 C14 C16 C18 C21. First responses 20 1
@@ -199,6 +203,8 @@ func TestReportSummaryAgreesWithAHandCount(t *testing.T) {
 			DeflectionRate: ptr(1.0 / 7),
 			SLA:            models.ReportSLA{Met: 0, Breached: 2},
 			ByChannel:      map[string]int{"telegram": 4, "discord": 2, "wechat": 3},
+			ByConnector:    map[string]int{"tg-main": 4, "dc-main": 2, "wx-main": 3},
+			ByTeam:         map[string]int{"risk": 9},
 			Backlog:        3, // C8 C14 C21
 		})
 		// Channel discord: C4 C5 C10 C12 C16 C19. First responses 2 30 40
@@ -215,14 +221,18 @@ func TestReportSummaryAgreesWithAHandCount(t *testing.T) {
 			DeflectionRate: ptr(3.0 / 6),
 			SLA:            models.ReportSLA{},
 			ByChannel:      map[string]int{"discord": 6},
-			Backlog:        1, // C12
+			ByConnector:    map[string]int{"dc-main": 6},
+			ByTeam:         map[string]int{"billing": 4, "risk": 2}, // C4 C5 C12 C19; C10 C16
+			Backlog:        1,                                       // C12
 		})
 		// A range with nothing in it: zero counts, null summaries.
 		empty := models.ReportFilter{From: t0.Add(-48 * time.Hour), To: t0.Add(-47 * time.Hour)}
 		check(empty, models.ReportSummary{
-			CSAT:      models.ReportCSAT{Distribution: map[string]int{"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}},
-			ByChannel: map[string]int{},
-			Backlog:   8,
+			CSAT:        models.ReportCSAT{Distribution: map[string]int{"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}},
+			ByChannel:   map[string]int{},
+			ByConnector: map[string]int{},
+			ByTeam:      map[string]int{},
+			Backlog:     8,
 		})
 	})
 }

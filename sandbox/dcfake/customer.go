@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"path"
 	"strconv"
+	"strings"
+
+	"github.com/tongdao/hub/sandbox/samples"
 )
 
 // CustomerMessage is a message a customer (or another bot) writes.
@@ -20,6 +23,9 @@ type CustomerMessage struct {
 	User        User
 	Text        string
 	Attachments []Attachment
+	// Voice makes the message a voice message (flag IS_VOICE_MESSAGE): one
+	// Ogg Opus attachment with its duration, as Discord's apps send.
+	Voice bool
 }
 
 // Errors of customer play.
@@ -70,10 +76,21 @@ func (s *Server) Post(ctx context.Context, cm CustomerMessage) (Message, error) 
 		Content:   cm.Text,
 		Timestamp: s.now(),
 	}}
+	if cm.Voice {
+		m.flags |= flagVoiceMessage
+	}
 	for _, a := range cm.Attachments {
 		a.ID = s.newIDLocked()
+		if a.Data != nil {
+			s.files[a.ID] = a.Data
+			a.Size = int64(len(a.Data))
+			if a.ContentType == "" {
+				a.ContentType = http.DetectContentType(a.Data)
+			}
+			a.Data = nil
+		}
 		if a.URL == "" {
-			a.URL = fmt.Sprintf("https://cdn.discordapp.com/attachments/%s/%s/%s", c.ID, a.ID, a.Filename)
+			a.URL = s.cdnURLLocked(c.ID, a.ID, a.Filename)
 		}
 		m.Attachments = append(m.Attachments, a)
 	}
@@ -201,6 +218,10 @@ func (s *Server) CloseDMs(userID string) {
 //
 //	POST /dm        {"user_id","username","text"}
 //	POST /channel   {"channel_id"?,"user_id","username","text"}
+//	                either takes "attachments":[{"filename","content_type"?,"data"}] (data base64),
+//	                or one sample file: "photo":{"data"?}, "voice":{"duration"?,"data"?} (a voice
+//	                message), "document":{"filename"?,"data"?}
+//	GET  /file?attachment_id=   the bytes of an attachment (one the bot uploaded, as listed by /sent)
 //	POST /click     {"user_id","message_id","custom_id"}
 //	GET  /sent?user_id=
 //	POST /close-dms {"user_id"}
@@ -216,22 +237,45 @@ func (s *Server) CustomerAPI() http.Handler {
 			MessageID   string       `json:"message_id"`
 			CustomID    string       `json:"custom_id"`
 			Attachments []Attachment `json:"attachments"`
+			Photo       *sampleFile  `json:"photo"`
+			Voice       *sampleFile  `json:"voice"`
+			Document    *sampleFile  `json:"document"`
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxRequestBytes)
+			// Room for a 10 MB file in base64.
+			r.Body = http.MaxBytesReader(w, r.Body, 14<<20)
 			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 				customerError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
 				return
 			}
 		}
 		u := User{ID: req.UserID, Username: req.Username, GlobalName: req.GlobalName}
+		cm := CustomerMessage{User: u, Text: req.Text, Attachments: req.Attachments}
+		if r.Method == http.MethodPost && (route == "dm" || route == "channel") {
+			if msg := cm.addSample(req.Photo, req.Voice, req.Document); msg != "" {
+				customerError(w, http.StatusBadRequest, msg)
+				return
+			}
+		}
 		switch {
 		case r.Method == http.MethodPost && route == "dm":
-			m, err := s.Post(r.Context(), CustomerMessage{DM: true, User: u, Text: req.Text, Attachments: req.Attachments})
+			cm.DM = true
+			m, err := s.Post(r.Context(), cm)
 			customerResult(w, m, err)
 		case r.Method == http.MethodPost && route == "channel":
-			m, err := s.Post(r.Context(), CustomerMessage{ChannelID: req.ChannelID, User: u, Text: req.Text, Attachments: req.Attachments})
+			cm.ChannelID = req.ChannelID
+			m, err := s.Post(r.Context(), cm)
 			customerResult(w, m, err)
+		case r.Method == http.MethodGet && route == "file":
+			data, ok := s.AttachmentData(r.URL.Query().Get("attachment_id"))
+			if !ok {
+				customerError(w, http.StatusNotFound, "unknown attachment_id")
+				return
+			}
+			w.Header().Set("Content-Type", http.DetectContentType(data))
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			w.Header().Set("Content-Disposition", "attachment")
+			_, _ = w.Write(data)
 		case r.Method == http.MethodPost && route == "click":
 			ix, err := s.Click(r.Context(), req.UserID, req.MessageID, req.CustomID)
 			customerResult(w, ix, err)
@@ -257,6 +301,63 @@ func (s *Server) CustomerAPI() http.Handler {
 			customerError(w, http.StatusNotFound, "unknown route "+strconv.Quote(r.Method+" "+route))
 		}
 	})
+}
+
+// sampleFile is a file in a customer request: its bytes (base64 in JSON,
+// left out for a sample), a name, a voice message's length.
+type sampleFile struct {
+	Data     []byte `json:"data"`
+	Filename string `json:"filename"`
+	Duration int    `json:"duration"`
+}
+
+// addSample adds the one sample file asked for, or says what is wrong.
+func (cm *CustomerMessage) addSample(photo, voice, document *sampleFile) string {
+	n := 0
+	for _, f := range []*sampleFile{photo, voice, document} {
+		if f == nil {
+			continue
+		}
+		n++
+		if f.Data != nil && len(f.Data) == 0 {
+			return "the file's data is empty (leave data out for a sample file)"
+		}
+	}
+	for _, a := range cm.Attachments {
+		if a.Data != nil && len(a.Data) == 0 {
+			return "an attachment's data is empty"
+		}
+	}
+	switch {
+	case n > 1:
+		return "send one file at a time: photo, voice or document"
+	case photo != nil:
+		data := photo.Data
+		if data == nil {
+			data = samples.JPEG(640, 480)
+		} else if !strings.HasPrefix(http.DetectContentType(data), "image/") {
+			return "the photo is not an image"
+		}
+		cm.Attachments = append(cm.Attachments, Attachment{Filename: "photo.jpg", Data: data})
+	case voice != nil:
+		secs := max(voice.Duration, 1)
+		data := voice.Data
+		if data == nil {
+			data = samples.OggOpus(secs)
+		}
+		cm.Voice, cm.Text = true, ""
+		cm.Attachments = []Attachment{{Filename: "voice-message.ogg", ContentType: "audio/ogg", Data: data, DurationSecs: float64(secs)}}
+	case document != nil:
+		name, data := document.Filename, document.Data
+		if name == "" {
+			name = "invoice.pdf"
+		}
+		if data == nil {
+			data = samples.PDF("Invoice 42 - Tongdao sandbox")
+		}
+		cm.Attachments = append(cm.Attachments, Attachment{Filename: name, Data: data})
+	}
+	return ""
 }
 
 func customerResult(w http.ResponseWriter, v any, err error) {

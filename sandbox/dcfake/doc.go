@@ -8,7 +8,8 @@
 //   - REST under /api/v9: GET /gateway, GET /gateway/bot, GET /users/@me,
 //     POST /users/@me/channels, POST /channels/{id}/messages,
 //     POST /channels/{id}/messages/{mid}/threads, GET /channels/{id} and
-//     POST /interactions/{id}/{token}/callback. Every route but the callback
+//     POST /interactions/{id}/{token}/callback; and the CDN's
+//     GET /attachments/{channel}/{id}/{name}. Every route but those two
 //     requires "Authorization: Bot <token>". Errors use Discord's JSON shape
 //     ({"code":50007,"message":"Cannot send messages to this user"}) with the
 //     matching HTTP status; FailNext injects failures, including 429 with
@@ -26,6 +27,21 @@
 //     close code such as 4014; fatal codes also refuse later handshakes, as an
 //     unchanged developer-portal setting would), DropConnection (TCP dropped
 //     without a close frame).
+//
+// Files: a customer's attachments carry signed CDN URLs
+// (https://cdn.discordapp.com/attachments/{channel}/{id}/{name}?ex=…&is=…&hm=…)
+// whose paths the stand-in serves itself while the link is signed by it
+// and ex has not passed on its clock (else 404 "This content is no longer
+// available."; ExpireAttachment and DeleteAttachment play a day passing and
+// a deleted message); POST /api/v9/attachments/refresh-urls signs links
+// anew for files that still exist. A client that sends CDN requests to its
+// api_url reaches them. POST /channels/{id}/messages takes
+// multipart bodies, payload_json plus files[n], as discordgo's
+// MessageSend.Files sends them: the files become the message's attachments
+// (bytes kept, AttachmentData), up to 10 per message and 10 MiB per request
+// (413, code 40005). Customers send photos, voice messages (Ogg Opus with
+// the IS_VOICE_MESSAGE flag and duration_secs) and documents, sample files
+// when no bytes are given.
 //
 // Dispatches emitted while the client is disconnected stay in the session's
 // history and are replayed on RESUME, as Discord does within its resume

@@ -40,10 +40,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	api.HandleFunc("POST /channels/{id}/messages", s.handleCreateMessage)
 	api.HandleFunc("POST /channels/{id}/messages/{mid}/threads", s.handleStartThread)
 	api.HandleFunc("POST /interactions/{id}/{token}/callback", s.handleInteractionCallback)
+	api.HandleFunc("POST /attachments/refresh-urls", s.handleRefreshURLs)
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, apiError{Code: 0, Message: "404: Not Found"})
 	})
 	mux.Handle(apiPrefix+"/", s.restMiddleware(http.StripPrefix(apiPrefix, api)))
+	mux.HandleFunc("GET /attachments/{channel}/{id}/{name}", s.serveCDN)
 	mux.HandleFunc("/gateway", s.serveGateway)
 	mux.HandleFunc("/gateway/", s.serveGateway)
 }
@@ -61,17 +63,27 @@ func (r *recorder) WriteHeader(code int) {
 
 func (s *Server) restMiddleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes))
+		// Room for MaxUploadSize of files and the form around them.
+		body, err := io.ReadAll(io.LimitReader(r.Body, MaxUploadSize+maxRequestBytes+1))
 		if err != nil {
 			writeJSON(w, http.StatusBadRequest, apiError{Message: "could not read body"})
+			return
+		}
+		multipart := strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/")
+		if len(body) > MaxUploadSize+maxRequestBytes || (!multipart && len(body) > maxRequestBytes) {
+			tooLarge(w)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		path := strings.TrimPrefix(r.URL.Path, apiPrefix)
+		logged := string(body)
+		if multipart {
+			logged = "(multipart body, " + strconv.Itoa(len(body)) + " bytes)"
+		}
 		defer func() {
 			s.mu.Lock()
-			s.requests = append(s.requests, Request{Method: r.Method, Path: path, Status: rec.status, Body: string(body)})
+			s.requests = append(s.requests, Request{Method: r.Method, Path: path, Status: rec.status, Body: logged})
 			s.mu.Unlock()
 			s.log.Debug("rest", "method", r.Method, "path", path, "status", rec.status)
 		}()
@@ -251,7 +263,29 @@ func (s *Server) handleCreateMessage(w http.ResponseWriter, r *http.Request) {
 		Nonce        json.RawMessage   `json:"nonce"`
 		EnforceNonce bool              `json:"enforce_nonce"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+	var ups []upload
+	var payload io.Reader = r.Body
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		pj, files, err := readUploads(r)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Code: 50035, Message: "Invalid Form Body"})
+			return
+		}
+		total := 0
+		for _, u := range files {
+			total += len(u.data)
+		}
+		if total > MaxUploadSize {
+			tooLarge(w)
+			return
+		}
+		if len(files) > maxFiles {
+			writeFormError(w, "files", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
+			return
+		}
+		payload, ups = strings.NewReader(pj), files
+	}
+	if err := json.NewDecoder(payload).Decode(&req); err != nil {
 		writeJSON(w, http.StatusBadRequest, apiError{Code: 50109, Message: "The request body contains invalid JSON."})
 		return
 	}
@@ -273,7 +307,7 @@ func (s *Server) handleCreateMessage(w http.ResponseWriter, r *http.Request) {
 		writeFormError(w, "nonce", "BASE_TYPE_BAD_LENGTH", err)
 		return
 	}
-	if strings.TrimSpace(req.Content) == "" && len(req.Embeds) == 0 && len(rows) == 0 {
+	if strings.TrimSpace(req.Content) == "" && len(req.Embeds) == 0 && len(rows) == 0 && len(ups) == 0 {
 		writeCode(w, 50006)
 		return
 	}
@@ -310,6 +344,7 @@ func (s *Server) handleCreateMessage(w http.ResponseWriter, r *http.Request) {
 		Nonce:     nonce,
 		Timestamp: s.now(),
 	}, rows: rows}
+	s.attachUploadsLocked(m, ups)
 	for _, e := range req.Embeds {
 		em := Embed{Type: e.Type, Title: e.Title, Description: e.Description, URL: e.URL}
 		if em.Type == "" {

@@ -101,6 +101,12 @@ type Attachment struct {
 	ContentType string `json:"content_type,omitempty"`
 	Size        int64  `json:"size,omitempty"`
 	URL         string `json:"url,omitempty"`
+	// DurationSecs is a voice message's length.
+	DurationSecs float64 `json:"duration_secs,omitempty"`
+	// Data is the file's bytes when a customer sends them (base64 in
+	// JSON); the stand-in then serves them at URL, a CDN URL. It is never
+	// echoed back.
+	Data []byte `json:"data,omitempty"`
 }
 
 // Button is a button component of a bot message.
@@ -200,6 +206,8 @@ type message struct {
 	hasThread bool
 	// rows is the wire JSON of the components as sent.
 	rows []any
+	// flags are the message flags (IS_VOICE_MESSAGE).
+	flags int
 }
 
 // Server is the Discord stand-in. Create it with New, then Start it.
@@ -227,6 +235,12 @@ type Server struct {
 	failures     []Failure
 	requests     []Request
 	gw           gateway
+	// files are attachments' bytes by attachment id; cdnGets counts the
+	// CDN downloads served.
+	files map[string][]byte
+	// links are the valid signatures (hm) of each attachment's CDN URLs.
+	links   map[string]map[string]bool
+	cdnGets int
 }
 
 // New returns an unstarted Server.
@@ -268,6 +282,8 @@ func New(opts Options) *Server {
 		dmByUser:     map[string]string{},
 		messages:     map[string]*message{},
 		interactions: map[string]*InteractionRecord{},
+		files:        map[string][]byte{},
+		links:        map[string]map[string]bool{},
 		done:         make(chan struct{}),
 	}
 	s.users[opts.BotUserID] = &User{ID: opts.BotUserID, Username: opts.BotUsername, Bot: true}

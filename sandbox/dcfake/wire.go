@@ -91,6 +91,10 @@ func (s *Server) messageJSONLocked(m *message, contentOK bool) map[string]any {
 			if a.ContentType != "" {
 				aj["content_type"] = a.ContentType
 			}
+			if a.DurationSecs > 0 {
+				aj["duration_secs"] = a.DurationSecs
+				aj["waveform"] = "AAAAAAAAAAAA"
+			}
 			attachments = append(attachments, aj)
 		}
 		for _, e := range m.Embeds {
@@ -129,7 +133,7 @@ func (s *Server) messageJSONLocked(m *message, contentOK bool) map[string]any {
 		"embeds":           embeds,
 		"components":       components,
 		"pinned":           false,
-		"flags":            0,
+		"flags":            m.flags,
 	}
 	if m.Nonce != "" {
 		out["nonce"] = m.Nonce
@@ -173,6 +177,7 @@ var errorStatus = map[int]int{
 	50013:  403, // Missing Permissions
 	50024:  400, // Cannot execute action on this channel type
 	50035:  400, // Invalid Form Body
+	40005:  413, // Request entity too large
 	160004: 400, // A thread has already been created for this message
 }
 
@@ -189,5 +194,6 @@ var errorText = map[int]string{
 	50013:  "Missing Permissions",
 	50024:  "Cannot execute action on this channel type",
 	50035:  "Invalid Form Body",
+	40005:  "Request entity too large",
 	160004: "A thread has already been created for this message",
 }

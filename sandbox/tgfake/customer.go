@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tongdao/hub/sandbox/samples"
 )
 
 // SendText sends a text message from the customer u to the bot. The message
@@ -48,6 +50,62 @@ func (s *Server) SendMessage(ctx context.Context, u User, m Message) (Update, er
 	up.Message = &m
 	s.mu.Unlock()
 	return up, s.dispatch(ctx, up)
+}
+
+// SendPhoto sends a photo from the customer u, with an optional caption:
+// data is a JPEG or PNG (nil: a sample JPEG of a damaged parcel). It arrives
+// in two sizes, as from a phone; the bot fetches either with getFile.
+func (s *Server) SendPhoto(ctx context.Context, u User, data []byte, caption string) (Update, error) {
+	if data == nil {
+		data = samples.JPEG(640, 480)
+	}
+	w, h := imageSize(data)
+	if w == 0 {
+		return Update{}, errors.New("tgfake: the photo is not a JPEG, PNG or GIF image")
+	}
+	s.mu.Lock()
+	thumb := s.addFile("photo", data, 0, "", "")
+	full := s.addFile("photo", data, 0, "", "")
+	s.mu.Unlock()
+	return s.SendMessage(ctx, u, Message{Caption: caption, Photo: []PhotoSize{
+		{FileID: thumb.FileID, FileUniqueID: thumb.FileUniqueID, Width: 90, Height: 90 * h / w, FileSize: thumb.FileSize},
+		{FileID: full.FileID, FileUniqueID: full.FileUniqueID, Width: w, Height: h, FileSize: full.FileSize},
+	}})
+}
+
+// SendVoice sends a voice note of duration seconds from the customer u:
+// data is Ogg Opus (nil: a sample of silence).
+func (s *Server) SendVoice(ctx context.Context, u User, data []byte, duration int) (Update, error) {
+	if duration < 1 {
+		duration = 2
+	}
+	if data == nil {
+		data = samples.OggOpus(duration)
+	}
+	s.mu.Lock()
+	f := s.addFile("voice", data, 0, "", "audio/ogg")
+	s.mu.Unlock()
+	return s.SendMessage(ctx, u, Message{Voice: &Voice{FileID: f.FileID, FileUniqueID: f.FileUniqueID,
+		Duration: duration, MimeType: "audio/ogg", FileSize: f.FileSize}})
+}
+
+// SendDocument sends a file from the customer u (nil data: a sample PDF
+// invoice named name, default "invoice.pdf").
+func (s *Server) SendDocument(ctx context.Context, u User, data []byte, name, mime, caption string) (Update, error) {
+	if name == "" {
+		name = "invoice.pdf"
+	}
+	if data == nil {
+		data, mime = samples.PDF("Invoice 42 - Tongdao sandbox"), "application/pdf"
+	}
+	if mime == "" {
+		mime = http.DetectContentType(data)
+	}
+	s.mu.Lock()
+	f := s.addFile("document", data, 0, name, mime)
+	s.mu.Unlock()
+	return s.SendMessage(ctx, u, Message{Caption: caption, Document: &Document{FileID: f.FileID,
+		FileUniqueID: f.FileUniqueID, FileName: name, MimeType: mime, FileSize: f.FileSize}})
 }
 
 // EditText edits the text of the customer's earlier message messageID.
@@ -320,29 +378,47 @@ func (s *Server) post(ctx context.Context, hook, secret string, raw []byte) erro
 // it under a prefix (it routes on the last path segment):
 //
 //	POST /send   {"user_id":1001,"name":"Ana Li","username":"ana","language":"en","text":"hi"}
-//	             optional "photo":{"caption":"..."}, "location":{"latitude":..,"longitude":..},
-//	             "contact":{"phone_number":"..","first_name":"..","user_id":..}
+//	             optional "location":{"latitude":..,"longitude":..},
+//	             "contact":{"phone_number":"..","first_name":"..","user_id":..}, or a file
+//	             (the text is its caption; "data" is base64, left out for a sample file):
+//	             "photo":{"data":".."}, "voice":{"data":"..","duration":3},
+//	             "document":{"data":"..","name":"invoice.pdf","mime_type":"application/pdf"}
 //	POST /edit   {"user_id":1001,"message_id":3,"text":"..."}
 //	POST /click  {"user_id":1001,"message_id":4,"data":"yes"}
 //	GET  /sent?user_id=1001
+//	GET  /file?file_id=...     the bytes of a file (one the bot uploaded, as listed by /sent)
 //	GET  /updates
 func (s *Server) CustomerAPI() http.Handler {
 	return http.HandlerFunc(s.serveCustomer)
 }
 
 type customerRequest struct {
-	UserID    int64     `json:"user_id"`
-	Name      string    `json:"name"`
-	Username  string    `json:"username"`
-	Language  string    `json:"language"`
-	Text      string    `json:"text"`
-	MessageID int       `json:"message_id"`
-	Data      string    `json:"data"`
-	Photo     *struct{} `json:"photo"`
-	Caption   string    `json:"caption"`
-	Location  *Location `json:"location"`
-	Contact   *Contact  `json:"contact"`
+	UserID    int64        `json:"user_id"`
+	Name      string       `json:"name"`
+	Username  string       `json:"username"`
+	Language  string       `json:"language"`
+	Text      string       `json:"text"`
+	MessageID int          `json:"message_id"`
+	Data      string       `json:"data"`
+	Photo     *fileRequest `json:"photo"`
+	Voice     *fileRequest `json:"voice"`
+	Document  *fileRequest `json:"document"`
+	Caption   string       `json:"caption"`
+	Location  *Location    `json:"location"`
+	Contact   *Contact     `json:"contact"`
 }
+
+// fileRequest is a file in a customer request; Data is base64 in JSON.
+type fileRequest struct {
+	Data     []byte `json:"data"`
+	Name     string `json:"name"`
+	MimeType string `json:"mime_type"`
+	Duration int    `json:"duration"`
+}
+
+// maxCustomerBody bounds a customer API request: a file of up to 20 MB in
+// base64 and the rest.
+const maxCustomerBody = 28 << 20
 
 func (r customerRequest) user() User {
 	first, last, _ := strings.Cut(strings.TrimSpace(r.Name), " ")
@@ -367,12 +443,23 @@ func (s *Server) serveCustomer(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && action == "updates":
 		writeJSON(w, http.StatusOK, map[string]any{"updates": s.Updates()})
 		return
+	case r.Method == http.MethodGet && action == "file":
+		data, ok := s.FileData(r.URL.Query().Get("file_id"))
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such file_id"})
+			return
+		}
+		w.Header().Set("Content-Type", http.DetectContentType(data))
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Content-Disposition", "attachment")
+		_, _ = w.Write(data)
+		return
 	case r.Method != http.MethodPost || (action != "send" && action != "click" && action != "edit"):
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
 		return
 	}
 	var req customerRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxCustomerBody))
 	if err := dec.Decode(&req); err != nil || req.UserID <= 0 {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "a JSON body with a positive user_id is required"})
 		return
@@ -383,21 +470,27 @@ func (s *Server) serveCustomer(w http.ResponseWriter, r *http.Request) {
 	)
 	switch action {
 	case "send":
-		m := Message{Text: req.Text, Location: req.Location, Contact: req.Contact}
-		if req.Photo != nil {
-			m.Text, m.Caption = "", req.Text
-			if req.Caption != "" {
-				m.Caption = req.Caption
-			}
-			fid := "cust-photo-" + strconv.FormatInt(req.UserID, 10) + "-" + strconv.FormatInt(s.opts.Now().UnixNano(), 36)
-			m.Photo = []PhotoSize{{FileID: fid + "-s", FileUniqueID: fid + "-s", Width: 90, Height: 90, FileSize: 1500},
-				{FileID: fid, FileUniqueID: fid, Width: 1280, Height: 960, FileSize: 98000}}
+		caption := req.Text
+		if req.Caption != "" {
+			caption = req.Caption
 		}
-		if m.Text == "" && m.Caption == "" && m.Photo == nil && m.Location == nil && m.Contact == nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "nothing to send: give text, photo, location or contact"})
+		if msg := req.fileProblem(); msg != "" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": msg})
 			return
 		}
-		up, err = s.SendMessage(r.Context(), req.user(), m)
+		switch {
+		case req.Photo != nil:
+			up, err = s.SendPhoto(r.Context(), req.user(), req.Photo.Data, caption)
+		case req.Voice != nil:
+			up, err = s.SendVoice(r.Context(), req.user(), req.Voice.Data, req.Voice.Duration)
+		case req.Document != nil:
+			up, err = s.SendDocument(r.Context(), req.user(), req.Document.Data, req.Document.Name, req.Document.MimeType, caption)
+		case req.Text == "" && req.Location == nil && req.Contact == nil:
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "nothing to send: give text, photo, voice, document, location or contact"})
+			return
+		default:
+			up, err = s.SendMessage(r.Context(), req.user(), Message{Text: req.Text, Location: req.Location, Contact: req.Contact})
+		}
 	case "edit":
 		up, err = s.EditText(r.Context(), req.user(), req.MessageID, req.Text)
 	case "click":
@@ -425,6 +518,28 @@ func (s *Server) serveCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"update": up, "delivered": true})
+}
+
+// fileProblem checks the files of a send request: at most one, not empty
+// when given, within Telegram's 20 MB for files bots can fetch.
+func (r customerRequest) fileProblem() string {
+	n := 0
+	for _, f := range []*fileRequest{r.Photo, r.Voice, r.Document} {
+		if f == nil {
+			continue
+		}
+		n++
+		switch {
+		case f.Data != nil && len(f.Data) == 0:
+			return "the file's data is empty (leave data out for a sample file)"
+		case len(f.Data) > MaxDownloadSize:
+			return "the file is larger than 20 MB"
+		}
+	}
+	if n > 1 {
+		return "send one file at a time: photo, voice or document"
+	}
+	return ""
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

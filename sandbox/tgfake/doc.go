@@ -21,6 +21,16 @@
 //   - Message ids count per private chat and are shared by both directions.
 //   - A blocked user yields 403 "Forbidden: bot was blocked by the user"; a
 //     chat the bot never saw yields 400 "Bad Request: chat not found".
+//   - Files: getFile describes a file (file_size, file_path) and refuses
+//     files over 20 MB ("Bad Request: file is too big"); the bytes are served
+//     at {URL}/file/bot<token>/<file_path>. sendPhoto, sendDocument,
+//     sendVoice, sendAudio and sendVideo take a URL, a file_id or an upload
+//     in a multipart body (a part named after the field, or
+//     "attach://<part>"); uploads are kept and recorded (SentMessage.Upload:
+//     name, sniffed type, size, SHA-256; FileData has the bytes). A photo
+//     that is no image is refused (IMAGE_PROCESS_FAILED), uploads over
+//     50 MB get 413. Customers send photos (two sizes), voice notes (Ogg
+//     Opus) and documents, sample files when no bytes are given.
 //   - Webhook URLs must point at a loopback address (the stand-in never talks
 //     to anything else).
 //

@@ -246,23 +246,42 @@ func (s *Server) sendMessage(_ context.Context, p params) (any, *apiError) {
 	return s.record(c, SentMessage{Method: "sendMessage", Text: text, ParseMode: p["parse_mode"]}, markup), nil
 }
 
-func (s *Server) sendPhoto(_ context.Context, p params) (any, *apiError) {
-	return s.sendFile(p, "photo")
+func (s *Server) sendPhoto(ctx context.Context, p params) (any, *apiError) {
+	return s.sendFile(ctx, p, "photo")
 }
 
-func (s *Server) sendDocument(_ context.Context, p params) (any, *apiError) {
-	return s.sendFile(p, "document")
+func (s *Server) sendDocument(ctx context.Context, p params) (any, *apiError) {
+	return s.sendFile(ctx, p, "document")
 }
 
-func (s *Server) sendFile(p params, field string) (any, *apiError) {
+func (s *Server) sendVoice(ctx context.Context, p params) (any, *apiError) {
+	return s.sendFile(ctx, p, "voice")
+}
+
+func (s *Server) sendAudio(ctx context.Context, p params) (any, *apiError) {
+	return s.sendFile(ctx, p, "audio")
+}
+
+func (s *Server) sendVideo(ctx context.Context, p params) (any, *apiError) {
+	return s.sendFile(ctx, p, "video")
+}
+
+// sendFile sends a photo, document, voice note, audio or video given by
+// URL, by file_id or uploaded in a multipart body (kept, and described in
+// the returned message like any file).
+func (s *Server) sendFile(ctx context.Context, p params, field string) (any, *apiError) {
+	up, isUpload, aerr := uploadFor(ctx, p, field)
+	if aerr != nil {
+		return nil, aerr
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, aerr := s.target(p)
 	if aerr != nil {
 		return nil, aerr
 	}
-	file := p[field]
-	if file == "" {
+	ref := p[field]
+	if !isUpload && ref == "" {
 		return nil, badRequest("there is no " + field + " in the request")
 	}
 	if utf16Len(p["caption"]) > 1024 {
@@ -272,25 +291,60 @@ func (s *Server) sendFile(p params, field string) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	sm := SentMessage{Caption: p["caption"], ParseMode: p["parse_mode"]}
-	fileID := "fake-" + field + "-" + strconv.Itoa(c.nextMessageID+1) + "-" + strconv.FormatInt(c.user.ID, 10)
-	if field == "photo" {
-		sm.Method, sm.Photo = "sendPhoto", file
-	} else {
-		sm.Method, sm.Document = "sendDocument", file
+	sm := SentMessage{Method: "send" + strings.ToUpper(field[:1]) + field[1:], Caption: p["caption"], ParseMode: p["parse_mode"]}
+	var f File
+	var data []byte
+	name, mime := "", ""
+	switch stored := s.files[ref]; {
+	case isUpload:
+		var u *Upload
+		if f, u, aerr = s.storeUpload(field, up); aerr != nil {
+			return nil, aerr
+		}
+		ref, data, name, mime, sm.Upload = "upload", up.data, up.name, u.ContentType, u
+	case stored != nil:
+		f, data, name, mime = stored.File, stored.data, stored.name, stored.mime
+	default: // a URL Telegram would fetch: described, not fetched
+		f = File{FileID: "fake-" + field + "-" + strconv.Itoa(c.nextMessageID+1) + "-" + strconv.FormatInt(c.user.ID, 10), FileSize: 1024}
+		f.FileUniqueID = f.FileID
+		if i := strings.LastIndex(ref, "/"); i >= 0 {
+			name = ref[i+1:]
+		}
+	}
+	if name == "" {
+		name = p["file_name"]
+	}
+	switch field {
+	case "photo":
+		sm.Photo = ref
+	case "document":
+		sm.Document = ref
+	case "voice":
+		sm.Voice = ref
+	case "audio":
+		sm.Audio = ref
+	case "video":
+		sm.Video = ref
 	}
 	msg := s.record(c, sm, markup)
-	if field == "photo" {
+	switch field {
+	case "photo":
+		w, h := imageSize(data)
+		if w == 0 {
+			w, h = 800, 800
+		}
 		msg.Photo = []PhotoSize{
-			{FileID: fileID + "-s", FileUniqueID: fileID + "-s", Width: 90, Height: 90, FileSize: 1200},
-			{FileID: fileID, FileUniqueID: fileID, Width: 800, Height: 800, FileSize: 48000},
+			{FileID: f.FileID + "-s", FileUniqueID: f.FileUniqueID + "-s", Width: 90, Height: 90 * h / max(w, 1), FileSize: 1200},
+			{FileID: f.FileID, FileUniqueID: f.FileUniqueID, Width: w, Height: h, FileSize: f.FileSize},
 		}
-	} else {
-		name := file
-		if i := strings.LastIndexAny(name, "/"); i >= 0 {
-			name = name[i+1:]
-		}
-		msg.Document = &Document{FileID: fileID, FileUniqueID: fileID, FileName: name, FileSize: 1024}
+	case "voice":
+		msg.Voice = &Voice{FileID: f.FileID, FileUniqueID: f.FileUniqueID, MimeType: "audio/ogg", FileSize: f.FileSize, Duration: 1}
+	case "audio":
+		msg.Audio = &Audio{FileID: f.FileID, FileUniqueID: f.FileUniqueID, FileName: name, MimeType: mime, FileSize: f.FileSize, Duration: 1}
+	case "video":
+		msg.Video = &Video{FileID: f.FileID, FileUniqueID: f.FileUniqueID, FileName: name, MimeType: mime, FileSize: f.FileSize, Duration: 1}
+	default:
+		msg.Document = &Document{FileID: f.FileID, FileUniqueID: f.FileUniqueID, FileName: name, MimeType: mime, FileSize: f.FileSize}
 	}
 	return msg, nil
 }

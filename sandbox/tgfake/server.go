@@ -64,6 +64,9 @@ type Server struct {
 	callbacks    map[string]*callbackState
 	nextCallback int
 	calls        map[string]int
+	files        map[string]*storedFile
+	nextFile     int
+	downloads    int
 }
 
 type chatState struct {
@@ -134,6 +137,7 @@ func New(opts Options) *Server {
 		callbacks:    map[string]*callbackState{},
 		nextCallback: 1,
 		calls:        map[string]int{},
+		files:        map[string]*storedFile{},
 	}
 }
 
@@ -198,8 +202,13 @@ func (s *Server) Close() {
 	}
 }
 
-// ServeHTTP serves the Bot API: {URL}/bot<token>/<method>.
+// ServeHTTP serves the Bot API, {URL}/bot<token>/<method>, and files,
+// {URL}/file/bot<token>/<file_path>.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/file/bot"); ok {
+		s.serveFile(w, r, rest)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/bot")
 	token, method, ok2 := strings.Cut(rest, "/")
 	if !ok || !ok2 || method == "" || strings.Contains(method, "/") {
@@ -214,8 +223,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiError{code: 405, description: "Method Not Allowed"})
 		return
 	}
-	p, err := readParams(w, r)
+	p, uploads, err := readParams(w, r)
 	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, apiError{code: 413, description: "Request Entity Too Large"})
+			return
+		}
 		writeError(w, apiError{code: 400, description: "Bad Request: " + err.Error()})
 		return
 	}
@@ -237,7 +251,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, *fault)
 		return
 	}
-	result, aerr := handler(r.Context(), p)
+	result, aerr := handler(context.WithValue(r.Context(), uploadsKey{}, uploads), p)
 	if aerr != nil {
 		writeError(w, *aerr)
 		return
@@ -257,6 +271,10 @@ func (s *Server) methods() map[string]methodFunc {
 		"sendmessage":            s.sendMessage,
 		"sendphoto":              s.sendPhoto,
 		"senddocument":           s.sendDocument,
+		"sendvoice":              s.sendVoice,
+		"sendaudio":              s.sendAudio,
+		"sendvideo":              s.sendVideo,
+		"getfile":                s.getFile,
 		"answercallbackquery":    s.answerCallbackQuery,
 		"editmessagereplymarkup": s.editMessageReplyMarkup,
 	}
@@ -328,10 +346,11 @@ func (s *Server) Webhook() WebhookInfo {
 }
 
 // readParams collects a Bot API request's parameters from the query string
-// and from a JSON, form-encoded or multipart body. JSON values that are not
-// strings are kept as their JSON text, so `"chat_id": 5` and
-// `"chat_id": "5"` read alike and reply_markup may be an object or a string.
-func readParams(w http.ResponseWriter, r *http.Request) (params, error) {
+// and from a JSON, form-encoded or multipart body, and the multipart body's
+// files by part name. JSON values that are not strings are kept as their
+// JSON text, so `"chat_id": 5` and `"chat_id": "5"` read alike and
+// reply_markup may be an object or a string.
+func readParams(w http.ResponseWriter, r *http.Request) (params, map[string]upload, error) {
 	p := params{}
 	for k, v := range r.URL.Query() {
 		if len(v) > 0 {
@@ -339,28 +358,21 @@ func readParams(w http.ResponseWriter, r *http.Request) (params, error) {
 		}
 	}
 	if r.Body == nil {
-		return p, nil
+		return p, nil, nil
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 50<<20)
+	var uploads map[string]upload
+	// Room for a 50 MB file and the form around it.
+	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadSize+1<<20)
 	ct := r.Header.Get("Content-Type")
 	switch {
 	case strings.HasPrefix(ct, "multipart/form-data"):
-		if err := r.ParseMultipartForm(8 << 20); err != nil {
-			return nil, fmt.Errorf("can't parse multipart form: %v", err)
-		}
-		for k, v := range r.MultipartForm.Value {
-			if len(v) > 0 {
-				p[k] = v[0]
-			}
-		}
-		for k, fhs := range r.MultipartForm.File {
-			if len(fhs) > 0 {
-				p[k] = "attach://" + fhs[0].Filename
-			}
+		var err error
+		if uploads, err = readMultipart(r, p); err != nil {
+			return nil, nil, err
 		}
 	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
 		if err := r.ParseForm(); err != nil {
-			return nil, fmt.Errorf("can't parse form: %v", err)
+			return nil, nil, fmt.Errorf("can't parse form: %v", err)
 		}
 		for k, v := range r.PostForm {
 			if len(v) > 0 {
@@ -370,15 +382,15 @@ func readParams(w http.ResponseWriter, r *http.Request) (params, error) {
 	default:
 		data, err := io.ReadAll(r.Body)
 		if err != nil {
-			return nil, fmt.Errorf("can't read body: %v", err)
+			return nil, nil, fmt.Errorf("can't read body: %v", err)
 		}
 		trimmed := strings.TrimSpace(string(data))
 		if trimmed == "" || trimmed == "null" {
-			return p, nil
+			return p, nil, nil
 		}
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(data, &m); err != nil {
-			return nil, errors.New("can't parse JSON object")
+			return nil, nil, errors.New("can't parse JSON object")
 		}
 		for k, raw := range m {
 			var str string
@@ -392,7 +404,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (params, error) {
 			p[k] = string(raw)
 		}
 	}
-	return p, nil
+	return p, uploads, nil
 }
 
 // params are a request's parameters as strings.

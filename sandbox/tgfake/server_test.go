@@ -89,7 +89,8 @@ func TestTelebotSendsAndErrors(t *testing.T) {
 		t.Errorf("document result = %+v", pm)
 	}
 	sent = s.Sent(ana.ID)
-	if sent[1].Photo != "https://files.example.com/a.png" || sent[1].Caption != "label" || !strings.HasPrefix(sent[2].Document, "attach://") {
+	if sent[1].Photo != "https://files.example.com/a.png" || sent[1].Caption != "label" || sent[2].Document != "upload" ||
+		sent[2].Upload == nil || sent[2].Upload.Name != "a.pdf" || sent[2].Upload.Size != 4 {
 		t.Errorf("sent = %+v", sent[1:])
 	}
 

@@ -43,6 +43,46 @@ type Document struct {
 	FileSize     int64  `json:"file_size,omitempty"`
 }
 
+// Voice is a voice note (Ogg Opus).
+type Voice struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	Duration     int    `json:"duration"`
+	MimeType     string `json:"mime_type,omitempty"`
+	FileSize     int64  `json:"file_size,omitempty"`
+}
+
+// Audio is a music file.
+type Audio struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	Duration     int    `json:"duration"`
+	FileName     string `json:"file_name,omitempty"`
+	MimeType     string `json:"mime_type,omitempty"`
+	FileSize     int64  `json:"file_size,omitempty"`
+}
+
+// Video is a video file.
+type Video struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	Width        int    `json:"width"`
+	Height       int    `json:"height"`
+	Duration     int    `json:"duration"`
+	FileName     string `json:"file_name,omitempty"`
+	MimeType     string `json:"mime_type,omitempty"`
+	FileSize     int64  `json:"file_size,omitempty"`
+}
+
+// File is getFile's result: file_path is valid for an hour under
+// {URL}/file/bot<token>/<file_path>.
+type File struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	FileSize     int64  `json:"file_size,omitempty"`
+	FilePath     string `json:"file_path,omitempty"`
+}
+
 // Location is a point on the map.
 type Location struct {
 	Latitude  float64 `json:"latitude"`
@@ -88,6 +128,9 @@ type Message struct {
 	Caption     string                `json:"caption,omitempty"`
 	Photo       []PhotoSize           `json:"photo,omitempty"`
 	Document    *Document             `json:"document,omitempty"`
+	Voice       *Voice                `json:"voice,omitempty"`
+	Audio       *Audio                `json:"audio,omitempty"`
+	Video       *Video                `json:"video,omitempty"`
 	Location    *Location             `json:"location,omitempty"`
 	Contact     *Contact              `json:"contact,omitempty"`
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
@@ -130,19 +173,38 @@ type Button struct {
 
 // SentMessage is a message the bot sent to a customer.
 type SentMessage struct {
-	MessageID int        `json:"message_id"`
-	ChatID    int64      `json:"chat_id"`
-	Method    string     `json:"method"`
-	Text      string     `json:"text,omitempty"`
-	Caption   string     `json:"caption,omitempty"`
-	Photo     string     `json:"photo,omitempty"`
-	Document  string     `json:"document,omitempty"`
+	MessageID int    `json:"message_id"`
+	ChatID    int64  `json:"chat_id"`
+	Method    string `json:"method"`
+	Text      string `json:"text,omitempty"`
+	Caption   string `json:"caption,omitempty"`
+	// Photo, Document, Voice, Audio and Video are the file as the bot gave
+	// it: a URL, a file_id, or "upload" for bytes sent in a multipart body.
+	Photo    string `json:"photo,omitempty"`
+	Document string `json:"document,omitempty"`
+	Voice    string `json:"voice,omitempty"`
+	Audio    string `json:"audio,omitempty"`
+	Video    string `json:"video,omitempty"`
+	// Upload describes the bytes the bot uploaded (FileData has them).
+	Upload    *Upload    `json:"upload,omitempty"`
 	ParseMode string     `json:"parse_mode,omitempty"`
 	Buttons   [][]Button `json:"buttons,omitempty"`
 	Date      int64      `json:"date"`
 	// Answered callback queries and edits are recorded separately; EditDate
 	// is set when the bot edited this message's keyboard.
 	EditDate int64 `json:"edit_date,omitempty"`
+}
+
+// Upload is a file the bot uploaded with a send method: the stand-in keeps
+// it under FileID, as Telegram does.
+type Upload struct {
+	FileID string `json:"file_id"`
+	// Name is the multipart part's file name ("" for telebot's photos).
+	Name string `json:"name,omitempty"`
+	// ContentType is sniffed from the bytes, as Telegram does.
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
 }
 
 // queued is an update held for delivery: its id and its exact JSON.

@@ -66,6 +66,7 @@ func (s *Server) apiHandler() http.Handler {
 	mux.HandleFunc("POST /cgi-bin/media/upload", s.handleMediaUpload)
 	mux.HandleFunc("GET /cgi-bin/media/get", s.handleMediaGet)
 	mux.HandleFunc("GET /mmbiz/{id}", s.handleMmbiz)
+	mux.HandleFunc("GET /mmbiz_video/{id}", s.handleVideo)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"errcode": 48001, "errmsg": "api unauthorized"})
 	})
@@ -228,6 +229,15 @@ type kefuMessage struct {
 	Image *struct {
 		MediaID string `json:"media_id"`
 	} `json:"image"`
+	Voice *struct {
+		MediaID string `json:"media_id"`
+	} `json:"voice"`
+	Video *struct {
+		MediaID      string `json:"media_id"`
+		ThumbMediaID string `json:"thumb_media_id"`
+		Title        string `json:"title"`
+		Description  string `json:"description"`
+	} `json:"video"`
 }
 
 func (s *Server) handleCustomSend(w http.ResponseWriter, r *http.Request) {
@@ -260,16 +270,21 @@ func (s *Server) handleCustomSend(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		sent.Text = m.Text.Content
-	case "image":
-		if m.Image == nil {
+	case "image", "voice", "video":
+		var id string
+		switch {
+		case m.MsgType == "image" && m.Image != nil:
+			id = m.Image.MediaID
+		case m.MsgType == "voice" && m.Voice != nil:
+			id = m.Voice.MediaID
+		case m.MsgType == "video" && m.Video != nil:
+			id, sent.Title = m.Video.MediaID, m.Video.Title
+		}
+		if md := s.liveMediaLocked(a, id); md == nil || md.kind != m.MsgType {
 			writeErr(w, 40007)
 			return
 		}
-		if md, ok := s.media[m.Image.MediaID]; !ok || md.appID != a.AppID || md.kind != "image" {
-			writeErr(w, 40007)
-			return
-		}
-		sent.MediaID = m.Image.MediaID
+		sent.MediaID = id
 	default:
 		writeErr(w, 40008)
 		return
@@ -440,29 +455,83 @@ func (s *Server) handleMediaUpload(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, code)
 		return
 	}
-	id := randomString(64, alnum+"_-")
-	now := s.now()
-	s.media[id] = &mediaItem{appID: a.AppID, kind: kind, data: data, created: now}
-	writeJSON(w, map[string]any{"type": kind, "media_id": id, "created_at": now.Unix()})
+	name := ""
+	if _, hdr, err := r.FormFile("media"); err == nil {
+		name = hdr.Filename
+	}
+	id := s.addMediaLocked(a, kind, data, name)
+	s.uploads = append(s.uploads, id)
+	writeJSON(w, map[string]any{"type": kind, "media_id": id, "created_at": s.media[id].created.Unix()})
 }
 
+// handleMediaGet serves temporary media as WeChat does: the bytes with
+// their type and a file name, a JSON {"video_url"} for videos, and 40007
+// for an unknown id or one older than three days.
 func (s *Server) handleMediaGet(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	a, code := s.authLocked(r)
 	var m *mediaItem
+	id := r.URL.Query().Get("media_id")
 	if code == 0 {
-		var ok bool
-		if m, ok = s.media[r.URL.Query().Get("media_id")]; !ok || m.appID != a.AppID {
+		if m = s.liveMediaLocked(a, id); m == nil {
 			code = 40007
 		}
 	}
+	if code == 0 {
+		s.mediaGets++
+	}
+	base := s.base
 	s.mu.Unlock()
 	if code != 0 {
 		writeErr(w, code)
 		return
 	}
-	w.Header().Set("Content-Type", http.DetectContentType(m.data))
+	if m.kind == "video" {
+		writeJSON(w, map[string]string{"video_url": base + "/mmbiz_video/" + id})
+		return
+	}
+	serveMedia(w, id, m)
+}
+
+// handleVideo serves a video's video_url.
+func (s *Server) handleVideo(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	m, ok := s.media[r.PathValue("id")]
+	s.mu.Unlock()
+	if !ok || m.kind != "video" {
+		http.NotFound(w, r)
+		return
+	}
+	serveMedia(w, r.PathValue("id"), m)
+}
+
+// serveMedia writes a medium's bytes with WeChat's headers.
+func serveMedia(w http.ResponseWriter, id string, m *mediaItem) {
+	ct, ext := mediaType(m)
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+id+ext+`"`)
+	w.Header().Set("Content-Length", strconv.Itoa(len(m.data)))
 	_, _ = w.Write(m.data)
+}
+
+// mediaType is the Content-Type and file extension WeChat gives a medium.
+func mediaType(m *mediaItem) (string, string) {
+	switch ct := http.DetectContentType(m.data); {
+	case strings.HasPrefix(string(m.data), "#!AMR"):
+		return "audio/amr", ".amr"
+	case ct == "image/jpeg":
+		return ct, ".jpg"
+	case ct == "image/png":
+		return ct, ".png"
+	case ct == "image/gif":
+		return ct, ".gif"
+	case ct == "audio/mpeg":
+		return ct, ".mp3"
+	case ct == "video/mp4":
+		return ct, ".mp4"
+	default:
+		return ct, ""
+	}
 }
 
 // handleMmbiz serves the PicUrl of images customers send.

@@ -15,6 +15,9 @@ type customerRequest struct {
 	Text   string `json:"text"`
 	// URL is an image's PicUrl (/image); empty uses a sample image.
 	URL string `json:"url"`
+	// Data is a file's bytes, base64 in JSON (/image, /voice, /video):
+	// left out, a sample photo or voice note.
+	Data []byte `json:"data"`
 	// Scene is a QR scene (/follow, /scan); QR a QR image URL or ticket
 	// resolved to its scene.
 	Scene string `json:"scene"`
@@ -32,7 +35,9 @@ type customerRequest struct {
 // prefix:
 //
 //	POST /send     {"app_id"?, "openid", "text"}  (follows first when needed)
-//	POST /image    {"app_id"?, "openid", "url"?}
+//	POST /image    {"app_id"?, "openid", "url"?, "data"?}   a photo (data: base64; default a sample JPEG)
+//	POST /voice    {"app_id"?, "openid", "text"?, "data"?}  a voice note; text is WeChat's Recognition
+//	POST /video    {"app_id"?, "openid", "data"}            a video (MP4 bytes, base64)
 //	POST /location {"app_id"?, "openid", "latitude", "longitude", "label"?}
 //	POST /follow   {"app_id"?, "openid", "scene"? | "qr"?}
 //	POST /unfollow {"app_id"?, "openid"}
@@ -40,6 +45,7 @@ type customerRequest struct {
 //	POST /click    {"app_id"?, "openid", "key"}
 //	GET  /sent?openid=…&app_id=…   what the account sent (kefu and passive)
 //	GET  /qr?url=…                 the account and scene of a QR code
+//	GET  /media?media_id=…         the bytes of media the account uploaded (an agent's image)
 //	POST /verify   {"app_id"?}     runs the URL verification against the hub
 //
 // Push endpoints answer the Delivery (how the hub answered).
@@ -62,6 +68,16 @@ func (s *Server) CustomerAPI() http.Handler {
 				return
 			}
 			writeJSON(w, map[string]string{"app_id": appID, "scene": scene})
+		case r.Method == http.MethodGet && p == "/media":
+			data, ok := s.Media(r.URL.Query().Get("media_id"))
+			if !ok {
+				customerError(w, http.StatusNotFound, "unknown media_id")
+				return
+			}
+			w.Header().Set("Content-Type", http.DetectContentType(data))
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			w.Header().Set("Content-Disposition", "attachment")
+			_, _ = w.Write(data)
 		case r.Method == http.MethodPost:
 			s.customerPost(w, r, p)
 		default:
@@ -72,7 +88,8 @@ func (s *Server) CustomerAPI() http.Handler {
 
 func (s *Server) customerPost(w http.ResponseWriter, r *http.Request, p string) {
 	var req customerRequest
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	// Room for a 10 MB file in base64.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 14<<20))
 	if err == nil && len(strings.TrimSpace(string(body))) > 0 {
 		err = json.Unmarshal(body, &req)
 	}
@@ -115,8 +132,35 @@ func (s *Server) customerPost(w http.ResponseWriter, r *http.Request, p string) 
 				d, err = s.SendText(ctx, req.AppID, req.OpenID, req.Text)
 			}
 		}
-	case "/image":
-		d, err = s.SendImage(ctx, req.AppID, req.OpenID, req.URL)
+	case "/image", "/voice", "/video":
+		if req.Data != nil && len(req.Data) == 0 {
+			customerError(w, http.StatusBadRequest, "data is empty (leave it out for a sample file)")
+			return
+		}
+		if p == "/image" && req.Data != nil && !strings.HasPrefix(http.DetectContentType(req.Data), "image/") {
+			customerError(w, http.StatusBadRequest, "data is not an image")
+			return
+		}
+		if p == "/video" && len(req.Data) == 0 {
+			customerError(w, http.StatusBadRequest, "a video needs its bytes in data")
+			return
+		}
+		send := func() (Delivery, error) {
+			switch p {
+			case "/image":
+				return s.SendImageData(ctx, req.AppID, req.OpenID, req.URL, req.Data)
+			case "/voice":
+				return s.SendVoiceData(ctx, req.AppID, req.OpenID, req.Text, req.Data)
+			}
+			return s.SendVideo(ctx, req.AppID, req.OpenID, req.Data)
+		}
+		// As for /send, a customer who does not follow yet follows first.
+		d, err = send()
+		if errors.Is(err, ErrNotFollowing) {
+			if _, err = s.Follow(ctx, req.AppID, req.OpenID, ""); err == nil {
+				d, err = send()
+			}
+		}
 	case "/location":
 		d, err = s.SendLocation(ctx, req.AppID, req.OpenID, req.Latitude, req.Longitude, req.Label)
 	case "/follow":

@@ -3,9 +3,10 @@
 //
 // It plays both sides of WeChat: the API the connector calls
 // (/cgi-bin/token, /cgi-bin/stable_token, /cgi-bin/message/custom/send,
-// /cgi-bin/qrcode/create, /cgi-bin/showqrcode, /cgi-bin/media/upload) with
-// WeChat's errcode/errmsg answers, and the pushes a customer's actions cause
-// (messages and subscribe, unsubscribe, SCAN, CLICK and LOCATION events),
+// /cgi-bin/qrcode/create, /cgi-bin/showqrcode, /cgi-bin/media/upload,
+// /cgi-bin/media/get) with WeChat's errcode/errmsg answers, and the pushes
+// a customer's actions cause (messages and subscribe, unsubscribe, SCAN,
+// CLICK and LOCATION events),
 // signed and, for safe- and compatible-mode accounts (Account.Mode),
 // AES-encrypted like WeChat's WXBizMsgCrypt (compatible mode sends the
 // plaintext fields beside their encryption), posted to the hub's webhook
@@ -17,6 +18,13 @@
 // per customer message and 3 within a minute after a subscribe, scan or menu
 // click (45047), no messages to customers who unfollowed (43004). Every
 // time-dependent rule uses the injected clock (Options.Now).
+//
+// Temporary media behave as on WeChat: media/upload keeps an upload
+// (Uploads, Media), media/get serves a customer's image, voice note (AMR,
+// with the push's Recognition text when given) or the video_url of a
+// video, with WeChat's Content-Type and Content-Disposition; a media_id
+// older than three days by the injected clock (MediaTTL), in media/get or
+// in an image, voice or video customer-service message, gets 40007.
 //
 // Tests and people play customers through Go methods (SendText, Follow,
 // Scan, Click, …) or the JSON CustomerAPI; Sent lists what the account sent

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tongdao/hub/sandbox/samples"
 )
 
 // ErrNotFollowing is returned when a customer who does not follow the
@@ -384,16 +386,24 @@ func (s *Server) SendText(ctx context.Context, appID, openid, text string) (Deli
 }
 
 // SendImage is the customer sending an image. An empty picURL uses a sample
-// image the stand-in serves itself.
+// photo (JPEG) the stand-in serves itself, at /mmbiz/<media_id>.
 func (s *Server) SendImage(ctx context.Context, appID, openid, picURL string) (Delivery, error) {
+	return s.SendImageData(ctx, appID, openid, picURL, nil)
+}
+
+// SendImageData is SendImage with the image's bytes (nil: a sample JPEG),
+// kept as temporary media for media/get.
+func (s *Server) SendImageData(ctx context.Context, appID, openid, picURL string, data []byte) (Delivery, error) {
+	if data == nil {
+		data = samples.JPEG(640, 480)
+	}
 	s.mu.Lock()
 	a, err := s.accountLocked(appID)
 	if err != nil {
 		s.mu.Unlock()
 		return Delivery{}, err
 	}
-	id := randomString(64, alnum+"_-")
-	s.media[id] = &mediaItem{appID: a.AppID, kind: "image", data: samplePNG(id), created: s.now()}
+	id := s.addMediaLocked(a, "image", data, "")
 	if picURL == "" {
 		picURL = s.base + "/mmbiz/" + id
 	}
@@ -402,14 +412,52 @@ func (s *Server) SendImage(ctx context.Context, appID, openid, picURL string) (D
 		[]field{{"PicUrl", picURL, true}, {"MediaId", id, true}}, userMessage)
 }
 
-// SendVoice is the customer sending a voice message; recognition is
-// WeChat's speech-to-text result ("" when off).
+// SendVoice is the customer sending a voice message (a sample AMR voice
+// note, kept as temporary media); recognition is WeChat's speech-to-text
+// result ("" when off).
 func (s *Server) SendVoice(ctx context.Context, appID, openid, recognition string) (Delivery, error) {
-	fields := []field{{"MediaId", randomString(64, alnum), true}, {"Format", "amr", true}}
+	return s.SendVoiceData(ctx, appID, openid, recognition, nil)
+}
+
+// SendVoiceData is SendVoice with the voice note's bytes (nil: two seconds
+// of AMR).
+func (s *Server) SendVoiceData(ctx context.Context, appID, openid, recognition string, data []byte) (Delivery, error) {
+	if data == nil {
+		data = samples.AMR(2)
+	}
+	s.mu.Lock()
+	a, err := s.accountLocked(appID)
+	if err != nil {
+		s.mu.Unlock()
+		return Delivery{}, err
+	}
+	id := s.addMediaLocked(a, "voice", data, "")
+	s.mu.Unlock()
+	fields := []field{{"MediaId", id, true}, {"Format", "amr", true}}
 	if recognition != "" {
 		fields = append(fields, field{"Recognition", recognition, true})
 	}
 	return s.push(ctx, appID, openid, "voice", fields, userMessage)
+}
+
+// SendVideo is the customer sending a video (data: its MP4 bytes) with a
+// thumbnail (a sample JPEG), both kept as temporary media; media/get
+// answers a video with its video_url, as WeChat does.
+func (s *Server) SendVideo(ctx context.Context, appID, openid string, data []byte) (Delivery, error) {
+	if len(data) == 0 {
+		return Delivery{}, errors.New("wxfake: a video needs its bytes")
+	}
+	s.mu.Lock()
+	a, err := s.accountLocked(appID)
+	if err != nil {
+		s.mu.Unlock()
+		return Delivery{}, err
+	}
+	id := s.addMediaLocked(a, "video", data, "")
+	thumb := s.addMediaLocked(a, "image", samples.JPEG(160, 120), "")
+	s.mu.Unlock()
+	return s.push(ctx, appID, openid, "video",
+		[]field{{"MediaId", id, true}, {"ThumbMediaId", thumb, true}}, userMessage)
 }
 
 // SendLocation is the customer sharing a location.

@@ -89,10 +89,14 @@ type Server struct {
 	stable   map[string]*tokenInfo // appID → stable token
 	tickets  map[string]*qrTicket
 	media    map[string]*mediaItem
-	failNext []int64
-	slow     time.Duration
-	msgSeq   int64
-	lastPush map[string]*lastPush // appID → last push, for Repost
+	// uploads are the media_ids the connector uploaded, in order;
+	// mediaGets counts media/get answers that served a file.
+	uploads   []string
+	mediaGets int
+	failNext  []int64
+	slow      time.Duration
+	msgSeq    int64
+	lastPush  map[string]*lastPush // appID → last push, for Repost
 	// attempts are the push attempts awaiting the hub's answer;
 	// attemptStarted is closed (and replaced) when one starts.
 	attempts       map[int64]context.CancelCauseFunc
@@ -136,6 +140,7 @@ type mediaItem struct {
 	appID   string
 	kind    string
 	data    []byte
+	name    string
 	created time.Time
 }
 
@@ -150,11 +155,13 @@ type Sent struct {
 	OpenID string `json:"openid"`
 	// Kind is "kefu" (customer-service API) or "passive" (push reply).
 	Kind string `json:"kind"`
-	// MsgType is text or image.
-	MsgType string    `json:"msg_type"`
-	Text    string    `json:"text,omitempty"`
-	MediaID string    `json:"media_id,omitempty"`
-	At      time.Time `json:"at"`
+	// MsgType is text, image, voice or video.
+	MsgType string `json:"msg_type"`
+	Text    string `json:"text,omitempty"`
+	MediaID string `json:"media_id,omitempty"`
+	// Title is a video message's title.
+	Title string    `json:"title,omitempty"`
+	At    time.Time `json:"at"`
 }
 
 // New returns a Server for opts; Start makes it listen.
