@@ -211,6 +211,27 @@ type ReportSummary struct {
 	ByConnector map[string]int `json:"by_connector"`
 	ByTeam      map[string]int `json:"by_team"`
 	Backlog     int            `json:"backlog"`
+
+	// The series the console's charts draw (report_series.go in the store).
+	ByDay                []ReportDay    `json:"by_day"`
+	FirstResponseBuckets []ReportBucket `json:"first_response_buckets"`
+	ResolutionBuckets    []ReportBucket `json:"resolution_buckets"`
+}
+
+// ReportDay is one UTC day of a report's range: the conversations created
+// that day (within the range), by the channel of their first customer
+// message.
+type ReportDay struct {
+	Day           string         `json:"day"` // 2026-11-30
+	Conversations int            `json:"conversations"`
+	ByChannel     map[string]int `json:"by_channel"`
+}
+
+// ReportBucket is one bar of a distribution of durations: the samples
+// above the bucket before it and at most UpToSeconds (nil: no upper bound).
+type ReportBucket struct {
+	UpToSeconds *float64 `json:"up_to_seconds"`
+	Count       int      `json:"count"`
 }
 
 // ReportDuration summarizes durations in seconds: the nearest-rank median
@@ -233,3 +254,15 @@ type ReportSLA struct {
 	Met      int `json:"met"`
 	Breached int `json:"breached"`
 }
+
+// ReadMarkView is an agent's read mark of a conversation (the console's
+// unread state): when they last had it open. The conversation is unread
+// for them when the customer wrote after ReadAt.
+type ReadMarkView struct {
+	ConversationID string    `json:"conversation_id"`
+	ReadAt         time.Time `json:"read_at"`
+}
+
+// MaxReadMarks is how many read marks GET /api/v1/me/reads returns: the
+// newest.
+const MaxReadMarks = 2000

@@ -91,8 +91,10 @@ func Handler() http.Handler {
 	return consoleVal
 }
 
-// assetRef finds root-relative src and href attributes in index.html.
-var assetRef = regexp.MustCompile(`(\s(?:src|href)=")/([^"?#]+)"`)
+// assetRef finds root-relative src and href attributes of files (a name
+// with an extension) in index.html; links to the console's own pages
+// ("/", "/reports") are left alone.
+var assetRef = regexp.MustCompile(`(\s(?:src|href)=")/([^"?#]*\.[A-Za-z0-9]+)"`)
 
 // newConsole loads every file of fsys and versions the asset references of
 // its index.html.

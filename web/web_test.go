@@ -76,7 +76,7 @@ func TestIndexForRootAndUnknownPaths(t *testing.T) {
 }
 
 // refs lists the root-relative src/href targets of the served index.html.
-var refPattern = regexp.MustCompile(`\s(?:src|href)="(/[^"]*)"`)
+var refPattern = regexp.MustCompile(`\s(?:src|href)="(/[^"]*\.[A-Za-z0-9]+(?:\?[^"]*)?)"`)
 
 func TestEveryAssetReferencedByIndexExists(t *testing.T) {
 	h := Handler()
@@ -211,9 +211,11 @@ func TestScriptIDsExistInIndex(t *testing.T) {
 	if len(uses) < 20 {
 		t.Fatalf("console.mjs looks up only %d ids", len(uses))
 	}
-	for _, m := range uses {
-		if !ids[m[1]] {
-			t.Errorf("console.mjs uses id %q, which index.html lacks", m[1])
+	for _, name := range scripts(t) {
+		for _, m := range regexp.MustCompile(`byId\('([^']+)'\)`).FindAllStringSubmatch(embedded(t, name), -1) {
+			if !ids[m[1]] {
+				t.Errorf("%s uses id %q, which index.html lacks", name, m[1])
+			}
 		}
 	}
 	for _, m := range regexp.MustCompile(`\sfor="([^"]+)"`).FindAllStringSubmatch(index, -1) {
@@ -242,13 +244,13 @@ func TestNewConsoleRejectsBrokenTrees(t *testing.T) {
 		})
 	}
 	c, err := newConsole(fstest.MapFS{
-		"index.html": {Data: []byte(`<link href="/a.css"><a href="/c/1?x">x</a>`)},
+		"index.html": {Data: []byte(`<link href="/a.css"><a href="/c/1?x">x</a><a href="/reports">r</a>`)},
 		"a.css":      {Data: []byte("p{}")},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(c.index.body), `<link href="/a.css?v=`+c.assets["a.css"].version+`"><a href="/c/1?x">x</a>`; got != want {
+	if got, want := string(c.index.body), `<link href="/a.css?v=`+c.assets["a.css"].version+`"><a href="/c/1?x">x</a><a href="/reports">r</a>`; got != want {
 		t.Errorf("rewritten index:\n got %s\nwant %s", got, want)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/tongdao/hub/internal/wait"
 	"github.com/tongdao/hub/sandbox/dcfake"
@@ -508,6 +509,18 @@ func TestE2EConsoleNarrowScreenKeepsContactCardsOffTheTimeline(t *testing.T) {
 	if geo.PageWidth > geo.ViewportWidth {
 		t.Fatalf("the page is %v px wide on a %v px screen", geo.PageWidth, geo.ViewportWidth)
 	}
+	// The assign list opens within the screen.
+	b.run("open the assign list", chromedp.Click(chromedp.ID("assign-input")))
+	b.waitText("#assign-picker", "Team billing")
+	var list struct{ Left, Right, ViewportWidth, PageWidth float64 }
+	b.eval(`(() => {
+		const r = document.getElementById('assign-picker').getBoundingClientRect();
+		return { Left: r.left, Right: r.right, ViewportWidth: window.innerWidth, PageWidth: document.documentElement.scrollWidth };
+	})()`, &list)
+	if list.Left < 0 || list.Right > list.ViewportWidth || list.PageWidth > list.ViewportWidth {
+		t.Fatalf("the assign list runs off a %v px screen: %+v", list.ViewportWidth, list)
+	}
+	b.run("close the assign list", chromedp.KeyEvent(kb.Escape))
 	// Back to the list, then into the conversation again with the keyboard.
 	b.run("back", chromedp.Click(chromedp.ID("back")))
 	b.waitText(rowSel(conv), "#"+conv)

@@ -51,6 +51,7 @@ type fakeInbox struct {
 
 	helpers fakeHelpers
 	reports []models.ReportFilter
+	reads   []string // read marks given: "agent:conversation"
 
 	events      []models.EventView
 	notify      chan struct{}
@@ -307,7 +308,9 @@ func (f *fakeInbox) ReportSummary(_ context.Context, rf models.ReportFilter) (mo
 	defer f.mu.Unlock()
 	f.reports = append(f.reports, rf)
 	return models.ReportSummary{From: rf.From, To: rf.To, ByChannel: map[string]int{"telegram": 1}, ByConnector: map[string]int{"tg": 1}, ByTeam: map[string]int{"none": 1}, Conversations: 1,
-		CSAT: models.ReportCSAT{Distribution: map[string]int{"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}}}, f.err
+		CSAT:                 models.ReportCSAT{Distribution: map[string]int{"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}},
+		ByDay:                []models.ReportDay{{Day: rf.From.UTC().Format(time.DateOnly), Conversations: 1, ByChannel: map[string]int{"telegram": 1}}},
+		FirstResponseBuckets: []models.ReportBucket{{Count: 0}}, ResolutionBuckets: []models.ReportBucket{{Count: 0}}}, f.err
 }
 
 func (f *fakeInbox) Me(_ context.Context, by models.Actor) (models.AgentView, error) {

@@ -122,7 +122,7 @@ func TestOpenAPIOperations(t *testing.T) {
 			wantPublic := p == "/openapi.json" || !strings.HasPrefix(p, "/conversations") && !strings.HasPrefix(p, "/contacts") &&
 				!strings.HasPrefix(p, "/merges") && !strings.HasPrefix(p, "/identities") && p != "/events" && p != "/channels" && p != "/views" && !strings.HasPrefix(p, "/canned") &&
 				!strings.HasPrefix(p, "/admin/") &&
-				p != "/agents" && p != "/me" && p != "/me/presence" && !strings.HasPrefix(p, "/tokens") &&
+				p != "/agents" && p != "/me" && p != "/me/presence" && p != "/me/reads" && !strings.HasPrefix(p, "/tokens") &&
 				!strings.HasPrefix(p, "/reports/")
 			if public != wantPublic {
 				t.Errorf("%s %s: public=%v, want %v", method, p, public, wantPublic)
@@ -220,6 +220,9 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"Agent":           models.AgentView{},
 		"AgentList":       agentList{},
 		"PresenceRequest": presenceBody{},
+		// Read marks of the console.
+		"ReadMark":     models.ReadMarkView{},
+		"ReadMarkList": readList{},
 	} {
 		schema, ok := schemas[name].(map[string]any)
 		if !ok {

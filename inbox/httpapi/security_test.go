@@ -55,6 +55,9 @@ var wantAccess = map[string]string{
 	"GET /api/v1/tokens":          accessAdmin,
 	"POST /api/v1/tokens":         accessAdmin,
 	"DELETE /api/v1/tokens/:id":   accessAdmin,
+	// Read marks of the console.
+	"POST /api/v1/conversations/:id/read": accessAgent,
+	"GET /api/v1/me/reads":                accessAgent,
 }
 
 // okWebhook is a connector handler that accepts everything.

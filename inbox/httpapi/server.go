@@ -310,6 +310,9 @@ func (s *Server) routes() {
 	s.handle(http.MethodDelete, "/api/v1/tokens/:id", accessAdmin, s.revokeToken)
 	// Reports (issue 11).
 	s.handle(http.MethodGet, "/api/v1/reports/summary", accessAgent, s.reportSummary)
+	// Read marks of the console.
+	s.handle(http.MethodPost, "/api/v1/conversations/:id/read", accessAgent, s.markRead)
+	s.handle(http.MethodGet, "/api/v1/me/reads", accessAgent, s.readMarks)
 }
 
 // handle registers one route with its access level and the middleware that

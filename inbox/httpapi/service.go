@@ -84,6 +84,11 @@ type Inbox interface {
 	// for their presence until ctx ends (and a while after).
 	StreamStarted(ctx context.Context, by models.Actor) error
 
+	// MarkRead records that the caller has the conversation open now (the
+	// console's unread state); ReadMarks lists the caller's newest marks.
+	MarkRead(ctx context.Context, id int64, by models.Actor) (models.ReadMarkView, error)
+	ReadMarks(ctx context.Context, by models.Actor) ([]models.ReadMarkView, error)
+
 	// Ready reports whether the database answers.
 	Ready(ctx context.Context) error
 }

@@ -142,14 +142,20 @@ func (s *Store) ReportSummary(ctx context.Context, f models.ReportFilter) (model
 	r.Backlog = int(n)
 
 	inRange := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
+	days, dayIndex := reportDays(from, to)
 	for _, c := range in {
 		if inRange(c.CreatedAt) {
 			r.Conversations++
-			r.ByChannel[or(c.Channel, "unknown")]++
+			ch := or(c.Channel, "unknown")
+			r.ByChannel[ch]++
 			r.ByConnector[or(c.Connector, "unknown")]++
 			r.ByTeam[or(c.Team, "none")]++
+			d := &days[dayIndex[c.CreatedAt.UTC().Format(time.DateOnly)]]
+			d.Conversations++
+			d.ByChannel[ch]++
 		}
 	}
+	r.ByDay = days
 
 	changesOf := map[int64][]reportEvent{}
 	for _, e := range changes {
@@ -183,6 +189,8 @@ func (s *Store) ReportSummary(ctx context.Context, f models.ReportFilter) (model
 			}
 		}
 	}
+	r.FirstResponseBuckets = buckets(firstResponseBounds, first)
+	r.ResolutionBuckets = buckets(resolutionBounds, resolution)
 	r.FirstResponseSeconds = summarize(first)
 	r.ResolutionSeconds = summarize(resolution)
 	if r.Resolved > 0 {

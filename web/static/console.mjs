@@ -11,14 +11,18 @@ import {
   parseTime, query, reachability, sameDay, shortTime, ticket,
 } from './format.mjs';
 import {
-  STATUSES, VIEWS, choiceLabel, choiceNumber, countsOf, defaultView, isView, matchesFilters, matchesView, mergeMessage,
-  neighbour, place, previewLine, reconcile, withChanges, withMessage,
+  STATUSES, VIEWS, choiceLabel, choiceNumber, countsOf, defaultView, isUnread, isView, lastCustomerAt, markRead, matchesFilters, matchesView,
+  mergeMessage, neighbour, place, previewLine, reconcile, slaClock, withChanges, withMessage, withSLAEvent,
 } from './inbox.mjs';
 import { SHORTCUTS, shortcut } from './keys.mjs';
+import { customerName, fillPlaceholders, moveIndex, replyBody, slashQuery } from './compose.mjs';
+import { assignChoices, choiceText, teamsOf, withPresence } from './people.mjs';
+import { makeReports } from './reportpage.mjs';
 
 const API = '/api/v1';
 const TOKEN_KEY = 'tongdao.token';
 const FILTER_KEY = 'tongdao.filters';
+const MAX_READS = 5000;
 const PAGE = 25;
 const MESSAGE_PAGE = 100;
 const MAX_MESSAGE_PAGES = 20;
@@ -53,8 +57,16 @@ export function start(env) {
     selectedId: '',
     conv: null, // the selected conversation (full)
     messages: [], // its timeline, oldest first
-    convSeq: 0,
+    convSeq: 0, // guards the conversation's reads
+    msgSeq: 0, // guards its timeline's reads: a refresh of the conversation alone does not drop them
     stream: null,
+    reads: {}, // read marks by conversation id (localStorage, per agent)
+    // The "/" picker; picked: {id, shortcut, shown}; dismissed: closed by
+    // the agent for the text typed so far.
+    canned: { open: false, items: [], index: -1, seq: 0, picked: null, dismissed: false },
+    agents: null, // GET /agents, kept up to date by agent.presence events
+    assign: { open: false, items: [], index: -1 },
+    page: 'inbox', // or 'reports'
   };
 
   // ---- API ---------------------------------------------------------------
@@ -114,6 +126,34 @@ export function start(env) {
     } catch (e) { /* storage off: this page only */ }
   }
 
+  // Read marks are kept by the hub, per agent (GET /me/reads, POST
+  // /conversations/{id}/read): unread follows the agent across browsers.
+  function loadReads() {
+    return api('GET', '/me/reads').then((body) => {
+      let marks = {};
+      for (const r of (body && body.reads) || []) marks = markRead(marks, r.conversation_id, r.read_at, MAX_READS);
+      // Marks given while the list was read stay.
+      for (const id of Object.keys(state.reads)) marks = markRead(marks, id, state.reads[id], MAX_READS);
+      state.reads = marks;
+      if (state.convs.length) renderList();
+    }, (err) => {
+      if (err && err.status === 401) return;
+      banner('Could not read which conversations you have seen: ' + errorText(err));
+    });
+  }
+
+  /**
+   * markSeen tells the hub that the agent has seen conversation c, when
+   * the customer wrote since the last mark; the row is shown read at once.
+   */
+  function markSeen(c) {
+    if (!c || !isUnread(c, state.reads[c.id])) return;
+    state.reads = markRead(state.reads, c.id, lastCustomerAt(c), MAX_READS);
+    api('POST', '/conversations/' + c.id + '/read').then((m) => {
+      if (m && m.conversation_id) state.reads = markRead(state.reads, m.conversation_id, m.read_at, MAX_READS);
+    }, () => { /* the next open marks it again */ });
+  }
+
   function readToken() {
     // A token in the URL fragment (#token=...) is taken once, moved to
     // sessionStorage and removed from the address bar and history.
@@ -146,6 +186,7 @@ export function start(env) {
     state.messages = [];
     state.listSeq++;
     state.convSeq++;
+    state.msgSeq++;
     banner('');
     showSignIn(message);
   }
@@ -153,7 +194,7 @@ export function start(env) {
   function startApp() {
     show(byId('signin'), false);
     show(byId('app'), true);
-    Promise.all([loadChannels(), loadCounts()]).then(() => {
+    Promise.all([loadChannels(), loadCounts(), loadReads()]).then(() => {
       if (!state.token) return; // signed out meanwhile (token refused)
       loadFilters();
       renderViews();
@@ -309,14 +350,17 @@ export function start(env) {
     const flags = h('span', { className: 'row-flags' },
       c.handoff_at && !c.assignee && c.status !== 'resolved' ? h('span', { className: 'flag flag-human' }, 'asked for a human') : null,
       waiting && c.status !== 'resolved' ? h('span', { className: 'flag flag-waiting', title: 'waiting since ' + fmtFull.format(waiting) }, 'waiting ' + ago(waiting, now())) : null,
-      c.priority && c.priority !== 'normal' ? h('span', { className: 'flag flag-priority' }, c.priority) : null,
+      c.priority && c.priority !== 'normal' ? h('span', { className: 'flag flag-priority prio-' + c.priority }, c.priority) : null,
       ...(c.labels || []).map((l) => h('span', { className: 'flag flag-label' }, l)));
+    const unread = !selected && isUnread(c, state.reads[c.id]);
+    const sla = slaClock(c, now());
     const row = h('button', {
-      type: 'button', className: 'conv-row' + (selected ? ' selected' : ''),
+      type: 'button', className: 'conv-row' + (selected ? ' selected' : '') + (unread ? ' unread' : ''),
       'aria-current': selected ? 'true' : null, dataset: { id: c.id },
       onclick: () => selectConversation(c.id, true),
     },
     h('span', { className: 'row-top' },
+      unread ? h('span', { className: 'unread-dot', role: 'img', 'aria-label': 'unread', title: 'The customer wrote since you last opened it' }) : null,
       h('span', { className: 'row-ticket' }, ticket(c)),
       h('span', { className: 'row-name' }, contactName(c, CHANNELS)),
       timeEl(c.last_message_at, (d) => shortTime(d, now()))),
@@ -325,9 +369,14 @@ export function start(env) {
     h('span', { className: 'row-bottom' },
       badges,
       statusPill(c.status),
+      sla ? slaEl(sla) : null,
       flags,
       h('span', { className: 'row-assignee' + (c.assignee ? '' : ' muted') }, c.assignee || 'unassigned')));
     return h('li', null, row);
+  }
+
+  function slaEl(sla) {
+    return h('span', { className: 'sla sla-' + sla.state, title: sla.due ? 'SLA due ' + fmtFull.format(new Date(sla.due)) : null }, sla.text);
   }
 
   function renderList() {
@@ -372,6 +421,7 @@ export function start(env) {
     const keep = belongs(c);
     if (keep) state.outside.delete(c.id);
     else remember(c);
+    if (c.id === state.selectedId) markSeen(c);
     const had = state.convs.some((x) => x.id === c.id);
     if (!keep && !had) return;
     // With a text search the hub decides what matches: update, never add.
@@ -393,7 +443,38 @@ export function start(env) {
 
   // ---- the selected conversation ----------------------------------------
 
+  // ---- pages: the inbox and the reports ----------------------------------
+
+  const reports = makeReports({
+    doc, win, now, dom: { h, byId, clear, show }, api,
+    channels: () => CHANNELS,
+    teams: () => loadAgents().then(() => teamsOf(state.agents, state.convs.map((c) => c.team))),
+  });
+
+  function showPage(page) {
+    if (state.page === page && page === 'inbox') return;
+    state.page = page;
+    const onReports = page === 'reports';
+    show(byId('panes'), !onReports);
+    byId('nav-inbox').setAttribute('aria-current', onReports ? 'false' : 'page');
+    byId('nav-reports').setAttribute('aria-current', onReports ? 'page' : 'false');
+    doc.body.classList.toggle('page-reports', onReports);
+    if (onReports) reports.open();
+    else reports.close();
+  }
+
+  function goTo(path, e) {
+    if (e) e.preventDefault();
+    if (win.location.pathname !== path) win.history.pushState(null, '', path);
+    selectFromPath(true);
+  }
+
   function selectFromPath(fromHistory) {
+    if (/^\/reports\/?$/.test(win.location.pathname)) {
+      showPage('reports');
+      return;
+    }
+    showPage('inbox');
     const m = /^\/c\/([1-9][0-9]{0,18})\/?$/.exec(win.location.pathname);
     if (m) selectConversation(m[1], false);
     else if (fromHistory) closeConversation(false);
@@ -410,6 +491,8 @@ export function start(env) {
     state.messages = [];
     setPrivate(false);
     byId('reply-text').value = '';
+    dropCanned();
+    closeAssign();
     doc.body.classList.add('has-conv');
     show(byId('conv-empty'), false);
     show(byId('conv-main'), true);
@@ -430,6 +513,7 @@ export function start(env) {
     state.conv = null;
     state.messages = [];
     state.convSeq++;
+    state.msgSeq++;
     setPrivate(false);
     doc.body.classList.remove('has-conv');
     show(byId('conv-main'), false);
@@ -442,19 +526,20 @@ export function start(env) {
     const id = state.selectedId;
     if (!id) return Promise.resolve();
     const seq = ++state.convSeq;
+    const mseq = withMessages ? ++state.msgSeq : state.msgSeq;
     const p = api('GET', '/conversations/' + id).then((c) => {
       if (seq !== state.convSeq) return;
       state.conv = c;
       renderConversation();
     });
-    const q = withMessages ? loadMessages(id, seq) : Promise.resolve();
+    const q = withMessages ? loadMessages(id, mseq) : Promise.resolve();
     return Promise.all([p, q]).then(() => {
-      if (seq === state.convSeq && withMessages) {
+      if (mseq === state.msgSeq && withMessages) {
         renderTimeline(true);
         byId('reply-text').focus();
       }
     }, (err) => {
-      if (seq !== state.convSeq) return;
+      if (seq !== state.convSeq && mseq !== state.msgSeq) return;
       if (err.status === 404) {
         banner('Conversation ' + id + ' does not exist.');
         closeConversation(true);
@@ -464,7 +549,7 @@ export function start(env) {
     });
   }
 
-  /** loadMessages reads the whole timeline, oldest first, page by page. */
+  /** loadMessages reads the whole timeline, oldest first, page by page (seq: state.msgSeq). */
   function loadMessages(id, seq) {
     let all = [];
     function page(cursor, n) {
@@ -475,8 +560,11 @@ export function start(env) {
       });
     }
     return page(null, 0).then((truncated) => {
-      if (seq !== state.convSeq) return;
-      state.messages = all;
+      if (seq !== state.msgSeq) return;
+      // Messages the event stream brought while the pages were read stay.
+      let merged = all;
+      for (const m of state.messages) merged = mergeMessage(merged, m);
+      state.messages = merged;
       const note = byId('timeline-note');
       note.textContent = truncated ? 'Showing the first ' + all.length + ' messages of a long conversation.' : '';
       show(note, truncated);
@@ -490,7 +578,6 @@ export function start(env) {
     byId('conv-name').textContent = contactName(c, CHANNELS);
     byId('conv-subject').textContent = c.subject || 'No subject yet';
     const meta = ['created ' + clockOrDate(parseTime(c.created_at) || now(), now())];
-    if (c.priority && c.priority !== 'normal') meta.push('priority ' + c.priority);
     if (c.team) meta.push('team ' + c.team);
     if (c.handoff_at && !c.assignee && c.status !== 'resolved') meta.push('asked for a human' + (c.queue_position ? ' (#' + c.queue_position + ' in the queue)' : ''));
     const due = parseTime(c.first_response_due);
@@ -506,9 +593,58 @@ export function start(env) {
     if (doc.activeElement !== assign) assign.value = c.assignee || '';
     byId('assign-me').disabled = !state.me || c.assignee === state.me;
 
+    renderTags(c);
     renderIdentities();
+    markSeen(c);
     // Keep the list row in step.
     if (state.convs.some((x) => x.id === c.id)) keepRow(c);
+  }
+
+  /** renderTags shows the priority, SLA clock, rating and labels. */
+  function renderTags(c) {
+    const prio = byId('conv-priority');
+    prio.textContent = 'priority ' + (c.priority || 'normal');
+    prio.className = 'prio prio-' + (c.priority || 'normal');
+    const sla = slaClock(c, now());
+    const slaBox = byId('conv-sla');
+    slaBox.textContent = sla ? 'SLA: ' + sla.text : '';
+    slaBox.className = 'sla' + (sla ? ' sla-' + sla.state : '');
+    show(slaBox, !!sla);
+    const csat = byId('conv-csat');
+    const r = c.csat;
+    if (r && r.score >= 1 && r.score <= 5) {
+      csat.textContent = 'CSAT ' + '★'.repeat(r.score) + '☆'.repeat(5 - r.score) + ' ' + r.score + '/5' + (r.comment ? ' “' + r.comment + '”' : '');
+      csat.className = 'csat ' + (r.score <= 2 ? 'csat-low' : r.score >= 4 ? 'csat-high' : 'csat-mid');
+      csat.title = r.at ? 'rated ' + fmtFull.format(parseTime(r.at) || now()) : '';
+    }
+    show(csat, !!(r && r.score));
+    const ul = byId('conv-labels');
+    clear(ul);
+    for (const l of c.labels || []) {
+      ul.appendChild(h('li', { className: 'label-chip' }, l,
+        h('button', { type: 'button', className: 'label-remove', 'aria-label': 'Remove the label ' + l, onclick: () => changeLabels({ remove: [l] }) }, '×')));
+    }
+  }
+
+  function changeLabels(body) {
+    const id = state.selectedId;
+    if (!id) return Promise.resolve();
+    return api('POST', '/conversations/' + id + '/labels', body).then((c) => {
+      if (id !== state.selectedId) return;
+      state.conv = c;
+      renderConversation();
+      announce(ticket(c) + ' labels: ' + ((c.labels || []).join(', ') || 'none') + '.');
+    }, (err) => {
+      banner('Could not change the labels: ' + errorText(err));
+    });
+  }
+
+  function addLabel(e) {
+    e.preventDefault();
+    const input = byId('label-input');
+    const v = input.value.trim();
+    if (!v) return;
+    changeLabels({ add: [v] }).then(() => { input.value = ''; });
   }
 
   function renderIdentities() {
@@ -651,7 +787,13 @@ export function start(env) {
     const text = byId('reply-text').value;
     const id = state.selectedId;
     if (!id || !text.trim()) return;
-    const body = { text, private: byId('reply-private').checked };
+    const made = replyBody(text, state.canned.picked, byId('reply-private').checked);
+    if (made.error) {
+      byId('reply-error').textContent = made.error;
+      show(byId('reply-error'), true);
+      return;
+    }
+    const body = made.body;
     if (byId('reply-via').value) body.via = byId('reply-via').value;
     const btn = byId('reply-send');
     btn.disabled = true;
@@ -659,6 +801,7 @@ export function start(env) {
     api('POST', '/conversations/' + id + '/messages', body).then((m) => {
       if (id !== state.selectedId) return;
       byId('reply-text').value = '';
+      dropCanned();
       setPrivate(false);
       upsertMessage(m);
       renderTimeline(true);
@@ -672,6 +815,42 @@ export function start(env) {
   }
 
   function replyKeys(e) {
+    if (state.canned.open && !e.isComposing) {
+      // The "/" picker: arrows choose, Enter or Tab takes, Esc closes.
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        state.canned.index = moveIndex(state.canned.index, state.canned.items.length, e.key === 'ArrowDown' ? 1 : -1);
+        renderCanned();
+        return;
+      }
+      if ((e.key === 'Enter' && !e.shiftKey) || e.key === 'Tab') {
+        if (state.canned.index >= 0) {
+          e.preventDefault();
+          pickCanned(state.canned.index);
+          return;
+        }
+        if (e.key === 'Tab') return;
+        // Nothing matches: this Enter closes the list; the next one sends.
+        e.preventDefault();
+        closeCanned();
+        state.canned.dismissed = true;
+        return;
+      }
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        closeCanned();
+        state.canned.dismissed = true;
+        return;
+      }
+    } else if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229 && !state.canned.dismissed &&
+      slashQuery(byId('reply-text').value) !== null) {
+      // "/word" typed faster than the list appears: Enter opens it, it does
+      // not send "/word" to the customer.
+      e.preventDefault();
+      env.clearTimeout(cannedTimer);
+      searchCanned(slashQuery(byId('reply-text').value));
+      return;
+    }
     // Enter sends; Shift+Enter is a new line; Enter that confirms an IME
     // composition (Chinese, Japanese input) must not send.
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
@@ -679,6 +858,203 @@ export function start(env) {
       sendReply();
     } else if (e.key === 'Escape') {
       byId('reply-text').blur();
+    }
+  }
+
+  // ---- canned replies: "/" in the reply box ------------------------------
+
+  let cannedTimer = null;
+
+  /** onReplyInput opens the picker while the box holds "/word", and notes edits of a picked reply. */
+  function onReplyInput() {
+    state.canned.dismissed = false;
+    updateCannedTag();
+    const q = slashQuery(byId('reply-text').value);
+    env.clearTimeout(cannedTimer);
+    if (q === null) {
+      closeCanned();
+      return;
+    }
+    cannedTimer = env.setTimeout(() => searchCanned(q), 150);
+  }
+
+  function searchCanned(q) {
+    const seq = ++state.canned.seq;
+    api('GET', '/canned' + query({ q })).then((body) => {
+      if (seq !== state.canned.seq || slashQuery(byId('reply-text').value) === null) return;
+      state.canned.items = ((body && body.canned) || []).slice(0, 50);
+      state.canned.index = state.canned.items.length ? 0 : -1;
+      state.canned.open = true;
+      renderCanned('');
+    }, (err) => {
+      if (seq !== state.canned.seq) return;
+      state.canned.items = [];
+      state.canned.index = -1;
+      state.canned.open = true;
+      renderCanned(errorText(err));
+    });
+  }
+
+  function renderCanned(error) {
+    const ul = byId('canned-picker');
+    const box = byId('reply-text');
+    clear(ul);
+    const { items, index } = state.canned;
+    if (error) ul.appendChild(h('li', { className: 'picker-note' }, 'Canned replies unavailable: ' + error));
+    else if (!items.length) ul.appendChild(h('li', { className: 'picker-note' }, 'No canned reply matches.'));
+    items.forEach((c, i) => {
+      ul.appendChild(h('li', {
+        id: 'canned-' + c.id, role: 'option', className: 'picker-item' + (i === index ? ' active' : ''),
+        'aria-selected': i === index ? 'true' : 'false', dataset: { id: c.id },
+        onmousedown: (e) => { e.preventDefault(); pickCanned(i); },
+      }, h('span', { className: 'picker-key' }, '/' + c.shortcut), h('span', { className: 'picker-text' }, c.text)));
+    });
+    show(ul, true);
+    box.setAttribute('aria-activedescendant', index >= 0 ? 'canned-' + items[index].id : '');
+  }
+
+  function closeCanned() {
+    state.canned.open = false;
+    state.canned.items = [];
+    state.canned.index = -1;
+    state.canned.seq++;
+    clear(byId('canned-picker'));
+    show(byId('canned-picker'), false);
+    byId('reply-text').setAttribute('aria-activedescendant', '');
+  }
+
+  /**
+   * pickCanned puts the canned reply into the box, its placeholders filled
+   * as the console knows them; sent unchanged it goes as canned_id, so the
+   * hub fills them (see replyBody).
+   */
+  function pickCanned(i) {
+    const c = state.canned.items[i];
+    if (!c) return;
+    const conv = state.conv;
+    const shown = fillPlaceholders(c.text, { name: customerName(conv), ticket: conv ? ticket(conv) : '', agent: state.me });
+    byId('reply-text').value = shown;
+    state.canned.picked = { id: c.id, shortcut: c.shortcut, shown };
+    closeCanned();
+    updateCannedTag();
+    byId('reply-text').focus();
+  }
+
+  function dropCanned() {
+    state.canned.picked = null;
+    env.clearTimeout(cannedTimer);
+    closeCanned();
+    updateCannedTag();
+  }
+
+  function updateCannedTag() {
+    const tag = byId('canned-tag');
+    const p = state.canned.picked;
+    if (!p) {
+      show(tag, false);
+      return;
+    }
+    const text = byId('reply-text').value;
+    if (text === p.shown) {
+      tag.textContent = 'Canned reply /' + p.shortcut + (text.includes('{name}') ? ': the hub puts the customer\'s name for {name}' : '') + '.';
+    } else {
+      tag.textContent = 'Edited canned reply /' + p.shortcut + ': sent as written.';
+    }
+    show(tag, true);
+  }
+
+  // ---- assign: agents with presence and load, and teams -------------------
+
+  function loadAgents() {
+    return api('GET', '/agents').then((b) => {
+      state.agents = (b && b.agents) || [];
+      return state.agents;
+    });
+  }
+
+  function teamNames() {
+    return teamsOf(state.agents || [], [state.conv && state.conv.team].concat(state.convs.map((c) => c.team)));
+  }
+
+  function openAssign() {
+    return loadAgents().then(() => {
+      if (!state.selectedId) return;
+      state.assign.open = true;
+      filterAssign();
+    }, (err) => {
+      if (err && err.status === 401) return;
+      banner('Could not list the agents: ' + errorText(err));
+    });
+  }
+
+  function filterAssign() {
+    if (!state.assign.open) return;
+    const v = byId('assign-input').value.trim();
+    const cur = (state.conv && state.conv.assignee) || '';
+    const items = assignChoices(state.agents || [], teamNames(), v === cur ? '' : v);
+    if (state.conv && state.conv.assignee) items.push({ kind: 'unassign', name: '' });
+    if (state.conv && state.conv.team) items.push({ kind: 'noteam', name: '' });
+    state.assign.items = items;
+    state.assign.index = -1;
+    renderAssign();
+  }
+
+  function renderAssign() {
+    const ul = byId('assign-picker');
+    clear(ul);
+    const { items, index } = state.assign;
+    if (!items.length) ul.appendChild(h('li', { className: 'picker-note' }, 'No agent or team matches.'));
+    items.forEach((c, i) => {
+      let label;
+      if (c.kind === 'unassign') label = 'Unassign';
+      else if (c.kind === 'noteam') label = 'Remove the team';
+      else label = choiceText(c);
+      ul.appendChild(h('li', {
+        id: 'assign-opt-' + i, role: 'option', className: 'picker-item assign-' + c.kind + (i === index ? ' active' : '') + (c.full ? ' full' : ''),
+        'aria-selected': i === index ? 'true' : 'false', dataset: { kind: c.kind, name: c.name },
+        onmousedown: (e) => { e.preventDefault(); pickAssign(i); },
+      }, c.kind === 'agent' ? h('span', { className: 'dot dot-' + c.presence, 'aria-hidden': 'true' }) : null, label));
+    });
+    show(ul, true);
+    const input = byId('assign-input');
+    input.setAttribute('aria-expanded', 'true');
+    input.setAttribute('aria-activedescendant', index >= 0 ? 'assign-opt-' + index : '');
+  }
+
+  function closeAssign() {
+    state.assign.open = false;
+    state.assign.items = [];
+    state.assign.index = -1;
+    clear(byId('assign-picker'));
+    show(byId('assign-picker'), false);
+    byId('assign-input').setAttribute('aria-expanded', 'false');
+  }
+
+  function pickAssign(i) {
+    const c = state.assign.items[i];
+    if (!c) return;
+    closeAssign();
+    if (c.kind === 'agent') assignWith({ assignee: c.name });
+    else if (c.kind === 'team') assignWith({ team: c.name });
+    else if (c.kind === 'unassign') assignWith({ assignee: null });
+    else if (c.kind === 'noteam') assignWith({ team: null });
+  }
+
+  function assignKeys(e) {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      if (!state.assign.open) {
+        openAssign();
+        return;
+      }
+      state.assign.index = moveIndex(state.assign.index, state.assign.items.length, e.key === 'ArrowDown' ? 1 : -1);
+      renderAssign();
+    } else if (e.key === 'Enter' && state.assign.open && state.assign.index >= 0) {
+      e.preventDefault();
+      pickAssign(state.assign.index);
+    } else if (e.key === 'Escape' && state.assign.open) {
+      e.preventDefault();
+      closeAssign();
     }
   }
 
@@ -696,14 +1072,19 @@ export function start(env) {
   }
 
   function assignTo(who) {
+    assignWith({ assignee: who || null });
+  }
+
+  function assignWith(body) {
     const id = state.selectedId;
     if (!id) return;
-    api('POST', '/conversations/' + id + '/assign', { assignee: who || null }).then((c) => {
+    api('POST', '/conversations/' + id + '/assign', body).then((c) => {
       if (id !== state.selectedId) return;
       state.conv = c;
       byId('assign-input').blur();
       renderConversation();
-      announce(c.assignee ? ticket(c) + ' assigned to ' + c.assignee + '.' : ticket(c) + ' unassigned.');
+      if ('team' in body && !('assignee' in body)) announce(c.team ? ticket(c) + ' is with team ' + c.team + '.' : ticket(c) + ' has no team.');
+      else announce(c.assignee ? ticket(c) + ' assigned to ' + c.assignee + '.' : ticket(c) + ' unassigned.');
     }, (err) => {
       banner('Could not assign: ' + errorText(err));
     });
@@ -711,6 +1092,7 @@ export function start(env) {
 
   function assign(e) {
     e.preventDefault();
+    closeAssign();
     assignTo(byId('assign-input').value.trim());
   }
 
@@ -729,13 +1111,15 @@ export function start(env) {
 
   function onShortcut(e) {
     if (e.key === 'Escape') {
+      // An Escape that closed a list (canned replies, assign) did its job.
+      if (e.defaultPrevented) return;
       if (!byId('shortcuts').hidden) { toggleHelp(false); return; }
       if (doc.body.classList.contains('has-conv') && win.matchMedia('(max-width: 800px)').matches) closeConversation(true);
       return;
     }
     if (byId('app').hidden) return;
     const action = shortcut(e);
-    if (!action) return;
+    if (!action || (state.page !== 'inbox' && action !== 'help')) return;
     e.preventDefault();
     switch (action) {
       case 'next':
@@ -838,6 +1222,34 @@ export function start(env) {
         scheduleCounts();
         break;
       }
+      case 'sla.warning':
+      case 'sla.breached': {
+        const r = row(convId);
+        if (r) {
+          const c = withSLAEvent(r, type, data);
+          if (state.conv && state.conv.id === convId) state.conv = Object.assign({}, state.conv, c);
+          keepRow(c);
+          if (convId === state.selectedId) renderConversation();
+        }
+        if (type === 'sla.breached') scheduleCounts();
+        break;
+      }
+      case 'csat.received': {
+        const r = row(convId);
+        const rating = { score: data.score, comment: null, at: data.at || e.created_at };
+        if (r) keepRow(Object.assign({}, r, { csat: rating }));
+        if (state.conv && state.conv.id === convId) {
+          state.conv = Object.assign({}, state.conv, { csat: rating });
+          renderConversation();
+        }
+        break;
+      }
+      case 'agent.presence':
+        if (state.agents) {
+          state.agents = withPresence(state.agents, data);
+          if (state.assign.open) filterAssign();
+        }
+        break;
       case 'contact.updated':
         if (state.conv && state.conv.contact && (data.id === state.conv.contact.id || convId === state.selectedId)) scheduleConvRefresh();
         for (const c of state.convs) if (c.contact && c.contact.id === data.id) fetchRowAgain(c.id);
@@ -929,6 +1341,16 @@ export function start(env) {
       b.addEventListener('click', () => setStatus(b.dataset.status));
     }
     byId('assign-form').addEventListener('submit', assign);
+    byId('assign-input').addEventListener('focus', () => { if (!state.assign.open) openAssign(); });
+    byId('assign-input').addEventListener('click', () => { if (!state.assign.open) openAssign(); });
+    byId('assign-input').addEventListener('input', () => { if (state.assign.open) filterAssign(); else openAssign(); });
+    byId('assign-input').addEventListener('keydown', assignKeys);
+    byId('assign-input').addEventListener('blur', closeAssign);
+    byId('label-form').addEventListener('submit', addLabel);
+    byId('reply-text').addEventListener('input', onReplyInput);
+    byId('reply-text').addEventListener('blur', closeCanned);
+    byId('nav-inbox').addEventListener('click', (e) => goTo('/', e));
+    byId('nav-reports').addEventListener('click', (e) => goTo('/reports', e));
     byId('assign-me').addEventListener('click', () => { if (state.me) assignTo(state.me); });
     byId('reply-form').addEventListener('submit', sendReply);
     byId('reply-text').addEventListener('keydown', replyKeys);
@@ -937,10 +1359,13 @@ export function start(env) {
     byId('shortcuts-close').addEventListener('click', () => toggleHelp(false));
     win.addEventListener('popstate', () => selectFromPath(true));
     doc.addEventListener('keydown', onShortcut);
-    // Reply windows close and waiting times grow as time passes: redraw
-    // them every 30 s.
+    // Reply windows close, waiting times grow and SLA clocks run as time
+    // passes: redraw them every 30 s.
     env.setInterval(() => {
-      if (state.conv) renderIdentities();
+      if (state.conv) {
+        renderIdentities();
+        renderTags(state.conv);
+      }
       if (state.convs.length) renderList();
     }, 30000);
   }

@@ -98,6 +98,11 @@ export function withMessage(conv, m) {
   if (!c.last_message_at || m.created_at > c.last_message_at) c.last_message_at = m.created_at;
   if (customerWrote(m)) c.waiting_since = c.waiting_since || m.created_at;
   else if (answers(m, c)) c.waiting_since = null;
+  // An agent's reply stops the response clocks (the SLA reaction does it on the hub).
+  if (m.direction === 'out' && !m.private && senderType(m) === 'agent') {
+    c.first_response_due = null;
+    c.next_response_due = null;
+  }
   return c;
 }
 
@@ -110,6 +115,8 @@ export function withChanges(conv, changes, at) {
     c[k] = (k === 'assignee' || k === 'team') && !v ? null : v;
   }
   if (Array.isArray(changes.labels)) c.labels = changes.labels.slice();
+  for (const k of ['csat', 'first_response_due', 'next_response_due', 'resolution_due']) if (k in changes) c[k] = changes[k];
+  if (Array.isArray(changes.sla_breaches)) c.sla_breaches = changes.sla_breaches.slice();
   if ('status' in changes) c.resolved_at = changes.status === 'resolved' ? (at || c.updated_at) : null;
   if (at) c.updated_at = at;
   return c;
@@ -230,4 +237,117 @@ export function previewLine(conv) {
   else if (m.sender_type === 'system') who = 'System';
   else if (m.direction === 'out') who = 'Agent';
   return (m.direction === 'in' ? '← ' : '→ ') + who + ': ' + (m.text || '[' + m.kind + ']');
+}
+
+// ---- SLA clocks and unread marks of the rows ------------------------------
+
+/** The SLA clocks a row can show: its due field and when it started. */
+const CLOCKS = [
+  { clock: 'first_response', due: 'first_response_due', start: 'created_at' },
+  { clock: 'next_response', due: 'next_response_due', start: 'waiting_since' },
+  { clock: 'resolution', due: 'resolution_due', start: 'created_at' },
+];
+
+const CLOCK_NAMES = { first_response: 'first response', next_response: 'next response', resolution: 'resolution' };
+
+function ms(s) {
+  const t = s ? Date.parse(s) : NaN;
+  return isNaN(t) ? null : t;
+}
+
+function span(msLeft) {
+  const s = Math.floor(Math.abs(msLeft) / 1000);
+  if (s < 60) return '<1 min';
+  if (s < 3600) return Math.floor(s / 60) + ' min';
+  if (s < 86400) return Math.floor(s / 3600) + ' h';
+  return Math.floor(s / 86400) + ' d';
+}
+
+/**
+ * slaClock is a row's SLA clock as the agent should see it, or null when
+ * none runs and none breached: the running clock due first, "breached"
+ * (red) once a due time passed or the conversation has sla_breaches,
+ * "warn" (amber) from 80% of its time (as wall time since the clock's
+ * start; the hub's sla.warning, kept in sla_warned, says so too), else
+ * "ok" (green). Resolved conversations show none.
+ */
+export function slaClock(conv, now) {
+  if (!conv || conv.status === 'resolved') return null;
+  const t = now.getTime();
+  let run = null;
+  for (const c of CLOCKS) {
+    const due = ms(conv[c.due]);
+    if (due !== null && (!run || due < run.due)) run = { clock: c.clock, due, start: ms(conv[c.start]) };
+  }
+  const breaches = conv.sla_breaches || [];
+  if (!run) {
+    if (!breaches.length) return null;
+    return { state: 'breached', clock: breaches[breaches.length - 1], text: 'SLA breached (' + CLOCK_NAMES[breaches[breaches.length - 1]] + ')' };
+  }
+  const name = CLOCK_NAMES[run.clock];
+  if (run.due <= t) return { state: 'breached', clock: run.clock, due: run.due, text: name + ' overdue ' + span(t - run.due) };
+  let state = 'ok';
+  if (breaches.length) state = 'breached';
+  else if (run.start !== null && run.due > run.start && (t - run.start) / (run.due - run.start) >= 0.8) state = 'warn';
+  else if (conv.sla_warned && ms(conv.sla_warned) === run.due) state = 'warn';
+  return { state, clock: run.clock, due: run.due, text: name + ' due in ' + span(run.due - t) };
+}
+
+/**
+ * withSLAEvent returns the row after an sla.warning or sla.breached event:
+ * a warning marks its clock's due time as warned; a breach adds the clock
+ * to sla_breaches and takes the raised priority and any new team or
+ * assignee (an escalation).
+ */
+export function withSLAEvent(conv, type, data) {
+  const c = Object.assign({}, conv);
+  if (!data) return c;
+  if (type === 'sla.warning') c.sla_warned = data.due_at || null;
+  if (type === 'sla.breached') {
+    const b = (c.sla_breaches || []).slice();
+    if (data.clock && b.indexOf(data.clock) < 0) b.push(data.clock);
+    c.sla_breaches = b;
+    if (data.priority) c.priority = data.priority;
+    if (data.team) c.team = data.team;
+    if (data.assignee) c.assignee = data.assignee;
+  }
+  return c;
+}
+
+/**
+ * lastCustomerAt is when the customer last wrote, as far as a row tells:
+ * its newest message when that is theirs, else the start of an unanswered
+ * wait; null when an answer came after their last message.
+ */
+export function lastCustomerAt(conv) {
+  const m = conv.last_message;
+  if (m && m.direction === 'in' && m.kind !== 'event') return m.created_at;
+  return conv.waiting_since || null;
+}
+
+/**
+ * isUnread: the customer wrote after the agent last had the conversation
+ * open (mark, an RFC 3339 time). Without a mark, only a conversation that
+ * waits for an answer is unread.
+ */
+export function isUnread(conv, mark) {
+  const at = ms(lastCustomerAt(conv));
+  if (at === null) return false;
+  const seen = ms(mark);
+  if (seen === null) return !!conv.waiting_since;
+  return at > seen;
+}
+
+/**
+ * markRead returns the marks with conversation id read up to at (never
+ * moved back), keeping the marks of the max newest conversations (highest
+ * ids: integer keys list in ascending order).
+ */
+export function markRead(marks, id, at, max) {
+  const out = Object.assign({}, marks);
+  if (!at || (ms(out[id]) !== null && ms(out[id]) >= ms(at))) return out;
+  out[id] = at;
+  const keys = Object.keys(out);
+  for (let i = 0; i < keys.length - max; i++) delete out[keys[i]];
+  return out;
 }

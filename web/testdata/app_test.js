@@ -79,6 +79,9 @@ class Element {
   set innerHTML(v) { throw new Error('the console must not parse HTML: innerHTML = ' + v); }
   insertAdjacentHTML() { throw new Error('the console must not parse HTML'); }
   setAttribute(k, v) { this.attributes[k] = String(v); }
+  // Of a <select>: its options, and remove(i).
+  get options() { return this.childNodes.filter((c) => c.tagName === 'OPTION'); }
+  remove(i) { this.removeChild(this.options[i]); }
   getAttribute(k) { return k in this.attributes ? this.attributes[k] : null; }
   get href() { return this.getAttribute('href'); }
   addEventListener(type, fn) { (this.listeners[type] = this.listeners[type] || []).push(fn); }
@@ -118,6 +121,7 @@ function page() {
     listeners: {},
     byId: {},
     createElement(tag) { return new Element(doc, tag); },
+    createElementNS(ns, tag) { const el = new Element(doc, tag); el.namespaceURI = ns; return el; },
     createTextNode(t) { return new Text(t); },
     getElementById(id) { return doc.byId[id] || null; },
     querySelectorAll(sel) { return doc.body.querySelectorAll(sel); },
@@ -187,8 +191,11 @@ function boot({ url = '/', routes = {}, storage = {} } = {}) {
     start() { this.started = true; }
     close() { this.closed = true; }
   }
+  b.blobs = [];
   const win = {
     location, history, sessionStorage,
+    Blob: class { constructor(parts, opts) { this.text = parts.join(''); this.type = opts.type; } },
+    URL: { createObjectURL: (blob) => { b.blobs.push(blob); return 'blob:hub.test/' + b.blobs.length; }, revokeObjectURL() {} },
     matchMedia: () => ({ matches: false }),
     listeners: {},
     addEventListener(type, fn) { (win.listeners[type] = win.listeners[type] || []).push(fn); },
@@ -611,4 +618,316 @@ test('a conversation that arrives while the list is being read is not lost', asy
   answer(list([conversation('7')])); // read before conversation 9 existed
   await settle();
   assert.deepStrictEqual(rowIds(b), ['9', '7']);
+});
+
+// ---- canned replies, assign picker, labels, CSAT, SLA, unread, reports ---
+
+const CANNED = [
+  { id: '3', shortcut: 'refund', text: 'Hi {name}, {agent} here: ticket {ticket} is refunded.' },
+  { id: '4', shortcut: 'thanks', text: 'Thank you!' },
+];
+
+function typeInto(b, id, value) {
+  b.el(id).value = value;
+  b.el(id).dispatch('input');
+}
+function keydown(b, id, key) { return b.el(id).dispatch('keydown', { key }); }
+function items(b, id) { return all(b.el(id)).filter((e) => e.cls.has('picker-item')); }
+
+test('"/" in the reply box offers canned replies; picked and sent unchanged, it goes as canned_id', async () => {
+  const b = await openConversation([message('1')], {
+    'GET /api/v1/canned': (call) => json(200, { canned: CANNED.filter((c) => !call.query || c.shortcut.includes(new URLSearchParams(call.query).get('q'))) }),
+    'POST /api/v1/conversations/7/messages': (call) => json(202, message('9', { direction: 'out', text: 'x', sender: { type: 'agent', id: 'ana', name: 'ana' } })),
+  });
+  typeInto(b, 'reply-text', '/');
+  b.fireTimers();
+  await settle();
+  assert.strictEqual(b.el('canned-picker').hidden, false);
+  assert.deepStrictEqual(items(b, 'canned-picker').map((e) => e.dataset.id), ['3', '4']);
+  assert.strictEqual(b.calls.filter((c) => c.path === '/api/v1/canned').pop().query, '', 'a bare "/" lists them all');
+  typeInto(b, 'reply-text', '/tha');
+  b.fireTimers();
+  await settle();
+  assert.strictEqual(b.calls.filter((c) => c.path === '/api/v1/canned').pop().query, '?q=tha');
+  assert.deepStrictEqual(items(b, 'canned-picker').map((e) => e.dataset.id), ['4']);
+  typeInto(b, 'reply-text', '/');
+  b.fireTimers();
+  await settle();
+  keydown(b, 'reply-text', 'ArrowDown');
+  keydown(b, 'reply-text', 'ArrowDown');
+  assert.deepStrictEqual(items(b, 'canned-picker').map((e) => e.cls.has('active')), [true, false], 'wraps around');
+  assert.strictEqual(b.el('reply-text').getAttribute('aria-activedescendant'), 'canned-3');
+  const enter = keydown(b, 'reply-text', 'Enter');
+  assert.ok(enter.defaultPrevented);
+  await settle();
+  assert.strictEqual(b.calls.filter((c) => c.method === 'POST').length, 0, 'Enter picked, it did not send');
+  assert.strictEqual(b.el('canned-picker').hidden, true);
+  assert.strictEqual(b.el('reply-text').value, 'Hi Ana Li, ana here: ticket #7 is refunded.');
+  assert.match(b.el('canned-tag').textContent, /Canned reply \/refund/);
+  keydown(b, 'reply-text', 'Enter');
+  await settle();
+  assert.deepStrictEqual(b.calls.filter((c) => c.method === 'POST').map((c) => c.body), [{ canned_id: '3', private: false }]);
+  assert.strictEqual(b.el('canned-tag').hidden, true);
+  // Edited, it is the agent's text.
+  typeInto(b, 'reply-text', '/');
+  b.fireTimers();
+  await settle();
+  keydown(b, 'reply-text', 'ArrowUp'); // the last: "thanks"
+  keydown(b, 'reply-text', 'Tab');
+  typeInto(b, 'reply-text', 'Thank you, Ana!');
+  assert.match(b.el('canned-tag').textContent, /Edited/);
+  keydown(b, 'reply-text', 'Enter');
+  await settle();
+  assert.deepStrictEqual(b.calls.filter((c) => c.method === 'POST').map((c) => c.body)[1], { text: 'Thank you, Ana!', private: false });
+  // Escape closes the picker and leaves the text; then Enter sends it.
+  typeInto(b, 'reply-text', '/re');
+  b.fireTimers();
+  await settle();
+  const esc = keydown(b, 'reply-text', 'Escape');
+  assert.strictEqual(b.el('canned-picker').hidden, true);
+  assert.strictEqual(b.el('reply-text').value, '/re');
+  // The same Escape reaches the page's shortcuts: on a phone it must not also close the conversation.
+  b.win.matchMedia = () => ({ matches: true });
+  b.doc.body.classList.add('has-conv');
+  b.doc.listeners.keydown.forEach((fn) => fn(esc));
+  assert.strictEqual(b.location.pathname, '/c/7', 'the Escape that closed the list closed the conversation too');
+  keydown(b, 'reply-text', 'Enter');
+  await settle();
+  assert.deepStrictEqual(b.calls.filter((c) => c.method === 'POST').map((c) => c.body)[2], { text: '/re', private: false });
+});
+
+test('Enter before the canned list appears opens it instead of sending "/word"; with no match it closes it first', async () => {
+  const b = await openConversation([message('1')], {
+    'GET /api/v1/canned': (call) => json(200, { canned: CANNED.filter((c) => c.shortcut.includes(new URLSearchParams(call.query).get('q') || '')) }),
+    'POST /api/v1/conversations/7/messages': json(202, message('9', { direction: 'out', text: 'x' })),
+  });
+  const posts = () => b.calls.filter((c) => c.method === 'POST').map((c) => c.body);
+  typeInto(b, 'reply-text', '/tha'); // the 150 ms timer has not fired
+  keydown(b, 'reply-text', 'Enter');
+  await settle();
+  assert.deepStrictEqual(posts(), []);
+  assert.deepStrictEqual(items(b, 'canned-picker').map((e) => e.dataset.id), ['4']);
+  typeInto(b, 'reply-text', '/nothing');
+  b.fireTimers();
+  await settle();
+  assert.strictEqual(items(b, 'canned-picker').length, 0);
+  keydown(b, 'reply-text', 'Enter');
+  await settle();
+  assert.deepStrictEqual(posts(), [], 'the first Enter closes the empty list');
+  assert.strictEqual(b.el('canned-picker').hidden, true);
+  keydown(b, 'reply-text', 'Enter');
+  await settle();
+  assert.deepStrictEqual(posts(), [{ text: '/nothing', private: false }]);
+});
+
+test('an edited canned reply with a {name} the console cannot fill is not sent', async () => {
+  const anonymous = conversation('7', { contact: { id: 'c7', name: '', identities: [{ id: 'i7', channel: 'wechat', connector: 'wx', external_id: 'oABC', reachable: true }] } });
+  const b = await openConversation([message('1')], {
+    'GET /api/v1/conversations/7': json(200, anonymous),
+    'GET /api/v1/canned': json(200, { canned: CANNED }),
+  });
+  typeInto(b, 'reply-text', '/ref');
+  b.fireTimers();
+  await settle();
+  keydown(b, 'reply-text', 'Enter');
+  assert.strictEqual(b.el('reply-text').value, 'Hi {name}, ana here: ticket #7 is refunded.');
+  typeInto(b, 'reply-text', b.el('reply-text').value + ' Sorry!');
+  keydown(b, 'reply-text', 'Enter');
+  await settle();
+  assert.strictEqual(b.calls.filter((c) => c.method === 'POST').length, 0);
+  assert.match(b.el('reply-error').textContent, /Replace \{name\}/);
+});
+
+const AGENTS = { agents: [
+  { name: 'ana', role: 'agent', teams: ['billing'], presence: 'online', status: 'online', load: 1, capacity: 5 },
+  { name: 'bo', role: 'agent', teams: ['risk'], presence: 'offline', status: 'online', load: 5, capacity: 5 },
+] };
+
+test('the assign picker lists agents with presence and load, and teams; arrows and Enter assign', async () => {
+  const b = await openConversation([message('1')], {
+    'GET /api/v1/agents': json(200, AGENTS),
+    'POST /api/v1/conversations/7/assign': (call) => json(200, conversation('7', call.body)),
+  });
+  b.el('assign-input').focus();
+  b.el('assign-input').dispatch('focus');
+  await settle();
+  const shown = () => items(b, 'assign-picker').map((e) => e.textContent);
+  assert.deepStrictEqual(shown(), ['ana · online · 1/5 open', 'bo · offline · 5/5 open (full)', 'Team billing', 'Team risk']);
+  assert.deepStrictEqual(all(b.el('assign-picker')).filter((e) => e.cls.has('dot')).map((e) => e.className), ['dot dot-online', 'dot dot-offline']);
+  // bo comes online: the open picker follows the event.
+  b.event('agent.presence', '', { agent: 'bo', presence: 'online', status: 'online' });
+  assert.strictEqual(shown()[1], 'bo · online · 5/5 open (full)');
+  typeInto(b, 'assign-input', 'ris');
+  assert.deepStrictEqual(shown(), ['bo · online · 5/5 open (full)', 'Team risk']);
+  keydown(b, 'assign-input', 'ArrowDown');
+  keydown(b, 'assign-input', 'ArrowDown');
+  const enter = keydown(b, 'assign-input', 'Enter');
+  assert.ok(enter.defaultPrevented, 'Enter on a choice does not submit the typed text');
+  await settle();
+  assert.deepStrictEqual(b.calls.filter((c) => c.method === 'POST').map((c) => c.body), [{ team: 'risk' }]);
+  assert.strictEqual(b.el('assign-picker').hidden, true);
+  assert.strictEqual(b.el('announcer').textContent, '#7 is with team risk.');
+});
+
+test('labels are added and removed; priority, SLA clock and CSAT are shown', async () => {
+  const rated = conversation('7', { priority: 'urgent', labels: ['vip'], csat: { score: 2, comment: 'too slow', at: T0 },
+    first_response_due: '2026-11-02T09:33:00Z' }); // 30 of 33 minutes gone at NOW: amber
+  const b = await openConversation([message('1')], {
+    'GET /api/v1/conversations': list([rated]),
+    'GET /api/v1/conversations/7': json(200, rated),
+    'POST /api/v1/conversations/7/labels': (call) => json(200, Object.assign({}, rated,
+      { labels: call.body.add ? ['refund', 'vip'] : [] })),
+  });
+  assert.strictEqual(b.el('conv-priority').textContent, 'priority urgent');
+  assert.ok(b.el('conv-priority').cls.has('prio-urgent'));
+  assert.strictEqual(b.el('conv-csat').hidden, false);
+  assert.strictEqual(b.el('conv-csat').textContent, 'CSAT ★★☆☆☆ 2/5 “too slow”');
+  assert.ok(b.el('conv-csat').cls.has('csat-low'));
+  assert.strictEqual(b.el('conv-sla').textContent, 'SLA: first response due in 3 min');
+  assert.ok(b.el('conv-sla').cls.has('sla-warn'));
+  const rowSLA = all(b.el('conv-list')).filter((e) => e.cls.has('sla'));
+  assert.deepStrictEqual(rowSLA.map((e) => e.className), ['sla sla-warn']);
+  b.el('label-input').value = '  Refund ';
+  b.el('label-form').dispatch('submit');
+  await settle();
+  assert.deepStrictEqual(b.calls.filter((c) => c.method === 'POST').map((c) => c.body), [{ add: ['Refund'] }]);
+  assert.deepStrictEqual(all(b.el('conv-labels')).filter((e) => e.cls.has('label-chip')).map((e) => e.childNodes[0].textContent), ['refund', 'vip']);
+  assert.strictEqual(b.el('label-input').value, '');
+  all(b.el('conv-labels')).find((e) => e.cls.has('label-remove')).dispatch('click');
+  await settle();
+  assert.deepStrictEqual(b.calls.filter((c) => c.method === 'POST').map((c) => c.body)[1], { remove: ['refund'] });
+});
+
+test('SLA events colour the row live: a breach turns it red and raises the priority', async () => {
+  const due = conversation('8', { first_response_due: '2026-11-02T11:00:00Z', last_message_at: '2026-11-02T08:00:00Z' });
+  const b = await openConversation([message('1')], { 'GET /api/v1/conversations': list([conversation('7'), due]) });
+  const sla = () => all(b.el('conv-list')).filter((e) => e.cls.has('sla')).map((e) => e.className);
+  assert.deepStrictEqual(sla(), ['sla sla-ok']);
+  b.event('sla.warning', '8', { id: '8', clock: 'first_response', due_at: '2026-11-02T11:00:00Z' });
+  assert.deepStrictEqual(sla(), ['sla sla-warn']);
+  b.event('sla.breached', '8', { id: '8', clock: 'first_response', due_at: '2026-11-02T11:00:00Z', priority: 'high' });
+  assert.deepStrictEqual(sla(), ['sla sla-breached']);
+  assert.ok(b.el('conv-list').textContent.includes('high'));
+  const lists = b.calls.filter((c) => c.path === '/api/v1/conversations').length;
+  assert.strictEqual(lists, 1, 'no list reload for an SLA event');
+});
+
+test('unread: a row the customer wrote in since the agent looked is marked until opened; the hub keeps the marks', async () => {
+  const later = { last_message_at: '2026-11-02T09:20:00Z', waiting_since: '2026-11-02T09:20:00Z',
+    last_message: { id: '30', direction: 'in', kind: 'message', sender_type: 'customer', text: 'hello?', created_at: '2026-11-02T09:20:00Z' } };
+  const b = await openConversation([message('1')], {
+    'GET /api/v1/me/reads': json(200, { reads: [{ conversation_id: '8', read_at: '2026-11-02T09:10:00Z' }] }),
+    'GET /api/v1/conversations': list([conversation('8', later), conversation('7', { last_message_at: '2026-11-02T09:00:00Z' })]),
+    'GET /api/v1/conversations/8': json(200, conversation('8', later)),
+    'GET /api/v1/conversations/8/messages': messages([]),
+    'POST /api/v1/conversations/8/read': json(200, { conversation_id: '8', read_at: '2026-11-02T09:30:00Z' }),
+    'POST /api/v1/conversations/7/read': json(200, { conversation_id: '7', read_at: '2026-11-02T09:31:00Z' }),
+  });
+  const unread = () => all(b.el('conv-list')).filter((e) => e.cls.has('unread')).map((e) => e.dataset.id);
+  const reads = () => b.calls.filter((c) => c.method === 'POST').map((c) => c.path);
+  assert.deepStrictEqual(unread(), ['8']);
+  assert.deepStrictEqual(reads(), [], 'conversation 7 has nothing unread: no mark');
+  all(b.el('conv-list')).find((e) => e.dataset.id === '8').dispatch('click');
+  await settle();
+  assert.deepStrictEqual(reads(), ['/api/v1/conversations/8/read']);
+  all(b.el('conv-list')).find((e) => e.dataset.id === '7').dispatch('click');
+  await settle();
+  assert.deepStrictEqual(unread(), [], 'read once opened');
+  // A new customer message in a conversation not open: unread again, from the event alone.
+  b.event('message.created', '8', message('31', { conversation_id: '8', text: 'anyone?', created_at: '2026-11-02T09:32:00Z' }));
+  assert.deepStrictEqual(unread(), ['8']);
+  // In the open one: read at once, and told to the hub.
+  b.event('message.created', '7', message('32', { text: 'me too', created_at: '2026-11-02T09:33:00Z' }));
+  await settle();
+  assert.deepStrictEqual(unread(), ['8']);
+  assert.deepStrictEqual(reads(), ['/api/v1/conversations/8/read', '/api/v1/conversations/7/read']);
+  assert.strictEqual(b.calls.filter((c) => c.method === 'POST')[1].body, undefined, 'no body');
+});
+
+const REPORT = {
+  from: '2026-10-27T00:00:00Z', to: '2026-11-03T00:00:00Z', conversations: 5, resolved: 4, backlog: 2,
+  first_response_seconds: { median: 540, p90: 3600, count: 3 }, resolution_seconds: { median: 1200, p90: 7800, count: 4 },
+  csat: { average: 4.5, count: 2, distribution: { 1: 0, 2: 0, 3: 0, 4: 1, 5: 1 } }, deflection_rate: 0.25, sla: { met: 2, breached: 1 },
+  by_channel: { telegram: 3, wechat: 2 },
+  by_day: [{ day: '2026-10-27', conversations: 1, by_channel: { telegram: 1 } }, { day: '2026-11-02', conversations: 4, by_channel: { telegram: 2, wechat: 2 } }],
+  first_response_buckets: [{ up_to_seconds: 60, count: 1 }, { up_to_seconds: 300, count: 2 }, { up_to_seconds: null, count: 0 }],
+  resolution_buckets: [{ up_to_seconds: 900, count: 1 }, { up_to_seconds: 3600, count: 3 }, { up_to_seconds: null, count: 0 }],
+};
+
+test('the reports page draws the summary as SVG charts, filters by range and team, and exports CSV', async () => {
+  const b = boot({
+    url: '/reports',
+    storage: { 'tongdao.token': 'tdk_test' },
+    routes: {
+      'GET /api/v1/conversations': list([]),
+      'GET /api/v1/agents': json(200, AGENTS),
+      'GET /api/v1/reports/summary': json(200, REPORT),
+    },
+  });
+  await settle();
+  assert.strictEqual(b.el('reports').hidden, false);
+  assert.strictEqual(b.el('panes').hidden, true);
+  assert.strictEqual(b.el('nav-reports').getAttribute('aria-current'), 'page');
+  const q = () => new URLSearchParams(b.calls.filter((c) => c.path === '/api/v1/reports/summary').pop().query);
+  assert.deepStrictEqual([q().get('from'), q().get('to')], ['2026-10-27T00:00:00Z', '2026-11-03T00:00:00Z'], 'the last 7 days');
+  const svg = (id) => b.el(id).childNodes[0];
+  for (const id of ['chart-volume', 'chart-first', 'chart-resolution', 'chart-sla', 'chart-csat', 'chart-deflection']) {
+    assert.strictEqual(svg(id).tagName, 'SVG', id);
+    assert.strictEqual(svg(id).namespaceURI, 'http://www.w3.org/2000/svg', id);
+  }
+  const rects = (id) => all(svg(id)).filter((e) => e.tagName === 'RECT').map((r) => r.getAttribute('data-value'));
+  assert.deepStrictEqual(rects('chart-volume'), ['1', '2', '2'], 'telegram 1, then telegram 2 and wechat 2');
+  assert.deepStrictEqual(rects('chart-sla'), ['2', '1']);
+  assert.deepStrictEqual(rects('chart-csat'), ['1', '1']);
+  assert.ok(b.el('report-tiles').textContent.includes('First response (median)9 min'), b.el('report-tiles').textContent);
+  assert.deepStrictEqual(all(b.el('legend-volume')).filter((e) => e.tagName === 'LI').map((e) => e.textContent), ['telegram', 'wechat']);
+  assert.deepStrictEqual(b.el('report-team').options.map((o) => o.getAttribute('value')), ['billing', 'risk']);
+  assert.strictEqual(b.el('report-csv').getAttribute('href'), 'blob:hub.test/1');
+  assert.match(b.blobs[0].text, /^metric,key,value\r\n/);
+  assert.ok(b.blobs[0].text.includes('by_day_channel,2026-11-02/wechat,2'));
+  // Filters: a team and a narrower range.
+  b.el('report-team').value = 'risk';
+  b.el('report-first').value = '2026-11-01';
+  b.el('report-last').value = '2026-11-02';
+  b.el('report-filters').dispatch('submit');
+  await settle();
+  assert.deepStrictEqual([q().get('from'), q().get('to'), q().get('team')], ['2026-11-01T00:00:00Z', '2026-11-03T00:00:00Z', 'risk']);
+  // A range backwards is refused before asking the hub.
+  const asked = b.calls.length;
+  b.el('report-first').value = '2026-11-03';
+  b.el('report-filters').dispatch('submit');
+  await settle();
+  assert.strictEqual(b.calls.length, asked);
+  assert.strictEqual(b.el('report-error').hidden, false);
+  // Shortcuts of the inbox do nothing here; the Inbox link goes back.
+  b.doc.listeners.keydown.forEach((fn) => fn({ key: 'j', target: b.doc.body, preventDefault() {} }));
+  assert.strictEqual(b.location.pathname, '/reports');
+  b.el('nav-inbox').dispatch('click');
+  await settle();
+  assert.strictEqual(b.location.pathname, '/');
+  assert.strictEqual(b.el('reports').hidden, true);
+  assert.strictEqual(b.el('panes').hidden, false);
+});
+
+test('a refresh while the timeline is being read does not drop it, nor the messages events brought meanwhile', async () => {
+  let answer;
+  const b = boot({
+    url: '/c/7',
+    storage: { 'tongdao.token': 'tdk_test' },
+    routes: {
+      'GET /api/v1/conversations': list([conversation('7')]),
+      'GET /api/v1/conversations/7': json(200, conversation('7')),
+      'GET /api/v1/conversations/7/messages': () => new Promise((resolve) => { answer = resolve; }),
+    },
+  });
+  await settle();
+  // A slow hub: the customer writes and the 400 ms refresh runs before the timeline arrives.
+  b.event('message.created', '7', message('5', { text: 'are you there?', created_at: '2026-11-02T09:10:00Z' }));
+  b.fireTimers();
+  await settle();
+  answer(messages([message('1', { text: 'my order is late' }), message('2', { direction: 'out', text: 'Looking', sender: { type: 'agent', id: 'ana', name: 'ana' },
+    delivery: { status: 'sent', error: null } })]));
+  await settle();
+  const shown = all(b.el('timeline')).filter((e) => e.cls.has('msg')).map((e) => e.dataset.id);
+  assert.deepStrictEqual(shown, ['1', '2', '5']);
 });
