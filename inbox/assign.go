@@ -30,8 +30,8 @@ const (
 // theirs is resolved or given to someone else) or comes online
 // (agent.presence). On a schedule it hands the unanswered conversations of
 // agents offline for longer than the grace period back to the queue. Each
-// pass over a queue is one transaction that counts the loads under the
-// events lock (store.AssignQueue), so no agent goes above capacity. It
+// pass over a queue is one transaction that counts the loads under an
+// exclusive lock (store.AssignQueue), so no agent goes above capacity. It
 // writes to the database only.
 type assignReaction struct{ s *Service }
 

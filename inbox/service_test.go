@@ -82,6 +82,7 @@ func (p *platform) texts() []string {
 type fixture struct {
 	svc   *inbox.Service
 	st    *store.Store
+	path  string // the SQLite database's file
 	clock *testclock.Clock
 	tg    *platform
 	wx    *platform
@@ -89,11 +90,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts ...func(*inbox.Options)) *fixture {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.DriverSQLite, filepath.Join(t.TempDir(), "hub.db"))
+	path := filepath.Join(t.TempDir(), "hub.db")
+	st, err := store.Open(context.Background(), store.DriverSQLite, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{st: st, clock: testclock.New(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)), tg: &platform{}, wx: &platform{}}
+	f := &fixture{st: st, path: path, clock: testclock.New(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)), tg: &platform{}, wx: &platform{}}
 	o2 := inbox.Options{Store: st, Now: f.clock.Now,
 		ReplyWindows: map[string]time.Duration{"wx": 48 * time.Hour},
 		Senders: func(name string) (inbox.Sender, bool) {
@@ -111,6 +113,19 @@ func newFixture(t *testing.T, opts ...func(*inbox.Options)) *fixture {
 	f.svc = inbox.New(o2)
 	t.Cleanup(func() { f.svc.Close(); st.Close() })
 	return f
+}
+
+// replicaStore opens another store on the fixture's database, for another
+// service: as a replica, never sharing the fixture's store (a service sets
+// its store's clock and reply windows).
+func (f *fixture) replicaStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), store.DriverSQLite, f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 func (f *fixture) ingest(t *testing.T, in models.Inbound) models.IngestResult {
@@ -455,7 +470,7 @@ func TestOutboxLeaseIsRenewedWhileASendIsInFlight(t *testing.T) {
 	})
 	// Another replica finds nothing due.
 	other := &platform{}
-	replica := inbox.New(inbox.Options{Store: f.st, Now: f.clock.Now, OutboxLease: lease,
+	replica := inbox.New(inbox.Options{Store: f.replicaStore(t), Now: f.clock.Now, OutboxLease: lease,
 		Senders: func(string) (inbox.Sender, bool) { return other, true }})
 	defer replica.Close()
 	if n, err := replica.DeliverDue(context.Background()); err != nil || n != 0 || len(other.texts()) != 0 {

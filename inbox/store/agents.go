@@ -170,9 +170,6 @@ func (s *Store) SyncPresence(ctx context.Context, agent string) (models.AgentPre
 			Updates(map[string]any{"presence": v.Presence, "updated_at": now}).Error; err != nil {
 			return err
 		}
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
 		changed = true
 		return tx.Create(&models.Event{Type: models.EventTypeAgentPresence, Data: mustJSON(v), CreatedAt: now}).Error
 	})

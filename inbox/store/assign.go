@@ -71,8 +71,9 @@ func rankOf(priority string) string {
 }
 
 // AssignQueue makes one pass over team's queue in one transaction: it
-// takes the events lock first (every change of a conversation takes it),
-// so the loads it counts are the ones its assignments add to, and no
+// takes lockChanges first, exclusively (an agent's or a reaction's change
+// of a conversation takes it shared), so the loads it counts are the ones
+// its assignments add to, and no
 // agent goes above capacity(agent) even with changes arriving at once on
 // several replicas. members are the team's agents; an agent is a candidate
 // while their announced presence is online.
@@ -80,7 +81,7 @@ func (s *Store) AssignQueue(ctx context.Context, team string, members []string, 
 	var res QueueResult
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res = QueueResult{}
-		if err := s.lockEvents(tx); err != nil {
+		if err := s.lockChanges(tx, true); err != nil {
 			return err
 		}
 		type candidate struct {

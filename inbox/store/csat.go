@@ -72,9 +72,6 @@ func (s *Store) RateCSAT(ctx context.Context, convID int64, score int, commentUn
 	now := s.Now().UTC()
 	rated := false
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
 		res := tx.Model(&models.Conversation{}).
 			Where("id = ? AND status = ? AND csat_stage = ? AND csat_until > ?", convID, models.StatusResolved, CSATAsked, now).
 			Updates(map[string]any{"csat_score": score, "csat_comment": nil, "csat_at": now,
@@ -100,9 +97,6 @@ func (s *Store) CommentCSAT(ctx context.Context, convID int64, comment *string) 
 	now := s.Now().UTC()
 	done := false
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
 		fields := map[string]any{"csat_stage": "", "csat_until": nil, "updated_at": now}
 		if comment != nil {
 			c := truncateRunes(models.CleanText(*comment), 4096)

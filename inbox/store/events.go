@@ -22,9 +22,6 @@ func (s *Store) AddConversationEvent(ctx context.Context, conv int64, typ string
 
 func (s *Store) addEvent(ctx context.Context, e *models.Event) error {
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
 		return tx.Create(e).Error
 	})
 }

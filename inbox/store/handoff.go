@@ -23,9 +23,6 @@ func (s *Store) Handoff(ctx context.Context, convID int64, reason string) (chang
 	}
 	if h, ok := s.hotTx(ctx); ok {
 		// In a reaction's transaction: prepared statements, no savepoint.
-		if err := s.lockEvents(s.DB); err != nil {
-			return false, err
-		}
 		res, err := h.stmt(&h.h.handoff).ExecContext(ctx, now, now, convID)
 		if err != nil {
 			return false, err
@@ -36,9 +33,6 @@ func (s *Store) Handoff(ctx context.Context, convID int64, reason string) (chang
 		return true, h.insertEvent(ev())
 	}
 	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
 		res := tx.Model(&models.Conversation{}).Where("id = ? AND handoff_at IS NULL", convID).
 			Updates(map[string]any{"handoff_at": now, "updated_at": now})
 		if res.Error != nil || res.RowsAffected == 0 {

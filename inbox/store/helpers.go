@@ -98,9 +98,9 @@ func (s *Store) UpdateLabels(ctx context.Context, id int64, add, remove []string
 	now := s.Now().UTC()
 	actor = models.CleanText(actor)
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// Label writers are serialised by the event lock (PostgreSQL) or
-		// the one writer (SQLite), so the count below is exact.
-		if err := s.lockEvents(tx); err != nil {
+		// Label writers are serialised by lockChanges (PostgreSQL) or the
+		// one writer (SQLite), so the count below is exact.
+		if err := s.lockChanges(tx, true); err != nil {
 			return err
 		}
 		if _, err := takeByID[models.Conversation](ctx, tx, "conversation", id); err != nil {

@@ -83,6 +83,8 @@ type hotStmts struct {
 	// connection) and for the read pool.
 	botState, readBotState, queuePos, readQueuePos *sql.Stmt
 	touchAny, handoff                              *sql.Stmt
+	// many are the group commit's set-based statements (PostgreSQL).
+	many manyStmts
 }
 
 // rebind turns ? placeholders into PostgreSQL's $n.
@@ -136,6 +138,11 @@ func (s *Store) prepareHot(ctx context.Context) error {
 			return fmt.Errorf("prepare %q: %w", p.q, err)
 		}
 	}
+	if s.Driver == DriverPostgres {
+		if err := s.prepareMany(func(q string) (*sql.Stmt, error) { return db.PrepareContext(ctx, q) }); err != nil {
+			return err
+		}
+	}
 	read, err := s.Read.DB()
 	if err != nil {
 		return err
@@ -157,9 +164,12 @@ type hotTx struct {
 	tx    *sql.Tx
 	h     *hotStmts
 	bound map[**sql.Stmt]*sql.Stmt
+	// sent counts the statements run (each call of stmt runs one).
+	sent int64
 }
 
 func (t *hotTx) stmt(p **sql.Stmt) *sql.Stmt {
+	t.sent++
 	if st, ok := t.bound[p]; ok {
 		return st
 	}
@@ -369,6 +379,11 @@ func (h *hotStmts) close() {
 	for _, st := range h.evts {
 		if st != nil {
 			st.Close()
+		}
+	}
+	for _, p := range h.many.all() {
+		if *p != nil {
+			(*p).Close()
 		}
 	}
 	for _, st := range []*sql.Stmt{h.dup, h.msg, h.in, h.evt, h.touchConv, h.reopen, h.touchIdent, h.reachable,

@@ -207,9 +207,6 @@ func (s *Store) skipInbound(ctx context.Context, in *models.Inbound, cause error
 	now := s.Now().UTC()
 	row := &models.SkippedInbound{Connector: in.Connector, ExternalID: in.ExternalID, Reason: skipReason(cause), CreatedAt: now}
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
 		if err := tx.Create(row).Error; err != nil {
 			return err
 		}
@@ -226,11 +223,13 @@ func (s *Store) ingestBatch(ctx context.Context, items []*IngestItem) error {
 		var newConvs map[int64]int64
 		gen := s.cache.generation()
 		touched := map[int64]time.Time{}
+		t0 := time.Now()
 		err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			var e error
 			newIDs, newConvs, e = s.ingestTx(tx, items, touched)
 			return e
 		})
+		s.stats.nanos.Add(int64(time.Since(t0)))
 		if err == nil {
 			s.cache.put(gen, newIDs, newConvs)
 			s.cache.setTouched(gen, touched)
@@ -255,8 +254,8 @@ type ingestRun struct {
 	tx  *gorm.DB
 	hot *hotTx
 	now time.Time
-	// Events are written last, under the event lock (PostgreSQL), so that
-	// parallel batches do all their other work concurrently.
+	// Events are written last, so that their ids follow every change the
+	// batch made (see horizon.go).
 	events []*models.Event
 	seen   map[string]bool
 	// ids and convs are what this batch learned, for the cache.
@@ -267,6 +266,14 @@ type ingestRun struct {
 	touchedConvs    map[int64]bool
 	lastForIdentity map[int64]*IngestItem
 	touched         map[int64]time.Time
+	// many: the batch is written set by set (PostgreSQL, ingest_pg.go);
+	// pending are its customer messages waiting for their one insert.
+	many    bool
+	pending []pendingMsg
+	// created are the identities newSenders created (their first item is
+	// a new contact); newConvs their first conversations, by contact.
+	created  map[string]bool
+	newConvs map[int64]int64
 }
 
 func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, touched map[int64]time.Time) (map[string]identityRef, map[int64]int64, error) {
@@ -276,16 +283,39 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, touched map[int64]tim
 	}
 	r := &ingestRun{s: s, tx: tx, hot: hot, now: s.Now().UTC(), seen: make(map[string]bool, len(items)),
 		ids: map[string]identityRef{}, convs: map[int64]int64{}, touchedConvs: map[int64]bool{},
-		lastForIdentity: map[int64]*IngestItem{}, touched: touched}
+		lastForIdentity: map[int64]*IngestItem{}, touched: touched, many: s.hot.many.in != nil,
+		created: map[string]bool{}, newConvs: map[int64]int64{}}
+	defer func() {
+		s.stats.batches.Add(1)
+		s.stats.statements.Add(hot.sent)
+	}()
+	if r.many {
+		if err := r.newSenders(items); err != nil {
+			return nil, nil, err
+		}
+	}
 	for _, it := range items {
 		if err := r.item(it); err != nil {
 			return nil, nil, err
 		}
 	}
-	if err := r.touchConversations(); err != nil {
+	if err := r.insertMessages(items); err != nil {
 		return nil, nil, err
 	}
-	if err := r.updateIdentities(); err != nil {
+	touch, idents := r.touchConversations, func() error { return r.updateIdentities(r.lastForIdentity) }
+	if r.many {
+		touch, idents = r.touchConversationsMany, func() error {
+			rest, err := r.identitiesMany()
+			if err != nil {
+				return err
+			}
+			return r.updateIdentities(rest)
+		}
+	}
+	if err := touch(); err != nil {
+		return nil, nil, err
+	}
+	if err := idents(); err != nil {
 		return nil, nil, err
 	}
 	if err := r.appendEvents(); err != nil {
@@ -339,6 +369,10 @@ func (r *ingestRun) identity(it *IngestItem) (identityRef, error) {
 	in := &it.In
 	ik := identityKey(in.Connector, in.From.ExternalID)
 	ref, ok := r.ids[ik]
+	if ok && r.created[ik] {
+		delete(r.created, ik)
+		it.NewContact = true
+	}
 	if !ok {
 		ref, ok = r.s.cache.identity(ik)
 	}
@@ -369,18 +403,24 @@ func (r *ingestRun) conversation(it *IngestItem, ref identityRef) (id int64, dup
 	if id, ok := r.s.cache.conversation(ref.contactID); ok {
 		return id, false, nil
 	}
-	if id, err = r.hot.activeConversation(ref.contactID); err != nil || id != 0 {
-		if id != 0 {
-			r.convs[ref.contactID] = id
+	// A contact created by this batch has no conversation, and its first
+	// message cannot be a retry (a retry's sender is known): no lookups.
+	if !it.NewContact {
+		if id, err = r.hot.activeConversation(ref.contactID); err != nil || id != 0 {
+			if id != 0 {
+				r.convs[ref.contactID] = id
+			}
+			return id, false, err
 		}
-		return id, false, err
 	}
 	if in.Kind == models.KindEvent {
 		return 0, false, nil
 	}
 	// Rare path: do not open a conversation for a retry.
-	if dup, err := r.hot.exists(in.Connector, in.ExternalID); err != nil || dup {
-		return 0, dup, err
+	if !it.NewContact {
+		if dup, err := r.hot.exists(in.Connector, in.ExternalID); err != nil || dup {
+			return 0, dup, err
+		}
 	}
 	if !it.NewContact {
 		// Make sure a link or merge did not move the identity to another
@@ -411,7 +451,9 @@ func (r *ingestRun) conversation(it *IngestItem, ref identityRef) (id int64, dup
 			return id, false, err
 		}
 	}
-	if id, err = r.hot.newConversation(ref.contactID, subjectOf(in), r.now); err != nil {
+	if id = r.newConvs[ref.contactID]; id != 0 {
+		delete(r.newConvs, ref.contactID) // created by newSenders
+	} else if id, err = r.hot.newConversation(ref.contactID, subjectOf(in), r.now); err != nil {
 		return 0, false, err
 	}
 	r.convs[ref.contactID] = id
@@ -472,6 +514,10 @@ func (r *ingestRun) message(it *IngestItem, ref identityRef, convID int64) (dup 
 		r.messageEvent(it, ref, m, convID)
 		return false, nil
 	}
+	if r.many {
+		r.deferMessage(it, ref, m, convID)
+		return false, nil
+	}
 	inserted, err := r.hot.insertInbound(m)
 	if err != nil {
 		return false, err
@@ -496,13 +542,17 @@ func (r *ingestRun) message(it *IngestItem, ref identityRef, convID int64) (dup 
 // messageEvent records a stored inbound's message.created, with what
 // ingest saw of it for the reactions.
 func (r *ingestRun) messageEvent(it *IngestItem, ref identityRef, m *models.Message, convID int64) {
+	r.events = append(r.events, r.messageEventOf(it, ref, m, convID))
+}
+
+func (r *ingestRun) messageEventOf(it *IngestItem, ref identityRef, m *models.Message, convID int64) *models.Event {
 	in := &it.In
 	it.Result.MessageID = models.ID(m.ID)
 	it.ConversationID = convID
-	r.events = append(r.events, &models.Event{Type: models.EventTypeMessageCreated, ConversationID: convID,
+	return &models.Event{Type: models.EventTypeMessageCreated, ConversationID: convID,
 		Data: mustJSON(m.View()), Detail: mustJSON(models.InboundFacts{Inbound: *in,
 			IdentityID: ref.id, ContactID: ref.contactID, NewContact: it.NewContact,
-			NewConversation: it.NewConversation, Reopened: it.Reopened, Inline: in.InlineReply}), CreatedAt: r.now})
+			NewConversation: it.NewConversation, Reopened: it.Reopened, Inline: in.InlineReply}), CreatedAt: r.now}
 }
 
 // touchConversations sets the activity time, at most once a second (the
@@ -527,9 +577,9 @@ func (r *ingestRun) touchConversations() error {
 
 // updateIdentities sets each identity's last inbound time; a fuller update
 // only where the profile or reachability changes.
-func (r *ingestRun) updateIdentities() error {
-	for _, identID := range slices.Sorted(maps.Keys(r.lastForIdentity)) {
-		it := r.lastForIdentity[identID]
+func (r *ingestRun) updateIdentities(last map[int64]*IngestItem) error {
+	for _, identID := range slices.Sorted(maps.Keys(last)) {
+		it := last[identID]
 		in := &it.In
 		ik := identityKey(in.Connector, in.From.ExternalID)
 		ref := r.ids[ik]
@@ -585,27 +635,16 @@ func (r *ingestRun) updateIdentities() error {
 	return nil
 }
 
-// appendEvents writes the batch's events, under the event lock.
+// appendEvents writes the batch's events, last: their ids are taken after
+// every row the batch changed (see horizon.go).
 func (r *ingestRun) appendEvents() error {
 	if len(r.events) == 0 {
 		return nil
 	}
-	if err := r.s.lockEvents(r.tx); err != nil {
-		return err
+	if r.many {
+		return r.hot.insertEventsMany(r.events)
 	}
 	return r.hot.insertEvents(r.events)
-}
-
-// lockEvents serializes event-log writers on PostgreSQL so that event ids
-// become visible in increasing order (SSE readers never skip an id). SQLite
-// has one writer already.
-// The same statement tells the other replicas, at commit, that events are
-// new (see ListenEvents).
-func (s *Store) lockEvents(tx *gorm.DB) error {
-	if s.Driver != DriverPostgres {
-		return nil
-	}
-	return tx.Exec("SELECT pg_advisory_xact_lock(7165), pg_notify('" + eventsChannel + "', '')").Error
 }
 
 func subjectOf(in *models.Inbound) string {

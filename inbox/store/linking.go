@@ -66,9 +66,6 @@ func (s *Store) CreateLinkCode(ctx context.Context, c *models.LinkCode, conversa
 	now := s.Now().UTC()
 	c.CreatedAt = now
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
 		if err := tx.Create(c).Error; err != nil {
 			return err
 		}
@@ -120,7 +117,7 @@ func (s *Store) Redeem(ctx context.Context, r RedeemRequest) (RedeemResult, erro
 	var res RedeemResult
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res = RedeemResult{}
-		if err := s.lockEvents(tx); err != nil {
+		if err := s.lockChanges(tx, true); err != nil {
 			return err
 		}
 		var ident models.Identity
@@ -231,7 +228,7 @@ func (s *Store) MergeContacts(ctx context.Context, into, from int64, actor, syst
 	}
 	m := &models.Merge{Method: models.MergeByAgent, Actor: actor}
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
+		if err := s.lockChanges(tx, true); err != nil {
 			return err
 		}
 		for _, id := range []int64{into, from} {
@@ -380,7 +377,7 @@ func (s *Store) UndoMerge(ctx context.Context, id int64, actor string) (models.M
 	now := s.Now().UTC()
 	var m models.Merge
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
+		if err := s.lockChanges(tx, true); err != nil {
 			return err
 		}
 		if err := s.forUpdate(tx).Take(&m, id).Error; err != nil {
@@ -522,7 +519,7 @@ func (s *Store) UnlinkIdentity(ctx context.Context, id int64, actor, systemText 
 	now := s.Now().UTC()
 	var contact models.Contact
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
+		if err := s.lockChanges(tx, true); err != nil {
 			return err
 		}
 		var ident models.Identity
@@ -695,9 +692,6 @@ func (s *Store) ClosingIdentities(ctx context.Context, connector string, from, t
 func (s *Store) MaskMessage(ctx context.Context, id int64, text string) error {
 	now := s.Now().UTC()
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
 		if err := tx.Model(&models.Message{}).Where("id = ?", id).Update("text", text).Error; err != nil {
 			return err
 		}

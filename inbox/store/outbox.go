@@ -117,9 +117,6 @@ func (s *Store) FinishDelivery(ctx context.Context, msgID, identityID int64, o D
 		defer s.Invalidate()
 	}
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
 		upd := map[string]any{"delivery_status": o.Status, "delivery_error": o.Error}
 		switch o.Status {
 		case models.DeliverySent:

@@ -368,9 +368,6 @@ func (s *Store) AddMessage(ctx context.Context, m *models.Message) error {
 	if h, ok := s.hotTx(ctx); ok {
 		// In a transaction already (a reaction's): the prepared statements
 		// of the hot path, no savepoint.
-		if err := s.lockEvents(s.DB); err != nil {
-			return err
-		}
 		if err := h.insertMessage(m); err != nil {
 			return err
 		}
@@ -381,9 +378,6 @@ func (s *Store) AddMessage(ctx context.Context, m *models.Message) error {
 			Data: mustJSON(m.View()), CreatedAt: now})
 	}
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
-			return err
-		}
 		if err := tx.Create(m).Error; err != nil {
 			return err
 		}
@@ -444,13 +438,15 @@ func (s *Store) changeConversation(ctx context.Context, tx *gorm.DB, id int64, f
 			fields["resolved_at"] = nil
 		}
 	}
-	if err := s.lockEvents(tx); err != nil {
+	// Changes of one conversation run in parallel with each other, but not
+	// with a pass that checks many (assignment, merges: lockChanges).
+	if err := s.lockChanges(tx, false); err != nil {
 		return nil, err
 	}
-	// The values before the change go into the event's detail (under the
-	// events lock, so they are the ones this change replaced).
+	// The values before the change go into the event's detail (the row is
+	// locked, so they are the ones this change replaces).
 	var before models.ConversationState
-	if err := tx.WithContext(ctx).Model(&models.Conversation{}).Select("status", "assignee", "team", "priority").Where("id = ?", id).Take(&before).Error; err != nil {
+	if err := s.forUpdate(tx.WithContext(ctx)).Model(&models.Conversation{}).Select("status", "assignee", "team", "priority").Where("id = ?", id).Take(&before).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return nil, notFound("conversation", id)
 		}
@@ -483,10 +479,16 @@ func (s *Store) GetConversationTx(ctx context.Context, id int64) (models.Convers
 	return s.conversationView(ctx, s.DB, id)
 }
 
-// EventsAfter returns events with id > after, oldest first.
+// EventsAfter returns events with id > after, oldest first, up to the event
+// horizon (see horizon.go): an event not returned yet will never have an id
+// at or below the last one returned.
 func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]models.EventView, error) {
+	h, err := s.eventHorizon(ctx)
+	if err != nil || h <= after {
+		return nil, err
+	}
 	var evs []models.Event
-	if err := s.Read.WithContext(ctx).Omit("detail").Where("id > ?", after).Order("id").Limit(limit).Find(&evs).Error; err != nil {
+	if err := s.Read.WithContext(ctx).Omit("detail").Where("id > ? AND id <= ?", after, h).Order("id").Limit(limit).Find(&evs).Error; err != nil {
 		return nil, err
 	}
 	out := make([]models.EventView, len(evs))
@@ -496,16 +498,10 @@ func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]mode
 	return out, nil
 }
 
-// LatestEventID returns the newest event id (0 when none).
+// LatestEventID returns the newest event id (0 when none) below the event
+// horizon (see horizon.go): every event after it comes after it in the log.
 func (s *Store) LatestEventID(ctx context.Context) (int64, error) {
-	var id *int64
-	if err := s.Read.WithContext(ctx).Model(&models.Event{}).Select("MAX(id)").Scan(&id).Error; err != nil {
-		return 0, err
-	}
-	if id == nil {
-		return 0, nil
-	}
-	return *id, nil
+	return s.latestEventID(ctx, s.Read)
 }
 
 // String describes the store for logs (never the DSN: it may hold a password).

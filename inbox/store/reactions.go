@@ -23,7 +23,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	invalidated := false
 	err := s.DB.WithContext(ctx).Transaction(func(db *gorm.DB) error {
 		return fn(&Store{DB: db, Read: db, Driver: s.Driver, dsn: s.dsn, Now: s.Now, ReplyWindow: s.ReplyWindow,
-			cache: s.cache, invalidated: &invalidated, hot: s.hot})
+			cache: s.cache, invalidated: &invalidated, hot: s.hot, horizon: s.horizon, stats: s.stats})
 	})
 	if invalidated {
 		// Forget once more after the commit, so that no ingest caches what
@@ -106,9 +106,15 @@ func (s *Store) ReactionEvents(ctx context.Context, after, upto int64, types []s
 	return evs, err
 }
 
+// latestEventID returns the newest event id below the event horizon (see
+// horizon.go), 0 when none.
 func (s *Store) latestEventID(ctx context.Context, db *gorm.DB) (int64, error) {
+	h, err := s.eventHorizon(ctx)
+	if err != nil {
+		return 0, err
+	}
 	var id *int64
-	if err := db.WithContext(ctx).Model(&models.Event{}).Select("MAX(id)").Scan(&id).Error; err != nil {
+	if err := db.WithContext(ctx).Model(&models.Event{}).Select("MAX(id)").Where("id <= ?", h).Scan(&id).Error; err != nil {
 		return 0, err
 	}
 	if id == nil {

@@ -22,7 +22,7 @@ func (s *Store) Route(ctx context.Context, id int64, team, priority string, labe
 	now := s.Now().UTC()
 	changed := false
 	body := func(tx *gorm.DB) error {
-		if err := s.lockEvents(tx); err != nil {
+		if err := s.lockChanges(tx, true); err != nil {
 			return err
 		}
 		var c models.Conversation

@@ -46,11 +46,16 @@ type Store struct {
 	invalidated *bool
 	// file is the SQLite file opened at start, checked by Health.
 	file *fileIdentity
+	// horizon bounds what readers see of the event log (PostgreSQL; see
+	// horizon.go); shared with the copies Tx makes.
+	horizon *horizon
+	// stats counts the group commits (IngestStats).
+	stats *ingestStats
 }
 
 // Open connects to the database and migrates the schema.
 func Open(ctx context.Context, driver, dsn string) (*Store, error) {
-	s := &Store{Driver: driver, dsn: dsn, Now: time.Now, cache: &cache{}}
+	s := &Store{Driver: driver, dsn: dsn, Now: time.Now, cache: &cache{}, horizon: newHorizon(), stats: &ingestStats{}}
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
@@ -106,6 +111,7 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 		sqlDB.SetMaxOpenConns(16)
 		sqlDB.SetMaxIdleConns(16)
 		s.DB, s.Read = db, db
+		s.horizon.db = sqlDB
 	default:
 		return nil, fmt.Errorf("unknown database driver %q (use sqlite or postgres)", driver)
 	}

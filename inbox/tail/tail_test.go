@@ -191,6 +191,9 @@ func TestManyStreamsReadEveryEventInOrderOnceWithOneReadPerWake(t *testing.T) {
 		// Different read sizes: streams move at different paces.
 		_, readers[i] = start(t, tl, latest, 1+i%7)
 	}
+	// The ring starts where the tailer's first read found the log: commits
+	// before it would put the streams below the ring, in the database.
+	wait.For(t, "the tailer's first read", func() bool { return tl.Reads() >= 1 })
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() { ingest(t, src.Service, 40, fmt.Sprintf("w%d", w)) })
