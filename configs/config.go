@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
@@ -186,6 +187,80 @@ type Media struct {
 	// FetchTimeout bounds one fetch, connecting, redirects and body
 	// included: 1s to 2m, default 10s.
 	FetchTimeout time.Duration `yaml:"fetch_timeout"`
+
+	// The media store: customers' files fetched from their platform and
+	// agents' uploads (issue 14).
+	// Store is where the bytes are kept: "file:///data/media" (a local
+	// directory) or "s3://bucket?endpoint=…&region=…" (any S3-compatible
+	// store, for several replicas). Default: a directory "media" beside
+	// the SQLite file (data/media with PostgreSQL).
+	Store string `yaml:"store"`
+	// MaxInboundMB is the largest customer's file the hub keeps, in MB
+	// (default 20, Telegram's limit for bots; 1 to 2048).
+	MaxInboundMB int `yaml:"max_inbound_mb"`
+	// TypeLimitsMB lowers the limit for one type of file (image, audio,
+	// video, file), in MB; each at most max_inbound_mb.
+	TypeLimitsMB map[string]int `yaml:"type_limits_mb"`
+	// MaxUploadMB is the largest file an agent may send, in MB (default
+	// 20; 1 to 2048).
+	MaxUploadMB int `yaml:"max_upload_mb"`
+	// Retention is how long stored files are kept after their message
+	// (Go duration, at least 24h); 0 or absent keeps them forever.
+	Retention time.Duration `yaml:"retention"`
+}
+
+// Media limits' defaults.
+const (
+	DefaultMaxInboundMB = 20
+	DefaultMaxUploadMB  = 20
+	// DefaultMediaDir is the media directory with PostgreSQL.
+	DefaultMediaDir = "data/media"
+)
+
+// MediaTypes are the kinds of file type_limits_mb may name.
+var MediaTypes = []string{"image", "audio", "video", "file"}
+
+// MediaStore is the media store URL: media.store, or the default (a
+// directory "media" beside the SQLite file; data/media with PostgreSQL).
+func (c *Config) MediaStore() string {
+	if c.Media.Store != "" {
+		return c.Media.Store
+	}
+	dir := DefaultMediaDir
+	if c.Database.Driver == DriverSQLite && c.Database.DSN != "" {
+		dsn := strings.TrimPrefix(c.Database.DSN, "file:")
+		dsn, _, _ = strings.Cut(dsn, "?")
+		if dsn != "" && dsn != ":memory:" {
+			dir = filepath.Join(filepath.Dir(dsn), "media")
+		}
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
+}
+
+// MaxInboundBytes is the limit of a customer's file of type typ (image,
+// audio, video, file) in bytes.
+func (m Media) MaxInboundBytes(typ string) int64 {
+	mb := m.MaxInboundMB
+	if mb <= 0 {
+		mb = DefaultMaxInboundMB
+	}
+	if l, ok := m.TypeLimitsMB[typ]; ok && l > 0 && l < mb {
+		mb = l
+	}
+	return int64(mb) << 20
+}
+
+// MaxUploadBytes is the largest agent's upload in bytes.
+func (m Media) MaxUploadBytes() int64 {
+	mb := m.MaxUploadMB
+	if mb <= 0 {
+		mb = DefaultMaxUploadMB
+	}
+	return int64(mb) << 20
 }
 
 // Monitoring configures /metrics and /readyz.

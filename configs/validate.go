@@ -88,6 +88,7 @@ func Validate(c *Config) error {
 	if t := c.Media.FetchTimeout; t != 0 && (t < time.Second || t > 2*time.Minute) {
 		add("media.fetch_timeout", "%s is out of range: use 1s to 2m", t)
 	}
+	ps = append(ps, c.checkMedia()...)
 	if c.Monitoring.Token != "" && len(strings.TrimSpace(c.Monitoring.Token)) < 16 {
 		add("monitoring.token", "is too short: use at least 16 characters")
 	}

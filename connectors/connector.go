@@ -9,7 +9,7 @@
 // platform can do beyond Run and Send is told by the capability interfaces
 // in this package (WebhookHandler, ReplyWindower, DeepLinker, QRCoder,
 // DMTarget, Languager, ProgressReporter, Shutdowner, FileDownloader,
-// FileUploader), each asserted at
+// FileUploader, FileChecker), each asserted at
 // compile time in the connector's package. Package media fetches agents'
 // attachments for connectors that must upload them (Deps.Media).
 // Package kit holds what connector packages share (text splitting, base

@@ -40,6 +40,15 @@ type FileUploader interface {
 	UploadsFiles() bool
 }
 
+// FileChecker is implemented by FileUploaders whose platform carries only
+// some files (a WeChat Official Account sends images, voice notes and
+// videos, never a PDF). CheckFile tells, before the hub keeps an agent's
+// upload, why f cannot be sent: a *models.DeliveryError whose Reason is
+// plain words for the agent; nil when it can. f has no Open yet.
+type FileChecker interface {
+	CheckFile(f models.OutboundFile) error
+}
+
 // File is an opened file: its bytes and what the platform said of them.
 type File struct {
 	Body        io.ReadCloser

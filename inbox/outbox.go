@@ -164,6 +164,19 @@ func (s *Service) deliver(ctx context.Context, d *store.Delivery) {
 			ReplyTo: ident.ReplyTo, Text: m.Text}
 		if m.Attachments != "" {
 			_ = json.Unmarshal([]byte(m.Attachments), &out.Attachments)
+			// Files the hub keeps (an agent's upload) go as Files, read
+			// from the media store; the rest (an image by URL) as before.
+			kept := out.Attachments[:0]
+			for _, a := range out.Attachments {
+				if a.URL != "" || a.FileID != "" {
+					kept = append(kept, a)
+				}
+			}
+			out.Attachments = kept
+			if out.Files, err = s.outboundFiles(ctx, m); err != nil {
+				s.log.Warn("outbox: read the message's files", "message", m.ID, "err", err)
+				return // the lease expires and the message is retried
+			}
 		}
 		if m.Buttons != "" {
 			_ = json.Unmarshal([]byte(m.Buttons), &out.Buttons)

@@ -128,6 +128,10 @@ type Options struct {
 	OfflineGrace time.Duration
 	// AssignEvery is how often the hand-back is checked (default 15 s).
 	AssignEvery time.Duration
+
+	// Media is the media store and its limits (media.go; nil: the hub
+	// keeps no files).
+	Media *MediaOptions
 }
 
 // Service is the inbox.
@@ -186,6 +190,9 @@ type Service struct {
 	defaultTeam  string
 	offlineGrace time.Duration
 	assignEvery  time.Duration
+
+	// Media (media.go).
+	media *MediaOptions
 
 	m metrics
 }
@@ -260,6 +267,10 @@ func New(o Options) *Service {
 	if !o.Routing.Empty() {
 		s.reactions = append(s.reactions, &routingReaction{s: s, table: o.Routing})
 	}
+	if o.Media != nil && o.Media.Store != nil {
+		s.media = o.Media.withDefaults()
+		s.reactions = append(s.reactions, mediaReaction{s})
+	}
 	s.m = metrics{
 		ingested:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_messages_total", Help: "Inbound messages committed."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "tongdao_inbound_duplicates_total", Help: "Inbound platform retries dropped as duplicates."}),
@@ -282,6 +293,9 @@ func New(o Options) *Service {
 				s.log.Warn("register metric", "err", err)
 			}
 		}
+	}
+	if s.media != nil && o.Registerer != nil {
+		s.registerMediaMetrics(o.Registerer)
 	}
 	writers := o.Writers
 	if writers <= 0 {

@@ -78,20 +78,20 @@ type IdentityView struct {
 
 // MessageView is the API's Message.
 type MessageView struct {
-	ID             string       `json:"id"`
-	ConversationID string       `json:"conversation_id"`
-	Direction      string       `json:"direction"`
-	Kind           string       `json:"kind"`
-	Channel        string       `json:"channel"`
-	Connector      string       `json:"connector"`
-	IdentityID     *string      `json:"identity_id"`
-	Sender         SenderView   `json:"sender"`
-	Text           string       `json:"text"`
-	Private        bool         `json:"private"`
-	Attachments    []Attachment `json:"attachments"`
-	Buttons        []Button     `json:"buttons,omitempty"`
-	Delivery       DeliveryView `json:"delivery"`
-	CreatedAt      time.Time    `json:"created_at"`
+	ID             string           `json:"id"`
+	ConversationID string           `json:"conversation_id"`
+	Direction      string           `json:"direction"`
+	Kind           string           `json:"kind"`
+	Channel        string           `json:"channel"`
+	Connector      string           `json:"connector"`
+	IdentityID     *string          `json:"identity_id"`
+	Sender         SenderView       `json:"sender"`
+	Text           string           `json:"text"`
+	Private        bool             `json:"private"`
+	Attachments    []AttachmentView `json:"attachments"`
+	Buttons        []Button         `json:"buttons,omitempty"`
+	Delivery       DeliveryView     `json:"delivery"`
+	CreatedAt      time.Time        `json:"created_at"`
 }
 
 // SenderView names who wrote a message.

@@ -38,7 +38,7 @@ func (m *Message) View() MessageView {
 		Sender:         SenderView{Type: m.SenderType, ID: m.SenderID, Name: m.SenderName},
 		Text:           m.Text,
 		Private:        m.Private,
-		Attachments:    []Attachment{},
+		Attachments:    []AttachmentView{},
 		Delivery: DeliveryView{
 			Status:     m.DeliveryStatus,
 			Attempts:   m.Attempts,
@@ -61,7 +61,17 @@ func (m *Message) View() MessageView {
 		v.Delivery.Error = &e
 	}
 	if m.Attachments != "" {
-		_ = json.Unmarshal([]byte(m.Attachments), &v.Attachments)
+		var atts []StoredAttachment
+		_ = json.Unmarshal([]byte(m.Attachments), &atts)
+		for i := range atts {
+			if m.Direction == DirectionIn && atts[i].ID == 0 && IsMedia(&atts[i].Attachment) {
+				// A customer's file the hub has not taken in hand yet: the
+				// platform's address (which can carry a token) is never
+				// shown; the hub's copy follows.
+				atts[i].URL = ""
+			}
+			v.Attachments = append(v.Attachments, atts[i].View())
+		}
 	}
 	if m.Buttons != "" {
 		_ = json.Unmarshal([]byte(m.Buttons), &v.Buttons)

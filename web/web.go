@@ -21,8 +21,10 @@ var staticFiles embed.FS
 
 // ContentSecurityPolicy is sent with every console response. The console
 // needs nothing beyond its own origin: the API is same-origin, and all
-// scripts and styles are files (no inline code, no eval).
-const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// scripts and styles are files (no inline code, no eval). Customers' files
+// are read from the API with the agent's token and shown through blob:
+// URLs (images, audio and video players).
+const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src blob:; " +
 	"connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 const (

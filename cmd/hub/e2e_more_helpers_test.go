@@ -32,13 +32,20 @@ func (c *offsetClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 // (nil: the real clock).
 func startHubAt(t testing.TB, l net.Listener, cfgPath string, now func() time.Time) *Main {
 	t.Helper()
+	return startHubWith(t, l, cfgPath, &Main{Now: now})
+}
+
+// startHubWith runs the real program like startHub, with m's settings
+// (clock, schedules) and the configuration of cfgPath.
+func startHubWith(t testing.TB, l net.Listener, cfgPath string, m *Main) *Main {
+	t.Helper()
 	cfg, err := configs.Load(cfgPath, nil)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	// The listener is in place before Run, which then serves on it instead
 	// of listening on server.listen.
-	m := &Main{Config: cfg, Logger: testLogger(), Now: now, listener: l}
+	m.Config, m.Logger, m.listener = cfg, testLogger(), l
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatalf("run: %v", err)
 	}

@@ -70,7 +70,7 @@ func TestSandboxCustomersSendFiles(t *testing.T) {
 		if _, ok := types["image"]; !ok {
 			t.Errorf("%s: attachments %+v, want an image", c.channel, got)
 		}
-		if v, ok := types["voice"]; !ok || v.Transcript != c.transcript {
+		if v, ok := types["audio"]; !ok || v.Transcript != c.transcript {
 			t.Errorf("%s: attachments %+v, want a voice note with transcript %q", c.channel, got, c.transcript)
 		}
 	}

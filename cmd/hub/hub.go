@@ -22,6 +22,7 @@ import (
 	"github.com/tongdao/hub/inbox/httpapi"
 	"github.com/tongdao/hub/inbox/store"
 	"github.com/tongdao/hub/inbox/texts"
+	"github.com/tongdao/hub/internal/blobstore"
 	"github.com/tongdao/hub/models"
 	"github.com/tongdao/hub/web"
 
@@ -46,6 +47,11 @@ type Main struct {
 	// PresenceSweep is how often the hub looks for agents' event streams
 	// that expired (default 10 s).
 	PresenceSweep time.Duration
+	// MediaEvery is how often due fetches of customers' files are looked
+	// for (default 1 s).
+	MediaEvery time.Duration
+	// Media is the media store (opened by Run).
+	Media *blobstore.Store
 
 	Store      *store.Store
 	Inbox      *inbox.Service
@@ -202,7 +208,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if m.Media, err = blobstore.Open(ctx, cfg.MediaStore()); err != nil {
+		return err
+	}
 	m.Inbox = inbox.New(inbox.Options{
+		Media: &inbox.MediaOptions{Store: m.Media, MaxInbound: cfg.Media.MaxInboundBytes,
+			MaxUpload: cfg.Media.MaxUploadBytes(), Retention: cfg.Media.Retention, Every: m.MediaEvery},
 		Store: m.Store, Logger: m.Logger, Now: m.Now, ReplyWindows: info.ReplyWindows, Registerer: reg,
 		Handoffs: info.Handoffs, Titles: info.Titles, ReminderInterval: m.ReminderInterval,
 		Texts: catalog, FallbackLanguages: info.FallbackLanguages, Senders: m.sender,
@@ -230,6 +241,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		BodyTimeout: srv.BodyTimeout, WriteTimeout: srv.WriteTimeout,
 		MaxStreams: srv.MaxEventStreams, MaxStreamsPerToken: srv.MaxEventStreamsPerToken,
 		Webhooks: m.webhook, Reload: m.Reload,
+		MaxUploadBytes: cfg.Media.MaxUploadBytes(),
 	})
 	if err != nil {
 		return err
@@ -292,6 +304,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	return nil
 }
 
+var _ httpapi.MediaInbox = (*inbox.Service)(nil)
+
 // connectorStates reports the supervisor's connector states with each
 // connector's progress, marking stale ones (see connectors.AddProgress).
 type connectorStates struct {
@@ -342,6 +356,10 @@ func (m *Main) Close() error {
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
+	}
+	if m.Media != nil {
+		errs = append(errs, m.Media.Close())
+		m.Media = nil
 	}
 	return errors.Join(errs...)
 }

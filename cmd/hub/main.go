@@ -4,6 +4,7 @@
 //	hub sandbox [--listen ADDR]
 //	hub check-config [--config FILE]
 //	hub token create --name NAME --role admin|agent [--config FILE]
+//	hub media prune [--dry-run] [--config FILE]
 //
 // Exit codes: 0 ok, 1 runtime or configuration error, 2 usage error.
 package main
@@ -34,6 +35,8 @@ commands:
   check-config  validate a configuration file    [--config FILE]
   token create  create an API token, printed once
                                                  --name NAME --role admin|agent [--config FILE]
+  media prune   delete stored files older than media.retention
+                                                 [--dry-run] [--config FILE]
 `
 
 // exitError carries an exit code.
@@ -89,6 +92,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return usageErr("unknown token command: use 'hub token create'")
 		}
 		return cmdTokenCreate(ctx, args[2:], stdout)
+	case "media":
+		if len(args) < 2 || args[1] != "prune" {
+			return usageErr("unknown media command: use 'hub media prune'")
+		}
+		return cmdMediaPrune(ctx, args[2:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -309,6 +309,9 @@ Play the customer, then the agent (copy-paste):
   curl -s -X POST %[1]s/sandbox/wechat/voice -H 'Content-Type: application/json' -d '{"openid": "oSandboxUser0001", "text": "包裹坏了，我要退货"}'
   curl -s -X POST %[1]s/sandbox/discord/dm -H 'Content-Type: application/json' -d '{"user_id": "900000000000000001", "username": "bo", "photo": {}}'
   curl -s -X POST %[1]s/sandbox/discord/dm -H 'Content-Type: application/json' -d '{"user_id": "900000000000000001", "username": "bo", "voice": {"duration": 2}}'
+  #    The console shows the photos and plays the voice notes; an agent sends a file back
+  #    (the console's Attach button, drag-and-drop or paste does the same):
+  curl -s -H "Authorization: Bearer %[2]s" -F text="Here is your return label" -F file=@README.md %[1]s/api/v1/conversations/1/messages
   #    Files an agent sends show in /sent; /sandbox/telegram/file?file_id=…, /sandbox/wechat/media?media_id=…
   #    and /sandbox/discord/file?attachment_id=… give their bytes.
 

@@ -27,6 +27,7 @@ import (
 var (
 	_ connectors.FileDownloader = (*Connector)(nil)
 	_ connectors.FileUploader   = (*Connector)(nil)
+	_ connectors.FileChecker    = (*Connector)(nil)
 )
 
 // WeChat's temporary media limits (media/upload and media/get).
@@ -178,6 +179,13 @@ func (c *Connector) mediaAnswer(resp *http.Response) (string, error) {
 		return "", &models.DeliveryError{Reason: "WeChat answered without the file"}
 	}
 	return ans.VideoURL, nil
+}
+
+// CheckFile refuses, before the hub keeps it, a file an Official Account
+// cannot send (uploadKind).
+func (c *Connector) CheckFile(f models.OutboundFile) error {
+	_, _, err := uploadKind(f)
+	return err
 }
 
 // uploadKind is the temporary-media type an agent's file goes as: JPEG,

@@ -143,9 +143,14 @@ func (f *fakeInbox) Reply(_ context.Context, req models.ReplyRequest) (models.Me
 	if f.err != nil {
 		return models.MessageView{}, f.err
 	}
+	atts := []models.AttachmentView{}
+	for _, a := range req.Attachments {
+		sa := models.StoredAttachment{Attachment: a}
+		atts = append(atts, sa.View())
+	}
 	return models.MessageView{
 		ID: "99", ConversationID: strconv.FormatInt(req.ConversationID, 10), Direction: models.DirectionOut,
-		Text: req.Text, Private: req.Private, Attachments: req.Attachments, Buttons: req.Buttons,
+		Text: req.Text, Private: req.Private, Attachments: atts, Buttons: req.Buttons,
 		Sender:   models.SenderView{Type: models.SenderAgent, Name: req.Actor.Name},
 		Delivery: models.DeliveryView{Status: models.DeliveryQueued},
 	}, nil

@@ -305,6 +305,10 @@ func (s *Server) reply(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
+	if isMultipart(c) {
+		s.replyMultipart(c, id)
+		return
+	}
 	var body replyBody
 	if err := s.decodeJSON(c, &body); err != nil {
 		s.writeError(c, err)

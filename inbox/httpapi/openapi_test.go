@@ -123,7 +123,8 @@ func TestOpenAPIOperations(t *testing.T) {
 				!strings.HasPrefix(p, "/merges") && !strings.HasPrefix(p, "/identities") && p != "/events" && p != "/channels" && p != "/views" && !strings.HasPrefix(p, "/canned") &&
 				!strings.HasPrefix(p, "/admin/") &&
 				p != "/agents" && p != "/me" && p != "/me/presence" && p != "/me/reads" && !strings.HasPrefix(p, "/tokens") &&
-				!strings.HasPrefix(p, "/reports/")
+				!strings.HasPrefix(p, "/reports/") &&
+				!strings.HasPrefix(p, "/attachments/")
 			if public != wantPublic {
 				t.Errorf("%s %s: public=%v, want %v", method, p, public, wantPublic)
 			}
@@ -223,6 +224,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		// Read marks of the console.
 		"ReadMark":     models.ReadMarkView{},
 		"ReadMarkList": readList{},
+		// Media.
+		"MessageAttachment": models.AttachmentView{},
 	} {
 		schema, ok := schemas[name].(map[string]any)
 		if !ok {
@@ -456,6 +459,8 @@ func TestOpenAPIRequiredFields(t *testing.T) {
 		"TokenList": tokenList{},
 		"Agent":     models.AgentView{},
 		"AgentList": agentList{},
+		// Media.
+		"MessageAttachment": models.AttachmentView{},
 	} {
 		schema, _ := schemas[name].(map[string]any)
 		var have []string

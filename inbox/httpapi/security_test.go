@@ -58,6 +58,9 @@ var wantAccess = map[string]string{
 	// Read marks of the console.
 	"POST /api/v1/conversations/:id/read": accessAgent,
 	"GET /api/v1/me/reads":                accessAgent,
+	// Media.
+	"GET /api/v1/attachments/:id":           accessAgent,
+	"GET /api/v1/attachments/:id/thumbnail": accessAgent,
 }
 
 // okWebhook is a connector handler that accepts everything.

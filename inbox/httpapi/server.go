@@ -83,6 +83,9 @@ type Options struct {
 	RuntimeMetrics bool
 	// MaxBodyBytes limits request bodies, webhooks included (default 1 MiB).
 	MaxBodyBytes int64
+	// MaxUploadBytes limits each file of a multipart message (default 20
+	// MiB; media.max_upload_mb).
+	MaxUploadBytes int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// HeartbeatInterval is how often an idle event stream gets a keep-alive
@@ -137,6 +140,7 @@ type Server struct {
 	// it is written only in New.
 	observers map[string]prometheus.Observer
 	maxBody   int64
+	maxUpload int64
 	now       func() time.Time
 	heartbeat time.Duration
 	// bodyTimeout and writeTimeout are the per-request connection deadlines.
@@ -170,6 +174,7 @@ func New(opts Options) (*Server, error) {
 		log:        opts.Logger,
 		registry:   opts.Registry,
 		maxBody:    opts.MaxBodyBytes,
+		maxUpload:  opts.MaxUploadBytes,
 		now:        opts.Now,
 		heartbeat:  opts.HeartbeatInterval,
 		reloadFn:   opts.Reload,
@@ -189,6 +194,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.maxUpload <= 0 {
+		s.maxUpload = DefaultMaxUploadBytes
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -313,6 +321,9 @@ func (s *Server) routes() {
 	// Read marks of the console.
 	s.handle(http.MethodPost, "/api/v1/conversations/:id/read", accessAgent, s.markRead)
 	s.handle(http.MethodGet, "/api/v1/me/reads", accessAgent, s.readMarks)
+	// Media (issue 14): files the hub keeps.
+	s.handle(http.MethodGet, "/api/v1/attachments/:id", accessAgent, s.getAttachment)
+	s.handle(http.MethodGet, "/api/v1/attachments/:id/thumbnail", accessAgent, s.getAttachmentThumbnail)
 }
 
 // handle registers one route with its access level and the middleware that

@@ -18,6 +18,7 @@ import { SHORTCUTS, shortcut } from './keys.mjs';
 import { customerName, fillPlaceholders, moveIndex, replyBody, slashQuery } from './compose.mjs';
 import { assignChoices, choiceText, teamsOf, withPresence } from './people.mjs';
 import { makeReports } from './reportpage.mjs';
+import { makeMedia } from './media.js';
 
 const API = '/api/v1';
 const TOKEN_KEY = 'tongdao.token';
@@ -38,6 +39,8 @@ export function start(env) {
   const win = env.window;
   const { h, byId, clear, show } = makeDom(doc);
   const now = env.now || (() => new Date());
+  // Files: attachments shown and sent (media.js).
+  const media = makeMedia({ h, doc, win, fetch: env.fetch, readError: env.readError, token: () => state.token });
 
   // Channel titles by name, from GET /channels (the hub's connector types).
   let CHANNELS = Object.create(null);
@@ -689,17 +692,7 @@ export function start(env) {
   }
 
   function attachmentsEl(m) {
-    const atts = m.attachments || [];
-    if (!atts.length) return null;
-    const ul = h('ul', { className: 'attachments' });
-    for (const a of atts) {
-      const label = a.type + (a.name || a.title ? ': ' + (a.name || a.title) : '');
-      const safe = typeof a.url === 'string' && /^https?:\/\//i.test(a.url);
-      ul.appendChild(h('li', null, safe
-        ? h('a', { href: a.url, target: '_blank', rel: 'noopener noreferrer' }, label)
-        : h('span', null, label)));
-    }
-    return ul;
+    return media.attachmentsEl(m);
   }
 
   function buttonsEl(m) {
@@ -786,8 +779,12 @@ export function start(env) {
     if (e) e.preventDefault();
     const text = byId('reply-text').value;
     const id = state.selectedId;
-    if (!id || !text.trim()) return;
+    const files = media.files();
+    if (!id || (!text.trim() && !files.length)) return;
     const made = replyBody(text, state.canned.picked, byId('reply-private').checked);
+    if (!made.error && files.length && made.body.canned_id) {
+      made.error = 'A canned reply goes without files: send it first, then the files.';
+    }
     if (made.error) {
       byId('reply-error').textContent = made.error;
       show(byId('reply-error'), true);
@@ -798,7 +795,9 @@ export function start(env) {
     const btn = byId('reply-send');
     btn.disabled = true;
     show(byId('reply-error'), false);
-    api('POST', '/conversations/' + id + '/messages', body).then((m) => {
+    const sent = files.length ? media.send(id, body) : api('POST', '/conversations/' + id + '/messages', body);
+    sent.then((m) => {
+      if (files.length) media.clearFiles();
       if (id !== state.selectedId) return;
       byId('reply-text').value = '';
       dropCanned();
@@ -1353,6 +1352,8 @@ export function start(env) {
     byId('nav-reports').addEventListener('click', (e) => goTo('/reports', e));
     byId('assign-me').addEventListener('click', () => { if (state.me) assignTo(state.me); });
     byId('reply-form').addEventListener('submit', sendReply);
+    media.attachTo({ form: byId('reply-form'), text: byId('reply-text'), button: byId('reply-attach'),
+      input: byId('reply-file'), list: byId('reply-files') });
     byId('reply-text').addEventListener('keydown', replyKeys);
     byId('reply-private').addEventListener('change', () => setPrivate(byId('reply-private').checked));
     byId('shortcuts-open').addEventListener('click', () => toggleHelp(true));

@@ -180,7 +180,8 @@ function boot({ url = '/', routes = {}, storage = {} } = {}) {
   };
   const fetch = (to, init) => {
     const n = new URL(to, 'http://hub.test');
-    const call = { method: init.method, path: n.pathname, query: n.search, headers: init.headers, body: init.body && JSON.parse(init.body) };
+    const call = { method: init.method, path: n.pathname, query: n.search, headers: init.headers,
+      body: typeof init.body === 'string' ? JSON.parse(init.body) : init.body };
     b.calls.push(call);
     const route = routes[call.method + ' ' + call.path] || DEFAULT_ROUTES[call.method + ' ' + call.path];
     if (!route) return Promise.resolve(json(404, { error: { code: 'not_found', message: 'no route ' + call.path } }));
@@ -195,10 +196,13 @@ function boot({ url = '/', routes = {}, storage = {} } = {}) {
   const win = {
     location, history, sessionStorage,
     Blob: class { constructor(parts, opts) { this.text = parts.join(''); this.type = opts.type; } },
-    URL: { createObjectURL: (blob) => { b.blobs.push(blob); return 'blob:hub.test/' + b.blobs.length; }, revokeObjectURL() {} },
+    // blob: URLs: of the CSV export, and of files the API served (media.js), named by their tag.
+    URL: { createObjectURL: (blob) => { b.blobs.push(blob); return 'blob:hub.test/' + (blob.tag || b.blobs.length); }, revokeObjectURL() {} },
     matchMedia: () => ({ matches: false }),
     listeners: {},
     addEventListener(type, fn) { (win.listeners[type] = win.listeners[type] || []).push(fn); },
+    // Files (media.js): multipart bodies.
+    FormData: class { constructor() { this.parts = []; } append(k, v, name) { this.parts.push([k, name === undefined ? v : name]); } },
   };
   b.win = win;
   start({
@@ -618,6 +622,47 @@ test('a conversation that arrives while the list is being read is not lost', asy
   answer(list([conversation('7')])); // read before conversation 9 existed
   await settle();
   assert.deepStrictEqual(rowIds(b), ['9', '7']);
+});
+
+test('files: a stored photo is read with the token and shown as a thumbnail; pending and failed files, transcripts', async () => {
+  const stored = { id: '5', type: 'image', name: 'parcel.jpg', content_type: 'image/jpeg', size: 2048, state: 'stored', error: null,
+    url: '/api/v1/attachments/5', thumbnail_url: '/api/v1/attachments/5/thumbnail', transcript: null };
+  const voice = { id: '6', type: 'audio', name: '', content_type: 'audio/amr', size: 900, state: 'failed',
+    error: 'the file has expired on WeChat', url: null, thumbnail_url: null, transcript: '包裹坏了' };
+  const pending = { id: '7', type: 'file', name: 'receipt.pdf', content_type: '', size: 0, state: 'pending', error: null,
+    url: null, thumbnail_url: null, transcript: null };
+  const b = await openConversation([message('1', { attachments: [stored, voice, pending] })], {
+    'GET /api/v1/attachments/5/thumbnail': { ok: true, status: 200, blob: () => Promise.resolve({ tag: 'thumb5' }) },
+  });
+  await settle();
+  const imgs = all(b.el('timeline')).filter((e) => e.tagName === 'IMG');
+  assert.strictEqual(imgs.length, 1);
+  assert.strictEqual(imgs[0].src, 'blob:hub.test/thumb5');
+  const read = b.calls.find((c) => c.path === '/api/v1/attachments/5/thumbnail');
+  assert.strictEqual(read.headers.Authorization, 'Bearer tdk_test');
+  const text = b.el('timeline').textContent;
+  assert.ok(text.includes('not available: the file has expired on WeChat'), text);
+  assert.ok(text.includes('“包裹坏了”'), text);
+  assert.ok(text.includes('File: receipt.pdf — fetching…'), text);
+  assert.ok(!b.calls.some((c) => c.path === '/api/v1/attachments/6' || c.path === '/api/v1/attachments/7'), 'only stored files are read');
+});
+
+test('files: attached files are sent as multipart with the text', async () => {
+  let posted;
+  const b = await openConversation([message('1')], {
+    'POST /api/v1/conversations/7/messages': (call) => { posted = call; return json(202, message('2', { direction: 'out', sender: { type: 'agent', name: 'ana' } })); },
+  });
+  const input = b.el('reply-file');
+  input.files = [{ name: 'invoice.pdf', size: 10 }, { name: 'stamp.png', size: 20 }];
+  input.dispatch('change');
+  assert.ok(b.el('reply-files').textContent.includes('invoice.pdf'), b.el('reply-files').textContent);
+  assert.strictEqual(b.el('reply-files').hidden, false);
+  b.el('reply-text').value = 'Here you are';
+  b.el('reply-form').dispatch('submit');
+  await settle();
+  assert.deepStrictEqual(posted.body.parts, [['text', 'Here you are'], ['file', 'invoice.pdf'], ['file', 'stamp.png']]);
+  assert.strictEqual(posted.headers['Content-Type'], undefined, 'the browser sets the multipart boundary');
+  assert.strictEqual(b.el('reply-files').hidden, true, 'the chosen files are cleared after the send');
 });
 
 // ---- canned replies, assign picker, labels, CSAT, SLA, unread, reports ---
