@@ -1,5 +1,7 @@
 package store
 
+import "context"
+
 // The reactions' per-message questions, for the plan test.
 const (
 	SQLBotState          = sqlBotState
@@ -13,4 +15,28 @@ func SetLabelFewRows(n int64) (restore func()) {
 	old := labelFewRows
 	labelFewRows = n
 	return func() { labelFewRows = old }
+}
+
+// SetSearchLimits sets where text search leaves its index for a scan in
+// list order and how many conversations a scan tests per page; the
+// returned function restores them.
+func SetSearchLimits(fewHits int64, window int) (restore func()) {
+	oldFew, oldWindow := searchFewHits, searchWindow
+	searchFewHits, searchWindow = fewHits, window
+	return func() { searchFewHits, searchWindow = oldFew, oldWindow }
+}
+
+// SearchIndexed tells whether text search answers query from its index.
+func (s *Store) SearchIndexed(ctx context.Context, query string) (bool, error) {
+	h, err := s.findInIndex(ctx, query)
+	return h != nil, err
+}
+
+// SetSearchIndexEvery sets how many inbounds pass before a group commit
+// indexes the rows noted for search (SQLite); the returned function
+// restores it.
+func SetSearchIndexEvery(n int64) (restore func()) {
+	old := searchIndexEvery
+	searchIndexEvery = n
+	return func() { searchIndexEvery = old }
 }

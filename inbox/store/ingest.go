@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -92,6 +93,9 @@ type cache struct {
 	// gen counts invalidations: a batch that read the database before the
 	// latest one must not put what it saw.
 	gen uint64
+	// unindexed counts the inbounds since the search index last took the
+	// rows noted for it (SQLite: see indexPending).
+	unindexed atomic.Int64
 }
 
 func identityKey(connector, externalID string) string { return connector + "\x00" + externalID }
@@ -316,6 +320,14 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, touched map[int64]tim
 	}
 	if err := r.appendEvents(); err != nil {
 		return nil, nil, err
+	}
+	// Last: a statement after it would write the search index's new
+	// entries out once more.
+	if s.cache.unindexed.Add(int64(len(items))) >= searchIndexEvery {
+		if err := s.indexPending(tx); err != nil {
+			return nil, nil, err
+		}
+		s.cache.unindexed.Store(0)
 	}
 	return r.ids, r.convs, nil
 }

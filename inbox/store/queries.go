@@ -91,23 +91,40 @@ func (s *Store) ListConversations(ctx context.Context, f models.ConversationFilt
 	if f.Channel != "" {
 		q = q.Where("EXISTS (SELECT 1 FROM identities i WHERE i.contact_id = conversations.contact_id AND i.channel = ?)", f.Channel)
 	}
-	if f.Query != "" {
-		like := "%" + strings.ToLower(escapeLike(f.Query)) + "%"
-		q = q.Where(`(LOWER(subject) LIKE ? ESCAPE '\' OR EXISTS (SELECT 1 FROM contacts c WHERE c.id = conversations.contact_id AND LOWER(c.name) LIKE ? ESCAPE '\')
-			OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND LOWER(m.text) LIKE ? ESCAPE '\'))`, like, like, like)
-	}
 	if f.Cursor != "" {
 		t, id, err := decodeCursor(f.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
-		q = q.Where("(last_message_at < ? OR (last_message_at = ? AND id < ?))", t, t, id)
+		// The first condition is the index range; the second, the exact
+		// position within it.
+		q = q.Where("last_message_at <= ? AND (last_message_at < ? OR id < ?)", t, t, id)
+	}
+	if f.Query != "" {
+		hits, err := s.findInIndex(ctx, f.Query)
+		if err != nil {
+			return nil, "", err
+		}
+		if hits == nil {
+			convs, next, err := s.searchScanPage(ctx, q, f.Query, limit)
+			if err != nil {
+				return nil, "", err
+			}
+			return s.page(ctx, convs, next, limit)
+		}
+		q = s.whereSearchIndexed(q, f.Query, hits)
 	}
 	var convs []models.Conversation
 	if err := q.Order("last_message_at DESC, id DESC").Limit(limit + 1).Find(&convs).Error; err != nil {
 		return nil, "", err
 	}
-	next := ""
+	return s.page(ctx, convs, "", limit)
+}
+
+// page makes the views of a page of conversations, read with limit+1 rows
+// to tell whether more follow; next is the cursor when the rows do not
+// tell (a search's window ended first).
+func (s *Store) page(ctx context.Context, convs []models.Conversation, next string, limit int) ([]models.ConversationView, string, error) {
 	if len(convs) > limit {
 		convs = convs[:limit]
 		last := convs[limit-1]

@@ -159,7 +159,16 @@ func sqliteDSN(dsn string, writer bool) string {
 		// checkpoint instead of again and again.
 		q.Add("_pragma", "wal_autocheckpoint(10000)")
 	}
-	q.Add("_pragma", "cache_size(-65536)")
+	// The writer's page cache holds the hot index pages of ingest; readers
+	// (four) keep a smaller one each and read the rest from the operating
+	// system's file cache, which is shared and not the hub's memory: with
+	// 64 MiB each, reads of a million messages grew the hub to half a
+	// gigabyte.
+	if writer {
+		q.Add("_pragma", "cache_size(-65536)")
+	} else {
+		q.Add("_pragma", "cache_size(-8192)")
+	}
 	// Temporary files in memory: a savepoint's sub-journal, sorts of big
 	// lists. On disk, every savepoint of a reaction's batch wrote its pages
 	// to a file once more.
