@@ -85,10 +85,6 @@ type fileDownloader interface {
 
 type fileUploader interface{ UploadsFiles() bool }
 
-type fileChecker interface {
-	CheckFile(f models.OutboundFile) error
-}
-
 // mediaReaction keeps customers' files.
 type mediaReaction struct{ s *Service }
 
@@ -400,7 +396,7 @@ func (s *Service) ReplyWithFiles(ctx context.Context, req models.ReplyRequest, f
 	m := &models.Message{ConversationID: conv.ID, Direction: models.DirectionOut, Kind: models.KindMessage,
 		SenderType: models.SenderAgent, SenderID: models.ID(req.Actor.TokenID), SenderName: req.Actor.Name,
 		Text: strings.TrimSpace(req.Text), Private: req.Private, DeliveryStatus: models.DeliverySent}
-	var checker fileChecker // what the customer's platform cannot carry
+	var checker connectors.FileChecker // what the customer's platform cannot carry
 	if !req.Private {
 		ident, err := s.route(ctx, conv.ContactID, req.Via)
 		if err != nil {
@@ -413,7 +409,7 @@ func (s *Service) ReplyWithFiles(ctx context.Context, req models.ReplyRequest, f
 		if up, ok := sender.(fileUploader); !ok || !up.UploadsFiles() {
 			return models.MessageView{}, models.Errorf(models.ECONFLICT, "connector %s cannot send files; send text or a link, or reply on another channel (via)", ident.Connector)
 		}
-		checker, _ = sender.(fileChecker)
+		checker, _ = sender.(connectors.FileChecker)
 		m.IdentityID = &ident.ID
 		m.Channel, m.Connector = ident.Channel, ident.Connector
 		m.DeliveryStatus = models.DeliveryQueued

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"math"
@@ -146,10 +147,10 @@ func (s *Store) ReportSummary(ctx context.Context, f models.ReportFilter) (model
 	for _, c := range in {
 		if inRange(c.CreatedAt) {
 			r.Conversations++
-			ch := or(c.Channel, "unknown")
+			ch := cmp.Or(c.Channel, "unknown")
 			r.ByChannel[ch]++
-			r.ByConnector[or(c.Connector, "unknown")]++
-			r.ByTeam[or(c.Team, "none")]++
+			r.ByConnector[cmp.Or(c.Connector, "unknown")]++
+			r.ByTeam[cmp.Or(c.Team, "none")]++
 			d := &days[dayIndex[c.CreatedAt.UTC().Format(time.DateOnly)]]
 			d.Conversations++
 			d.ByChannel[ch]++
@@ -228,14 +229,6 @@ func (s *Store) ReportSummary(ctx context.Context, f models.ReportFilter) (model
 		}
 	}
 	return r, nil
-}
-
-// or is s, or def when s is empty.
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // period is a conversation's time from its start (created, or reopened)
