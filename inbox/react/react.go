@@ -108,6 +108,10 @@ type Runner struct {
 	Poll time.Duration
 	// Batch is how many events are read at a time (default 200).
 	Batch int
+	// Turn is how many events' writes at most share one transaction of a
+	// Batcher (default 32): SQLite's writer is shared with ingest, which
+	// waits meanwhile, so a turn on it is kept short.
+	Turn int
 	// Retry is the first wait before an event that failed is tried again
 	// (default 100 ms; it doubles each time).
 	Retry time.Duration
@@ -133,6 +137,9 @@ func (r *Runner) defaults() {
 	}
 	if r.Batch <= 0 {
 		r.Batch = 200
+	}
+	if r.Turn <= 0 {
+		r.Turn = 32
 	}
 	if r.Retry <= 0 {
 		r.Retry = 100 * time.Millisecond
@@ -384,7 +391,7 @@ func (r *Runner) handleBatch(ctx context.Context, st *state, evs []models.Event)
 	}
 	var writes []func(tx *store.Store) error
 	n := 0
-	for ; n < len(evs) && b.InBatch(&evs[n]); n++ {
+	for ; n < len(evs) && n < r.Turn && b.InBatch(&evs[n]); n++ {
 		used := false
 		err := st.rx.Handle(ctx, &evs[n], func(fn func(tx *store.Store) error) error {
 			if used {
