@@ -118,6 +118,34 @@ type Runner struct {
 	// Settle is the shortest time between two rounds of a reaction (default
 	// 20 ms): under load, one round takes the events of many commits.
 	Settle time.Duration
+
+	// positions has, for each reaction this runner holds, the event it has
+	// handled up to (Positions).
+	positions sync.Map // name → int64
+}
+
+// Positions returns how far in the event log each reaction that this runner
+// holds has got (the reactions held by another replica are not in it, nor
+// those that only work on a schedule).
+func (r *Runner) Positions() map[string]int64 {
+	out := map[string]int64{}
+	r.positions.Range(func(k, v any) bool {
+		out[k.(string)] = v.(int64)
+		return true
+	})
+	return out
+}
+
+// publish records st's position for Positions.
+func (r *Runner) publish(st *state) {
+	if types := st.rx.Types(); types != nil && len(types) == 0 {
+		return
+	}
+	if st.holding {
+		r.positions.Store(st.rx.Name(), st.pos)
+	} else {
+		r.positions.Delete(st.rx.Name())
+	}
 }
 
 const maxAttempts = 5
@@ -202,6 +230,7 @@ func (r *Runner) loop(ctx context.Context, rx Reaction) {
 	st := &state{rx: rx}
 	log := r.Logger.With("reaction", rx.Name())
 	defer func() {
+		r.positions.Delete(rx.Name())
 		if st.holding {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
@@ -216,7 +245,9 @@ func (r *Runner) loop(ctx context.Context, rx Reaction) {
 	for ctx.Err() == nil {
 		wake := r.Wake() // before reading, so no commit slips between
 		settled := time.NewTimer(r.Settle)
-		if err := r.step(ctx, st); err != nil && ctx.Err() == nil {
+		err := r.step(ctx, st)
+		r.publish(st)
+		if err != nil && ctx.Err() == nil {
 			if errors.Is(err, store.ErrLeaseLost) {
 				log.Info("reaction lease taken over by another runner")
 			} else {
@@ -307,6 +338,7 @@ func (r *Runner) drain(ctx context.Context, st *state) error {
 			}
 			i += n
 		}
+		r.publish(st)
 		if len(evs) < r.Batch {
 			// Every event of interest up to latest is handled. The position
 			// is saved at the next commit, renewal or stop: after a crash
