@@ -17,6 +17,14 @@ func SetLabelFewRows(n int64) (restore func()) {
 	return func() { labelFewRows = old }
 }
 
+// SetTeamQueueAnchorSlack sets how many rows a team queue place counts
+// before its queue's anchor moves; the returned function restores it.
+func SetTeamQueueAnchorSlack(n int64) (restore func()) {
+	old := teamQueueAnchorSlack
+	teamQueueAnchorSlack = n
+	return func() { teamQueueAnchorSlack = old }
+}
+
 // SetSearchLimits sets where text search leaves its index for a scan in
 // list order and how many conversations a scan tests per page; the
 // returned function restores them.
