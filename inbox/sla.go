@@ -53,9 +53,7 @@ func (r slaReaction) Handle(ctx context.Context, ev *models.Event, commit react.
 				return nil
 			}
 			if f.NewConversation {
-				return commit(func(tx *store.Store) error {
-					return r.s.startClocks(ctx, tx, conv, ev.CreatedAt, sla.FirstResponse, sla.Resolution)
-				})
+				return r.s.startClocksSeen(ctx, conv, ev.CreatedAt, commit, sla.FirstResponse, sla.Resolution)
 			}
 			// A customer waits for an agent again once the first response
 			// was given: decide outside the transaction (most messages
@@ -127,6 +125,51 @@ func (s *Service) startClocks(ctx context.Context, st *store.Store, conv int64, 
 		}
 	}
 	return nil
+}
+
+// startClocksSeen is startClocks with the conversation read outside the
+// transaction: the commit starts each clock with one statement that checks
+// the conversation still has the priority read and is not resolved; when
+// one does not start (the priority changed meanwhile), startClocks decides
+// again inside. A conversation resolved already starts none.
+func (s *Service) startClocksSeen(ctx context.Context, conv int64, at time.Time, commit react.Commit, kinds ...string) error {
+	seen, ok, err := s.store.ConversationState(ctx, conv)
+	if err != nil {
+		return err
+	}
+	if !ok { // gone: startClocks says so inside
+		return commit(func(tx *store.Store) error { return s.startClocks(ctx, tx, conv, at, kinds...) })
+	}
+	p, has := s.sla.For(seen.Priority)
+	if !has || seen.Status == models.StatusResolved {
+		return nil
+	}
+	type clock struct {
+		kind      string
+		warn, due time.Time
+	}
+	var clocks []clock
+	for _, kind := range kinds {
+		if p.Limit(kind) > 0 {
+			warn, due := sla.Deadline(s.calendar(), at, p.Limit(kind))
+			clocks = append(clocks, clock{kind, warn, due})
+		}
+	}
+	if len(clocks) == 0 {
+		return nil
+	}
+	return commit(func(tx *store.Store) error {
+		for _, c := range clocks {
+			started, err := tx.StartClockSeen(ctx, conv, seen.Priority, c.kind, at, c.warn, c.due)
+			if err != nil {
+				return err
+			}
+			if !started {
+				return s.startClocks(ctx, tx, conv, at, kinds...)
+			}
+		}
+		return nil
+	})
 }
 
 // needsNextResponse: a customer message waits for a next response when the
