@@ -93,3 +93,78 @@ func TestSLAClocksStartOnceAndFireOnce(t *testing.T) {
 		}
 	})
 }
+
+// StartClockSeen starts a clock as StartClock does while the conversation
+// has the priority read before the commit and is not resolved; otherwise,
+// and while one of its kind runs, it starts nothing and says so. A stopped
+// clock starts again with its breach count kept, as with StartClock.
+func TestStartClockSeenChecksThePriority(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
+		ctx := context.Background()
+		conv := ingest(t, s, inbound("1", "1:1", "help"))[0].ConversationID
+		t0 := c.Now()
+		start := func(priority, kind string, at time.Time) bool {
+			t.Helper()
+			var started bool
+			if err := s.Tx(ctx, func(tx *store.Store) error {
+				var err error
+				started, err = tx.StartClockSeen(ctx, conv, priority, kind, at, at.Add(8*time.Minute), at.Add(10*time.Minute))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return started
+		}
+		clock := func(kind string) (models.SLAClock, bool) {
+			t.Helper()
+			cs, err := s.Clocks(ctx, conv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range cs {
+				if k.Kind == kind {
+					return k, true
+				}
+			}
+			return models.SLAClock{}, false
+		}
+		if start("urgent", "first_response", t0) {
+			t.Fatal("started under a priority the conversation does not have")
+		}
+		if _, ok := clock("first_response"); ok {
+			t.Fatal("a clock was written under the wrong priority")
+		}
+		if !start("normal", "first_response", t0) || start("normal", "first_response", t0.Add(time.Minute)) {
+			t.Fatal("a running clock started twice, or not at all")
+		}
+		k, ok := clock("first_response")
+		if !ok || !k.StartedAt.Equal(t0) || !k.WarnAt.Equal(t0.Add(8*time.Minute)) || !k.DueAt.Equal(t0.Add(10*time.Minute)) ||
+			k.Warned || k.BreachedAt != nil || k.StoppedAt != nil || k.Breaches != 0 {
+			t.Fatalf("clock %+v", k)
+		}
+		if ok, err := s.MarkBreached(ctx, conv, "first_response", t0.Add(10*time.Minute)); err != nil || !ok {
+			t.Fatalf("breach: %v %v", ok, err)
+		}
+		if _, err := s.StopClocks(ctx, conv, t0.Add(11*time.Minute), "first_response"); err != nil {
+			t.Fatal(err)
+		}
+		t1 := t0.Add(time.Hour)
+		if !start("normal", "first_response", t1) {
+			t.Fatal("a stopped clock did not start again")
+		}
+		if k, _ := clock("first_response"); !k.StartedAt.Equal(t1) || k.Warned || k.BreachedAt != nil || k.StoppedAt != nil || k.Breaches != 1 {
+			t.Fatalf("restarted clock %+v", k)
+		}
+		// Resolved: nothing starts.
+		if _, err := s.UpdateConversation(ctx, conv, map[string]any{"status": models.StatusResolved}, "ana"); err != nil {
+			t.Fatal(err)
+		}
+		if start("normal", "resolution", t1) {
+			t.Fatal("a clock started on a resolved conversation")
+		}
+		// Outside a transaction it starts nothing.
+		if ok, err := s.StartClockSeen(ctx, conv, "normal", "next_response", t1, t1, t1); err != nil || ok {
+			t.Fatalf("outside a transaction: %v %v", ok, err)
+		}
+	})
+}
