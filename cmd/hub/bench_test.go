@@ -74,7 +74,13 @@ func BenchmarkWebhookThroughput(b *testing.B) {
 	fmt.Printf("  %-22s %10.0f %9.2f %9.2f %12d\n", "bare gin JSON handler", base.rate, ms(base.p50), ms(base.p99), base.errors)
 	fmt.Printf("  %-22s %10.0f %9.2f %9.2f %12d\n", "hub webhook → commit", hub.rate, ms(hub.p50), ms(hub.p99), hub.errors)
 	fmt.Printf("  ratio hub/gin: %.2f; mean group commit: %.1f messages, mean wait for the commit: %.2f ms\n", hub.rate/base.rate, batch, commit*1000)
-	fmt.Printf("  acknowledged: %d, stored: %d (every acknowledged message must be stored)\n\n", hub.acked, stored)
+	fmt.Printf("  acknowledged: %d, stored: %d (every acknowledged message must be stored)\n", hub.acked, stored)
+	if os.Getenv("BENCH_ROUTING") != "" {
+		convs, routed, clocked, queued := reactedTo(b, m)
+		fmt.Printf("  at the end of the load: %d conversations, %d routed, %d with SLA clocks, %d announced in a team queue\n",
+			convs, routed, clocked, queued)
+	}
+	fmt.Println()
 	if stored != hub.acked {
 		b.Fatalf("stored %d != acknowledged %d", stored, hub.acked)
 	}
@@ -187,6 +193,20 @@ func load(b *testing.B, url, secret string, dur time.Duration, conns, users int)
 		r.p99 = all[len(all)*99/100]
 	}
 	return r
+}
+
+// reactedTo counts the conversations and how far the routing, SLA and
+// assignment reactions got with them: those with a team, with SLA clocks,
+// and those announced in a team queue.
+func reactedTo(b *testing.B, m *Main) (convs, routed, clocked, queued int64) {
+	err := m.Store.DB.Raw(`SELECT (SELECT COUNT(*) FROM conversations),
+		(SELECT COUNT(*) FROM conversations WHERE COALESCE(team, '') <> ''),
+		(SELECT COUNT(DISTINCT conversation_id) FROM sla_clocks),
+		(SELECT COUNT(*) FROM events WHERE type = 'conversation.queued')`).Row().Scan(&convs, &routed, &clocked, &queued)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return convs, routed, clocked, queued
 }
 
 // benchKnobs reads BENCH_DURATION (default def), BENCH_CONNS (32),
