@@ -7,11 +7,16 @@
 -- id: the queue's order), and how many waiting conversations come after
 -- it, kept by the triggers; a place is counted from the anchor, which the
 -- assignment moves along as it goes: a few rows, whatever the backlog.
+-- The queue's index holds the columns of its predicate too, so that those
+-- rows are counted from the index alone (as idx_conversations_queue does).
 
 -- +goose Up
 ALTER TABLE team_queue_stats ADD COLUMN anchor_created_at datetime;
 ALTER TABLE team_queue_stats ADD COLUMN anchor_id integer;
 ALTER TABLE team_queue_stats ADD COLUMN anchor_after integer NOT NULL DEFAULT 0;
+DROP INDEX idx_conversations_team_queue;
+CREATE INDEX idx_conversations_team_queue ON conversations (team, priority, created_at, id, assignee, status)
+WHERE COALESCE(team, '') <> '' AND COALESCE(assignee, '') = '' AND status <> 'resolved';
 DROP TRIGGER conversations_team_queue_insert;
 DROP TRIGGER conversations_team_queue_delete;
 DROP TRIGGER conversations_team_queue_update_old;
@@ -88,6 +93,9 @@ BEGIN
   ON CONFLICT (team, priority) DO UPDATE SET waiting = waiting + 1;
 END;
 -- +goose StatementEnd
+DROP INDEX idx_conversations_team_queue;
+CREATE INDEX idx_conversations_team_queue ON conversations (team, priority, created_at, id)
+WHERE COALESCE(team, '') <> '' AND COALESCE(assignee, '') = '' AND status <> 'resolved';
 ALTER TABLE team_queue_stats DROP COLUMN anchor_after;
 ALTER TABLE team_queue_stats DROP COLUMN anchor_id;
 ALTER TABLE team_queue_stats DROP COLUMN anchor_created_at;
