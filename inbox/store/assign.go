@@ -36,29 +36,38 @@ const rankCases = " WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2
 // whose count of the waiting conversations after it the triggers keep: the
 // rows between the anchor and the subject (mode 1: the subject is at or
 // after the anchor; 2: before it), or, with no anchor yet (mode 0), all
-// those after the subject. The counts read the queue's partial index
-// (idx_conversations_team_queue; its predicate spelled the same way, for
-// SQLite to use it). Arguments: the subject's id and team. Columns: its
-// priority, the waiting up to its priority, the mode, the anchor's count
-// and the count of rows.
-const sqlTeamQueuePosition = `WITH x AS (SELECT c.id, c.team, c.priority, c.created_at, s.waiting, s.anchor_created_at, s.anchor_id, s.anchor_after
+// those after the subject. Arguments: the subject's id and team. Columns:
+// its priority, the waiting up to its priority, the mode, the anchor's
+// count and the count of rows.
+var sqlTeamQueuePosition = `WITH x AS (SELECT c.id, c.team, c.priority, c.created_at, s.waiting, s.anchor_created_at, s.anchor_id, s.anchor_after
 	FROM conversations c JOIN team_queue_stats s ON s.team = c.team AND s.priority = c.priority
 	WHERE c.id = ? AND c.team = ? AND COALESCE(c.assignee, '') = '' AND c.status <> 'resolved')
 SELECT x.priority,
 	x.waiting + (SELECT COALESCE(SUM(b.waiting), 0) FROM team_queue_stats b WHERE b.team = x.team AND ` + bRank + ` < ` + xRank + `),
 	CASE WHEN x.anchor_id IS NULL THEN 0 WHEN (x.created_at, x.id) >= (x.anchor_created_at, x.anchor_id) THEN 1 ELSE 2 END,
 	x.anchor_after,
-	CASE WHEN x.anchor_id IS NULL THEN
-		(SELECT COUNT(*) FROM conversations q WHERE ` + teamWaitingQ + ` AND q.team = x.team AND q.priority = x.priority
-			AND (q.created_at, q.id) > (x.created_at, x.id))
-	WHEN (x.created_at, x.id) >= (x.anchor_created_at, x.anchor_id) THEN
-		(SELECT COUNT(*) FROM conversations q WHERE ` + teamWaitingQ + ` AND q.team = x.team AND q.priority = x.priority
-			AND (q.created_at, q.id) > (x.anchor_created_at, x.anchor_id) AND (q.created_at, q.id) <= (x.created_at, x.id))
-	ELSE
-		(SELECT COUNT(*) FROM conversations q WHERE ` + teamWaitingQ + ` AND q.team = x.team AND q.priority = x.priority
-			AND (q.created_at, q.id) > (x.created_at, x.id) AND (q.created_at, q.id) <= (x.anchor_created_at, x.anchor_id))
-	END
+	CASE WHEN x.anchor_id IS NULL THEN ` + teamQueueCount(`q.created_at = x.created_at AND q.id > x.id`) + ` + ` + teamQueueCount(`q.created_at > x.created_at`) + `
+	WHEN (x.created_at, x.id) >= (x.anchor_created_at, x.anchor_id) THEN ` + teamQueueBetween("x.anchor_created_at", "x.anchor_id", "x.created_at", "x.id") + `
+	ELSE ` + teamQueueBetween("x.created_at", "x.id", "x.anchor_created_at", "x.anchor_id") + ` END
 FROM x`
+
+// teamQueueCount counts the waiting conversations q of the subject x's team
+// and priority that match cond, read from the queue's partial index
+// (idx_conversations_team_queue; its predicate spelled the same way, for
+// SQLite to use it). cond seeks on created_at, and on id within one
+// instant: one range of the index each (a row value or an OR of two ranges
+// would make SQLite read every row of the instants at both ends).
+func teamQueueCount(cond string) string {
+	return `(SELECT COUNT(*) FROM conversations q WHERE ` + teamWaitingQ + ` AND q.team = x.team AND q.priority = x.priority AND ` + cond + `)`
+}
+
+// teamQueueBetween counts the waiting conversations after (lc, li) and up to
+// (hc, hi) in the queue's order.
+func teamQueueBetween(lc, li, hc, hi string) string {
+	return `CASE WHEN ` + lc + ` = ` + hc + ` THEN ` + teamQueueCount(`q.created_at = `+hc+` AND q.id > `+li+` AND q.id <= `+hi) + `
+	ELSE ` + teamQueueCount(`q.created_at = `+lc+` AND q.id > `+li) + ` + ` + teamQueueCount(`q.created_at > `+lc+` AND q.created_at < `+hc) +
+		` + ` + teamQueueCount(`q.created_at = `+hc+` AND q.id <= `+hi) + ` END`
+}
 
 // sqlTeamQueueAnchor moves a queue's anchor to a conversation, with the
 // count of the waiting conversations after it. Arguments: the conversation

@@ -4,10 +4,11 @@ import "context"
 
 // The reactions' per-message questions, for the plan test.
 const (
-	SQLBotState          = sqlBotState
-	SQLQueuePosition     = sqlQueuePosition
-	SQLTeamQueuePosition = sqlTeamQueuePosition
+	SQLBotState      = sqlBotState
+	SQLQueuePosition = sqlQueuePosition
 )
+
+var SQLTeamQueuePosition = sqlTeamQueuePosition
 
 // SetLabelFewRows sets where the label filter changes its plan, for the
 // tests of both plans; the returned function restores it.
