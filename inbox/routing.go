@@ -95,13 +95,19 @@ func (r *routingReaction) routeSeen(ctx context.Context, conv int64, d routing.D
 	})
 }
 
+// reopenedMark is how the detail of a change of a resolved conversation
+// reads in JSON (models.ConversationChange: before, then its status first):
+// a cheap test before decoding every update, routing's own among them (a
+// name in it cannot hold it unescaped).
+const reopenedMark = `"before":{"status":"resolved"`
+
 // reopened routes again a conversation an agent reopened (resolved, then
 // open), on its opening message: a team it has stays, the rule's priority
 // and labels apply. A conversation back from pending or snoozed is not
 // routed again.
 func (r *routingReaction) reopened(ctx context.Context, ev *models.Event, commit react.Commit) error {
 	var ch models.ConversationChange
-	if ev.ConversationID == 0 || ev.Detail == "" || json.Unmarshal([]byte(ev.Detail), &ch) != nil ||
+	if ev.ConversationID == 0 || !strings.Contains(ev.Detail, reopenedMark) || json.Unmarshal([]byte(ev.Detail), &ch) != nil ||
 		ch.Before.Status != models.StatusResolved || ch.After.Status != models.StatusOpen {
 		return nil
 	}

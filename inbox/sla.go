@@ -48,7 +48,8 @@ func (r slaReaction) Handle(ctx context.Context, ev *models.Event, commit react.
 	}
 	switch ev.Type {
 	case models.EventTypeMessageCreated:
-		if f, ok := inboundFacts(ev); ok {
+		var f slaFacts
+		if ev.Detail != "" && json.Unmarshal([]byte(ev.Detail), &f) == nil {
 			if f.Inbound.Kind != models.KindMessage {
 				return nil
 			}
@@ -102,6 +103,17 @@ func (r slaReaction) Handle(ctx context.Context, ev *models.Event, commit react.
 		}
 	}
 	return nil
+}
+
+// slaFacts is what the clocks read of an inbound's facts
+// (models.InboundFacts, the detail of its message.created): its kind, and
+// whether it opened the conversation; decoding the whole inbound (text,
+// sender, files) for every message cost more than the rest of the decision.
+type slaFacts struct {
+	Inbound struct {
+		Kind string `json:"kind"`
+	} `json:"inbound"`
+	NewConversation bool `json:"new_conversation"`
 }
 
 // startClocks starts a conversation's clocks of the given kinds under its
