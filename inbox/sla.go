@@ -140,10 +140,10 @@ func (s *Service) startClocks(ctx context.Context, st *store.Store, conv int64, 
 }
 
 // startClocksSeen is startClocks with the conversation read outside the
-// transaction: the commit starts each clock with one statement that checks
+// transaction: the commit starts the clocks with one statement that checks
 // the conversation still has the priority read and is not resolved; when
-// one does not start (the priority changed meanwhile), startClocks decides
-// again inside. A conversation resolved already starts none.
+// they do not all start (the priority changed meanwhile), startClocks
+// decides again inside. A conversation resolved already starts none.
 func (s *Service) startClocksSeen(ctx context.Context, conv int64, at time.Time, commit react.Commit, kinds ...string) error {
 	seen, ok, err := s.store.ConversationState(ctx, conv)
 	if err != nil {
@@ -156,31 +156,22 @@ func (s *Service) startClocksSeen(ctx context.Context, conv int64, at time.Time,
 	if !has || seen.Status == models.StatusResolved {
 		return nil
 	}
-	type clock struct {
-		kind      string
-		warn, due time.Time
-	}
-	var clocks []clock
+	var clocks []store.ClockDue
 	for _, kind := range kinds {
 		if p.Limit(kind) > 0 {
 			warn, due := sla.Deadline(s.calendar(), at, p.Limit(kind))
-			clocks = append(clocks, clock{kind, warn, due})
+			clocks = append(clocks, store.ClockDue{Kind: kind, Warn: warn, Due: due})
 		}
 	}
 	if len(clocks) == 0 {
 		return nil
 	}
 	return commit(func(tx *store.Store) error {
-		for _, c := range clocks {
-			started, err := tx.StartClockSeen(ctx, conv, seen.Priority, c.kind, at, c.warn, c.due)
-			if err != nil {
-				return err
-			}
-			if !started {
-				return s.startClocks(ctx, tx, conv, at, kinds...)
-			}
+		started, err := tx.StartClocksSeen(ctx, conv, seen.Priority, at, clocks)
+		if err != nil || started {
+			return err
 		}
-		return nil
+		return s.startClocks(ctx, tx, conv, at, kinds...)
 	})
 }
 

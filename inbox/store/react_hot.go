@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tongdao/hub/models"
@@ -26,53 +27,66 @@ const (
 	// state seen (status, assignee, team, priority).
 	sqlRouteSeen = `UPDATE conversations SET team = ?, priority = ?, updated_at = ?
 WHERE id = ? AND status = ? AND COALESCE(assignee, '') = ? AND COALESCE(team, '') = ? AND priority = ?`
-	// sqlStartClockSeen starts an SLA clock as StartClock does, only while
-	// the conversation has the priority read before the commit and is not
-	// resolved. Arguments: conversation, kind, started, warn, due; the
-	// conversation and its priority.
-	sqlStartClockSeen = `INSERT INTO sla_clocks (conversation_id, kind, started_at, warn_at, due_at, warned, breached_at, breaches, stopped_at)
-SELECT ?, ?, ?, ?, ?, false, NULL, 0, NULL
-WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ? AND priority = ? AND status <> 'resolved')
-ON CONFLICT (conversation_id, kind) DO UPDATE SET started_at = excluded.started_at, warn_at = excluded.warn_at,
-due_at = excluded.due_at, warned = false, breached_at = NULL, stopped_at = NULL WHERE sla_clocks.stopped_at IS NOT NULL`
-	// PostgreSQL cannot infer the types of bare SELECT parameters.
-	sqlStartClockSeenPG = `INSERT INTO sla_clocks (conversation_id, kind, started_at, warn_at, due_at, warned, breached_at, breaches, stopped_at)
-SELECT ?::bigint, ?::text, ?::timestamptz, ?::timestamptz, ?::timestamptz, false, NULL, 0, NULL
-WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ? AND priority = ? AND status <> 'resolved')
-ON CONFLICT (conversation_id, kind) DO UPDATE SET started_at = excluded.started_at, warn_at = excluded.warn_at,
-due_at = excluded.due_at, warned = false, breached_at = NULL, stopped_at = NULL WHERE sla_clocks.stopped_at IS NOT NULL`
 	// sqlOnlineMembers are the online agents among a team's members (a JSON
 	// array: one statement whatever their number).
 	sqlOnlineMembers   = `SELECT agent, last_assigned_at FROM agent_presence WHERE presence = 'online' AND agent IN (SELECT value FROM json_each(?))`
 	sqlOnlineMembersPG = `SELECT agent, last_assigned_at FROM agent_presence WHERE presence = 'online' AND agent IN (SELECT json_array_elements_text(?::json))`
 )
 
+// sqlStartClocksSeen starts n SLA clocks of a conversation as StartClock
+// does, only while the conversation has the priority read before the commit
+// and is not resolved. Arguments: the conversation, then kind, started,
+// warn and due of each clock, then the conversation and its priority.
+func sqlStartClocksSeen(driver string, n int) string {
+	conv, row := "?", "(?, ?, ?, ?)"
+	if driver == DriverPostgres { // it cannot infer the types of bare SELECT parameters
+		conv, row = "?::bigint", "(?::text, ?::timestamptz, ?::timestamptz, ?::timestamptz)"
+	}
+	return `INSERT INTO sla_clocks (conversation_id, kind, started_at, warn_at, due_at, warned, breached_at, breaches, stopped_at)
+SELECT ` + conv + `, v.column1, v.column2, v.column3, v.column4, false, NULL, 0, NULL FROM (VALUES ` + row + strings.Repeat(", "+row, n-1) + `) AS v
+WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ? AND priority = ? AND status <> 'resolved')
+ON CONFLICT (conversation_id, kind) DO UPDATE SET started_at = excluded.started_at, warn_at = excluded.warn_at,
+due_at = excluded.due_at, warned = false, breached_at = NULL, stopped_at = NULL WHERE sla_clocks.stopped_at IS NOT NULL`
+}
+
+// maxClocksPerStmt is how many clocks one statement starts: every kind.
+const maxClocksPerStmt = 3
+
 // reactStmts are the reactions' prepared statements (see above).
 type reactStmts struct {
-	convState, readConvState, routeSeen, startClockSeen, onlineMembers *sql.Stmt
-	queuePlace, queueAnchor                                            *sql.Stmt
+	convState, readConvState, routeSeen, onlineMembers *sql.Stmt
+	queuePlace, queueAnchor                            *sql.Stmt
+	// startClocks[n] starts n clocks.
+	startClocks [maxClocksPerStmt + 1]*sql.Stmt
 }
 
 func (r *reactStmts) all() []**sql.Stmt {
-	return []**sql.Stmt{&r.convState, &r.readConvState, &r.routeSeen, &r.startClockSeen, &r.onlineMembers,
-		&r.queuePlace, &r.queueAnchor}
+	all := []**sql.Stmt{&r.convState, &r.readConvState, &r.routeSeen, &r.onlineMembers, &r.queuePlace, &r.queueAnchor}
+	for n := 1; n <= maxClocksPerStmt; n++ {
+		all = append(all, &r.startClocks[n])
+	}
+	return all
 }
 
 // prepareReact prepares the reactions' statements on the writer (db) and
 // the read pool (read).
 func (s *Store) prepareReact(ctx context.Context, db, read *sql.DB) error {
 	r := &s.hot.react
-	startClock, online := sqlStartClockSeen, sqlOnlineMembers
+	online := sqlOnlineMembers
 	if s.Driver == DriverPostgres {
-		startClock, online = sqlStartClockSeenPG, sqlOnlineMembersPG
+		online = sqlOnlineMembersPG
 	}
-	for _, p := range []struct {
+	type prep struct {
 		dst **sql.Stmt
 		on  *sql.DB
 		q   string
-	}{{&r.convState, db, sqlConvState}, {&r.readConvState, read, sqlConvState}, {&r.routeSeen, db, sqlRouteSeen},
-		{&r.startClockSeen, db, startClock}, {&r.onlineMembers, db, online},
-		{&r.queuePlace, db, sqlTeamQueuePosition}, {&r.queueAnchor, db, sqlTeamQueueAnchor}} {
+	}
+	preps := []prep{{&r.convState, db, sqlConvState}, {&r.readConvState, read, sqlConvState}, {&r.routeSeen, db, sqlRouteSeen},
+		{&r.onlineMembers, db, online}, {&r.queuePlace, db, sqlTeamQueuePosition}, {&r.queueAnchor, db, sqlTeamQueueAnchor}}
+	for n := 1; n <= maxClocksPerStmt; n++ {
+		preps = append(preps, prep{&r.startClocks[n], db, sqlStartClocksSeen(s.Driver, n)})
+	}
+	for _, p := range preps {
 		st, err := p.on.PrepareContext(ctx, rebind(s.Driver, p.q))
 		if err != nil {
 			return fmt.Errorf("prepare %q: %w", p.q, err)
@@ -157,21 +171,38 @@ func routedEvent(id int64, before models.ConversationState, changes map[string]a
 		Detail: mustJSON(change), CreatedAt: now}
 }
 
-// StartClockSeen starts a clock as StartClock does, only while the
-// conversation has priority (read before the commit) and is not resolved.
-// started is false when it did not: the priority changed, the conversation
-// was resolved, or a clock of the kind runs already; the caller then
-// decides again inside the transaction. Outside a transaction, or without
-// the prepared statement, it is never started (false).
-func (s *Store) StartClockSeen(ctx context.Context, conv int64, priority, kind string, start, warn, due time.Time) (started bool, err error) {
+// ClockDue is an SLA clock to start: its kind, warning and due time.
+type ClockDue struct {
+	Kind      string
+	Warn, Due time.Time
+}
+
+// StartClocksSeen starts clocks as StartClock does, in one statement, only
+// while the conversation has priority (read before the commit) and is not
+// resolved. started is false when not all of them started: the priority
+// changed, the conversation was resolved, or a clock of a kind runs
+// already; the caller then decides again inside the transaction. Outside a
+// transaction it starts none (false).
+func (s *Store) StartClocksSeen(ctx context.Context, conv int64, priority string, start time.Time, clocks []ClockDue) (started bool, err error) {
 	h, ok := s.hotTx(ctx)
-	if !ok || s.hot.react.startClockSeen == nil {
+	if !ok || s.hot.react.startClocks[1] == nil {
 		return false, nil
 	}
-	res, err := h.stmt(&h.h.react.startClockSeen).ExecContext(ctx, conv, kind, start.UTC(), warn.UTC(), due.UTC(), conv, priority)
-	if err != nil {
-		return false, err
+	for len(clocks) > 0 {
+		n := min(len(clocks), maxClocksPerStmt)
+		args := make([]any, 0, 3+4*n)
+		args = append(args, conv)
+		for _, c := range clocks[:n] {
+			args = append(args, c.Kind, start.UTC(), c.Warn.UTC(), c.Due.UTC())
+		}
+		res, err := h.stmt(&h.h.react.startClocks[n]).ExecContext(ctx, append(args, conv, priority)...)
+		if err != nil {
+			return false, err
+		}
+		if rows, err := res.RowsAffected(); err != nil || rows < int64(n) {
+			return false, err
+		}
+		clocks = clocks[n:]
 	}
-	n, err := res.RowsAffected()
-	return n > 0, err
+	return true, nil
 }
