@@ -38,7 +38,8 @@ const rankCases = " WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2
 // after the anchor; 2: before it), or, with no anchor yet (mode 0), all
 // those after the subject. Arguments: the subject's id and team. Columns:
 // its priority, the waiting up to its priority, the mode, the anchor's
-// count and the count of rows.
+// count, the count of rows, and whether any agent is online (if none,
+// nobody can take it: the pass needs nothing more).
 var sqlTeamQueuePosition = `WITH x AS (SELECT c.id, c.team, c.priority, c.created_at, s.waiting, s.anchor_created_at, s.anchor_id, s.anchor_after
 	FROM conversations c JOIN team_queue_stats s ON s.team = c.team AND s.priority = c.priority
 	WHERE c.id = ? AND c.team = ? AND COALESCE(c.assignee, '') = '' AND c.status <> 'resolved')
@@ -48,7 +49,8 @@ SELECT x.priority,
 	x.anchor_after,
 	CASE WHEN x.anchor_id IS NULL THEN ` + teamQueueCount(`q.created_at = x.created_at AND q.id > x.id`) + ` + ` + teamQueueCount(`q.created_at > x.created_at`) + `
 	WHEN (x.created_at, x.id) >= (x.anchor_created_at, x.anchor_id) THEN ` + teamQueueBetween("x.anchor_created_at", "x.anchor_id", "x.created_at", "x.id") + `
-	ELSE ` + teamQueueBetween("x.created_at", "x.id", "x.anchor_created_at", "x.anchor_id") + ` END
+	ELSE ` + teamQueueBetween("x.created_at", "x.id", "x.anchor_created_at", "x.anchor_id") + ` END,
+	EXISTS (SELECT 1 FROM agent_presence WHERE presence = 'online')
 FROM x`
 
 // teamQueueCount counts the waiting conversations q of the subject x's team
@@ -133,6 +135,19 @@ func (s *Store) AssignQueue(ctx context.Context, team string, members []string, 
 			capacity int
 			last     time.Time
 		}
+		// The subject's place first: with nobody online (at night, in a
+		// flood nobody answers) it is all the pass needs.
+		place := 0
+		if subject != 0 {
+			var anyOnline bool
+			if place, anyOnline, err = s.teamQueuePlace(h, team, subject); err != nil {
+				return err
+			}
+			if !anyOnline || len(members) == 0 {
+				res.Position = place
+				return nil
+			}
+		}
 		online, err := h.onlineMembers(members)
 		if err != nil {
 			return err
@@ -177,8 +192,8 @@ func (s *Store) AssignQueue(ctx context.Context, team string, members []string, 
 			if subject == 0 {
 				return nil
 			}
-			res.Position, err = s.teamQueuePlace(h, team, subject)
-			return err
+			res.Position = place // read above in this pass: nothing changed since
+			return nil
 		}
 		var queue []int64
 		if err := tx.Model(&models.Conversation{}).Where(teamWaiting+" AND team = ?", team).
@@ -266,18 +281,20 @@ func (t *hotTx) onlineMembers(members []string) ([]models.AgentPresence, error) 
 }
 
 // teamQueuePlace is a conversation's place in team's queue (0: it does not
-// wait there), from sqlTeamQueuePosition. A place that counted more than
+// wait there), from sqlTeamQueuePosition, and whether any agent is online
+// (true when it does not wait: not read). A place that counted more than
 // teamQueueAnchorSlack rows at or after the anchor moves the anchor to it:
 // the next conversations to arrive count from there.
-func (s *Store) teamQueuePlace(h *hotTx, team string, subject int64) (int, error) {
+func (s *Store) teamQueuePlace(h *hotTx, team string, subject int64) (n int, anyOnline bool, err error) {
 	type place struct {
 		priority                 string
 		upto, mode, anchor, rows int64
+		online                   bool
 	}
 	read := func() (p place, ok bool, err error) {
 		var anchor sql.NullInt64
 		err = h.stmt(&h.h.react.queuePlace).QueryRowContext(h.ctx, subject, team).
-			Scan(&p.priority, &p.upto, &p.mode, &anchor, &p.rows)
+			Scan(&p.priority, &p.upto, &p.mode, &anchor, &p.rows, &p.online)
 		if errors.Is(err, sql.ErrNoRows) {
 			return p, false, nil // not waiting (assigned, resolved, or moved away)
 		}
@@ -295,7 +312,7 @@ func (s *Store) teamQueuePlace(h *hotTx, team string, subject int64) (int, error
 	}
 	p, ok, err := read()
 	if err != nil || !ok {
-		return 0, err
+		return 0, true, err // not waiting: whether anyone is online is not known
 	}
 	if p.mode != 2 && p.rows > teamQueueAnchorSlack {
 		if s.Driver == DriverPostgres {
@@ -304,17 +321,17 @@ func (s *Store) teamQueuePlace(h *hotTx, team string, subject int64) (int, error
 			// conversation without the lock of changes).
 			if _, err := h.tx.ExecContext(h.ctx, rebind(s.Driver, `SELECT 1 FROM team_queue_stats WHERE team = ? AND priority = ? FOR UPDATE`),
 				team, p.priority); err != nil {
-				return 0, err
+				return 0, true, err
 			}
 			if p, ok, err = read(); err != nil || !ok {
-				return 0, err
+				return 0, true, err
 			}
 		}
 		if _, err := h.stmt(&h.h.react.queueAnchor).ExecContext(h.ctx, subject, subject, after(p), team, p.priority); err != nil {
-			return 0, err
+			return 0, true, err
 		}
 	}
-	return int(p.upto - after(p)), nil
+	return int(p.upto - after(p)), p.online, nil
 }
 
 // Unanswered lists the open conversations assigned to agent that no agent
