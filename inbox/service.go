@@ -297,6 +297,11 @@ func New(o Options) *Service {
 	if s.media != nil && o.Registerer != nil {
 		s.registerMediaMetrics(o.Registerer)
 	}
+	if o.Registerer != nil {
+		if err := o.Registerer.Register(reactionLag{s}); err != nil {
+			s.log.Warn("register metric", "err", err)
+		}
+	}
 	writers := o.Writers
 	if writers <= 0 {
 		writers = 1

@@ -108,12 +108,44 @@ type Runner struct {
 	Poll time.Duration
 	// Batch is how many events are read at a time (default 200).
 	Batch int
+	// Turn is how many events' writes at most share one transaction of a
+	// Batcher (default 32): SQLite's writer is shared with ingest, which
+	// waits meanwhile, so a turn on it is kept short.
+	Turn int
 	// Retry is the first wait before an event that failed is tried again
 	// (default 100 ms; it doubles each time).
 	Retry time.Duration
 	// Settle is the shortest time between two rounds of a reaction (default
 	// 20 ms): under load, one round takes the events of many commits.
 	Settle time.Duration
+
+	// positions has, for each reaction this runner holds, the event it has
+	// handled up to (Positions).
+	positions sync.Map // name → int64
+}
+
+// Positions returns how far in the event log each reaction that this runner
+// holds has got (the reactions held by another replica are not in it, nor
+// those that only work on a schedule).
+func (r *Runner) Positions() map[string]int64 {
+	out := map[string]int64{}
+	r.positions.Range(func(k, v any) bool {
+		out[k.(string)] = v.(int64)
+		return true
+	})
+	return out
+}
+
+// publish records st's position for Positions.
+func (r *Runner) publish(st *state) {
+	if types := st.rx.Types(); types != nil && len(types) == 0 {
+		return
+	}
+	if st.holding {
+		r.positions.Store(st.rx.Name(), st.pos)
+	} else {
+		r.positions.Delete(st.rx.Name())
+	}
 }
 
 const maxAttempts = 5
@@ -133,6 +165,9 @@ func (r *Runner) defaults() {
 	}
 	if r.Batch <= 0 {
 		r.Batch = 200
+	}
+	if r.Turn <= 0 {
+		r.Turn = 32
 	}
 	if r.Retry <= 0 {
 		r.Retry = 100 * time.Millisecond
@@ -195,6 +230,7 @@ func (r *Runner) loop(ctx context.Context, rx Reaction) {
 	st := &state{rx: rx}
 	log := r.Logger.With("reaction", rx.Name())
 	defer func() {
+		r.positions.Delete(rx.Name())
 		if st.holding {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
@@ -209,7 +245,9 @@ func (r *Runner) loop(ctx context.Context, rx Reaction) {
 	for ctx.Err() == nil {
 		wake := r.Wake() // before reading, so no commit slips between
 		settled := time.NewTimer(r.Settle)
-		if err := r.step(ctx, st); err != nil && ctx.Err() == nil {
+		err := r.step(ctx, st)
+		r.publish(st)
+		if err != nil && ctx.Err() == nil {
 			if errors.Is(err, store.ErrLeaseLost) {
 				log.Info("reaction lease taken over by another runner")
 			} else {
@@ -300,6 +338,7 @@ func (r *Runner) drain(ctx context.Context, st *state) error {
 			}
 			i += n
 		}
+		r.publish(st)
 		if len(evs) < r.Batch {
 			// Every event of interest up to latest is handled. The position
 			// is saved at the next commit, renewal or stop: after a crash
@@ -384,7 +423,7 @@ func (r *Runner) handleBatch(ctx context.Context, st *state, evs []models.Event)
 	}
 	var writes []func(tx *store.Store) error
 	n := 0
-	for ; n < len(evs) && b.InBatch(&evs[n]); n++ {
+	for ; n < len(evs) && n < r.Turn && b.InBatch(&evs[n]); n++ {
 		used := false
 		err := st.rx.Handle(ctx, &evs[n], func(fn func(tx *store.Store) error) error {
 			if used {

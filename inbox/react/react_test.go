@@ -450,6 +450,30 @@ func TestBatchHandlesARunOfEventsInOneTransaction(t *testing.T) {
 	})
 }
 
+// A run longer than Turn is split: SQLite's writer, shared with ingest, is
+// held for Turn events' writes at most.
+func TestBatchTransactionsHoldTurnEventsAtMost(t *testing.T) {
+	eachDriver(t, func(t *testing.T, open func() *store.Store, c *testclock.Clock) {
+		s, ctx := open(), context.Background()
+		rec := newBatching()
+		r := newRunner(s, c, "a")
+		r.Batch, r.Turn = 10, 3
+		commits := 0
+		r.AfterCommit = func() { commits++ }
+		if err := r.Init(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		addEvents(t, s, 8, "message.created")
+		if err := r.step(ctx, &state{rx: rec}); err != nil {
+			t.Fatal(err)
+		}
+		// 1–3, 4–6, 7–8.
+		if commits != 3 || kvRows(t, s) != 8 || position(t, s, "bot") != 8 {
+			t.Fatalf("%d commits, %d rows, position %d; want 3, 8, 8", commits, kvRows(t, s), position(t, s, "bot"))
+		}
+	})
+}
+
 // An event whose Handle fails ends the batch before it: the batch's writes
 // land, the event is retried on its own. A write that fails in the batch's
 // transaction keeps nothing of the batch: its events go one at a time.

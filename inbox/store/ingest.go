@@ -224,10 +224,12 @@ func (s *Store) ingestBatch(ctx context.Context, items []*IngestItem) error {
 		gen := s.cache.generation()
 		touched := map[int64]time.Time{}
 		t0 := time.Now()
-		err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			var e error
-			newIDs, newConvs, e = s.ingestTx(tx, items, touched)
-			return e
+		err = s.turn(ctx, true, func() error {
+			return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+				var e error
+				newIDs, newConvs, e = s.ingestTx(tx, items, touched)
+				return e
+			})
 		})
 		s.stats.nanos.Add(int64(time.Since(t0)))
 		if err == nil {

@@ -21,9 +21,11 @@ var ErrLeaseLost = errors.New("store: the reaction's lease is held by another ru
 // the outer Store (on SQLite its single writer connection is taken).
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	invalidated := false
-	err := s.DB.WithContext(ctx).Transaction(func(db *gorm.DB) error {
-		return fn(&Store{DB: db, Read: db, Driver: s.Driver, dsn: s.dsn, Now: s.Now, ReplyWindow: s.ReplyWindow,
-			cache: s.cache, invalidated: &invalidated, hot: s.hot, horizon: s.horizon, stats: s.stats})
+	err := s.turn(ctx, false, func() error {
+		return s.DB.WithContext(ctx).Transaction(func(db *gorm.DB) error {
+			return fn(&Store{DB: db, Read: db, Driver: s.Driver, dsn: s.dsn, Now: s.Now, ReplyWindow: s.ReplyWindow,
+				cache: s.cache, invalidated: &invalidated, hot: s.hot, horizon: s.horizon, stats: s.stats})
+		})
 	})
 	if invalidated {
 		// Forget once more after the commit, so that no ingest caches what

@@ -51,11 +51,14 @@ type Store struct {
 	horizon *horizon
 	// stats counts the group commits (IngestStats).
 	stats *ingestStats
+	// gate orders ingest and the reactions on SQLite's writer; nil on the
+	// copies Tx makes (they hold a turn already).
+	gate *writeGate
 }
 
 // Open connects to the database and migrates the schema.
 func Open(ctx context.Context, driver, dsn string) (*Store, error) {
-	s := &Store{Driver: driver, dsn: dsn, Now: time.Now, cache: &cache{}, horizon: newHorizon(), stats: &ingestStats{}}
+	s := &Store{Driver: driver, dsn: dsn, Now: time.Now, cache: &cache{}, horizon: newHorizon(), stats: &ingestStats{}, gate: &writeGate{}}
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
@@ -70,10 +73,11 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 				return nil, fmt.Errorf("create database directory: %w", err)
 			}
 		}
-		wconn, err := sql.Open("sqlite", sqliteDSN(dsn, true))
+		wc, err := newCachingConnector(sqliteDSN(dsn, true))
 		if err != nil {
 			return nil, err
 		}
+		wconn := sql.OpenDB(wc)
 		// One writer connection: SQLite has one writer at a time anyway, and a
 		// single connection makes group commit natural.
 		wconn.SetMaxOpenConns(1)
@@ -86,11 +90,12 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 		if isMemory(dsn) {
 			s.Read = s.DB
 		} else {
-			rconn, err := sql.Open("sqlite", sqliteDSN(dsn, false))
+			rc, err := newCachingConnector(sqliteDSN(dsn, false))
 			if err != nil {
 				wconn.Close()
 				return nil, err
 			}
+			rconn := sql.OpenDB(rc)
 			rconn.SetMaxOpenConns(4)
 			rconn.SetMaxIdleConns(4)
 			if s.Read, err = gorm.Open(sqliteDialector{sqlite.Dialector{DriverName: "sqlite", Conn: rconn}}, cfg); err != nil {

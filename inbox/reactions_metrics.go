@@ -1,0 +1,35 @@
+package inbox
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+var reactionLagDesc = prometheus.NewDesc("tongdao_reaction_lag_events",
+	"Events committed that a reaction has not handled yet (reported by the replica running the reaction). Under a flood ingest goes first on SQLite's writer and the reactions catch up after.",
+	[]string{"reaction"}, nil)
+
+// reactionLag reports how far behind the event log each reaction this
+// replica runs is.
+type reactionLag struct{ s *Service }
+
+func (reactionLag) Describe(ch chan<- *prometheus.Desc) { ch <- reactionLagDesc }
+
+func (l reactionLag) Collect(ch chan<- prometheus.Metric) {
+	pos := l.s.runner.Positions()
+	if len(pos) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	latest, err := l.s.store.LatestEventID(ctx)
+	if err != nil {
+		l.s.log.Warn("reaction lag metric", "err", err)
+		return
+	}
+	for name, p := range pos {
+		ch <- prometheus.MustNewConstMetric(reactionLagDesc, prometheus.GaugeValue, float64(max(latest-p, 0)), name)
+	}
+}

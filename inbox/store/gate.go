@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"sync"
+)
+
+// writeGate orders the turns on SQLite's single writer connection between
+// ingest's group commits and the reactions' transactions. Left to the
+// connection pool, a waiting ingest drew lots with every reaction waiting
+// beside it (the pool hands a freed connection to a random waiter): with
+// eight reactions, a platform's webhook waited behind most of them, and
+// ingest, whose acknowledgement platforms time out on, ran at a fraction of
+// its speed. Ingest goes first; the others keep a turn after every
+// ingestStreak group commits while they wait, so that reactions still make
+// progress under a flood, in the order they asked.
+type writeGate struct {
+	mu     sync.Mutex
+	busy   bool
+	ingest []chan struct{}
+	others []chan struct{}
+	streak int // ingest turns given while others waited
+}
+
+// ingestStreak is how many group commits go before a waiting reaction
+// (measured: 4 and 16 alike with routing on; the reactions' turns are short,
+// see react.Runner.Turn).
+const ingestStreak = 16
+
+// enter waits for the writer's turn; ingest says who asks. When ctx ends
+// first, the turn is not taken and ctx's error is returned.
+func (g *writeGate) enter(ctx context.Context, ingest bool) error {
+	g.mu.Lock()
+	if !g.busy {
+		g.busy = true
+		g.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	if ingest {
+		g.ingest = append(g.ingest, ch)
+	} else {
+		g.others = append(g.others, ch)
+	}
+	g.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		g.mu.Lock()
+		if i := slices.Index(g.ingest, ch); i >= 0 {
+			g.ingest = slices.Delete(g.ingest, i, i+1)
+		} else if i := slices.Index(g.others, ch); i >= 0 {
+			g.others = slices.Delete(g.others, i, i+1)
+		} else {
+			// The turn came meanwhile: pass it on.
+			g.mu.Unlock()
+			g.exit()
+			return ctx.Err()
+		}
+		g.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// exit ends a turn and gives the next.
+func (g *writeGate) exit() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var next chan struct{}
+	switch {
+	case len(g.ingest) > 0 && (len(g.others) == 0 || g.streak < ingestStreak):
+		next, g.ingest = g.ingest[0], g.ingest[1:]
+		if len(g.others) > 0 {
+			g.streak++
+		}
+	case len(g.others) > 0:
+		next, g.others = g.others[0], g.others[1:]
+		g.streak = 0
+	default:
+		g.busy, g.streak = false, 0
+		return
+	}
+	close(next)
+}
+
+// turn runs fn in a turn of the writer (SQLite; PostgreSQL has many
+// writers and no gate).
+func (s *Store) turn(ctx context.Context, ingest bool, fn func() error) error {
+	if s.Driver != DriverSQLite || s.gate == nil {
+		return fn()
+	}
+	if err := s.gate.enter(ctx, ingest); err != nil {
+		return err
+	}
+	defer s.gate.exit()
+	return fn()
+}
