@@ -126,8 +126,10 @@ func (s *Store) RouteSeen(ctx context.Context, id int64, seen models.Conversatio
 	if !ok || s.hot.react.routeSeen == nil || seen.Status == models.StatusResolved {
 		return s.Route(ctx, id, team, priority, nil, by)
 	}
-	if err := s.lockChanges(s.DB.WithContext(ctx), true); err != nil {
-		return false, err
+	if s.Driver == DriverPostgres { // as Route (SQLite has one writer)
+		if err := s.lockChanges(s.DB.WithContext(ctx), true); err != nil {
+			return false, err
+		}
 	}
 	changes := map[string]any{}
 	after := seen
