@@ -119,6 +119,7 @@ type Runner struct {
 	// 20 ms): under load, one round takes the events of many commits.
 	Settle time.Duration
 
+	feed *feed
 	// positions has, for each reaction this runner holds, the event it has
 	// handled up to (Positions).
 	positions sync.Map // name → int64
@@ -150,6 +151,10 @@ func (r *Runner) publish(st *state) {
 
 const maxAttempts = 5
 
+// feedSize is how many of the newest events the runner keeps for its
+// reactions (see feed).
+const feedSize = 4096
+
 func (r *Runner) defaults() {
 	if r.Now == nil {
 		r.Now = time.Now
@@ -180,6 +185,9 @@ func (r *Runner) defaults() {
 	}
 	if r.AfterCommit == nil {
 		r.AfterCommit = func() {}
+	}
+	if r.feed == nil {
+		r.feed = &feed{store: r.Store, wake: r.Wake, keep: feedSize}
 	}
 	if r.Owner == "" {
 		host, _ := os.Hostname()
@@ -224,10 +232,12 @@ type state struct {
 	saved    int64 // persisted up to here
 	renewed  time.Time
 	nextTick time.Time
+	// polled: this round began with the poll timer, not a commit's wake-up.
+	polled bool
 }
 
 func (r *Runner) loop(ctx context.Context, rx Reaction) {
-	st := &state{rx: rx}
+	st := &state{rx: rx, polled: true}
 	log := r.Logger.With("reaction", rx.Name())
 	defer func() {
 		r.positions.Delete(rx.Name())
@@ -267,7 +277,9 @@ func (r *Runner) loop(ctx context.Context, rx Reaction) {
 		select {
 		case <-ctx.Done():
 		case <-wake:
+			st.polled = false
 		case <-timer.C:
+			st.polled = true
 		}
 		timer.Stop()
 		select {
@@ -314,16 +326,12 @@ func (r *Runner) drain(ctx context.Context, st *state) error {
 		return nil
 	}
 	for {
-		latest, err := r.Store.LatestEventID(ctx)
+		evs, upto, err := r.feed.since(ctx, st.pos, st.rx.Types(), r.Batch, st.polled)
 		if err != nil {
 			return err
 		}
-		if latest <= st.pos {
+		if len(evs) == 0 && upto <= st.pos {
 			return nil
-		}
-		evs, err := r.Store.ReactionEvents(ctx, st.pos, latest, st.rx.Types(), r.Batch)
-		if err != nil {
-			return err
 		}
 		for i := 0; i < len(evs); {
 			n, err := r.handleBatch(ctx, st, evs[i:])
@@ -343,7 +351,7 @@ func (r *Runner) drain(ctx context.Context, st *state) error {
 			// Every event of interest up to latest is handled. The position
 			// is saved at the next commit, renewal or stop: after a crash
 			// the events since are handled again, and they needed no writes.
-			st.pos = max(st.pos, latest)
+			st.pos = max(st.pos, upto)
 			return nil
 		}
 	}
