@@ -55,8 +55,12 @@ func (r *routingReaction) Handle(ctx context.Context, ev *models.Event, commit r
 	in := &f.Inbound
 	m := routing.Message{Connector: in.Connector, Channel: in.Channel, Language: r.s.routingLanguage(in), Text: in.Text}
 	if !r.table.NeedsContactLabels() {
-		if d := r.table.Route(m); d.Team == "" && d.Priority == routing.PriorityNormal && len(d.Labels) == 0 {
+		d := r.table.Route(m)
+		if d.Team == "" && d.Priority == routing.PriorityNormal && len(d.Labels) == 0 {
 			return nil // nothing to change: a new conversation is already normal, without team
+		}
+		if len(d.Labels) == 0 {
+			return r.routeSeen(ctx, ev.ConversationID, d, commit)
 		}
 	}
 	return commit(func(tx *store.Store) error {
@@ -72,13 +76,38 @@ func (r *routingReaction) Handle(ctx context.Context, ev *models.Event, commit r
 	})
 }
 
+// routeSeen applies a decision without labels: the conversation is read
+// outside the transaction, and the commit writes only what changes, with
+// one update that checks the conversation is still as read (else it is read
+// again inside: store.RouteSeen). A conversation gone, resolved, or already
+// as decided writes nothing.
+func (r *routingReaction) routeSeen(ctx context.Context, conv int64, d routing.Decision, commit react.Commit) error {
+	seen, ok, err := r.s.store.ConversationState(ctx, conv)
+	if err != nil || !ok || seen.Status == models.StatusResolved {
+		return err
+	}
+	if (d.Team == "" || seen.Team != "") && d.Priority == seen.Priority {
+		return nil // a team it has stays; the priority is the rule's already
+	}
+	return commit(func(tx *store.Store) error {
+		_, err := tx.RouteSeen(ctx, conv, seen, d.Team, d.Priority, d.By())
+		return err
+	})
+}
+
+// reopenedMark is how the detail of a change of a resolved conversation
+// reads in JSON (models.ConversationChange: before, then its status first):
+// a cheap test before decoding every update, routing's own among them (a
+// name in it cannot hold it unescaped).
+const reopenedMark = `"before":{"status":"resolved"`
+
 // reopened routes again a conversation an agent reopened (resolved, then
 // open), on its opening message: a team it has stays, the rule's priority
 // and labels apply. A conversation back from pending or snoozed is not
 // routed again.
 func (r *routingReaction) reopened(ctx context.Context, ev *models.Event, commit react.Commit) error {
 	var ch models.ConversationChange
-	if ev.ConversationID == 0 || ev.Detail == "" || json.Unmarshal([]byte(ev.Detail), &ch) != nil ||
+	if ev.ConversationID == 0 || !strings.Contains(ev.Detail, reopenedMark) || json.Unmarshal([]byte(ev.Detail), &ch) != nil ||
 		ch.Before.Status != models.StatusResolved || ch.After.Status != models.StatusOpen {
 		return nil
 	}

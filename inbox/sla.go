@@ -48,14 +48,13 @@ func (r slaReaction) Handle(ctx context.Context, ev *models.Event, commit react.
 	}
 	switch ev.Type {
 	case models.EventTypeMessageCreated:
-		if f, ok := inboundFacts(ev); ok {
+		var f slaFacts
+		if ev.Detail != "" && json.Unmarshal([]byte(ev.Detail), &f) == nil {
 			if f.Inbound.Kind != models.KindMessage {
 				return nil
 			}
 			if f.NewConversation {
-				return commit(func(tx *store.Store) error {
-					return r.s.startClocks(ctx, tx, conv, ev.CreatedAt, sla.FirstResponse, sla.Resolution)
-				})
+				return r.s.startClocksSeen(ctx, conv, ev.CreatedAt, commit, sla.FirstResponse, sla.Resolution)
 			}
 			// A customer waits for an agent again once the first response
 			// was given: decide outside the transaction (most messages
@@ -106,6 +105,17 @@ func (r slaReaction) Handle(ctx context.Context, ev *models.Event, commit react.
 	return nil
 }
 
+// slaFacts is what the clocks read of an inbound's facts
+// (models.InboundFacts, the detail of its message.created): its kind, and
+// whether it opened the conversation; decoding the whole inbound (text,
+// sender, files) for every message cost more than the rest of the decision.
+type slaFacts struct {
+	Inbound struct {
+		Kind string `json:"kind"`
+	} `json:"inbound"`
+	NewConversation bool `json:"new_conversation"`
+}
+
 // startClocks starts a conversation's clocks of the given kinds under its
 // priority's policy (none that the policy lacks, none when it is resolved).
 func (s *Service) startClocks(ctx context.Context, st *store.Store, conv int64, at time.Time, kinds ...string) error {
@@ -127,6 +137,42 @@ func (s *Service) startClocks(ctx context.Context, st *store.Store, conv int64, 
 		}
 	}
 	return nil
+}
+
+// startClocksSeen is startClocks with the conversation read outside the
+// transaction: the commit starts the clocks with one statement that checks
+// the conversation still has the priority read and is not resolved; when
+// they do not all start (the priority changed meanwhile), startClocks
+// decides again inside. A conversation resolved already starts none.
+func (s *Service) startClocksSeen(ctx context.Context, conv int64, at time.Time, commit react.Commit, kinds ...string) error {
+	seen, ok, err := s.store.ConversationState(ctx, conv)
+	if err != nil {
+		return err
+	}
+	if !ok { // gone: startClocks says so inside
+		return commit(func(tx *store.Store) error { return s.startClocks(ctx, tx, conv, at, kinds...) })
+	}
+	p, has := s.sla.For(seen.Priority)
+	if !has || seen.Status == models.StatusResolved {
+		return nil
+	}
+	var clocks []store.ClockDue
+	for _, kind := range kinds {
+		if p.Limit(kind) > 0 {
+			warn, due := sla.Deadline(s.calendar(), at, p.Limit(kind))
+			clocks = append(clocks, store.ClockDue{Kind: kind, Warn: warn, Due: due})
+		}
+	}
+	if len(clocks) == 0 {
+		return nil
+	}
+	return commit(func(tx *store.Store) error {
+		started, err := tx.StartClocksSeen(ctx, conv, seen.Priority, at, clocks)
+		if err != nil || started {
+			return err
+		}
+		return s.startClocks(ctx, tx, conv, at, kinds...)
+	})
 }
 
 // needsNextResponse: a customer message waits for a next response when the

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"slices"
 	"sort"
 	"time"
@@ -21,20 +23,72 @@ import (
 const AssignedBy = "assign"
 
 // priorityRank orders a queue: urgent first, then high, normal, low.
-const priorityRank = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
+const priorityRank = "CASE priority" + rankCases
 
-// sqlTeamQueuePosition is the place of a waiting conversation in its
-// team's queue: those of its team waiting at a higher or its own priority
+const rankCases = " WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
+
+// sqlTeamQueuePosition is what a waiting conversation's place in its
+// team's queue is computed from (no row: it is not waiting in that team):
+// the conversations of its team waiting at a higher or its own priority
 // (team_queue_stats, kept by triggers: migration 00021_team_queue), less
-// those of its priority created after it, counted over the queue's partial
-// index (idx_conversations_team_queue; its predicate spelled the same way,
-// for SQLite to use it) in two ranges, as an OR of both would not use it.
-// For a new conversation both are empty: no count of the whole queue.
-// Arguments: team, the subject's rank, then team, priority and created_at
-// twice, the second time with the id.
-const sqlTeamQueuePosition = `SELECT COALESCE((SELECT SUM(waiting) FROM team_queue_stats WHERE team = ? AND ` + priorityRank + ` <= CAST(? AS integer)), 0) -
-	(SELECT COUNT(*) FROM conversations WHERE ` + teamWaiting + ` AND team = ? AND priority = ? AND created_at > ?) -
-	(SELECT COUNT(*) FROM conversations WHERE ` + teamWaiting + ` AND team = ? AND priority = ? AND created_at = ? AND id > ?)`
+// those of its priority after it in the queue's order (created_at, id). Those
+// are counted from its priority's anchor (migration 00022_team_queue_anchor),
+// whose count of the waiting conversations after it the triggers keep: the
+// rows between the anchor and the subject (mode 1: the subject is at or
+// after the anchor; 2: before it), or, with no anchor yet (mode 0), all
+// those after the subject. Arguments: the subject's id and team. Columns:
+// its priority, the waiting up to its priority, the mode, the anchor's
+// count, the count of rows, and whether any agent is online (if none,
+// nobody can take it: the pass needs nothing more).
+var sqlTeamQueuePosition = `WITH x AS (SELECT c.id, c.team, c.priority, c.created_at, s.waiting, s.anchor_created_at, s.anchor_id, s.anchor_after
+	FROM conversations c JOIN team_queue_stats s ON s.team = c.team AND s.priority = c.priority
+	WHERE c.id = ? AND c.team = ? AND COALESCE(c.assignee, '') = '' AND c.status <> 'resolved')
+SELECT x.priority,
+	x.waiting + (SELECT COALESCE(SUM(b.waiting), 0) FROM team_queue_stats b WHERE b.team = x.team AND ` + bRank + ` < ` + xRank + `),
+	CASE WHEN x.anchor_id IS NULL THEN 0 WHEN (x.created_at, x.id) >= (x.anchor_created_at, x.anchor_id) THEN 1 ELSE 2 END,
+	x.anchor_after,
+	CASE WHEN x.anchor_id IS NULL THEN ` + teamQueueCount(`q.created_at = x.created_at AND q.id > x.id`) + ` + ` + teamQueueCount(`q.created_at > x.created_at`) + `
+	WHEN (x.created_at, x.id) >= (x.anchor_created_at, x.anchor_id) THEN ` + teamQueueBetween("x.anchor_created_at", "x.anchor_id", "x.created_at", "x.id") + `
+	ELSE ` + teamQueueBetween("x.created_at", "x.id", "x.anchor_created_at", "x.anchor_id") + ` END,
+	EXISTS (SELECT 1 FROM agent_presence WHERE presence = 'online')
+FROM x`
+
+// teamQueueCount counts the waiting conversations q of the subject x's team
+// and priority that match cond, read from the queue's partial index
+// (idx_conversations_team_queue; its predicate spelled the same way, for
+// SQLite to use it). cond seeks on created_at, and on id within one
+// instant: one range of the index each (a row value or an OR of two ranges
+// would make SQLite read every row of the instants at both ends).
+func teamQueueCount(cond string) string {
+	return `(SELECT COUNT(*) FROM conversations q WHERE ` + teamWaitingQ + ` AND q.team = x.team AND q.priority = x.priority AND ` + cond + `)`
+}
+
+// teamQueueBetween counts the waiting conversations after (lc, li) and up to
+// (hc, hi) in the queue's order.
+func teamQueueBetween(lc, li, hc, hi string) string {
+	return `CASE WHEN ` + lc + ` = ` + hc + ` THEN ` + teamQueueCount(`q.created_at = `+hc+` AND q.id > `+li+` AND q.id <= `+hi) + `
+	ELSE ` + teamQueueCount(`q.created_at = `+lc+` AND q.id > `+li) + ` + ` + teamQueueCount(`q.created_at > `+lc+` AND q.created_at < `+hc) +
+		` + ` + teamQueueCount(`q.created_at = `+hc+` AND q.id <= `+hi) + ` END`
+}
+
+// sqlTeamQueueAnchor moves a queue's anchor to a conversation, with the
+// count of the waiting conversations after it. Arguments: the conversation
+// (twice), the count, its team and priority.
+const sqlTeamQueueAnchor = `UPDATE team_queue_stats SET anchor_created_at = (SELECT created_at FROM conversations WHERE id = ?),
+	anchor_id = ?, anchor_after = ? WHERE team = ? AND priority = ?`
+
+// teamQueueAnchorSlack is how many rows a place may count before the
+// anchor moves to it (a write; a variable for the tests).
+var teamQueueAnchorSlack int64 = 16
+
+// The priority ranks of team_queue_stats b and the subject x.
+const (
+	bRank = "CASE b.priority" + rankCases
+	xRank = "CASE x.priority" + rankCases
+)
+
+// teamWaitingQ is teamWaiting for conversations q.
+const teamWaitingQ = `COALESCE(q.team, '') <> '' AND COALESCE(q.assignee, '') = '' AND q.status <> 'resolved'`
 
 // teamWaiting is the predicate of the teams' queues, as the partial index
 // idx_conversations_team_queue spells it.
@@ -57,19 +111,6 @@ type QueueResult struct {
 	Position int
 }
 
-// rankOf is priorityRank's value for a priority, as SQL.
-func rankOf(priority string) string {
-	switch priority {
-	case "urgent":
-		return "0"
-	case "high":
-		return "1"
-	case "normal":
-		return "2"
-	}
-	return "3"
-}
-
 // AssignQueue makes one pass over team's queue in one transaction: it
 // takes lockChanges first, exclusively (an agent's or a reaction's change
 // of a conversation takes it shared), so the loads it counts are the ones
@@ -79,9 +120,13 @@ func rankOf(priority string) string {
 // while their announced presence is online.
 func (s *Store) AssignQueue(ctx context.Context, team string, members []string, capacity func(agent string) int, subject int64) (QueueResult, error) {
 	var res QueueResult
-	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	body := func(tx *gorm.DB) error {
 		res = QueueResult{}
 		if err := s.lockChanges(tx, true); err != nil {
+			return err
+		}
+		h, err := s.bindHot(ctx, tx)
+		if err != nil {
 			return err
 		}
 		type candidate struct {
@@ -90,12 +135,22 @@ func (s *Store) AssignQueue(ctx context.Context, team string, members []string, 
 			capacity int
 			last     time.Time
 		}
-		var online []models.AgentPresence
-		if len(members) > 0 {
-			if err := tx.Where("agent IN ? AND presence = ?", members, models.PresenceOnline).
-				Find(&online).Error; err != nil {
+		// The subject's place first: with nobody online (at night, in a
+		// flood nobody answers) it is all the pass needs.
+		place := 0
+		if subject != 0 {
+			var anyOnline bool
+			if place, anyOnline, err = s.teamQueuePlace(h, team, subject); err != nil {
 				return err
 			}
+			if !anyOnline || len(members) == 0 {
+				res.Position = place
+				return nil
+			}
+		}
+		online, err := h.onlineMembers(members)
+		if err != nil {
+			return err
 		}
 		var cands []*candidate
 		if len(online) > 0 {
@@ -137,18 +192,7 @@ func (s *Store) AssignQueue(ctx context.Context, team string, members []string, 
 			if subject == 0 {
 				return nil
 			}
-			var c models.Conversation
-			if err := tx.Select("id, priority, created_at").
-				Where("id = ? AND team = ? AND (assignee = '' OR assignee IS NULL) AND status <> ?", subject, team, models.StatusResolved).
-				Limit(1).Find(&c).Error; err != nil || c.ID == 0 {
-				return err // not waiting (assigned, resolved, or moved away)
-			}
-			var n int64
-			if err := tx.Raw(sqlTeamQueuePosition, team, rankOf(c.Priority), team, c.Priority, c.CreatedAt,
-				team, c.Priority, c.CreatedAt, c.ID).Scan(&n).Error; err != nil {
-				return err
-			}
-			res.Position = int(n)
+			res.Position = place // read above in this pass: nothing changed since
 			return nil
 		}
 		var queue []int64
@@ -201,8 +245,93 @@ func (s *Store) AssignQueue(ctx context.Context, team string, members []string, 
 			res.Assigned = append(res.Assigned, Assignment{ConversationID: id, Agent: c.agent})
 		}
 		return nil
-	})
+	}
+	var err error
+	if _, ok := s.DB.Statement.ConnPool.(*sql.Tx); ok {
+		err = body(s.DB.WithContext(ctx)) // in a reaction's transaction: no savepoint
+	} else {
+		err = s.DB.WithContext(ctx).Transaction(body)
+	}
 	return res, err
+}
+
+// onlineMembers reads the online agents among members.
+func (t *hotTx) onlineMembers(members []string) ([]models.AgentPresence, error) {
+	if len(members) == 0 {
+		return nil, nil
+	}
+	rows, err := t.stmt(&t.h.react.onlineMembers).QueryContext(t.ctx, mustJSON(members))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []models.AgentPresence
+	for rows.Next() {
+		p := models.AgentPresence{Presence: models.PresenceOnline}
+		var last sql.NullTime
+		if err := rows.Scan(&p.Agent, &last); err != nil {
+			return nil, err
+		}
+		if last.Valid {
+			p.LastAssignedAt = &last.Time
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// teamQueuePlace is a conversation's place in team's queue (0: it does not
+// wait there), from sqlTeamQueuePosition, and whether any agent is online
+// (true when it does not wait: not read). A place that counted more than
+// teamQueueAnchorSlack rows at or after the anchor moves the anchor to it:
+// the next conversations to arrive count from there.
+func (s *Store) teamQueuePlace(h *hotTx, team string, subject int64) (n int, anyOnline bool, err error) {
+	type place struct {
+		priority                 string
+		upto, mode, anchor, rows int64
+		online                   bool
+	}
+	read := func() (p place, ok bool, err error) {
+		var anchor sql.NullInt64
+		err = h.stmt(&h.h.react.queuePlace).QueryRowContext(h.ctx, subject, team).
+			Scan(&p.priority, &p.upto, &p.mode, &anchor, &p.rows, &p.online)
+		if errors.Is(err, sql.ErrNoRows) {
+			return p, false, nil // not waiting (assigned, resolved, or moved away)
+		}
+		p.anchor = anchor.Int64
+		return p, err == nil, err
+	}
+	after := func(p place) int64 { // waiting of its priority after it
+		switch p.mode {
+		case 1:
+			return p.anchor - p.rows
+		case 2:
+			return p.anchor + p.rows
+		}
+		return p.rows
+	}
+	p, ok, err := read()
+	if err != nil || !ok {
+		return 0, true, err // not waiting: whether anyone is online is not known
+	}
+	if p.mode != 2 && p.rows > teamQueueAnchorSlack {
+		if s.Driver == DriverPostgres {
+			// Count again under the row's lock, so that no change commits
+			// between the count and the anchor's move (ingest reopens a
+			// conversation without the lock of changes).
+			if _, err := h.tx.ExecContext(h.ctx, rebind(s.Driver, `SELECT 1 FROM team_queue_stats WHERE team = ? AND priority = ? FOR UPDATE`),
+				team, p.priority); err != nil {
+				return 0, true, err
+			}
+			if p, ok, err = read(); err != nil || !ok {
+				return 0, true, err
+			}
+		}
+		if _, err := h.stmt(&h.h.react.queueAnchor).ExecContext(h.ctx, subject, subject, after(p), team, p.priority); err != nil {
+			return 0, true, err
+		}
+	}
+	return int(p.upto - after(p)), p.online, nil
 }
 
 // Unanswered lists the open conversations assigned to agent that no agent

@@ -21,6 +21,11 @@ func (s *Store) AddConversationEvent(ctx context.Context, conv int64, typ string
 }
 
 func (s *Store) addEvent(ctx context.Context, e *models.Event) error {
+	if h, ok := s.hotTx(ctx); ok {
+		// In a transaction already (a reaction's): the prepared insert, no
+		// savepoint.
+		return h.insertEvent(e)
+	}
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return tx.Create(e).Error
 	})

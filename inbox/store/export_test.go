@@ -4,10 +4,11 @@ import "context"
 
 // The reactions' per-message questions, for the plan test.
 const (
-	SQLBotState          = sqlBotState
-	SQLQueuePosition     = sqlQueuePosition
-	SQLTeamQueuePosition = sqlTeamQueuePosition
+	SQLBotState      = sqlBotState
+	SQLQueuePosition = sqlQueuePosition
 )
+
+var SQLTeamQueuePosition = sqlTeamQueuePosition
 
 // SetLabelFewRows sets where the label filter changes its plan, for the
 // tests of both plans; the returned function restores it.
@@ -15,6 +16,14 @@ func SetLabelFewRows(n int64) (restore func()) {
 	old := labelFewRows
 	labelFewRows = n
 	return func() { labelFewRows = old }
+}
+
+// SetTeamQueueAnchorSlack sets how many rows a team queue place counts
+// before its queue's anchor moves; the returned function restores it.
+func SetTeamQueueAnchorSlack(n int64) (restore func()) {
+	old := teamQueueAnchorSlack
+	teamQueueAnchorSlack = n
+	return func() { teamQueueAnchorSlack = old }
 }
 
 // SetSearchLimits sets where text search leaves its index for a scan in

@@ -196,12 +196,23 @@ func TestQueuePositionsThroughChanges(t *testing.T) {
 	})
 }
 
-// The teams' queues' counters (migration 00021) through routing, priority
-// changes, assignments, resolves and reopens, on both databases: every
-// waiting conversation's place, as the assignment's pass reads it when
-// nobody can take one, agrees with its team's queue read in order
-// (priority, then age), and the counters with a count.
+// The teams' queues' counters (migration 00021) and anchors (00022)
+// through routing, priority changes, assignments, resolves and reopens, on
+// both databases: every waiting conversation's place, as the assignment's
+// pass reads it when nobody can take one, agrees with its team's queue read
+// in order (priority, then age), and the counters with a count. With a
+// slack of 0 the anchor moves to every place read at or after it, with 2
+// to some, with 16 (as in production, for this small queue) never.
 func TestTeamQueuePositionsThroughChanges(t *testing.T) {
+	for _, slack := range []int64{16, 0, 2} {
+		t.Run(fmt.Sprint("slack", slack), func(t *testing.T) {
+			defer store.SetTeamQueueAnchorSlack(slack)()
+			testTeamQueuePositions(t)
+		})
+	}
+}
+
+func testTeamQueuePositions(t *testing.T) {
 	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
 		ctx := context.Background()
 		var convs []int64
@@ -241,6 +252,22 @@ func TestTeamQueuePositionsThroughChanges(t *testing.T) {
 			}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("%s: counters %v, counted %v", step, got, want)
+			}
+			var anchors []struct {
+				Team, Priority string
+				AnchorAfter    int64
+				N              int64
+			}
+			if err := s.DB.Raw(`SELECT s.team, s.priority, s.anchor_after, (SELECT COUNT(*) FROM conversations q
+				WHERE q.team = s.team AND q.priority = s.priority AND COALESCE(q.assignee, '') = '' AND q.status <> 'resolved'
+				AND (q.created_at > s.anchor_created_at OR q.created_at = s.anchor_created_at AND q.id > s.anchor_id)) AS n
+				FROM team_queue_stats s WHERE s.anchor_id IS NOT NULL`).Scan(&anchors).Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range anchors {
+				if a.AnchorAfter != a.N {
+					t.Fatalf("%s: %s/%s's anchor counts %d after it, counted %d", step, a.Team, a.Priority, a.AnchorAfter, a.N)
+				}
 			}
 			for _, team := range teams {
 				var queue []int64

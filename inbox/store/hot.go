@@ -85,6 +85,9 @@ type hotStmts struct {
 	touchAny, handoff                              *sql.Stmt
 	// many are the group commit's set-based statements (PostgreSQL).
 	many manyStmts
+	// react are the statements of the reactions that follow each new
+	// conversation (react_hot.go).
+	react reactStmts
 }
 
 // rebind turns ? placeholders into PostgreSQL's $n.
@@ -155,7 +158,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 			return fmt.Errorf("prepare %q: %w", p.q, err)
 		}
 	}
-	return nil
+	return s.prepareReact(ctx, db, read)
 }
 
 // hotTx binds the prepared statements to one transaction, each once.
@@ -376,6 +379,7 @@ func (t *hotTx) clearUnreachable(id int64, now time.Time) (bool, error) {
 }
 
 func (h *hotStmts) close() {
+	h.react.close()
 	for _, st := range h.evts {
 		if st != nil {
 			st.Close()

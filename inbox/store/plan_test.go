@@ -22,7 +22,7 @@ func TestPerMessageQueriesUseTheirIndexes(t *testing.T) {
 	for _, q := range []struct{ name, sql, index string }{
 		{"bot state", store.SQLBotState, "COVERING INDEX idx_messages_agent_replies"},
 		{"queue position", store.SQLQueuePosition, "COVERING INDEX idx_conversations_queue"},
-		{"team queue position", store.SQLTeamQueuePosition, "INDEX idx_conversations_team_queue"},
+		{"team queue position", store.SQLTeamQueuePosition, "COVERING INDEX idx_conversations_team_queue"},
 	} {
 		args := make([]any, strings.Count(q.sql, "?"))
 		for i := range args {

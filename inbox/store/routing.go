@@ -72,21 +72,8 @@ func (s *Store) Route(ctx context.Context, id int64, team, priority string, labe
 			return err
 		}
 		changed = true
-		// The detail carries before and after for the reactions (the SLA
-		// clocks follow the priority); the hub's own change has no by_type.
-		by = models.CleanText(by)
-		change := models.ConversationChange{By: by,
-			Before: models.ConversationState{Status: c.Status, Assignee: c.Assignee, Team: c.Team, Priority: c.Priority}}
-		change.After = change.Before
-		if t, ok := fields["team"].(string); ok {
-			change.After.Team = t
-		}
-		if p, ok := fields["priority"].(string); ok {
-			change.After.Priority = p
-		}
-		return tx.Create(&models.Event{Type: models.EventTypeConversationUpdated, ConversationID: id,
-			Data:   mustJSON(map[string]any{"id": models.ID(id), "changes": changes, "by": by}),
-			Detail: mustJSON(change), CreatedAt: now}).Error
+		return tx.Create(routedEvent(id, models.ConversationState{Status: c.Status, Assignee: c.Assignee, Team: c.Team, Priority: c.Priority},
+			changes, by, now)).Error
 	}
 	var err error
 	if _, ok := s.DB.Statement.ConnPool.(*sql.Tx); ok {

@@ -148,3 +148,113 @@ func TestRouteConversation(t *testing.T) {
 		}
 	})
 }
+
+// RouteSeen writes a decision read before the commit with one guarded
+// update: while the conversation is as read, the same row and event as
+// Route; when it changed in between (an agent set a team, the priority, or
+// resolved it), what Route decides on the conversation as it is now. Outside
+// a transaction it is Route.
+func TestRouteSeenChecksWhatItRead(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
+		ctx := context.Background()
+		detail := func(conv int64) models.ConversationChange {
+			t.Helper()
+			var ev models.Event
+			if err := s.DB.Where("type = ? AND conversation_id = ?", models.EventTypeConversationUpdated, conv).Order("id DESC").Take(&ev).Error; err != nil {
+				t.Fatal(err)
+			}
+			var ch models.ConversationChange
+			if err := json.Unmarshal([]byte(ev.Detail), &ch); err != nil {
+				t.Fatal(err)
+			}
+			return ch
+		}
+		routeSeen := func(conv int64, seen models.ConversationState, team, priority string) bool {
+			t.Helper()
+			var changed bool
+			if err := s.Tx(ctx, func(tx *store.Store) error {
+				var err error
+				changed, err = tx.RouteSeen(ctx, conv, seen, team, priority, "routing:rule")
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return changed
+		}
+		state := func(conv int64) models.ConversationState {
+			t.Helper()
+			st, ok, err := s.ConversationState(ctx, conv)
+			if err != nil || !ok {
+				t.Fatalf("ConversationState(%d) = %+v %v %v", conv, st, ok, err)
+			}
+			return st
+		}
+
+		// As read: team and priority, the event as Route writes it.
+		a := ingest(t, s, inbound("1", "1:1", "my account is frozen"))[0].ConversationID
+		c.Advance(time.Second)
+		seen := state(a)
+		if seen != (models.ConversationState{Status: "open", Priority: "normal"}) {
+			t.Fatalf("state of a new conversation: %+v", seen)
+		}
+		if !routeSeen(a, seen, "risk", "urgent") {
+			t.Fatal("RouteSeen changed nothing")
+		}
+		if v, _ := s.GetConversation(ctx, a); v.Team == nil || *v.Team != "risk" || v.Priority != "urgent" || !v.UpdatedAt.Equal(c.Now()) {
+			t.Fatalf("routed: %+v", v)
+		}
+		evs := routedEvents(t, s, a)
+		ch, _ := json.Marshal(evs[0]["changes"])
+		if len(evs) != 1 || evs[0]["by"] != "routing:rule" || string(ch) != `{"priority":"urgent","team":"risk"}` {
+			t.Fatalf("events %v", evs)
+		}
+		if d := detail(a); d.Before != seen || d.After != (models.ConversationState{Status: "open", Team: "risk", Priority: "urgent"}) {
+			t.Fatalf("detail %+v", d)
+		}
+		if _, ok, err := s.ConversationState(ctx, 9999); err != nil || ok {
+			t.Fatalf("state of nothing: %v %v", ok, err)
+		}
+
+		// Changed since it was read: an agent set a team and the priority.
+		// The agent's team stands, the rule's priority applies, and the
+		// event's before is the conversation as it was, not as read.
+		b := ingest(t, s, inbound("2", "2:1", "help"))[0].ConversationID
+		stale := state(b)
+		if _, err := s.UpdateConversation(ctx, b, map[string]any{"team": "billing", "priority": "low"}, "ana"); err != nil {
+			t.Fatal(err)
+		}
+		if !routeSeen(b, stale, "risk", "high") {
+			t.Fatal("RouteSeen on a changed conversation changed nothing")
+		}
+		if v, _ := s.GetConversation(ctx, b); *v.Team != "billing" || v.Priority != "high" {
+			t.Fatalf("after a stale read: %+v", v)
+		}
+		if d := detail(b); d.Before != (models.ConversationState{Status: "open", Team: "billing", Priority: "low"}) ||
+			d.After != (models.ConversationState{Status: "open", Team: "billing", Priority: "high"}) {
+			t.Fatalf("detail after a stale read %+v", d)
+		}
+
+		// Resolved since it was read: nothing written.
+		d := ingest(t, s, inbound("3", "3:1", "help"))[0].ConversationID
+		stale = state(d)
+		if _, err := s.UpdateConversation(ctx, d, map[string]any{"status": models.StatusResolved}, "ana"); err != nil {
+			t.Fatal(err)
+		}
+		before := len(routedEvents(t, s, d))
+		if routeSeen(d, stale, "risk", "urgent") || len(routedEvents(t, s, d)) != before {
+			t.Fatal("RouteSeen routed a conversation resolved since it was read")
+		}
+		if v, _ := s.GetConversation(ctx, d); v.Team != nil || v.Priority != "normal" {
+			t.Fatalf("resolved conversation routed: %+v", v)
+		}
+
+		// Outside a transaction: Route.
+		e := ingest(t, s, inbound("4", "4:1", "help"))[0].ConversationID
+		if changed, err := s.RouteSeen(ctx, e, state(e), "billing", "normal", "routing"); err != nil || !changed {
+			t.Fatalf("RouteSeen outside a transaction: %v %v", changed, err)
+		}
+		if v, _ := s.GetConversation(ctx, e); v.Team == nil || *v.Team != "billing" {
+			t.Fatalf("RouteSeen outside a transaction: %+v", v)
+		}
+	})
+}

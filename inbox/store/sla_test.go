@@ -93,3 +93,94 @@ func TestSLAClocksStartOnceAndFireOnce(t *testing.T) {
 		}
 	})
 }
+
+// StartClocksSeen starts clocks as StartClock does while the conversation
+// has the priority read before the commit and is not resolved; otherwise,
+// and while one of their kinds runs, it does not start them all and says
+// so. A stopped clock starts again with its breach count kept, as with
+// StartClock.
+func TestStartClocksSeenChecksThePriority(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
+		ctx := context.Background()
+		conv := ingest(t, s, inbound("1", "1:1", "help"))[0].ConversationID
+		t0 := c.Now()
+		due := func(at time.Time, kinds ...string) []store.ClockDue {
+			var out []store.ClockDue
+			for i, k := range kinds {
+				out = append(out, store.ClockDue{Kind: k, Warn: at.Add(time.Duration(8+i) * time.Minute), Due: at.Add(time.Duration(10+i) * time.Minute)})
+			}
+			return out
+		}
+		start := func(priority string, at time.Time, kinds ...string) bool {
+			t.Helper()
+			var started bool
+			if err := s.Tx(ctx, func(tx *store.Store) error {
+				var err error
+				started, err = tx.StartClocksSeen(ctx, conv, priority, at, due(at, kinds...))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return started
+		}
+		clocks := func() map[string]models.SLAClock {
+			t.Helper()
+			cs, err := s.Clocks(ctx, conv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]models.SLAClock{}
+			for _, k := range cs {
+				out[k.Kind] = k
+			}
+			return out
+		}
+		if start("urgent", t0, "first_response", "resolution") || len(clocks()) != 0 {
+			t.Fatalf("started under a priority the conversation does not have: %+v", clocks())
+		}
+		if !start("normal", t0, "first_response", "resolution") {
+			t.Fatal("clocks not started")
+		}
+		for i, kind := range []string{"first_response", "resolution"} {
+			k, ok := clocks()[kind]
+			if !ok || !k.StartedAt.Equal(t0) || !k.WarnAt.Equal(t0.Add(time.Duration(8+i)*time.Minute)) ||
+				!k.DueAt.Equal(t0.Add(time.Duration(10+i)*time.Minute)) || k.Warned || k.BreachedAt != nil || k.StoppedAt != nil || k.Breaches != 0 {
+				t.Fatalf("%s clock %+v", kind, k)
+			}
+		}
+		// One of them runs: not all started, the running one unchanged.
+		if start("normal", t0.Add(time.Minute), "first_response", "next_response") {
+			t.Fatal("a running clock started twice")
+		}
+		if k := clocks()["first_response"]; !k.StartedAt.Equal(t0) {
+			t.Fatalf("a running clock moved: %+v", k)
+		}
+		if ok, err := s.MarkBreached(ctx, conv, "first_response", t0.Add(10*time.Minute)); err != nil || !ok {
+			t.Fatalf("breach: %v %v", ok, err)
+		}
+		if _, err := s.StopClocks(ctx, conv, t0.Add(11*time.Minute), "first_response"); err != nil {
+			t.Fatal(err)
+		}
+		t1 := t0.Add(time.Hour)
+		if !start("normal", t1, "first_response") {
+			t.Fatal("a stopped clock did not start again")
+		}
+		if k := clocks()["first_response"]; !k.StartedAt.Equal(t1) || k.Warned || k.BreachedAt != nil || k.StoppedAt != nil || k.Breaches != 1 {
+			t.Fatalf("restarted clock %+v", k)
+		}
+		// Resolved: nothing starts.
+		if _, err := s.UpdateConversation(ctx, conv, map[string]any{"status": models.StatusResolved}, "ana"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.StopClocks(ctx, conv, t1, "first_response", "next_response", "resolution"); err != nil {
+			t.Fatal(err)
+		}
+		if start("normal", t1.Add(time.Minute), "resolution") {
+			t.Fatal("a clock started on a resolved conversation")
+		}
+		// Outside a transaction it starts nothing.
+		if ok, err := s.StartClocksSeen(ctx, conv, "normal", t1, due(t1, "next_response")); err != nil || ok {
+			t.Fatalf("outside a transaction: %v %v", ok, err)
+		}
+	})
+}
