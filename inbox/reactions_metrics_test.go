@@ -70,6 +70,23 @@ func TestReactionLagIsReportedAndFallsToZero(t *testing.T) {
 	if _, ok := got["reminders"]; ok {
 		t.Errorf("a reaction that only ticks reports a lag: %v", got)
 	}
+	// The writer's time: ingest committed a message, the bot wrote its
+	// answer.
+	held := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "tongdao_sqlite_writer_seconds_total" {
+			for _, m := range mf.GetMetric() {
+				held[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if held["ingest"] <= 0 || held["reactions"] <= 0 {
+		t.Fatalf("writer time: %v", held)
+	}
 	// The bot answered the message committed before it started.
 	id, _ := models.ParseID(f.onlyConversation(t).ID)
 	if len(f.botTexts(t, id, "")) == 0 {

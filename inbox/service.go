@@ -298,8 +298,10 @@ func New(o Options) *Service {
 		s.registerMediaMetrics(o.Registerer)
 	}
 	if o.Registerer != nil {
-		if err := o.Registerer.Register(reactionLag{s}); err != nil {
-			s.log.Warn("register metric", "err", err)
+		for _, c := range []prometheus.Collector{reactionLag{s}, writerTime{s}} {
+			if err := o.Registerer.Register(c); err != nil {
+				s.log.Warn("register metric", "err", err)
+			}
 		}
 	}
 	writers := o.Writers

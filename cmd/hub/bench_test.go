@@ -60,7 +60,9 @@ func BenchmarkWebhookThroughput(b *testing.B) {
 	srv.Close()
 
 	m := startBenchHub(b, driver, "")
+	in0, rx0 := writerSeconds(b, m.URL())
 	hub := load(b, m.URL()+"/webhooks/tg-main", e2eTGSecret, dur, conns, users)
+	in1, rx1 := writerSeconds(b, m.URL())
 	lag, catchUp := reactionsCatchUp(b, m.URL())
 	stored := countInbound(b, m)
 	batch, commit := meanBatch(b, m.URL())
@@ -76,6 +78,8 @@ func BenchmarkWebhookThroughput(b *testing.B) {
 	fmt.Printf("  %-22s %10.0f %9.2f %9.2f %12d\n", "bare gin JSON handler", base.rate, ms(base.p50), ms(base.p99), base.errors)
 	fmt.Printf("  %-22s %10.0f %9.2f %9.2f %12d\n", "hub webhook → commit", hub.rate, ms(hub.p50), ms(hub.p99), hub.errors)
 	fmt.Printf("  ratio hub/gin: %.2f; mean group commit: %.1f messages, mean wait for the commit: %.2f ms\n", hub.rate/base.rate, batch, commit*1000)
+	fmt.Printf("  SQLite's writer held during the load: %.0f%% by ingest, %.0f%% by the reactions\n",
+		100*(in1-in0)/dur.Seconds(), 100*(rx1-rx0)/dur.Seconds())
 	fmt.Printf("  reactions (bot, routing, SLA, ...) behind at the end of the load: %d events; caught up %.1f s after it\n", lag, catchUp.Seconds())
 	fmt.Printf("  acknowledged: %d, stored: %d (every acknowledged message must be stored)\n\n", hub.acked, stored)
 	if stored != hub.acked {
@@ -258,19 +262,31 @@ func metricsText(b *testing.B, base string) string {
 	return string(body)
 }
 
+// metricValue is the value of the sample named name (with its labels, if
+// any) in a /metrics text, 0 when absent.
+func metricValue(body, name string) float64 {
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// writerSeconds reads how long ingest and the reactions have held SQLite's
+// writer (0 on PostgreSQL).
+func writerSeconds(b *testing.B, base string) (ingest, reactions float64) {
+	body := metricsText(b, base)
+	return metricValue(body, `tongdao_sqlite_writer_seconds_total{by="ingest"}`),
+		metricValue(body, `tongdao_sqlite_writer_seconds_total{by="reactions"}`)
+}
+
 // meanBatch reads the mean group-commit size and the mean time an inbound
 // waits for its commit from the hub's /metrics.
 func meanBatch(b *testing.B, base string) (batch, commit float64) {
 	body := metricsText(b, base)
-	metric := func(name string) float64 {
-		for _, line := range strings.Split(body, "\n") {
-			if v, ok := strings.CutPrefix(line, name+" "); ok {
-				f, _ := strconv.ParseFloat(v, 64)
-				return f
-			}
-		}
-		return 0
-	}
+	metric := func(name string) float64 { return metricValue(body, name) }
 	mean := func(h string) float64 {
 		if n := metric(h + "_count"); n > 0 {
 			return metric(h+"_sum") / n

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // writeGate orders the turns on SQLite's single writer connection between
@@ -21,6 +23,10 @@ type writeGate struct {
 	ingest []chan struct{}
 	others []chan struct{}
 	streak int // ingest turns given while others waited
+
+	// held is how long ingest ([0]) and the others ([1]) held the writer,
+	// in nanoseconds (WriterTime).
+	held [2]atomic.Int64
 }
 
 // ingestStreak is how many group commits go before a waiting reaction
@@ -94,6 +100,24 @@ func (s *Store) turn(ctx context.Context, ingest bool, fn func() error) error {
 	if err := s.gate.enter(ctx, ingest); err != nil {
 		return err
 	}
-	defer s.gate.exit()
+	t0 := time.Now()
+	defer func() {
+		who := 1
+		if ingest {
+			who = 0
+		}
+		s.gate.held[who].Add(int64(time.Since(t0)))
+		s.gate.exit()
+	}()
 	return fn()
+}
+
+// WriterTime is how long ingest's group commits and the reactions'
+// transactions have held SQLite's writer since the store opened (zero on
+// PostgreSQL).
+func (s *Store) WriterTime() (ingest, reactions time.Duration) {
+	if s.gate == nil {
+		return 0, 0
+	}
+	return time.Duration(s.gate.held[0].Load()), time.Duration(s.gate.held[1].Load())
 }
