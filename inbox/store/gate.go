@@ -23,11 +23,24 @@ type writeGate struct {
 	ingest []chan struct{}
 	others []chan struct{}
 	streak int // ingest turns given while others waited
+	// hold is how long the writer stays kept for ingest after a group
+	// commit while reactions wait (see exit); after runs f after d and
+	// returns what cancels it (default: time.AfterFunc).
+	hold     time.Duration
+	after    func(d time.Duration, f func()) (stop func() bool)
+	held     bool        // kept for ingest
+	stopHold func() bool // cancels the end of the hold
 
-	// held is how long ingest ([0]) and the others ([1]) held the writer,
+	// used is how long ingest ([0]) and the others ([1]) held the writer,
 	// in nanoseconds (WriterTime).
-	held [2]atomic.Int64
+	used [2]atomic.Int64
 }
+
+// gateHold is writeGate.hold: long enough for the platforms' next requests
+// to arrive after a group commit answered theirs (measured with routing on:
+// 2,800 msg/s in the flood without the hold, 4,900 with it, the reactions
+// catching up within 3 s after it), short beside a reaction's patience.
+const gateHold = time.Millisecond
 
 // ingestStreak is how many group commits go before a waiting reaction
 // (measured: 4 and 16 alike with routing on; the reactions' turns are short,
@@ -40,6 +53,14 @@ func (g *writeGate) enter(ctx context.Context, ingest bool) error {
 	g.mu.Lock()
 	if !g.busy {
 		g.busy = true
+		g.mu.Unlock()
+		return nil
+	}
+	if ingest && g.held {
+		// The writer was kept for the next group commit: this one.
+		g.held = false
+		g.stopHold()
+		g.streak++
 		g.mu.Unlock()
 		return nil
 	}
@@ -62,7 +83,7 @@ func (g *writeGate) enter(ctx context.Context, ingest bool) error {
 		} else {
 			// The turn came meanwhile: pass it on.
 			g.mu.Unlock()
-			g.exit()
+			g.exit(false)
 			return ctx.Err()
 		}
 		g.mu.Unlock()
@@ -70,10 +91,39 @@ func (g *writeGate) enter(ctx context.Context, ingest bool) error {
 	}
 }
 
-// exit ends a turn and gives the next.
-func (g *writeGate) exit() {
+// exit ends a turn and gives the next. After a group commit (ingest says
+// so), a waiting reaction's turn is held back for g.hold: the next group
+// commit, which the platforms' requests arriving meanwhile make, goes
+// first (within the streak), instead of a reaction slipping into the gap
+// between two group commits and making them wait.
+func (g *writeGate) exit(ingest bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if ingest && len(g.ingest) == 0 && len(g.others) > 0 && g.streak < ingestStreak && g.hold > 0 {
+		g.held = true
+		if g.after != nil {
+			g.stopHold = g.after(g.hold, g.endHold)
+		} else {
+			g.stopHold = time.AfterFunc(g.hold, g.endHold).Stop
+		}
+		return
+	}
+	g.next()
+}
+
+// endHold gives the writer to the next waiter when no group commit came
+// during the hold.
+func (g *writeGate) endHold() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held {
+		g.held = false
+		g.next()
+	}
+}
+
+// next gives the turn to the next waiter, or frees the writer.
+func (g *writeGate) next() {
 	var next chan struct{}
 	switch {
 	case len(g.ingest) > 0 && (len(g.others) == 0 || g.streak < ingestStreak):
@@ -106,8 +156,8 @@ func (s *Store) turn(ctx context.Context, ingest bool, fn func() error) error {
 		if ingest {
 			who = 0
 		}
-		s.gate.held[who].Add(int64(time.Since(t0)))
-		s.gate.exit()
+		s.gate.used[who].Add(int64(time.Since(t0)))
+		s.gate.exit(ingest)
 	}()
 	return fn()
 }
@@ -119,5 +169,5 @@ func (s *Store) WriterTime() (ingest, reactions time.Duration) {
 	if s.gate == nil {
 		return 0, 0
 	}
-	return time.Duration(s.gate.held[0].Load()), time.Duration(s.gate.held[1].Load())
+	return time.Duration(s.gate.used[0].Load()), time.Duration(s.gate.used[1].Load())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -68,15 +69,15 @@ func TestWriteGateIngestFirstThenOthersInOrder(t *testing.T) {
 	in := waiter(t, ctx, g, true)
 	queued(t, g, 1, 2)
 
-	g.exit()
+	g.exit(false)
 	granted(t, "ingest, which came last", in)
 	notGranted(t, "the first reaction", r1)
-	g.exit()
+	g.exit(false)
 	granted(t, "the first reaction", r1)
 	notGranted(t, "the second reaction", r2)
-	g.exit()
+	g.exit(false)
 	granted(t, "the second reaction", r2)
-	g.exit()
+	g.exit(false)
 	if g.busy {
 		t.Fatal("the gate stays busy with nobody in it")
 	}
@@ -95,18 +96,18 @@ func TestWriteGateReactionsProgressUnderAFlood(t *testing.T) {
 	for i := range ingestStreak {
 		in := waiter(t, ctx, g, true)
 		queued(t, g, 1, 1)
-		g.exit()
+		g.exit(false)
 		granted(t, "group commit", in)
 		notGranted(t, fmt.Sprintf("the reaction after %d commits", i+1), r)
 	}
 	in := waiter(t, ctx, g, true)
 	queued(t, g, 1, 1)
-	g.exit()
+	g.exit(false)
 	granted(t, "the reaction", r)
 	notGranted(t, "ingest", in)
-	g.exit()
+	g.exit(false)
 	granted(t, "ingest", in)
-	g.exit()
+	g.exit(false)
 }
 
 // A waiter whose context ends leaves the queue, and a turn that reached it
@@ -131,9 +132,9 @@ func TestWriteGateCancelledWaiterLeaves(t *testing.T) {
 		t.Fatal("cancelled waiter still waits")
 	}
 	queued(t, g, 0, 1)
-	g.exit()
+	g.exit(false)
 	granted(t, "the next waiter", next)
-	g.exit()
+	g.exit(false)
 
 	// The turn and the cancellation at once, many times: whichever wins,
 	// no turn is lost (the gate is free at the end of each round).
@@ -145,9 +146,9 @@ func TestWriteGateCancelledWaiterLeaves(t *testing.T) {
 		w := waiter(t, ctx, g, false)
 		queued(t, g, 0, 1)
 		go cancel()
-		g.exit()
+		g.exit(false)
 		if err := <-w; err == nil {
-			g.exit()
+			g.exit(false)
 		}
 		g.mu.Lock()
 		busy, left := g.busy, len(g.others)
@@ -156,4 +157,87 @@ func TestWriteGateCancelledWaiterLeaves(t *testing.T) {
 			t.Fatalf("after a cancelled wait: busy %v, %d waiting", busy, left)
 		}
 	}
+}
+
+// fakeAfter records the hold's end instead of timing it.
+type fakeAfter struct {
+	mu      sync.Mutex
+	pending func()
+}
+
+func (f *fakeAfter) after(_ time.Duration, fn func()) func() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pending = fn
+	return func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		was := f.pending != nil
+		f.pending = nil
+		return was
+	}
+}
+
+func (f *fakeAfter) fire(t *testing.T) {
+	t.Helper()
+	f.mu.Lock()
+	fn := f.pending
+	f.pending = nil
+	f.mu.Unlock()
+	if fn == nil {
+		t.Fatal("no hold to end")
+	}
+	fn()
+}
+
+// After a group commit, a waiting reaction's turn waits for the hold: a
+// group commit that comes meanwhile goes first; when none comes, the
+// reaction goes at the end of the hold. A reaction's turn is never held,
+// nor a group commit's once the streak is spent.
+func TestWriteGateHoldsTheWriterForTheNextGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	fa := &fakeAfter{}
+	g := &writeGate{hold: time.Millisecond, after: fa.after}
+	if err := g.enter(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	r := waiter(t, ctx, g, false)
+	queued(t, g, 0, 1)
+	g.exit(true) // held for ingest
+	notGranted(t, "the reaction during the hold", r)
+	if err := g.enter(ctx, true); err != nil { // the next group commit, at once
+		t.Fatal(err)
+	}
+	notGranted(t, "the reaction", r)
+	g.exit(true) // held again; nobody comes
+	notGranted(t, "the reaction before the hold ends", r)
+	fa.fire(t)
+	granted(t, "the reaction at the end of the hold", r)
+
+	// A reaction's turn ends without a hold.
+	r2 := waiter(t, ctx, g, false)
+	queued(t, g, 0, 1)
+	g.exit(false)
+	granted(t, "the second reaction", r2)
+	g.exit(false)
+	if g.busy {
+		t.Fatal("busy with nobody in it")
+	}
+
+	// The streak bounds the holds too.
+	if err := g.enter(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	r3 := waiter(t, ctx, g, false)
+	queued(t, g, 0, 1)
+	for range ingestStreak {
+		g.exit(true)
+		if err := g.enter(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notGranted(t, "the reaction within the streak", r3)
+	g.exit(true)
+	granted(t, "the reaction once the streak is spent", r3)
+	g.exit(false)
 }

@@ -58,7 +58,7 @@ type Store struct {
 
 // Open connects to the database and migrates the schema.
 func Open(ctx context.Context, driver, dsn string) (*Store, error) {
-	s := &Store{Driver: driver, dsn: dsn, Now: time.Now, cache: &cache{}, horizon: newHorizon(), stats: &ingestStats{}, gate: &writeGate{}}
+	s := &Store{Driver: driver, dsn: dsn, Now: time.Now, cache: &cache{}, horizon: newHorizon(), stats: &ingestStats{}, gate: &writeGate{hold: gateHold}}
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
