@@ -38,11 +38,16 @@ type answer struct {
 // when it cannot answer or is asked to, and acknowledges actions; link
 // words and codes are the linking reaction's.
 func (s *Service) botAnswer(ctx context.Context, st *store.Store, f *models.InboundFacts, conv int64, write bool) (*answer, error) {
+	return s.botAnswerKnowing(ctx, st, f, conv, write, nil)
+}
+
+// botAnswerKnowing is botAnswer with the conversation's bot state already
+// read (nil: read it when needed).
+func (s *Service) botAnswerKnowing(ctx context.Context, st *store.Store, f *models.InboundFacts, conv int64, write bool, known *store.BotState) (*answer, error) {
 	in := &f.Inbound
 	langs := s.langs(in.Connector, in.From.Language, in.Text)
 	// What the bot knows of the conversation, read once (it is asked for
 	// every customer message).
-	var known *store.BotState
 	state := func() (store.BotState, error) {
 		if known == nil {
 			b, err := st.BotState(ctx, conv)
@@ -337,28 +342,66 @@ func (s *Service) welcomeButtons(connector string, langs []string) []models.Butt
 // in one transaction.
 type botReaction struct {
 	s *Service
-	// memo keeps the facts InBatch decoded for the Handle that follows.
-	memo struct {
-		id int64
-		f  *models.InboundFacts
-		ok bool
-	}
+	// memo keeps the facts decoded for the events of the current run
+	// (Prefetch, InBatch and Handle read each).
+	memo map[int64]memoFacts
+	// states are the conversations' bot states Prefetch read for the
+	// current run, for Handle's decision outside the transaction.
+	states map[int64]store.BotState
+}
+
+type memoFacts struct {
+	f  *models.InboundFacts
+	ok bool
 }
 
 var (
-	_ react.Reaction = (*botReaction)(nil)
-	_ react.Batcher  = (*botReaction)(nil)
+	_ react.Reaction   = (*botReaction)(nil)
+	_ react.Batcher    = (*botReaction)(nil)
+	_ react.Prefetcher = (*botReaction)(nil)
 )
 
 func (*botReaction) Name() string    { return "bot" }
 func (*botReaction) Types() []string { return []string{models.EventTypeMessageCreated} }
 
 func (b *botReaction) facts(ev *models.Event) (*models.InboundFacts, bool) {
-	if b.memo.id != ev.ID || ev.ID == 0 {
-		b.memo.id = ev.ID
-		b.memo.f, b.memo.ok = inboundFacts(ev)
+	if m, ok := b.memo[ev.ID]; ok && ev.ID != 0 {
+		return m.f, m.ok
 	}
-	return b.memo.f, b.memo.ok
+	if b.memo == nil || len(b.memo) >= 4*react.DefaultTurn {
+		b.memo = map[int64]memoFacts{}
+	}
+	f, ok := inboundFacts(ev)
+	b.memo[ev.ID] = memoFacts{f, ok}
+	return f, ok
+}
+
+// underWay says whether an inbound is a message in a conversation under
+// way, which Handle decides on outside the transaction (reading the
+// conversation's bot state).
+func underWay(f *models.InboundFacts, conv int64) bool {
+	return !f.Inline && !f.NewConversation && !f.Reopened && conv != 0 && linkFollowup(&f.Inbound) == ""
+}
+
+// Prefetch reads the bot states of the conversations of a run's messages
+// under way in one query, rather than one query each.
+func (b *botReaction) Prefetch(ctx context.Context, evs []models.Event) {
+	b.memo, b.states = nil, nil
+	var ids []int64
+	for i := range evs {
+		if f, ok := b.facts(&evs[i]); ok && underWay(f, evs[i].ConversationID) {
+			ids = append(ids, evs[i].ConversationID)
+		}
+	}
+	if len(ids) < 2 {
+		return
+	}
+	states, err := b.s.store.BotStates(ctx, ids)
+	if err != nil {
+		b.s.log.Warn("bot: read the states of a run's conversations; reading them one at a time", "err", err)
+		return
+	}
+	b.states = states
 }
 
 // InBatch: linking calls platforms (a deep link, a QR code) before it
@@ -371,7 +414,6 @@ func (b *botReaction) InBatch(ev *models.Event) bool {
 
 func (b *botReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
 	f, ok := b.facts(ev)
-	b.memo.id = 0
 	if !ok || f.Inline {
 		return nil
 	}
@@ -384,7 +426,12 @@ func (b *botReaction) Handle(ctx context.Context, ev *models.Event, commit react
 	// writer is shared with ingest. (A new conversation is always answered.)
 	// The transaction decides again, on what it reads.
 	if !f.NewConversation && !f.Reopened {
-		if a, err := b.s.botAnswer(ctx, b.s.store, f, ev.ConversationID, false); err != nil || a == nil {
+		var known *store.BotState
+		if st, ok := b.states[ev.ConversationID]; ok {
+			known = &st
+			delete(b.states, ev.ConversationID) // once: a later message of the run reads it anew
+		}
+		if a, err := b.s.botAnswerKnowing(ctx, b.s.store, f, ev.ConversationID, false, known); err != nil || a == nil {
 			return err
 		}
 	}

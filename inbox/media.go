@@ -97,6 +97,9 @@ func (r mediaReaction) Every() time.Duration { return r.s.media.Every }
 // at once. The fetch happens on the schedule (Tick), after this commit, so
 // a crash between the two still fetches after a restart.
 func (r mediaReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
+	if !strings.Contains(ev.Detail, `"attachments":`) {
+		return nil // no file (the facts omit an empty list): most messages, not decoded
+	}
 	f, ok := inboundFacts(ev)
 	if !ok || len(f.Inbound.Attachments) == 0 {
 		return nil

@@ -74,6 +74,18 @@ type Batcher interface {
 	InBatch(ev *models.Event) bool
 }
 
+// Prefetcher is a Batcher that reads at once, before a run of events, what
+// its Handle would otherwise read for each (one query instead of one an
+// event). Prefetch gets the events about to be handled, at most Turn; what
+// it reads serves decisions outside the transaction only.
+type Prefetcher interface {
+	Batcher
+	Prefetch(ctx context.Context, evs []models.Event)
+}
+
+// DefaultTurn is Runner.Turn's default.
+const DefaultTurn = 32
+
 // Store is what the runner needs of the database.
 type Store interface {
 	EnsureCursor(ctx context.Context, name string) error
@@ -172,7 +184,7 @@ func (r *Runner) defaults() {
 		r.Batch = 200
 	}
 	if r.Turn <= 0 {
-		r.Turn = 32
+		r.Turn = DefaultTurn
 	}
 	if r.Retry <= 0 {
 		r.Retry = 100 * time.Millisecond
@@ -428,6 +440,9 @@ func (r *Runner) handleBatch(ctx context.Context, st *state, evs []models.Event)
 	b, ok := st.rx.(Batcher)
 	if !ok {
 		return 0, nil
+	}
+	if p, ok := b.(Prefetcher); ok {
+		p.Prefetch(ctx, evs[:min(len(evs), r.Turn)])
 	}
 	var writes []func(tx *store.Store) error
 	n := 0

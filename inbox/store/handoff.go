@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -74,6 +75,29 @@ func (s *Store) BotState(ctx context.Context, convID int64) (BotState, error) {
 		return b, err
 	}
 	return b, nil
+}
+
+// BotStates is BotState for several conversations in one query, read
+// outside any transaction (for a decision that the transaction checks
+// again); a conversation that does not exist is left out.
+func (s *Store) BotStates(ctx context.Context, convIDs []int64) (map[int64]BotState, error) {
+	q := strings.Replace(sqlBotState, "SELECT c.status,", "SELECT c.id, c.status,", 1)
+	q = strings.Replace(q, "WHERE c.id = ?", "WHERE c.id IN ?", 1)
+	rows, err := s.Read.WithContext(ctx).Raw(q, s.Now().UTC(), convIDs).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[int64]BotState, len(convIDs))
+	for rows.Next() {
+		var id int64
+		var b BotState
+		if err := rows.Scan(&id, &b.Status, &b.HandedOff, &b.LastFAQ, &b.CSATStage, &b.HumanReplied); err != nil {
+			return nil, err
+		}
+		out[id] = b
+	}
+	return out, rows.Err()
 }
 
 // SetLastFAQ records the FAQ entry the bot answered last in a conversation.

@@ -39,6 +39,12 @@ func TestHumanQueueAndFirstResponses(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
+			// Read with others in one query (the bot's prefetch), the same;
+			// a conversation that does not exist is left out.
+			all, err := s.BotStates(ctx, append(append([]int64{}, convs...), 999))
+			if err != nil || all[id] != b || len(all) != len(convs) {
+				t.Errorf("bot states read together: %+v (%v), alone %+v", all, err, b)
+			}
 			return b
 		}
 		if b := botState(convs[0]); b != (store.BotState{Status: models.StatusOpen}) {
