@@ -263,7 +263,7 @@ func New(o Options) *Service {
 		}}
 	// Every feature that reacts to what happened is a reaction here, never
 	// code inside ingest.
-	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}, progressReaction{s}, csatReaction{s}, slaReaction{s}, assignReaction{s}, reportReaction{s}}
+	s.reactions = []react.Reaction{&botReaction{s: s}, reminderReaction{s}, progressReaction{s}, csatReaction{s}, &slaReaction{s: s}, assignReaction{s}, reportReaction{s}}
 	if !o.Routing.Empty() {
 		s.reactions = append(s.reactions, &routingReaction{s: s, table: o.Routing})
 	}

@@ -21,11 +21,16 @@ import (
 // reassigns the conversation to the policy's escalate_to. A bot message or
 // a private note is never a response. Clocks are rows, so they survive
 // restarts, and the reaction's lease makes one replica fire them.
-type slaReaction struct{ s *Service }
+type slaReaction struct {
+	s *Service
+	// awaiting is what Prefetch read for a run's customer messages: whether
+	// each one's conversation waits for a next response.
+	awaiting map[int64]bool
+}
 
 var (
-	_ react.Ticker  = slaReaction{}
-	_ react.Batcher = slaReaction{}
+	_ react.Ticker     = (*slaReaction)(nil)
+	_ react.Prefetcher = (*slaReaction)(nil)
 )
 
 func (slaReaction) Name() string { return "sla" }
@@ -41,7 +46,36 @@ func (slaReaction) InBatch(*models.Event) bool { return true }
 
 func (r slaReaction) Every() time.Duration { return r.s.slaEvery }
 
-func (r slaReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
+// Prefetch reads, in one query, whether the conversations of a run's
+// customer messages wait for a next response (most do not: nothing to do).
+func (r *slaReaction) Prefetch(ctx context.Context, evs []models.Event) {
+	r.awaiting = nil
+	if r.s.sla == nil {
+		return
+	}
+	var ids []int64
+	for i := range evs {
+		var f slaFacts
+		if ev := &evs[i]; ev.Type == models.EventTypeMessageCreated && ev.ConversationID != 0 && ev.Detail != "" &&
+			json.Unmarshal([]byte(ev.Detail), &f) == nil && f.Inbound.Kind == models.KindMessage && !f.NewConversation {
+			ids = append(ids, ev.ConversationID)
+		}
+	}
+	if len(ids) < 2 {
+		return
+	}
+	clocks, err := r.s.store.ClockStates(ctx, ids, sla.FirstResponse, sla.NextResponse)
+	if err != nil {
+		r.s.log.Warn("sla: read the clocks of a run's conversations; reading them one at a time", "err", err)
+		return
+	}
+	r.awaiting = make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		r.awaiting[id] = awaitsNextResponse(clocks[id])
+	}
+}
+
+func (r *slaReaction) Handle(ctx context.Context, ev *models.Event, commit react.Commit) error {
 	conv := ev.ConversationID
 	if r.s.sla == nil || conv == 0 {
 		return nil
@@ -59,8 +93,17 @@ func (r slaReaction) Handle(ctx context.Context, ev *models.Event, commit react.
 			// A customer waits for an agent again once the first response
 			// was given: decide outside the transaction (most messages
 			// change nothing), check again inside.
-			if need, err := r.s.needsNextResponse(ctx, r.s.store, conv); err != nil || !need {
-				return err
+			need, ok := r.awaiting[conv]
+			if ok {
+				delete(r.awaiting, conv) // once: a later message of the run reads anew
+			} else {
+				var err error
+				if need, err = r.s.needsNextResponse(ctx, r.s.store, conv); err != nil {
+					return err
+				}
+			}
+			if !need {
+				return nil
 			}
 			return commit(func(tx *store.Store) error {
 				if need, err := r.s.needsNextResponse(ctx, tx, conv); err != nil || !need {
@@ -176,22 +219,28 @@ func (s *Service) startClocksSeen(ctx context.Context, conv int64, at time.Time,
 }
 
 // needsNextResponse: a customer message waits for a next response when the
-// first response was given and no next response clock runs.
+// first response was given and no response clock runs.
 func (s *Service) needsNextResponse(ctx context.Context, st *store.Store, conv int64) (bool, error) {
-	clocks, err := st.Clocks(ctx, conv)
+	clocks, err := st.ClockStates(ctx, []int64{conv}, sla.FirstResponse, sla.NextResponse)
 	if err != nil {
 		return false, err
 	}
+	return awaitsNextResponse(clocks[conv]), nil
+}
+
+// awaitsNextResponse decides needsNextResponse on a conversation's first
+// and next response clocks.
+func awaitsNextResponse(clocks []store.ClockState) bool {
 	answered := false
 	for _, c := range clocks {
 		switch {
-		case c.StoppedAt == nil && (c.Kind == sla.FirstResponse || c.Kind == sla.NextResponse):
-			return false, nil // a response is awaited already
+		case c.Running:
+			return false // a response is awaited already
 		case c.Kind == sla.FirstResponse:
 			answered = true
 		}
 	}
-	return answered, nil
+	return answered
 }
 
 // repriceClocks moves a conversation's running clocks to its new
@@ -253,7 +302,7 @@ func (s *Service) calendar() sla.Calendar {
 }
 
 // Tick raises the warnings and breaches that are due.
-func (r slaReaction) Tick(ctx context.Context, commit react.Commit) error {
+func (r *slaReaction) Tick(ctx context.Context, commit react.Commit) error {
 	_, err := r.s.checkSLA(ctx, commit)
 	return err
 }

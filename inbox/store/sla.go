@@ -90,8 +90,35 @@ func slaViews(ctx context.Context, db *gorm.DB, ids []int64) (map[int64][]models
 // Clocks are all of a conversation's clocks, running or stopped.
 func (s *Store) Clocks(ctx context.Context, conv int64) ([]models.SLAClock, error) {
 	var cs []models.SLAClock
-	err := s.DB.WithContext(ctx).Where("conversation_id = ?", conv).Order("kind").Find(&cs).Error
+	err := s.Read.WithContext(ctx).Where("conversation_id = ?", conv).Order("kind").Find(&cs).Error
 	return cs, err
+}
+
+// ClockState is whether a conversation's clock of a kind runs.
+type ClockState struct {
+	Kind    string
+	Running bool
+}
+
+// ClockStates reads the clocks of the given kinds of conversations in one
+// query (outside a transaction, on the read pool).
+func (s *Store) ClockStates(ctx context.Context, convs []int64, kinds ...string) (map[int64][]ClockState, error) {
+	rows, err := s.Read.WithContext(ctx).Raw(`SELECT conversation_id, kind, stopped_at IS NULL FROM sla_clocks
+WHERE conversation_id IN ? AND kind IN ?`, convs, kinds).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[int64][]ClockState, len(convs))
+	for rows.Next() {
+		var id int64
+		var c ClockState
+		if err := rows.Scan(&id, &c.Kind, &c.Running); err != nil {
+			return nil, err
+		}
+		out[id] = append(out[id], c)
+	}
+	return out, rows.Err()
 }
 
 // TokenNameExists tells whether an API token (an agent) has this name.

@@ -2,6 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,6 +184,42 @@ func TestStartClocksSeenChecksThePriority(t *testing.T) {
 		// Outside a transaction it starts nothing.
 		if ok, err := s.StartClocksSeen(ctx, conv, "normal", t1, due(t1, "next_response")); err != nil || ok {
 			t.Fatalf("outside a transaction: %v %v", ok, err)
+		}
+	})
+}
+
+// ClockStates reads the clocks of several conversations in one query: the
+// kinds asked for, running or stopped; a conversation without clocks is
+// left out.
+func TestClockStatesOfSeveralConversations(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store, c *testclock.Clock) {
+		ctx := context.Background()
+		a := ingest(t, s, inbound("1", "1:1", "help"))[0].ConversationID
+		b := ingest(t, s, inbound("2", "2:1", "help"))[0].ConversationID
+		none := ingest(t, s, inbound("3", "3:1", "help"))[0].ConversationID
+		now := c.Now()
+		for _, k := range []struct {
+			conv int64
+			kind string
+		}{{a, "first_response"}, {a, "resolution"}, {b, "first_response"}, {b, "next_response"}} {
+			if _, err := s.StartClock(ctx, k.conv, k.kind, now, now.Add(time.Minute), now.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.StopClocks(ctx, b, now, "first_response"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ClockStates(ctx, []int64{a, b, none}, "first_response", "next_response")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sorted := func(cs []store.ClockState) []store.ClockState {
+			slices.SortFunc(cs, func(x, y store.ClockState) int { return strings.Compare(x.Kind, y.Kind) })
+			return cs
+		}
+		if fmt.Sprint(sorted(got[a])) != "[{first_response true}]" ||
+			fmt.Sprint(sorted(got[b])) != "[{first_response false} {next_response true}]" || len(got) != 2 {
+			t.Fatalf("clock states: %v", got)
 		}
 	})
 }
