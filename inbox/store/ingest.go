@@ -259,7 +259,7 @@ type ingestRun struct {
 	// Events are written last, so that their ids follow every change the
 	// batch made (see horizon.go).
 	events []*models.Event
-	seen   map[string]bool
+	seen   map[string]*IngestItem // the first item of each message id
 	// ids and convs are what this batch learned, for the cache.
 	ids   map[string]identityRef
 	convs map[int64]int64
@@ -283,7 +283,7 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, touched map[int64]tim
 	if err != nil {
 		return nil, nil, err
 	}
-	r := &ingestRun{s: s, tx: tx, hot: hot, now: s.Now().UTC(), seen: make(map[string]bool, len(items)),
+	r := &ingestRun{s: s, tx: tx, hot: hot, now: s.Now().UTC(), seen: make(map[string]*IngestItem, len(items)),
 		ids: map[string]identityRef{}, convs: map[int64]int64{}, touchedConvs: map[int64]bool{},
 		lastForIdentity: map[int64]*IngestItem{}, touched: touched, many: s.hot.many.in != nil,
 		created: map[string]bool{}, newConvs: map[int64]int64{}}
@@ -340,11 +340,15 @@ func (s *Store) ingestTx(tx *gorm.DB, items []*IngestItem, touched map[int64]tim
 func (r *ingestRun) item(it *IngestItem) error {
 	in := &it.In
 	mk := identityKey(in.Connector, in.ExternalID)
-	if r.seen[mk] {
+	if first := r.seen[mk]; first != nil {
+		// A retry inside the batch (WeChat re-posts a slow push): whose it
+		// is, as for a retry in a later batch, so that its answer is about
+		// that customer.
 		it.Result.Duplicate = true
+		it.IdentityID, it.ContactID = first.IdentityID, first.ContactID
 		return nil
 	}
-	r.seen[mk] = true
+	r.seen[mk] = it
 	ref, err := r.identity(it)
 	if err != nil {
 		return err

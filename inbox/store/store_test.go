@@ -76,6 +76,12 @@ func TestIngestCreatesOneTimelineAndDropsDuplicates(t *testing.T) {
 		if items[0].ConversationID == 0 || items[0].ConversationID != items[1].ConversationID {
 			t.Fatalf("both messages must land in one conversation: %d, %d", items[0].ConversationID, items[1].ConversationID)
 		}
+		// The retry says whose it was, as a retry in a later batch does: a
+		// platform that re-posts (WeChat) is answered about that customer.
+		if items[2].ContactID != items[0].ContactID || items[2].IdentityID != items[0].IdentityID || items[2].ContactID == 0 {
+			t.Fatalf("the retry inside the batch lost its customer: contact %d identity %d, want %d %d",
+				items[2].ContactID, items[2].IdentityID, items[0].ContactID, items[0].IdentityID)
+		}
 		// A retry in a later batch stores nothing either.
 		again := ingest(t, s, inbound("1", "1:2", "order 42"))
 		if !again[0].Result.Duplicate {
