@@ -49,10 +49,13 @@ func TestReactionLagIsReportedAndFallsToZero(t *testing.T) {
 	}
 	f.ingest(t, msg("tg", "telegram", "1", "1:1", "my card is blocked"))
 	f.runReactions(t)
-	wait.For(t, "every reaction caught up", func() bool {
+	// Each reaction reports once it has run a round; all catch up.
+	wait.For(t, "every reaction reported and caught up", func() bool {
 		got := lags(t, reg)
-		if _, ok := got["bot"]; !ok {
-			return false
+		for _, name := range []string{"bot", "progress", "csat", "report_metrics"} {
+			if _, ok := got[name]; !ok {
+				return false
+			}
 		}
 		for _, v := range got {
 			if v != 0 {
@@ -62,11 +65,6 @@ func TestReactionLagIsReportedAndFallsToZero(t *testing.T) {
 		return true
 	})
 	got := lags(t, reg)
-	for _, name := range []string{"bot", "progress", "csat", "report_metrics"} {
-		if _, ok := got[name]; !ok {
-			t.Errorf("no lag reported for %s: %v", name, got)
-		}
-	}
 	if _, ok := got["reminders"]; ok {
 		t.Errorf("a reaction that only ticks reports a lag: %v", got)
 	}
