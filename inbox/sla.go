@@ -55,10 +55,8 @@ func (r *slaReaction) Prefetch(ctx context.Context, evs []models.Event) {
 	}
 	var ids []int64
 	for i := range evs {
-		var f slaFacts
-		if ev := &evs[i]; ev.Type == models.EventTypeMessageCreated && ev.ConversationID != 0 && ev.Detail != "" &&
-			json.Unmarshal([]byte(ev.Detail), &f) == nil && f.Inbound.Kind == models.KindMessage && !f.NewConversation {
-			ids = append(ids, ev.ConversationID)
+		if f, ok := slaInbound(&evs[i]); ok && evs[i].ConversationID != 0 && f.Inbound.Kind == models.KindMessage && !f.NewConversation {
+			ids = append(ids, evs[i].ConversationID)
 		}
 	}
 	if len(ids) < 2 {
@@ -82,8 +80,7 @@ func (r *slaReaction) Handle(ctx context.Context, ev *models.Event, commit react
 	}
 	switch ev.Type {
 	case models.EventTypeMessageCreated:
-		var f slaFacts
-		if ev.Detail != "" && json.Unmarshal([]byte(ev.Detail), &f) == nil {
+		if f, ok := slaInbound(ev); ok {
 			if f.Inbound.Kind != models.KindMessage {
 				return nil
 			}
@@ -157,6 +154,14 @@ type slaFacts struct {
 		Kind string `json:"kind"`
 	} `json:"inbound"`
 	NewConversation bool `json:"new_conversation"`
+}
+
+// slaInbound decodes the slaFacts of an inbound's message.created event;
+// ok is false for any other event, an outbound message's included (no
+// facts).
+func slaInbound(ev *models.Event) (f slaFacts, ok bool) {
+	ok = ev.Type == models.EventTypeMessageCreated && ev.Detail != "" && json.Unmarshal([]byte(ev.Detail), &f) == nil
+	return f, ok
 }
 
 // startClocks starts a conversation's clocks of the given kinds under its

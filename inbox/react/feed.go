@@ -1,6 +1,7 @@
 package react
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -42,7 +43,7 @@ func (f *feed) since(ctx context.Context, after int64, types []string, limit int
 	}
 	upto = f.hi
 	if after >= f.lo {
-		i, _ := slices.BinarySearchFunc(f.evs, after, func(e models.Event, id int64) int { return cmpInt(e.ID, id+1) })
+		i, _ := slices.BinarySearchFunc(f.evs, after, func(e models.Event, id int64) int { return cmp.Compare(e.ID, id+1) })
 		for ; i < len(f.evs) && len(evs) < limit; i++ {
 			if types == nil || slices.Contains(types, f.evs[i].Type) {
 				evs = append(evs, f.evs[i])
@@ -57,16 +58,6 @@ func (f *feed) since(ctx context.Context, after int64, types []string, limit int
 	}
 	evs, err = f.store.ReactionEvents(ctx, after, upto, types, limit)
 	return evs, upto, err
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // refresh reads what was committed since the last read, when something was.
